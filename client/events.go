@@ -1,0 +1,76 @@
+package client
+
+import (
+	"fmt"
+	"time"
+
+	"tickwire/protocol"
+)
+
+// State is the client's connection state.
+type State uint8
+
+// Connection states.
+const (
+	Connecting   State = iota // first attempt under way
+	Connected                 // handshake done, subscriptions sent
+	Reconnecting              // link lost; waiting to retry (see Attempt, NextRetry)
+	Closed                    // Run has returned
+)
+
+// String returns the state's name as the TUI shows it.
+func (s State) String() string {
+	switch s {
+	case Connecting:
+		return "connecting"
+	case Connected:
+		return "connected"
+	case Reconnecting:
+		return "reconnecting"
+	case Closed:
+		return "closed"
+	}
+	return fmt.Sprintf("State(%d)", uint8(s))
+}
+
+// Event is anything Client delivers: StateEvent, PriceEvent, RTTEvent or ErrorEvent.
+type Event interface{ isEvent() }
+
+// StateEvent reports a connection state change.
+type StateEvent struct {
+	State      State
+	URL        string    // server URL of the current or next attempt
+	Server     string    // server node name from Welcome (Connected only)
+	SessionID  string    // from Welcome (Connected only)
+	Attempt    int       // reconnection attempt number, from 1 (Reconnecting)
+	NextRetry  time.Time // when the next attempt starts (Reconnecting)
+	FailedOver bool      // connected to a different URL than the previous connection
+	Err        error     // why the link was lost (Reconnecting, Closed)
+}
+
+// PriceEvent carries a topic's full value, rebuilt from snapshots and deltas.
+type PriceEvent struct {
+	Topic    string
+	Seq      uint64
+	Time     time.Time // source time of the value
+	Quote    protocol.Quote
+	Changed  protocol.Mask // fields this event changed
+	Flags    protocol.Flags
+	Snapshot bool      // a full value rather than a delta
+	Gap      bool      // values were skipped (reconnect): this is the latest, not the next
+	Received time.Time // local receive time: the base of a row's age
+}
+
+// Stale reports whether the server marked the topic's source stale.
+func (e PriceEvent) Stale() bool { return e.Flags&protocol.FlagStale != 0 }
+
+// RTTEvent reports a round-trip time measured with Ping/Pong.
+type RTTEvent struct{ RTT time.Duration }
+
+// ErrorEvent reports an Error frame from the server.
+type ErrorEvent struct{ Err *protocol.Error }
+
+func (StateEvent) isEvent() {}
+func (PriceEvent) isEvent() {}
+func (RTTEvent) isEvent()   {}
+func (ErrorEvent) isEvent() {}

@@ -1,0 +1,100 @@
+// Command tickwire runs tickwire's feed server, trader dashboard and tools.
+//
+//	tickwire server   run a feed server
+//	tickwire trader   run the trader dashboard against a server
+//	tickwire demo     replay recorded ticks through a real server into the dashboard
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"server", "run a feed server", runServer},
+		{"trader", "run the trader dashboard against a server", runTrader},
+		{"demo", "replay recorded ticks through a real server into the dashboard", runDemo},
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: tickwire <command> [flags]\n\nCommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'tickwire <command> --help' for a command's flags.\n")
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		err := c.run(ctx, args[1:], stdout, stderr)
+		switch {
+		case err == nil, errors.Is(err, context.Canceled):
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.As(err, new(usageError)):
+			fmt.Fprintf(stderr, "tickwire %s: %v\n", c.name, err)
+			return 2
+		}
+		fmt.Fprintf(stderr, "tickwire %s: %v\n", c.name, err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "tickwire: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+// usageError is a bad flag or argument: exit status 2.
+type usageError struct{ error }
+
+// parseFlags parses args into fs, turning errors into usageError. fs must use
+// ContinueOnError; its output goes to stderr, or stdout for --help.
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	for _, a := range args {
+		if a == "-h" || a == "--help" || a == "-help" {
+			fs.SetOutput(stdout)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected arguments: %v", fs.Args())}
+	}
+	return nil
+}

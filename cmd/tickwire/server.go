@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"tickwire/demodata"
+	"tickwire/feedserver"
+	"tickwire/ticks"
+)
+
+// replayFlags are the replay options shared by server and demo.
+type replayFlags struct {
+	files   string
+	speed   float64
+	loop    bool
+	skipBad bool
+}
+
+func (r *replayFlags) register(fs *flag.FlagSet, defaultFiles string) {
+	fs.StringVar(&r.files, "replay", defaultFiles, "comma-separated tick files to replay (`FILES`); \"embedded\" is the shipped OANDA excerpt")
+	fs.Float64Var(&r.speed, "speed", 1, "replay speed: 1 is real time, 10 ten times faster, 0 as fast as possible")
+	fs.BoolVar(&r.loop, "loop", true, "start the replay again at the end")
+	fs.BoolVar(&r.skipBad, "skip-bad", false, "skip and count malformed rows instead of stopping")
+}
+
+// opener returns a function opening the replay's sources, time-aligned.
+func (r *replayFlags) opener() (func() (ticks.Source, error), error) {
+	var names []string
+	for _, f := range strings.Split(r.files, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			names = append(names, f)
+		}
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	if r.speed < 0 {
+		return nil, usageError{fmt.Errorf("--speed %v: must be >= 0", r.speed)}
+	}
+	opt := ticks.Options{SkipBad: r.skipBad}
+	// Open each once now so a bad path fails at start, not in the background.
+	for _, n := range names {
+		if n == "embedded" {
+			continue
+		}
+		src, err := ticks.Open(n, opt)
+		if err != nil {
+			return nil, err
+		}
+		_ = src.Close()
+	}
+	return func() (ticks.Source, error) {
+		srcs := make([]ticks.Source, 0, len(names))
+		for _, n := range names {
+			var src *ticks.Reader
+			var err error
+			if n == "embedded" {
+				src, err = ticks.NewReader(demodata.Open(), demodata.Name, opt)
+			} else {
+				src, err = ticks.Open(n, opt)
+			}
+			if err != nil {
+				for _, s := range srcs {
+					_ = s.(io.Closer).Close()
+				}
+				return nil, err
+			}
+			srcs = append(srcs, src)
+		}
+		if len(srcs) == 1 {
+			return srcs[0], nil
+		}
+		return ticks.Merge(srcs...), nil
+	}, nil
+}
+
+func (r *replayFlags) options() ticks.ReplayOptions {
+	return ticks.ReplayOptions{Speed: r.speed, Loop: r.loop}
+}
+
+func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:8080", "address to serve WebSocket and HTTP on (`HOST:PORT`)")
+	name := fs.String("name", "tickwire", "node name sent to clients")
+	heartbeat := fs.Duration("heartbeat", time.Second, "ping interval; a client silent for 3 is dropped")
+	maxConns := fs.Int("max-connections", 10000, "connection cap")
+	var lf logFlags
+	lf.register(fs, "")
+	var rf replayFlags
+	rf.register(fs, "")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: tickwire server [flags]\n\nRuns a feed server: WebSocket clients at ws://LISTEN/ws, topics at http://LISTEN/topics.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
+	}
+	log, closeLog, err := lf.logger(stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	open, err := rf.opener()
+	if err != nil {
+		return err
+	}
+	srv := feedserver.New(feedserver.Config{Name: *name, Heartbeat: *heartbeat, MaxConnections: *maxConns, Logger: log})
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	log.Info("serving", "ws", "ws://"+ln.Addr().String()+"/ws", "node", *name)
+	fmt.Fprintf(stdout, "tickwire server listening on ws://%s/ws\n", ln.Addr())
+	return serveWithReplay(ctx, srv, ln, open, rf.options(), log)
+}
+
+// serveWithReplay serves srv on ln and, if open is not nil, replays into it,
+// until ctx is done or either fails.
+func serveWithReplay(ctx context.Context, srv *feedserver.Server, ln net.Listener, open func() (ticks.Source, error), opt ticks.ReplayOptions, log *slog.Logger) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ctx, ln) }()
+	n := 1
+	if open != nil {
+		n++
+		go func() {
+			st, err := feedserver.Replay(ctx, srv.Hub(), open, opt)
+			log.Info("replay ended", "ticks", st.Ticks, "loops", st.Loops, "max_drift", st.MaxDrift, "err", err)
+			if err != nil {
+				cancel()
+			}
+			errc <- err
+		}()
+	}
+	var first error
+	for range n {
+		if err := <-errc; err != nil && !errors.Is(err, context.Canceled) && first == nil {
+			first = err
+			cancel()
+		}
+	}
+	return first
+}

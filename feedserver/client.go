@@ -1,0 +1,260 @@
+package feedserver
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"tickwire/protocol"
+)
+
+// Client is one connected WebSocket client. Its reader goroutine handles
+// inbound frames; its writer goroutine (writer.go) owns the socket's write side.
+type Client struct {
+	srv   *Server
+	conn  *websocket.Conn
+	id    string
+	addr  string
+	log   *slog.Logger
+	queue *queue
+
+	enc    *protocol.Encoder // reader goroutine only
+	dec    *protocol.Decoder // reader goroutine only
+	subs   map[string]*sub   // reader goroutine only
+	nsubs  atomic.Int32
+	bad    int // malformed frames so far; reader goroutine only
+	hello  bool
+	closed sync.Once
+	done   chan struct{}
+
+	rttNanos   atomic.Int64 // last RTT measured from our pings
+	sentFrames atomic.Uint64
+	connected  time.Time
+}
+
+func newClient(srv *Server, conn *websocket.Conn, id string) *Client {
+	return &Client{
+		srv:       srv,
+		conn:      conn,
+		id:        id,
+		addr:      conn.RemoteAddr().String(),
+		log:       srv.log.With("client", id, "remote", conn.RemoteAddr().String()),
+		queue:     newQueue(srv.cfg.MaxControlBytes),
+		enc:       protocol.NewEncoder(),
+		dec:       protocol.NewDecoder(),
+		subs:      make(map[string]*sub),
+		done:      make(chan struct{}),
+		connected: time.Now(),
+	}
+}
+
+// read is the client's reader loop. It returns when the connection ends.
+func (c *Client) read() {
+	defer func() {
+		// The subscriptions are the reader's; release them once it is done.
+		c.unsubscribeAll()
+		c.shutdown()
+	}()
+	cfg := c.srv.cfg
+	c.conn.SetReadLimit(cfg.MaxInboundMessage)
+	deadline := cfg.HandshakeTimeout
+	for {
+		if err := c.conn.SetReadDeadline(time.Now().Add(deadline)); err != nil {
+			return
+		}
+		mt, msg, err := c.conn.ReadMessage()
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		deadline = 3 * cfg.Heartbeat
+		if mt != websocket.BinaryMessage {
+			c.badFrame(errors.New("text message: frames travel in binary messages"))
+			continue
+		}
+		c.dec.Reset(msg)
+		for c.dec.More() {
+			f, err := c.dec.Next()
+			if err != nil {
+				// The rest of this message cannot be trusted; later messages can.
+				c.badFrame(err)
+				break
+			}
+			if !c.handle(f) {
+				return
+			}
+		}
+	}
+}
+
+func (c *Client) readFailed(err error) {
+	var ne interface{ Timeout() bool }
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		if c.hello {
+			c.closeWith(protocol.CodeIdle, fmt.Sprintf("nothing received for %s", 3*c.srv.cfg.Heartbeat))
+		} else {
+			c.closeWith(protocol.CodeHelloRequired, "no Hello within the handshake timeout")
+		}
+	case errors.Is(err, websocket.ErrReadLimit):
+		c.closeWith(protocol.CodeTooLarge, fmt.Sprintf("message over the %d-byte limit", c.srv.cfg.MaxInboundMessage))
+	case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway):
+		c.log.Debug("client closed")
+	default:
+		c.log.Debug("read failed", "err", err)
+	}
+}
+
+// handle processes one frame and reports whether the connection continues.
+func (c *Client) handle(f protocol.Frame) bool {
+	if !c.hello {
+		h, ok := f.(*protocol.Hello)
+		if !ok {
+			c.closeWith(protocol.CodeHelloRequired, fmt.Sprintf("first frame must be Hello, got %s", f.FrameType()))
+			return false
+		}
+		return c.handleHello(h)
+	}
+	switch f := f.(type) {
+	case *protocol.Subscribe:
+		c.handleSubscribe(f)
+	case *protocol.Ping:
+		c.send(&protocol.Pong{Nonce: f.Nonce})
+	case *protocol.Pong:
+		if rtt := time.Now().UnixNano() - f.Nonce; rtt >= 0 {
+			c.rttNanos.Store(rtt)
+		}
+	default:
+		c.sendError(protocol.CodeUnexpected, fmt.Sprintf("a client may not send %s", f.FrameType()), "")
+	}
+	return true
+}
+
+func (c *Client) handleHello(h *protocol.Hello) bool {
+	if h.Version != protocol.Version {
+		c.closeWith(protocol.CodeBadVersion, fmt.Sprintf("protocol version %d not supported; this server speaks %d", h.Version, protocol.Version))
+		return false
+	}
+	c.hello = true
+	c.log.Info("hello", "client_name", h.Client)
+	return c.send(&protocol.Welcome{
+		Version:     protocol.Version,
+		SessionID:   c.id,
+		Server:      c.srv.cfg.Name,
+		HeartbeatMs: uint32(c.srv.cfg.Heartbeat / time.Millisecond),
+	})
+}
+
+func (c *Client) handleSubscribe(s *protocol.Subscribe) {
+	for _, name := range s.Topics {
+		if err := protocol.ValidTopic(name); err != nil {
+			c.sendError(protocol.CodeBadTopic, err.Error(), "")
+			continue
+		}
+		if s.Unsubscribe {
+			if _, ok := c.subs[name]; ok {
+				delete(c.subs, name)
+				c.nsubs.Add(-1)
+				c.srv.hub.unsubscribe(c, name)
+			}
+			continue
+		}
+		if _, ok := c.subs[name]; ok {
+			continue
+		}
+		if len(c.subs) >= c.srv.cfg.MaxTopicsPerClient {
+			c.sendError(protocol.CodeTooManyTopics, fmt.Sprintf("subscription limit %d reached", c.srv.cfg.MaxTopicsPerClient), name)
+			continue
+		}
+		c.subs[name] = c.srv.hub.subscribe(c, name)
+		c.nsubs.Add(1)
+	}
+}
+
+// send queues a sequenced frame. It reports false if the client is gone.
+func (c *Client) send(f protocol.Frame) bool {
+	b, err := c.enc.Append(nil, f)
+	if err != nil {
+		c.log.Error("encode", "err", err)
+		return false
+	}
+	if !c.queue.push(b) {
+		c.closeWith(protocol.CodeSlowConsumer, "too much sequenced data queued")
+		return false
+	}
+	return true
+}
+
+func (c *Client) sendError(code protocol.ErrorCode, reason, topic string) {
+	c.log.Warn("refused", "code", code, "reason", reason, "topic", topic)
+	c.send(&protocol.Error{Code: code, Reason: reason, Topic: topic})
+}
+
+func (c *Client) badFrame(err error) {
+	c.bad++
+	if c.bad > c.srv.cfg.MaxBadFrames {
+		c.closeWith(protocol.CodeTooManyErrors, fmt.Sprintf("more than %d malformed frames", c.srv.cfg.MaxBadFrames))
+		return
+	}
+	c.sendError(protocol.CodeBadFrame, err.Error(), "")
+}
+
+// closeWith sends a final Error frame and closes the connection after it.
+func (c *Client) closeWith(code protocol.ErrorCode, reason string) {
+	c.log.Info("closing", "code", code, "reason", reason)
+	b, _ := protocol.NewEncoder().Append(nil, &protocol.Error{Code: code, Reason: reason})
+	c.queue.close(b)
+	// If the writer is stuck on a dead peer, the write deadline frees it.
+	time.AfterFunc(c.srv.cfg.WriteTimeout, c.shutdown)
+}
+
+// shutdown releases the client: unsubscribes everything and closes the socket.
+// It is safe to call many times from any goroutine.
+func (c *Client) shutdown() {
+	c.closed.Do(func() {
+		close(c.done)
+		c.queue.close(nil)
+		_ = c.conn.Close()
+		c.srv.remove(c)
+	})
+}
+
+// unsubscribeAll removes every subscription. Reader goroutine only.
+func (c *Client) unsubscribeAll() {
+	for name := range c.subs {
+		c.srv.hub.unsubscribe(c, name)
+	}
+	clear(c.subs)
+	c.nsubs.Store(0)
+}
+
+// ClientStats describes one connected client.
+type ClientStats struct {
+	ID            string
+	Remote        string
+	Connected     time.Time
+	Subscriptions int
+	Pending       int    // conflated entries waiting for the writer
+	ControlBytes  int    // sequenced bytes waiting for the writer
+	Conflated     uint64 // versions replaced before they were written
+	SentFrames    uint64
+	RTT           time.Duration
+}
+
+// Stats returns a snapshot of the client's counters.
+func (c *Client) Stats() ClientStats {
+	pending, ctl := c.queue.depth()
+	c.queue.mu.Lock()
+	conflated := c.queue.conflated
+	c.queue.mu.Unlock()
+	return ClientStats{
+		ID: c.id, Remote: c.addr, Connected: c.connected, Subscriptions: int(c.nsubs.Load()),
+		Pending: pending, ControlBytes: ctl, Conflated: conflated,
+		SentFrames: c.sentFrames.Load(), RTT: time.Duration(c.rttNanos.Load()),
+	}
+}

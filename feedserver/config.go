@@ -1,0 +1,69 @@
+package feedserver
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config configures a Server. The zero value of each field selects the default
+// given in its comment.
+type Config struct {
+	// Name identifies this node in Welcome frames and logs. Default "tickwire".
+	Name string
+	// Heartbeat is how often the server pings each client; a client silent for
+	// three heartbeats is disconnected. Default 1s.
+	Heartbeat time.Duration
+	// HandshakeTimeout bounds the wait for a client's Hello. Default 5s.
+	HandshakeTimeout time.Duration
+	// WriteTimeout bounds one batch write to a client. Default 5s.
+	WriteTimeout time.Duration
+	// MaxConnections caps concurrent client connections; more are refused with
+	// CodeServerFull. Default 10000.
+	MaxConnections int
+	// MaxTopicsPerClient caps one client's subscriptions. Default 1024.
+	MaxTopicsPerClient int
+	// MaxInboundMessage caps the size of a message from a client. Default 64 KiB.
+	MaxInboundMessage int64
+	// MaxOutboundMessage is the size at which the writer starts a new WebSocket
+	// message when coalescing frames. Default 64 KiB.
+	MaxOutboundMessage int
+	// MaxControlBytes caps the sequenced (non-conflatable) bytes queued for one
+	// client; past it the client is disconnected as a slow consumer. Default 1 MiB.
+	MaxControlBytes int
+	// MaxBadFrames is how many malformed frames a client may send before it is
+	// disconnected. Default 10.
+	MaxBadFrames int
+	// Logger receives the server's logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defInt := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if c.Name == "" {
+		c.Name = "tickwire"
+	}
+	def(&c.Heartbeat, time.Second)
+	def(&c.HandshakeTimeout, 5*time.Second)
+	def(&c.WriteTimeout, 5*time.Second)
+	defInt(&c.MaxConnections, 10000)
+	defInt(&c.MaxTopicsPerClient, 1024)
+	if c.MaxInboundMessage <= 0 {
+		c.MaxInboundMessage = 64 << 10
+	}
+	defInt(&c.MaxOutboundMessage, 64<<10)
+	defInt(&c.MaxControlBytes, 1<<20)
+	defInt(&c.MaxBadFrames, 10)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}

@@ -1,0 +1,17 @@
+// Package feedserver is tickwire's feed server: it takes prices from sources,
+// keeps the latest value of every topic, and streams them to WebSocket clients.
+//
+// The data path, one hop per file:
+//
+//	source (replay.go) -> Hub.Publish (hub.go): topic cache + encode once (topic.go)
+//	  -> per-client virtual queue, one pending entry per topic (queue.go)
+//	  -> one writer goroutine per connection coalescing frames into few writes (writer.go)
+//
+// A price update is encoded once per publish, not per client: every subscriber's
+// queue points at the same immutable version. A client that keeps up receives
+// each version as a delta (only the fields that changed); a client that fell
+// behind has its pending entry replaced by the newer version and receives a
+// full snapshot of it instead. Queue depth for conflatable data is 0 or 1.
+//
+// Lock order: shard.mu before queue.mu. Nothing else is held while writing to a socket.
+package feedserver

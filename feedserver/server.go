@@ -1,0 +1,211 @@
+package feedserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"tickwire/protocol"
+)
+
+// Server accepts WebSocket clients and streams the Hub's topics to them.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	hub      *Hub
+	upgrader websocket.Upgrader
+	nextID   atomic.Uint64
+
+	mu      sync.Mutex
+	clients map[*Client]struct{}
+	closing bool
+}
+
+// New returns a Server with its own Hub.
+func New(cfg Config) *Server {
+	cfg = cfg.withDefaults()
+	s := &Server{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		hub:     NewHub(),
+		clients: make(map[*Client]struct{}),
+	}
+	s.upgrader = websocket.Upgrader{
+		// Small read buffer: clients send little. Pooled write buffers: an idle
+		// connection holds none.
+		ReadBufferSize:  512,
+		WriteBufferSize: 16 << 10,
+		WriteBufferPool: &sync.Pool{},
+		// Any origin: browsers are not a client of this server (yet), and the
+		// trust work adds tokens, which an Origin check would not replace.
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	return s
+}
+
+// Hub returns the server's hub, where sources publish.
+func (s *Server) Hub() *Hub { return s.hub }
+
+// Handler returns the server's HTTP routes:
+//
+//	GET /ws            WebSocket endpoint (protocol v1)
+//	GET /topics        JSON list of topics
+//	GET /topics/{name} JSON snapshot of one topic
+//	GET /clients       JSON stats of connected clients
+//	GET /healthz       liveness
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ws", s.serveWS)
+	mux.HandleFunc("GET /topics", s.serveTopics)
+	mux.HandleFunc("GET /topics/{name}", s.serveTopic)
+	mux.HandleFunc("GET /clients", s.serveClients)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	return mux
+}
+
+// Serve serves HTTP and WebSocket clients on ln until ctx is done, then closes
+// every client with CodeShutdown and returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: s.cfg.HandshakeTimeout, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	s.closeAll()
+	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = hs.Shutdown(sctx)
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	conn, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		// Upgrade has already answered with an HTTP error.
+		s.log.Debug("upgrade failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	c := newClient(s, conn, "c"+strconv.FormatUint(s.nextID.Add(1), 10))
+	if reason := s.add(c); reason != "" {
+		c.log.Warn("connection refused", "reason", reason)
+		code := protocol.CodeServerFull
+		if s.isClosing() {
+			code = protocol.CodeShutdown
+		}
+		b, _ := protocol.NewEncoder().Append(nil, &protocol.Error{Code: code, Reason: reason})
+		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_ = conn.WriteMessage(websocket.BinaryMessage, b)
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, reason), time.Now().Add(time.Second))
+		_ = conn.Close()
+		return
+	}
+	w2 := &writer{c: c, enc: protocol.NewEncoder()}
+	go w2.run()
+	// The handler returns; the reader goroutine keeps the connection, so the
+	// HTTP server's per-request state is freed.
+	go c.read()
+}
+
+func (s *Server) add(c *Client) (refusal string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return "server shutting down"
+	}
+	if len(s.clients) >= s.cfg.MaxConnections {
+		return fmt.Sprintf("connection limit %d reached", s.cfg.MaxConnections)
+	}
+	s.clients[c] = struct{}{}
+	return ""
+}
+
+func (s *Server) remove(c *Client) {
+	s.mu.Lock()
+	delete(s.clients, c)
+	s.mu.Unlock()
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+func (s *Server) closeAll() {
+	s.mu.Lock()
+	s.closing = true
+	cs := make([]*Client, 0, len(s.clients))
+	for c := range s.clients {
+		cs = append(cs, c)
+	}
+	s.mu.Unlock()
+	for _, c := range cs {
+		c.closeWith(protocol.CodeShutdown, "server shutting down")
+	}
+}
+
+// Clients returns the stats of every connected client, sorted by ID.
+func (s *Server) Clients() []ClientStats {
+	s.mu.Lock()
+	cs := make([]*Client, 0, len(s.clients))
+	for c := range s.clients {
+		cs = append(cs, c)
+	}
+	s.mu.Unlock()
+	out := make([]ClientStats, len(cs))
+	for i, c := range cs {
+		out[i] = c.Stats()
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func (s *Server) serveTopics(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, s.hub.Topics())
+}
+
+func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	p, ok := s.hub.Snapshot(name)
+	if !ok {
+		http.Error(w, fmt.Sprintf("no value for topic %q", name), http.StatusNotFound)
+		return
+	}
+	fields := make(map[string]float64, p.Quote.Set.Count())
+	for f := protocol.Field(0); f < protocol.NumFields; f++ {
+		if v, ok := p.Quote.Get(f); ok {
+			fields[f.String()] = v
+		}
+	}
+	writeJSON(w, map[string]any{"topic": p.Topic, "seq": p.Seq, "time": time.Unix(0, p.Time).UTC(), "stale": p.Flags&protocol.FlagStale != 0, "fields": fields})
+}
+
+func (s *Server) serveClients(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, s.Clients())
+}

@@ -1,0 +1,363 @@
+package protocol
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/bits"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Decoder limits: a frame over them is malformed, whatever msgpack says.
+const (
+	MaxTopicLen     = 128  // bytes in a topic name
+	MaxTopicsPerSub = 1024 // topics in one Subscribe frame
+	MaxStringLen    = 4096 // bytes in any other string field
+	maxFrameArray   = 64   // elements in a frame array
+)
+
+// ErrMalformed is wrapped by every decoding error, so callers can tell bad input
+// from other failures with errors.Is.
+var ErrMalformed = errors.New("malformed frame")
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
+}
+
+// Encoder encodes frames. It reuses its buffers, so encoding allocates nothing
+// once warm. An Encoder is not safe for concurrent use.
+type Encoder struct {
+	buf bytes.Buffer
+	enc *msgpack.Encoder
+}
+
+// NewEncoder returns an Encoder.
+func NewEncoder() *Encoder {
+	e := &Encoder{}
+	e.enc = msgpack.NewEncoder(&e.buf)
+	return e
+}
+
+// Append encodes f and appends its bytes to dst.
+func (e *Encoder) Append(dst []byte, f Frame) ([]byte, error) {
+	e.buf.Reset()
+	if err := e.encode(f); err != nil {
+		return dst, fmt.Errorf("encode %s: %w", f.FrameType(), err)
+	}
+	return append(dst, e.buf.Bytes()...), nil
+}
+
+// AppendPrice is Append for the hot path: no interface conversion.
+func (e *Encoder) AppendPrice(dst []byte, p *Price) ([]byte, error) {
+	e.buf.Reset()
+	if err := e.encodePrice(p); err != nil {
+		return dst, fmt.Errorf("encode %s: %w", p.Type, err)
+	}
+	return append(dst, e.buf.Bytes()...), nil
+}
+
+func (e *Encoder) encode(f Frame) error {
+	enc := e.enc
+	switch f := f.(type) {
+	case *Price:
+		return e.encodePrice(f)
+	case *Hello:
+		return firstErr(enc.EncodeArrayLen(5), enc.EncodeUint(uint64(TypeHello)), enc.EncodeUint(uint64(f.Version)),
+			enc.EncodeString(f.Client), enc.EncodeString(f.Token), enc.EncodeString(f.ResumeToken))
+	case *Welcome:
+		return firstErr(enc.EncodeArrayLen(6), enc.EncodeUint(uint64(TypeWelcome)), enc.EncodeUint(uint64(f.Version)),
+			enc.EncodeString(f.SessionID), enc.EncodeString(f.Server), enc.EncodeUint(uint64(f.HeartbeatMs)),
+			enc.EncodeString(f.ResumeToken))
+	case *Subscribe:
+		if err := firstErr(enc.EncodeArrayLen(2), enc.EncodeUint(uint64(f.FrameType())), enc.EncodeArrayLen(len(f.Topics))); err != nil {
+			return err
+		}
+		for _, t := range f.Topics {
+			if err := enc.EncodeString(t); err != nil {
+				return err
+			}
+		}
+		return nil
+	case *Ping:
+		return firstErr(enc.EncodeArrayLen(2), enc.EncodeUint(uint64(TypePing)), enc.EncodeInt(f.Nonce))
+	case *Pong:
+		return firstErr(enc.EncodeArrayLen(2), enc.EncodeUint(uint64(TypePong)), enc.EncodeInt(f.Nonce))
+	case *Error:
+		return firstErr(enc.EncodeArrayLen(4), enc.EncodeUint(uint64(TypeError)), enc.EncodeUint(uint64(f.Code)),
+			enc.EncodeString(f.Reason), enc.EncodeString(f.Topic))
+	}
+	return fmt.Errorf("unknown frame %T", f)
+}
+
+func (e *Encoder) encodePrice(p *Price) error {
+	if p.Type != TypeSnapshot && p.Type != TypeUpdate {
+		return fmt.Errorf("price frame with type %s", p.Type)
+	}
+	enc := e.enc
+	set := p.Quote.Set & AllFields
+	if err := firstErr(enc.EncodeArrayLen(6+set.Count()), enc.EncodeUint(uint64(p.Type)), enc.EncodeString(p.Topic),
+		enc.EncodeUint(p.Seq), enc.EncodeInt(p.Time), enc.EncodeUint(uint64(p.Flags)), enc.EncodeUint(uint64(set))); err != nil {
+		return err
+	}
+	for m := set; m != 0; m &= m - 1 {
+		if err := enc.EncodeFloat64(p.Quote.V[bits.TrailingZeros16(uint16(m))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Decoder decodes the frames of one WebSocket message. Reuse it across messages
+// with Reset. A Decoder is not safe for concurrent use.
+type Decoder struct {
+	r   bytes.Reader
+	dec *msgpack.Decoder
+}
+
+// NewDecoder returns a Decoder with nothing to read; call Reset.
+func NewDecoder() *Decoder {
+	d := &Decoder{}
+	d.dec = msgpack.NewDecoder(&d.r)
+	return d
+}
+
+// Reset makes d read the frames in msg. d keeps no reference to msg after the
+// frames are decoded: every decoded string is a copy.
+func (d *Decoder) Reset(msg []byte) {
+	d.r.Reset(msg)
+	d.dec.Reset(&d.r)
+}
+
+// More reports whether unread bytes remain.
+func (d *Decoder) More() bool { return d.r.Len() > 0 }
+
+// Next decodes the next frame. After an error the rest of the message cannot be
+// trusted and should be dropped. Errors wrap ErrMalformed.
+func (d *Decoder) Next() (Frame, error) {
+	n, err := d.dec.DecodeArrayLen()
+	if err != nil {
+		return nil, malformed("frame is not an array: %v", err)
+	}
+	if n < 1 || n > maxFrameArray {
+		return nil, malformed("frame array of %d elements", n)
+	}
+	t, err := d.dec.DecodeUint8()
+	if err != nil {
+		return nil, malformed("frame type: %v", err)
+	}
+	f, used, err := d.body(FrameType(t), n-1)
+	if err != nil {
+		return nil, err
+	}
+	// Forward compatibility: skip elements a later revision appended.
+	for i := used; i < n-1; i++ {
+		if err := d.dec.Skip(); err != nil {
+			return nil, malformed("%s: trailing element: %v", FrameType(t), err)
+		}
+	}
+	return f, nil
+}
+
+// body decodes the n elements after the type and returns how many it consumed.
+func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
+	need := func(k int) error {
+		if n < k {
+			return malformed("%s needs %d elements, got %d", t, k, n)
+		}
+		return nil
+	}
+	switch t {
+	case TypeHello:
+		if err := need(4); err != nil {
+			return nil, 0, err
+		}
+		h := &Hello{}
+		err := firstErr(d.u32(&h.Version, "version"), d.str(&h.Client, "client", MaxStringLen),
+			d.str(&h.Token, "token", MaxStringLen), d.str(&h.ResumeToken, "resume token", MaxStringLen))
+		return h, 4, err
+	case TypeWelcome:
+		if err := need(5); err != nil {
+			return nil, 0, err
+		}
+		w := &Welcome{}
+		err := firstErr(d.u32(&w.Version, "version"), d.str(&w.SessionID, "session id", MaxStringLen),
+			d.str(&w.Server, "server", MaxStringLen), d.u32(&w.HeartbeatMs, "heartbeat"),
+			d.str(&w.ResumeToken, "resume token", MaxStringLen))
+		return w, 5, err
+	case TypeSubscribe, TypeUnsubscribe:
+		if err := need(1); err != nil {
+			return nil, 0, err
+		}
+		k, err := d.dec.DecodeArrayLen()
+		if err != nil {
+			return nil, 0, malformed("%s topics: %v", t, err)
+		}
+		if k < 0 || k > MaxTopicsPerSub {
+			return nil, 0, malformed("%s with %d topics (max %d)", t, k, MaxTopicsPerSub)
+		}
+		s := &Subscribe{Unsubscribe: t == TypeUnsubscribe, Topics: make([]string, k)}
+		for i := range s.Topics {
+			if err := d.str(&s.Topics[i], "topic", MaxTopicLen); err != nil {
+				return nil, 0, err
+			}
+		}
+		return s, 1, nil
+	case TypeSnapshot, TypeUpdate:
+		if err := need(5); err != nil {
+			return nil, 0, err
+		}
+		p := &Price{Type: t}
+		var flags uint8
+		var mask uint16
+		if err := firstErr(d.str(&p.Topic, "topic", MaxTopicLen), d.u64(&p.Seq, "seq"), d.i64(&p.Time, "time"),
+			d.u8(&flags, "flags"), d.u16(&mask, "mask")); err != nil {
+			return nil, 0, err
+		}
+		p.Flags = Flags(flags)
+		p.Quote.Set = Mask(mask)
+		if p.Quote.Set&^AllFields != 0 {
+			return nil, 0, malformed("%s mask %#x has unknown fields", t, mask)
+		}
+		if err := need(5 + p.Quote.Set.Count()); err != nil {
+			return nil, 0, err
+		}
+		for m := p.Quote.Set; m != 0; m &= m - 1 {
+			f := bits.TrailingZeros16(uint16(m))
+			v, err := d.dec.DecodeFloat64()
+			if err != nil {
+				return nil, 0, malformed("%s field %s: %v", t, Field(f), err)
+			}
+			p.Quote.V[f] = v
+		}
+		return p, 5 + p.Quote.Set.Count(), nil
+	case TypePing, TypePong:
+		if err := need(1); err != nil {
+			return nil, 0, err
+		}
+		var nonce int64
+		if err := d.i64(&nonce, "nonce"); err != nil {
+			return nil, 0, err
+		}
+		if t == TypePing {
+			return &Ping{Nonce: nonce}, 1, nil
+		}
+		return &Pong{Nonce: nonce}, 1, nil
+	case TypeError:
+		if err := need(3); err != nil {
+			return nil, 0, err
+		}
+		e := &Error{}
+		var code uint16
+		err := firstErr(d.u16(&code, "code"), d.str(&e.Reason, "reason", MaxStringLen), d.str(&e.Topic, "topic", MaxTopicLen))
+		e.Code = ErrorCode(code)
+		return e, 3, err
+	}
+	return nil, 0, malformed("unknown frame type %d", uint8(t))
+}
+
+func (d *Decoder) str(dst *string, what string, max int) error {
+	// Check the declared length before decoding so a hostile length cannot make
+	// us allocate.
+	c, err := d.dec.PeekCode()
+	if err != nil {
+		return malformed("%s: %v", what, err)
+	}
+	if !isStrCode(c) {
+		return malformed("%s is not a string (code %#x)", what, c)
+	}
+	s, err := d.dec.DecodeString()
+	if err != nil {
+		return malformed("%s: %v", what, err)
+	}
+	if len(s) > max {
+		return malformed("%s of %d bytes (max %d)", what, len(s), max)
+	}
+	*dst = s
+	return nil
+}
+
+// isStrCode reports whether c starts a msgpack str whose length fits in 16 bits
+// (fixstr, str8, str16): anything longer is over every limit anyway.
+func isStrCode(c byte) bool {
+	return c&0xe0 == 0xa0 || c == 0xd9 || c == 0xda
+}
+
+func (d *Decoder) u64(dst *uint64, what string) error {
+	v, err := d.dec.DecodeUint64()
+	if err != nil {
+		return malformed("%s: %v", what, err)
+	}
+	*dst = v
+	return nil
+}
+
+func (d *Decoder) i64(dst *int64, what string) error {
+	v, err := d.dec.DecodeInt64()
+	if err != nil {
+		return malformed("%s: %v", what, err)
+	}
+	*dst = v
+	return nil
+}
+
+func (d *Decoder) u32(dst *uint32, what string) error {
+	v, err := d.u(what, 1<<32-1)
+	*dst = uint32(v)
+	return err
+}
+
+func (d *Decoder) u16(dst *uint16, what string) error {
+	v, err := d.u(what, 1<<16-1)
+	*dst = uint16(v)
+	return err
+}
+
+func (d *Decoder) u8(dst *uint8, what string) error {
+	v, err := d.u(what, 1<<8-1)
+	*dst = uint8(v)
+	return err
+}
+
+// u decodes an unsigned integer and range-checks it: msgpack's narrow decoders
+// truncate silently.
+func (d *Decoder) u(what string, max uint64) (uint64, error) {
+	v, err := d.dec.DecodeUint64()
+	if err != nil {
+		return 0, malformed("%s: %v", what, err)
+	}
+	if v > max {
+		return 0, malformed("%s %d out of range", what, v)
+	}
+	return v, nil
+}
+
+// ValidTopic reports why name is not a valid topic name, or nil. Topic names are
+// 1..MaxTopicLen bytes of letters, digits and . _ - : /
+func ValidTopic(name string) error {
+	if name == "" {
+		return errors.New("empty topic name")
+	}
+	if len(name) > MaxTopicLen {
+		return fmt.Errorf("topic name of %d bytes (max %d)", len(name), MaxTopicLen)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
+			c == '.', c == '_', c == '-', c == ':', c == '/':
+		default:
+			return fmt.Errorf("topic name %q has invalid byte %#x at %d", name, c, i)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,190 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"reflect"
+	"testing"
+)
+
+func sampleFrames() []Frame {
+	var q Quote
+	q.Put(Bid, 1.39231)
+	q.Put(Ask, 1.39244)
+	return []Frame{
+		&Hello{Version: Version, Client: "test/1", Token: "tok", ResumeToken: "r"},
+		&Welcome{Version: Version, SessionID: "s1", Server: "n1", HeartbeatMs: 1000, ResumeToken: "r2"},
+		&Subscribe{Topics: []string{"EURUSD", "NZDUSD"}},
+		&Subscribe{Unsubscribe: true, Topics: []string{"EURUSD"}},
+		&Price{Type: TypeSnapshot, Topic: "EURUSD", Seq: 7, Time: 1399507200036000000, Flags: FlagGap, Quote: q},
+		&Price{Type: TypeUpdate, Topic: "EURUSD", Seq: 8, Time: 1399507200287000000, Quote: q.Only(1 << Ask)},
+		&Ping{Nonce: 42},
+		&Pong{Nonce: -42},
+		&Error{Code: CodeBadFrame, Reason: "bad", Topic: "X"},
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	enc := NewEncoder()
+	var msg []byte
+	frames := sampleFrames()
+	for _, f := range frames {
+		var err error
+		if msg, err = enc.Append(msg, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// All frames travel in one message, as the server's writer coalesces them.
+	dec := NewDecoder()
+	dec.Reset(msg)
+	for i, want := range frames {
+		if !dec.More() {
+			t.Fatalf("message ended after %d frames", i)
+		}
+		got, err := dec.Next()
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("frame %d: got %#v, want %#v", i, got, want)
+		}
+	}
+	if dec.More() {
+		t.Fatal("bytes left over")
+	}
+}
+
+// TestWireExamples pins the byte-level examples in docs/protocol.md.
+func TestWireExamples(t *testing.T) {
+	var q Quote
+	q.Put(Bid, 1.5)
+	q.Put(Ask, 1.75)
+	cases := []struct {
+		f   Frame
+		hex string
+	}{
+		{&Hello{Version: 1, Client: "tw"}, "95 01 01 a2 74 77 a0 a0"},
+		{&Subscribe{Topics: []string{"EURUSD"}}, "92 03 91 a6 45 55 52 55 53 44"},
+		{&Ping{Nonce: 5}, "92 07 05"},
+		{&Price{Type: TypeUpdate, Topic: "EU", Seq: 2, Time: 3, Quote: q.Only(1 << Ask)},
+			"97 06 a2 45 55 02 03 00 02 cb 3f fc 00 00 00 00 00 00"},
+		{&Error{Code: CodeBadFrame, Reason: "x"}, "94 09 cd 03 e8 a1 78 a0"},
+	}
+	enc := NewEncoder()
+	for _, c := range cases {
+		b, err := enc.Append(nil, c.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := hex.DecodeString(string(bytes.ReplaceAll([]byte(c.hex), []byte(" "), nil)))
+		if !bytes.Equal(b, want) {
+			t.Errorf("%T: got % x, want %s", c.f, b, c.hex)
+		}
+	}
+}
+
+func TestTrailingElementsIgnored(t *testing.T) {
+	// A later revision's Ping with an extra element still decodes.
+	msg := []byte{0x93, 0x07, 0x05, 0xa1, 'z'}
+	dec := NewDecoder()
+	dec.Reset(msg)
+	f, err := dec.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := f.(*Ping); !ok || p.Nonce != 5 || dec.More() {
+		t.Fatalf("got %#v more=%v", f, dec.More())
+	}
+}
+
+func TestMalformed(t *testing.T) {
+	cases := map[string][]byte{
+		"empty":           {},
+		"not an array":    {0xa1, 'x'},
+		"empty array":     {0x90},
+		"unknown type":    {0x91, 0x63},
+		"short hello":     {0x92, 0x01, 0x01},
+		"string for type": {0x92, 0xa1, 'x', 0x01},
+		"mask too wide":   {0x96, 0x06, 0xa1, 'X', 0x01, 0x01, 0x00, 0xcd, 0xff, 0xff},
+		"missing values":  {0x96, 0x06, 0xa1, 'X', 0x01, 0x01, 0x00, 0x03},
+		"huge topic list": {0x92, 0x03, 0xdd, 0xff, 0xff, 0xff, 0xff},
+		"topic not str":   {0x92, 0x03, 0x91, 0x05},
+		"flags overflow":  {0x96, 0x06, 0xa1, 'X', 0x01, 0x01, 0xcd, 0x01, 0x00, 0x00},
+		"truncated":       {0x92, 0x07},
+		"huge string":     {0x95, 0x01, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xff},
+	}
+	dec := NewDecoder()
+	for name, msg := range cases {
+		dec.Reset(msg)
+		f, err := dec.Next()
+		if err == nil {
+			t.Errorf("%s: decoded %#v, want error", name, f)
+			continue
+		}
+		if !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: error %v does not wrap ErrMalformed", name, err)
+		}
+	}
+}
+
+func TestValidTopic(t *testing.T) {
+	for _, ok := range []string{"EURUSD", "px.BTC-USDT", "orders/acct:1"} {
+		if err := ValidTopic(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "a b", "x\x00", string(make([]byte, MaxTopicLen+1))} {
+		if ValidTopic(bad) == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestQuoteDeltaRebuild(t *testing.T) {
+	var a, b Quote
+	a.Put(Bid, 1)
+	a.Put(Ask, 2)
+	b = a
+	b.Put(Ask, 3)
+	b.Put(Last, 2.5)
+	d := b.Only(b.Changed(&a))
+	if d.Set != 1<<Ask|1<<Last {
+		t.Fatalf("delta mask %b", d.Set)
+	}
+	got := a
+	got.Apply(&d)
+	if got != b {
+		t.Fatalf("rebuilt %+v, want %+v", got, b)
+	}
+}
+
+func BenchmarkAppendPrice(b *testing.B) {
+	var q Quote
+	q.Put(Bid, 1.39231)
+	q.Put(Ask, 1.39244)
+	p := &Price{Type: TypeUpdate, Topic: "EURUSD", Seq: 1, Time: 1399507200036000000, Quote: q}
+	enc := NewEncoder()
+	buf := make([]byte, 0, 256)
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Seq++
+		buf, _ = enc.AppendPrice(buf[:0], p)
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
+func BenchmarkDecodePrice(b *testing.B) {
+	var q Quote
+	q.Put(Bid, 1.39231)
+	q.Put(Ask, 1.39244)
+	msg, _ := NewEncoder().Append(nil, &Price{Type: TypeUpdate, Topic: "EURUSD", Seq: 1, Quote: q})
+	dec := NewDecoder()
+	b.ReportAllocs()
+	for b.Loop() {
+		dec.Reset(msg)
+		if _, err := dec.Next(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

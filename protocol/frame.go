@@ -1,0 +1,164 @@
+package protocol
+
+import "fmt"
+
+// FrameType is the first element of every frame.
+type FrameType uint8
+
+// Frame types of protocol version 1.
+const (
+	TypeHello       FrameType = 1 // client -> server: first frame of a connection
+	TypeWelcome     FrameType = 2 // server -> client: answer to Hello
+	TypeSubscribe   FrameType = 3 // client -> server: add topics
+	TypeUnsubscribe FrameType = 4 // client -> server: drop topics
+	TypeSnapshot    FrameType = 5 // server -> client: the full value of a topic
+	TypeUpdate      FrameType = 6 // server -> client: the fields that changed since the previous sequence
+	TypePing        FrameType = 7 // either way: liveness and RTT probe
+	TypePong        FrameType = 8 // either way: answer to Ping, echoing its nonce
+	TypeError       FrameType = 9 // server -> client: a refusal or failure with a reason
+)
+
+// String returns the frame type's name.
+func (t FrameType) String() string {
+	switch t {
+	case TypeHello:
+		return "Hello"
+	case TypeWelcome:
+		return "Welcome"
+	case TypeSubscribe:
+		return "Subscribe"
+	case TypeUnsubscribe:
+		return "Unsubscribe"
+	case TypeSnapshot:
+		return "Snapshot"
+	case TypeUpdate:
+		return "Update"
+	case TypePing:
+		return "Ping"
+	case TypePong:
+		return "Pong"
+	case TypeError:
+		return "Error"
+	}
+	return fmt.Sprintf("FrameType(%d)", uint8(t))
+}
+
+// Frame is any decoded frame: *Hello, *Welcome, *Subscribe, *Price, *Ping, *Pong or *Error.
+type Frame interface {
+	FrameType() FrameType
+}
+
+// Hello opens a session. It must be the first frame a client sends.
+type Hello struct {
+	Version     uint32 // protocol version the client speaks
+	Client      string // free-form client name and version, for logs
+	Token       string // authentication token (empty until the trust work lands)
+	ResumeToken string // token from an earlier Welcome to resume that session; empty for new
+}
+
+// Welcome accepts a Hello.
+type Welcome struct {
+	Version     uint32 // protocol version the server chose
+	SessionID   string // identifies the session in logs and stats
+	Server      string // server node name
+	HeartbeatMs uint32 // the server pings this often; silence for 3x means the link is dead
+	ResumeToken string // present this in a later Hello to resume the session
+}
+
+// Subscribe adds topics to the session (TypeSubscribe) or, with Unsubscribe set,
+// removes them (TypeUnsubscribe).
+type Subscribe struct {
+	Unsubscribe bool
+	Topics      []string
+}
+
+// Ping probes liveness; the peer answers with a Pong carrying the same Nonce.
+// Senders put their monotonic send time in Nonce to measure RTT.
+type Ping struct{ Nonce int64 }
+
+// Pong answers a Ping.
+type Pong struct{ Nonce int64 }
+
+// Flags qualify a Price frame.
+type Flags uint8
+
+// Price flags.
+const (
+	// FlagStale: the topic's upstream source has gone silent beyond its expected
+	// interval. The value is the last one known, not a current one.
+	FlagStale Flags = 1 << iota
+	// FlagGap: values were skipped (e.g. while the client was disconnected); this
+	// is the latest value, not the next one.
+	FlagGap
+	// FlagSimulated: the topic comes from a simulator, not a real source.
+	FlagSimulated
+)
+
+// Price carries a topic's value: a Snapshot holds every field the topic has, an
+// Update only the fields that changed since sequence Seq-1. Quote.Set says which
+// fields are present.
+type Price struct {
+	Type  FrameType // TypeSnapshot or TypeUpdate
+	Topic string
+	Seq   uint64 // per-topic sequence of the value, starting at 1
+	Time  int64  // source time of the value, Unix nanoseconds
+	Flags Flags
+	Quote Quote
+}
+
+// ErrorCode classifies an Error frame.
+type ErrorCode uint16
+
+// Error codes. Codes below 2000 leave the connection open; codes from 2000 on
+// are sent just before the server closes it.
+const (
+	CodeBadFrame      ErrorCode = 1000 // a frame could not be decoded; it was ignored
+	CodeBadTopic      ErrorCode = 1001 // a topic name is invalid
+	CodeUnexpected    ErrorCode = 1002 // a valid frame at the wrong time (e.g. Subscribe before Hello)
+	CodeTooManyTopics ErrorCode = 1003 // the subscription limit was reached
+	CodeBadVersion    ErrorCode = 2000 // Hello asked for a version the server does not speak
+	CodeHelloRequired ErrorCode = 2001 // the first frame was not a Hello
+	CodeServerFull    ErrorCode = 2002 // connection cap reached
+	CodeSlowConsumer  ErrorCode = 2003 // the client fell too far behind on sequenced data
+	CodeIdle          ErrorCode = 2004 // nothing heard from the client within the idle timeout
+	CodeShutdown      ErrorCode = 2005 // the server is shutting down
+	CodeTooManyErrors ErrorCode = 2006 // too many bad frames
+	CodeTooLarge      ErrorCode = 2007 // a message over the server's size limit
+)
+
+// Fatal reports whether the server closes the connection after this error.
+func (c ErrorCode) Fatal() bool { return c >= 2000 }
+
+// Error reports a refusal or failure. Topic names the topic concerned, if any.
+type Error struct {
+	Code   ErrorCode
+	Reason string
+	Topic  string
+}
+
+// Error implements the error interface so a received Error frame can be returned as one.
+func (e *Error) Error() string {
+	if e.Topic != "" {
+		return fmt.Sprintf("server error %d: %s (topic %q)", e.Code, e.Reason, e.Topic)
+	}
+	return fmt.Sprintf("server error %d: %s", e.Code, e.Reason)
+}
+
+// FrameType implementations.
+
+func (*Hello) FrameType() FrameType   { return TypeHello }
+func (*Welcome) FrameType() FrameType { return TypeWelcome }
+func (*Ping) FrameType() FrameType    { return TypePing }
+func (*Pong) FrameType() FrameType    { return TypePong }
+func (*Error) FrameType() FrameType   { return TypeError }
+
+// FrameType returns TypeSubscribe or TypeUnsubscribe.
+func (s *Subscribe) FrameType() FrameType {
+	if s.Unsubscribe {
+		return TypeUnsubscribe
+	}
+	return TypeSubscribe
+}
+
+// FrameType returns p.Type.
+func (p *Price) FrameType() FrameType { return p.Type }

@@ -1,0 +1,111 @@
+package ticks
+
+import (
+	"io"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// The full recorded files from ../shared/data/ticks (see SOURCES.txt
+// there). These tests skip when that directory is absent.
+const (
+	realOANDA   = "oanda_eurusd_nzdusd_2014-05-08_ticks.csv"
+	realBinance = "binance_spot_btcusdt_ethusdt_2024-08-08T2354Z_ticks.csv"
+)
+
+type realCounts struct {
+	rows        int
+	symbols     map[string]int
+	kinds       map[Kind]int
+	aggressors  map[byte]int
+	first, last time.Time
+}
+
+func countReal(t *testing.T, path string) realCounts {
+	t.Helper()
+	r, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c := realCounts{symbols: map[string]int{}, kinds: map[Kind]int{}, aggressors: map[byte]int{}}
+	for {
+		tk, err := r.Next()
+		if err != nil {
+			if err == io.EOF {
+				break
+			}
+			t.Fatal(err)
+		}
+		if c.rows > 0 && tk.Time.Before(c.last) {
+			t.Fatalf("row %d goes back in time: %v < %v", c.rows+2, tk.Time, c.last)
+		}
+		if c.rows == 0 {
+			c.first = tk.Time
+		}
+		c.last = tk.Time
+		c.rows++
+		c.symbols[tk.Symbol]++
+		c.kinds[tk.Kind]++
+		if tk.Kind == KindTrade {
+			c.aggressors[tk.Aggressor]++
+		}
+	}
+	if r.Skipped() != 0 {
+		t.Errorf("skipped %d rows", r.Skipped())
+	}
+	return c
+}
+
+func TestRealOANDAFile(t *testing.T) {
+	dir := sharedTicksDir(t)
+	c := countReal(t, filepath.Join(dir, realOANDA))
+	if c.rows != 137707 || c.symbols["EURUSD"] != 87833 || c.symbols["NZDUSD"] != 49874 || c.kinds[KindQuote] != c.rows {
+		t.Errorf("rows %d symbols %v kinds %v; want 137707 quotes, EURUSD 87833, NZDUSD 49874", c.rows, c.symbols, c.kinds)
+	}
+	if want := time.Date(2014, 5, 8, 0, 0, 0, 36e6, time.UTC); !c.first.Equal(want) {
+		t.Errorf("first %v, want %v", c.first, want)
+	}
+	if want := time.Date(2014, 5, 8, 23, 59, 58, 220e6, time.UTC); !c.last.Equal(want) {
+		t.Errorf("last %v, want %v", c.last, want)
+	}
+}
+
+func TestRealBinanceFile(t *testing.T) {
+	dir := sharedTicksDir(t)
+	c := countReal(t, filepath.Join(dir, realBinance))
+	if c.rows != 166351 || c.kinds[KindQuote] != 131932 || c.kinds[KindTrade] != 34419 {
+		t.Errorf("rows %d kinds %v; want 166351 = 131932 Q + 34419 T", c.rows, c.kinds)
+	}
+	if c.symbols["BTCUSDT"] != 93078 || c.symbols["ETHUSDT"] != 73273 {
+		t.Errorf("symbols %v, want BTCUSDT 93078, ETHUSDT 73273", c.symbols)
+	}
+	if c.aggressors['B'] != 16685 || c.aggressors['S'] != 17734 || c.aggressors[0] != 0 {
+		t.Errorf("aggressors %v, want B 16685, S 17734", c.aggressors)
+	}
+	if !c.first.Equal(time.UnixMicro(1723161254024619)) || !c.last.Equal(time.UnixMicro(1723161904543279)) {
+		t.Errorf("first %v last %v", c.first, c.last)
+	}
+}
+
+// TestRealFilesRoundTrip merges both real files, writes the tickwire format,
+// and reads it back exactly.
+func TestRealFilesRoundTrip(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	dir := sharedTicksDir(t)
+	a := readAllFile(t, filepath.Join(dir, realOANDA), Options{})
+	b := readAllFile(t, filepath.Join(dir, realBinance), Options{})
+	merged, err := ReadAll(Merge(FromSlice(a), FromSlice(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(merged) != len(a)+len(b) {
+		t.Fatalf("merged %d, want %d", len(merged), len(a)+len(b))
+	}
+	path := filepath.Join(t.TempDir(), "all.csv")
+	writeTickwireFile(t, path, merged, false)
+	ticksEqual(t, readAllFile(t, path, Options{}), merged)
+}
