@@ -26,6 +26,15 @@ type Options struct {
 	// EventBuffer is the capacity of the Events channel. Default 1024. When the
 	// consumer falls behind, reading stops and the server conflates.
 	EventBuffer int
+	// MinInterval asks the server for at most one update per topic per
+	// interval (250ms = 4/s); the server conflates to meet it. 0: no limit.
+	MinInterval time.Duration
+	// MaxBytesPerSec is the session's bandwidth budget; the server conflates
+	// prices to stay under it. 0: no limit.
+	MaxBytesPerSec uint64
+	// TelemetryEvery is how often the client reports its observed lag and
+	// queue to the server. Default 5s; negative disables.
+	TelemetryEvery time.Duration
 	// Logger receives the client's logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -61,6 +70,9 @@ func New(opts Options) *Client {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.TelemetryEvery == 0 {
+		opts.TelemetryEvery = 5 * time.Second
+	}
 	return &Client{
 		opts:   opts,
 		log:    opts.Logger,
@@ -82,7 +94,11 @@ func (c *Client) Subscribe(topics ...string) error {
 	if conn == nil {
 		return nil // sent on connect
 	}
-	return conn.Send(&protocol.Subscribe{Topics: topics})
+	return conn.Send(c.subscribeFrame(topics))
+}
+
+func (c *Client) subscribeFrame(topics []string) *protocol.Subscribe {
+	return &protocol.Subscribe{Topics: topics, MinIntervalMs: uint32(c.opts.MinInterval / time.Millisecond)}
 }
 
 // Run connects and serves the session until ctx is done. It always returns
@@ -97,7 +113,7 @@ func (c *Client) Run(ctx context.Context) error {
 	var (
 		attempt int
 		lastURL string
-		rebuilt = make(map[string]*PriceEvent) // last full value per topic
+		rebuilt = make(map[string]*topicState) // last full value per topic
 		idx     int
 	)
 	for {
@@ -155,7 +171,7 @@ func (c *Client) emit(ctx context.Context, ev Event) {
 
 // session runs one connection. It returns errConnected (wrapping the cause in
 // the log) if the handshake succeeded, else the dial error.
-func (c *Client) session(ctx context.Context, url, lastURL string, rebuilt map[string]*PriceEvent) error {
+func (c *Client) session(ctx context.Context, url, lastURL string, rebuilt map[string]*topicState) error {
 	conn, err := Dial(ctx, url, protocol.Hello{Client: c.opts.Name})
 	if err != nil {
 		return err
@@ -170,8 +186,15 @@ func (c *Client) session(ctx context.Context, url, lastURL string, rebuilt map[s
 		c.mu.Unlock()
 		_ = conn.Close()
 	}()
+	frames := []protocol.Frame{}
+	if c.opts.MaxBytesPerSec > 0 {
+		frames = append(frames, &protocol.Limits{MaxBytesPerSec: c.opts.MaxBytesPerSec})
+	}
 	if len(topics) > 0 {
-		if err := conn.Send(&protocol.Subscribe{Topics: topics}); err != nil {
+		frames = append(frames, c.subscribeFrame(topics))
+	}
+	if len(frames) > 0 {
+		if err := conn.Send(frames...); err != nil {
 			return err
 		}
 	}
@@ -184,7 +207,8 @@ func (c *Client) session(ctx context.Context, url, lastURL string, rebuilt map[s
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go c.pinger(sctx, conn, hb)
+	tel := &telemetry{}
+	go c.pinger(sctx, conn, hb, tel)
 	go func() {
 		<-sctx.Done()
 		_ = conn.ws.Close() // unblock Read
@@ -193,13 +217,18 @@ func (c *Client) session(ctx context.Context, url, lastURL string, rebuilt map[s
 	// Topics we had values for before this connection: their first snapshot
 	// on this one is a gap recovery.
 	fresh := make(map[string]bool, len(rebuilt))
+	seqs := make(map[string]seqPos)
 	for {
 		// Silence for three heartbeats means the link is dead, whatever TCP thinks.
 		_ = conn.SetReadDeadline(time.Now().Add(3 * hb))
 		err := conn.Read(func(f protocol.Frame) error {
+			tel.received.Add(1)
 			switch f := f.(type) {
 			case *protocol.Price:
+				tel.observe(time.Since(time.Unix(0, f.Time)))
 				return c.onPrice(ctx, conn, f, rebuilt, fresh)
+			case *protocol.Event:
+				c.onEvent(ctx, f, seqs)
 			case *protocol.Ping:
 				return conn.Send(&protocol.Pong{Nonce: f.Nonce})
 			case *protocol.Pong:
@@ -227,7 +256,7 @@ func (c *Client) session(ctx context.Context, url, lastURL string, rebuilt map[s
 	}
 }
 
-func (c *Client) onPrice(ctx context.Context, conn *Conn, p *protocol.Price, rebuilt map[string]*PriceEvent, fresh map[string]bool) error {
+func (c *Client) onPrice(ctx context.Context, conn *Conn, p *protocol.Price, rebuilt map[string]*topicState, fresh map[string]bool) error {
 	now := time.Now()
 	prev := rebuilt[p.Topic]
 	ev := PriceEvent{Topic: p.Topic, Seq: p.Seq, Time: time.Unix(0, p.Time), Flags: p.Flags, Received: now, Changed: p.Quote.Set}
@@ -241,33 +270,74 @@ func (c *Client) onPrice(ctx context.Context, conn *Conn, p *protocol.Price, reb
 		// A snapshot right after reconnecting skips whatever happened while
 		// we were away; one after a conflated gap skips values too.
 		ev.Gap = p.Flags&protocol.FlagGap != 0 || (prev != nil && !fresh[p.Topic] && p.Seq != prev.Seq)
-	case prev == nil || prev.Seq+1 != p.Seq || !fresh[p.Topic]:
+	case prev == nil || !fresh[p.Topic] || p.Seq <= prev.Seq || (prev.ops == 0 && prev.Seq+1 != p.Seq):
+		// A replace topic's Update applies only to seq-1; a merge topic's
+		// carries everything merged since our last value, so it may jump.
 		// A delta we cannot apply: ask again for the full value.
 		c.log.Warn("out-of-sequence update; resubscribing", "topic", p.Topic, "seq", p.Seq)
-		return conn.Send(&protocol.Subscribe{Unsubscribe: true, Topics: []string{p.Topic}}, &protocol.Subscribe{Topics: []string{p.Topic}})
+		return conn.Send(&protocol.Subscribe{Unsubscribe: true, Topics: []string{p.Topic}}, c.subscribeFrame([]string{p.Topic}))
 	default:
 		ev.Quote = prev.Quote
-		ev.Quote.Apply(&p.Quote)
+		prev.ops.Merge(&ev.Quote, &p.Quote)
 	}
 	fresh[p.Topic] = true
 	if prev == nil {
-		prev = &PriceEvent{}
+		prev = &topicState{}
 		rebuilt[p.Topic] = prev
 	}
-	*prev = ev
+	if ev.Snapshot {
+		prev.ops = p.Ops
+	}
+	prev.PriceEvent = ev
 	c.emit(ctx, ev)
 	return nil
 }
 
-func (c *Client) pinger(ctx context.Context, conn *Conn, every time.Duration) {
+// topicState is what the client keeps per conflated topic to rebuild values.
+type topicState struct {
+	PriceEvent
+	ops protocol.Ops // from the topic's snapshot
+}
+
+// seqPos is the client's position in a sequenced topic.
+type seqPos struct {
+	epoch string
+	seq   uint64
+}
+
+// onEvent delivers a sequenced event once: a duplicate (same epoch, seq not
+// above the last delivered) is dropped.
+func (c *Client) onEvent(ctx context.Context, e *protocol.Event, seqs map[string]seqPos) {
+	pos := seqs[e.Topic]
+	if pos.epoch == e.Epoch && e.Seq <= pos.seq {
+		return
+	}
+	seqs[e.Topic] = seqPos{epoch: e.Epoch, seq: e.Seq}
+	c.emit(ctx, SequencedEvent{Topic: e.Topic, Epoch: e.Epoch, Seq: e.Seq, Time: time.Unix(0, e.Time), Data: e.Data, Received: time.Now()})
+}
+
+// pinger sends a Ping every heartbeat and, every TelemetryEvery, a Telemetry
+// report of what this client observes.
+func (c *Client) pinger(ctx context.Context, conn *Conn, every time.Duration, tel *telemetry) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var report <-chan time.Time
+	if c.opts.TelemetryEvery > 0 {
+		rt := time.NewTicker(c.opts.TelemetryEvery)
+		defer rt.Stop()
+		report = rt.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			if err := conn.Send(&protocol.Ping{Nonce: int64(time.Since(c.start))}); err != nil {
+				return
+			}
+		case <-report:
+			m := &protocol.Telemetry{LagMicros: uint64(tel.p99() / time.Microsecond), Queue: uint32(len(c.events)), Received: tel.received.Load()}
+			if err := conn.Send(m); err != nil {
 				return
 			}
 		}

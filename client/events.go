@@ -33,7 +33,8 @@ func (s State) String() string {
 	return fmt.Sprintf("State(%d)", uint8(s))
 }
 
-// Event is anything Client delivers: StateEvent, PriceEvent, RTTEvent or ErrorEvent.
+// Event is anything Client delivers: StateEvent, PriceEvent, SequencedEvent,
+// RTTEvent or ErrorEvent.
 type Event interface{ isEvent() }
 
 // StateEvent reports a connection state change.
@@ -64,13 +65,25 @@ type PriceEvent struct {
 // Stale reports whether the server marked the topic's source stale.
 func (e PriceEvent) Stale() bool { return e.Flags&protocol.FlagStale != 0 }
 
+// SequencedEvent is one event of a sequenced topic (orders, fills, alerts),
+// delivered once and in order: the client drops duplicates by sequence.
+type SequencedEvent struct {
+	Topic    string
+	Epoch    string
+	Seq      uint64
+	Time     time.Time
+	Data     []byte // application payload (msgpack)
+	Received time.Time
+}
+
 // RTTEvent reports a round-trip time measured with Ping/Pong.
 type RTTEvent struct{ RTT time.Duration }
 
 // ErrorEvent reports an Error frame from the server.
 type ErrorEvent struct{ Err *protocol.Error }
 
-func (StateEvent) isEvent() {}
-func (PriceEvent) isEvent() {}
-func (RTTEvent) isEvent()   {}
-func (ErrorEvent) isEvent() {}
+func (StateEvent) isEvent()     {}
+func (PriceEvent) isEvent()     {}
+func (RTTEvent) isEvent()       {}
+func (SequencedEvent) isEvent() {}
+func (ErrorEvent) isEvent()     {}

@@ -23,17 +23,22 @@ type Client struct {
 	log   *slog.Logger
 	queue *queue
 
-	enc    *protocol.Encoder // reader goroutine only
-	dec    *protocol.Decoder // reader goroutine only
-	subs   map[string]*sub   // reader goroutine only
-	nsubs  atomic.Int32
-	bad    int // malformed frames so far; reader goroutine only
-	hello  bool
-	closed sync.Once
-	done   chan struct{}
+	enc     *protocol.Encoder // reader goroutine only
+	dec     *protocol.Decoder // reader goroutine only
+	subs    map[string]*sub   // reader goroutine only
+	nsubs   atomic.Int32
+	bad     int // malformed frames so far; reader goroutine only
+	hello   bool
+	closing atomic.Bool // closeWith was called: the writer closes after the final frame
+	closed  sync.Once
+	done    chan struct{}
 
 	rttNanos   atomic.Int64 // last RTT measured from our pings
 	sentFrames atomic.Uint64
+	sentBytes  atomic.Uint64
+	maxBps     atomic.Uint64 // bandwidth budget from the client's Limits; 0 unlimited
+	published  atomic.Uint64 // values and events this client published
+	telemetry  atomic.Pointer[protocol.Telemetry]
 	connected  time.Time
 }
 
@@ -58,7 +63,10 @@ func (c *Client) read() {
 	defer func() {
 		// The subscriptions are the reader's; release them once it is done.
 		c.unsubscribeAll()
-		c.shutdown()
+		// After closeWith the writer sends the final Error frame, then closes.
+		if !c.closing.Load() {
+			c.shutdown()
+		}
 	}()
 	cfg := c.srv.cfg
 	c.conn.SetReadLimit(cfg.MaxInboundMessage)
@@ -123,6 +131,30 @@ func (c *Client) handle(f protocol.Frame) bool {
 	switch f := f.(type) {
 	case *protocol.Subscribe:
 		c.handleSubscribe(f)
+	case *protocol.Limits:
+		c.maxBps.Store(f.MaxBytesPerSec)
+	case *protocol.Telemetry:
+		c.telemetry.Store(f)
+	case *protocol.Price:
+		if f.Type != protocol.TypePublish {
+			c.sendError(protocol.CodeUnexpected, fmt.Sprintf("a client may not send %s", f.FrameType()), f.Topic)
+			break
+		}
+		c.handlePublish(f)
+	case *protocol.Event:
+		if f.Type != protocol.TypePublishEvent {
+			c.sendError(protocol.CodeUnexpected, fmt.Sprintf("a client may not send %s", f.FrameType()), f.Topic)
+			break
+		}
+		if err := protocol.ValidTopic(f.Topic); err != nil {
+			c.sendError(protocol.CodeBadPublish, err.Error(), "")
+			break
+		}
+		if _, _, err := c.srv.hub.PublishEvent(f.Topic, f.Data, f.Time); err != nil {
+			c.sendError(protocol.CodeBadPublish, err.Error(), f.Topic)
+			break
+		}
+		c.published.Add(1)
 	case *protocol.Ping:
 		c.send(&protocol.Pong{Nonce: f.Nonce})
 	case *protocol.Pong:
@@ -171,12 +203,29 @@ func (c *Client) handleSubscribe(s *protocol.Subscribe) {
 			c.sendError(protocol.CodeTooManyTopics, fmt.Sprintf("subscription limit %d reached", c.srv.cfg.MaxTopicsPerClient), name)
 			continue
 		}
-		c.subs[name] = c.srv.hub.subscribe(c, name)
+		c.subs[name] = c.srv.hub.subscribe(c, name, time.Duration(s.MinIntervalMs)*time.Millisecond)
 		c.nsubs.Add(1)
 	}
 }
 
-// send queues a sequenced frame. It reports false if the client is gone.
+func (c *Client) handlePublish(p *protocol.Price) {
+	if err := protocol.ValidTopic(p.Topic); err != nil {
+		c.sendError(protocol.CodeBadPublish, err.Error(), "")
+		return
+	}
+	t := p.Time
+	if t == 0 {
+		t = time.Now().UnixNano()
+	}
+	// Publishers mark simulated data; stale and gap are the server's to say.
+	if err := c.srv.hub.Publish(p.Topic, &p.Quote, t, p.Flags&protocol.FlagSimulated); err != nil {
+		c.sendError(protocol.CodeBadPublish, err.Error(), p.Topic)
+		return
+	}
+	c.published.Add(1)
+}
+
+// send queues a control frame. It reports false if the client is gone.
 func (c *Client) send(f protocol.Frame) bool {
 	b, err := c.enc.Append(nil, f)
 	if err != nil {
@@ -206,6 +255,7 @@ func (c *Client) badFrame(err error) {
 
 // closeWith sends a final Error frame and closes the connection after it.
 func (c *Client) closeWith(code protocol.ErrorCode, reason string) {
+	c.closing.Store(true)
 	c.log.Info("closing", "code", code, "reason", reason)
 	b, _ := protocol.NewEncoder().Append(nil, &protocol.Error{Code: code, Reason: reason})
 	c.queue.close(b)
@@ -235,26 +285,43 @@ func (c *Client) unsubscribeAll() {
 
 // ClientStats describes one connected client.
 type ClientStats struct {
-	ID            string
-	Remote        string
-	Connected     time.Time
-	Subscriptions int
-	Pending       int    // conflated entries waiting for the writer
-	ControlBytes  int    // sequenced bytes waiting for the writer
-	Conflated     uint64 // versions replaced before they were written
-	SentFrames    uint64
-	RTT           time.Duration
+	ID             string
+	Remote         string
+	Connected      time.Time
+	Subscriptions  int
+	Pending        int    // subscriptions with something waiting for the writer (at most one value each)
+	ControlBytes   int    // control frames waiting for the writer
+	QueueBytes     int    // upper bound of the client's queue memory: slots, pending refs and control bytes
+	Conflated      uint64 // values replaced or merged before they were written
+	SentFrames     uint64
+	SentBytes      uint64
+	Published      uint64
+	MaxBytesPerSec uint64        // the client's bandwidth budget, 0 unlimited
+	RTT            time.Duration // measured by the server's pings
+	// What the client reports of itself (Telemetry frames).
+	ClientLag      time.Duration // p99 data age the client observed
+	ClientQueue    uint32        // events received but not yet consumed
+	ClientReceived uint64
 }
+
+// slotBytes is the memory of one subscription slot and its dirty-list entry.
+const slotBytes = 160
 
 // Stats returns a snapshot of the client's counters.
 func (c *Client) Stats() ClientStats {
-	pending, ctl := c.queue.depth()
-	c.queue.mu.Lock()
-	conflated := c.queue.conflated
-	c.queue.mu.Unlock()
-	return ClientStats{
-		ID: c.id, Remote: c.addr, Connected: c.connected, Subscriptions: int(c.nsubs.Load()),
-		Pending: pending, ControlBytes: ctl, Conflated: conflated,
-		SentFrames: c.sentFrames.Load(), RTT: time.Duration(c.rttNanos.Load()),
+	qs := c.queue.stats()
+	nsubs := int(c.nsubs.Load())
+	st := ClientStats{
+		ID: c.id, Remote: c.addr, Connected: c.connected, Subscriptions: nsubs,
+		Pending: qs.pending, ControlBytes: qs.controlBytes, Conflated: qs.conflated,
+		QueueBytes: nsubs*slotBytes + qs.controlBytes,
+		SentFrames: c.sentFrames.Load(), SentBytes: c.sentBytes.Load(), Published: c.published.Load(),
+		MaxBytesPerSec: c.maxBps.Load(), RTT: time.Duration(c.rttNanos.Load()),
 	}
+	if t := c.telemetry.Load(); t != nil {
+		st.ClientLag = time.Duration(t.LagMicros) * time.Microsecond
+		st.ClientQueue = t.Queue
+		st.ClientReceived = t.Received
+	}
+	return st
 }

@@ -33,6 +33,12 @@ type Config struct {
 	// MaxBadFrames is how many malformed frames a client may send before it is
 	// disconnected. Default 10.
 	MaxBadFrames int
+	// Topics fix topic kinds by name pattern; first match wins. Default
+	// DefaultTopicRules(). Unmatched topics are replaced quotes.
+	Topics []TopicRule
+	// StaleAfter is the default expected interval of a conflated topic's
+	// source: silent for longer, the topic is marked stale. 0: never.
+	StaleAfter time.Duration
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -62,6 +68,9 @@ func (c Config) withDefaults() Config {
 	defInt(&c.MaxOutboundMessage, 64<<10)
 	defInt(&c.MaxControlBytes, 1<<20)
 	defInt(&c.MaxBadFrames, 10)
+	if c.Topics == nil {
+		c.Topics = DefaultTopicRules()
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

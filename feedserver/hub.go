@@ -1,36 +1,57 @@
 package feedserver
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"hash/maphash"
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"tickwire/protocol"
 )
 
 const numShards = 64
 
-// Hub holds every topic's latest value and its subscribers, sharded by topic
-// name so publishes on different topics do not contend.
-type Hub struct {
-	seed   maphash.Seed
-	shards [numShards]shard
+// Errors returned by the Hub's publish methods.
+var (
+	ErrWrongKind = errors.New("topic kind does not take this publish")
+	ErrPaused    = errors.New("topic ingest paused")
+)
 
-	published atomic.Uint64 // versions published
-	enqueued  atomic.Uint64 // versions offered to client queues
+// Hub holds every topic's latest value or retained events and its
+// subscribers, sharded by topic name so publishes on different topics do not
+// contend.
+type Hub struct {
+	seed       maphash.Seed
+	rules      []TopicRule
+	staleAfter time.Duration
+	epoch      string // epoch of this hub's sequenced streams
+	shards     [numShards]shard
+
+	published atomic.Uint64 // versions and events published
+	enqueued  atomic.Uint64 // offers to client queues
+	dropped   atomic.Uint64 // source publishes dropped while paused
 }
 
 type shard struct {
 	mu     sync.Mutex
 	topics map[string]*topic
-	enc    *protocol.Encoder // encodes this shard's deltas, under mu
+	enc    *protocol.Encoder // encodes this shard's frames, under mu
 	buf    []byte
 }
 
-// NewHub returns an empty Hub.
-func NewHub() *Hub {
-	h := &Hub{seed: maphash.MakeSeed()}
+// NewHub returns an empty Hub. rules fix topic kinds (first match wins;
+// unmatched topics are replaced quotes); staleAfter is the default expected
+// interval of conflated topics (0: never stale).
+func NewHub(rules []TopicRule, staleAfter time.Duration) *Hub {
+	var e [8]byte
+	_, _ = rand.Read(e[:])
+	h := &Hub{seed: maphash.MakeSeed(), rules: rules, staleAfter: staleAfter, epoch: hex.EncodeToString(e[:])}
 	for i := range h.shards {
 		h.shards[i].topics = make(map[string]*topic)
 		h.shards[i].enc = protocol.NewEncoder()
@@ -42,26 +63,65 @@ func (h *Hub) shard(name string) *shard {
 	return &h.shards[maphash.String(h.seed, name)%numShards]
 }
 
-// Publish merges the fields set in q into topic name's value, stamps it with
-// time t (Unix ns) and flags, and offers the new version to every subscriber.
-// It encodes the update once for all of them and never blocks on a client.
-func (h *Hub) Publish(name string, q *protocol.Quote, t int64, flags protocol.Flags) {
-	s := h.shard(name)
-	s.mu.Lock()
+// topicLocked returns topic name, creating it. Caller holds s.mu.
+func (h *Hub) topicLocked(s *shard, name string) *topic {
 	tp := s.topics[name]
 	if tp == nil {
-		tp = &topic{name: name, subs: make(map[*Client]*sub)}
+		tp = &topic{name: name, rule: ruleFor(h.rules, name, h.staleAfter), subs: make(map[*Client]*sub)}
+		if tp.rule.Kind == Sequenced {
+			tp.events.buf = make([]event, tp.rule.Window)
+		}
 		s.topics[name] = tp
 	}
+	return tp
+}
+
+// Kind returns the kind topic name has or would have.
+func (h *Hub) Kind(name string) TopicKind { return ruleFor(h.rules, name, 0).Kind }
+
+// Publish merges the fields set in q into conflated topic name's value,
+// stamps it with time t (Unix ns) and flags, and offers the new version to
+// every subscriber. It encodes the update once for all of them and never
+// blocks on a client. A value clears the topic's stale mark.
+func (h *Hub) Publish(name string, q *protocol.Quote, t int64, flags protocol.Flags) error {
+	s := h.shard(name)
+	s.mu.Lock()
+	tp := h.topicLocked(s, name)
+	if tp.rule.Kind == Sequenced {
+		s.mu.Unlock()
+		return fmt.Errorf("publish value to %s topic %q: %w", tp.rule.Kind, name, ErrWrongKind)
+	}
+	if tp.paused {
+		s.mu.Unlock()
+		h.dropped.Add(1)
+		return ErrPaused
+	}
+	tp.lastPub = time.Now()
+	tp.stale = false
+	n := h.publishLocked(s, tp, q, t, flags)
+	s.mu.Unlock()
+	h.published.Add(1)
+	h.enqueued.Add(uint64(n))
+	return nil
+}
+
+// publishLocked makes a new version of tp from input q and offers it. Caller
+// holds s.mu. It returns the number of subscribers offered.
+func (h *Hub) publishLocked(s *shard, tp *topic, q *protocol.Quote, t int64, flags protocol.Flags) int {
 	prev := tp.value
-	tp.value.Apply(q)
+	ops := tp.rule.Ops
+	ops.Merge(&tp.value, q)
 	var seq uint64 = 1
 	if tp.cur != nil {
 		seq = tp.cur.seq + 1
 	}
-	v := &version{topic: tp.name, seq: seq, time: t, flags: flags, value: tp.value}
-	p := protocol.Price{Type: protocol.TypeUpdate, Topic: tp.name, Seq: seq, Time: t, Flags: flags,
-		Quote: tp.value.Only(tp.value.Changed(&prev))}
+	v := &version{topic: tp.name, seq: seq, time: t, flags: flags, ops: ops, value: tp.value, input: *q}
+	p := protocol.Price{Type: protocol.TypeUpdate, Topic: tp.name, Seq: seq, Time: t, Flags: flags}
+	if tp.rule.Kind == ConflatedMerge {
+		p.Quote = *q // the client merges the input as the server did
+	} else {
+		p.Quote = tp.value.Only(tp.value.Changed(&prev))
+	}
 	var err error
 	if s.buf, err = s.enc.AppendPrice(s.buf[:0], &p); err != nil {
 		panic(err) // constant, valid frame type
@@ -72,31 +132,85 @@ func (h *Hub) Publish(name string, q *protocol.Quote, t int64, flags protocol.Fl
 	for c, sb := range tp.subs {
 		c.queue.offer(sb, v)
 	}
+	return len(tp.subs)
+}
+
+// PublishEvent appends an event to sequenced topic name and offers it to every
+// subscriber. It returns the event's position.
+func (h *Hub) PublishEvent(name string, data []byte, t int64) (epoch string, seq uint64, err error) {
+	if len(data) > protocol.MaxEventData {
+		return "", 0, fmt.Errorf("event of %d bytes for %q: max %d", len(data), name, protocol.MaxEventData)
+	}
+	s := h.shard(name)
+	s.mu.Lock()
+	tp := h.topicLocked(s, name)
+	if tp.rule.Kind != Sequenced {
+		s.mu.Unlock()
+		return "", 0, fmt.Errorf("publish event to %s topic %q: %w", tp.rule.Kind, name, ErrWrongKind)
+	}
+	seq = tp.events.head + 1
+	ev := protocol.Event{Type: protocol.TypeEvent, Topic: name, Epoch: h.epoch, Seq: seq, Time: t, Data: data}
+	if s.buf, err = s.enc.AppendEvent(s.buf[:0], &ev); err != nil {
+		s.mu.Unlock()
+		return "", 0, err
+	}
+	tp.events.add(event{seq: seq, frame: append([]byte(nil), s.buf...)})
+	for c, sb := range tp.subs {
+		c.queue.mark(sb)
+	}
 	n := len(tp.subs)
 	s.mu.Unlock()
 	h.published.Add(1)
 	h.enqueued.Add(uint64(n))
+	return h.epoch, seq, nil
 }
 
-// subscribe adds c to topic name and offers it the current value as its
-// snapshot. It returns the subscription slot.
-func (h *Hub) subscribe(c *Client, name string) *sub {
+// readEvents appends to dst the frames of sb's sequenced topic from seq
+// sb.next on, at most max bytes (at least one frame), and advances sb.next.
+// It reports whether more remain, and an error if sb.next fell out of the
+// retained window. Writer goroutine only.
+func (h *Hub) readEvents(sb *sub, dst [][]byte, max int) ([][]byte, bool, error) {
+	tp := sb.topic
+	s := h.shard(tp.name)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := &tp.events
+	if sb.next == 0 {
+		sb.next = r.oldest() // a new subscription starts at the oldest retained event
+	}
+	if sb.next < r.oldest() {
+		return dst, false, fmt.Errorf("fell behind topic %q: next event %d is no longer retained (oldest %d)", tp.name, sb.next, r.oldest())
+	}
+	size := 0
+	for sb.next <= r.head && (size == 0 || size < max) {
+		ev := r.buf[sb.next%uint64(len(r.buf))]
+		dst = append(dst, ev.frame)
+		size += len(ev.frame)
+		sb.next++
+	}
+	return dst, sb.next <= r.head, nil
+}
+
+// subscribe adds c to topic name and offers it the current value (conflated)
+// or the retained events (sequenced). It returns the subscription slot.
+func (h *Hub) subscribe(c *Client, name string, minInterval time.Duration) *sub {
 	s := h.shard(name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tp := s.topics[name]
-	if tp == nil {
-		// Subscribing ahead of the first value is allowed: the snapshot comes
-		// when the topic is first published.
-		tp = &topic{name: name, subs: make(map[*Client]*sub)}
-		s.topics[name] = tp
-	}
+	// Subscribing ahead of the first value is allowed: the snapshot comes
+	// when the topic is first published.
+	tp := h.topicLocked(s, name)
 	if sb := tp.subs[c]; sb != nil {
 		return sb
 	}
-	sb := &sub{topic: tp}
+	sb := &sub{topic: tp, seqd: tp.rule.Kind == Sequenced, minInterval: minInterval}
 	tp.subs[c] = sb
-	if tp.cur != nil {
+	switch {
+	case sb.seqd:
+		if tp.events.head > 0 {
+			c.queue.mark(sb)
+		}
+	case tp.cur != nil:
 		c.queue.offer(sb, tp.cur)
 	}
 	return sb
@@ -106,8 +220,7 @@ func (h *Hub) subscribe(c *Client, name string) *sub {
 func (h *Hub) unsubscribe(c *Client, name string) {
 	s := h.shard(name)
 	s.mu.Lock()
-	tp := s.topics[name]
-	if tp != nil {
+	if tp := s.topics[name]; tp != nil {
 		if sb := tp.subs[c]; sb != nil {
 			delete(tp.subs, c)
 			c.queue.drop(sb)
@@ -116,24 +229,80 @@ func (h *Hub) unsubscribe(c *Client, name string) {
 	s.mu.Unlock()
 }
 
+// SetPaused pauses or resumes ingest of topic name: while paused, publishes
+// from sources are dropped, so the topic goes quiet and, past its expected
+// interval, stale. Operators and the demo use it to show staleness.
+func (h *Hub) SetPaused(name string, paused bool) {
+	s := h.shard(name)
+	s.mu.Lock()
+	h.topicLocked(s, name).paused = paused
+	s.mu.Unlock()
+}
+
+// Run marks conflated topics stale when their source has been silent beyond
+// their expected interval, until ctx is done. Subscribers receive the stale
+// mark as a new version with FlagStale and the same value; the next value
+// clears it.
+func (h *Hub) Run(ctx context.Context) {
+	every := 100 * time.Millisecond
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			h.markStale(now)
+		}
+	}
+}
+
+func (h *Hub) markStale(now time.Time) {
+	var empty protocol.Quote
+	for i := range h.shards {
+		s := &h.shards[i]
+		s.mu.Lock()
+		for _, tp := range s.topics {
+			after := tp.rule.StaleAfter
+			if after <= 0 || tp.cur == nil || tp.stale || now.Sub(tp.lastPub) <= after {
+				continue
+			}
+			tp.stale = true
+			n := h.publishLocked(s, tp, &empty, tp.cur.time, tp.cur.flags|protocol.FlagStale)
+			h.enqueued.Add(uint64(n))
+		}
+		s.mu.Unlock()
+	}
+}
+
 // TopicInfo describes a topic for listings.
 type TopicInfo struct {
 	Name        string
+	Kind        string
 	Seq         uint64
 	Time        int64
+	Stale       bool
+	Paused      bool
 	Subscribers int
 }
 
-// Topics lists every topic that has a value, sorted by name.
+// Topics lists every topic that has a value or an event, sorted by name.
 func (h *Hub) Topics() []TopicInfo {
 	var out []TopicInfo
 	for i := range h.shards {
 		s := &h.shards[i]
 		s.mu.Lock()
 		for _, tp := range s.topics {
-			if tp.cur != nil {
-				out = append(out, TopicInfo{Name: tp.name, Seq: tp.cur.seq, Time: tp.cur.time, Subscribers: len(tp.subs)})
+			info := TopicInfo{Name: tp.name, Kind: tp.rule.Kind.String(), Stale: tp.stale, Paused: tp.paused, Subscribers: len(tp.subs)}
+			switch {
+			case tp.cur != nil:
+				info.Seq, info.Time = tp.cur.seq, tp.cur.time
+			case tp.events.head > 0:
+				info.Seq = tp.events.head
+			default:
+				continue
 			}
+			out = append(out, info)
 		}
 		s.mu.Unlock()
 	}
@@ -141,8 +310,8 @@ func (h *Hub) Topics() []TopicInfo {
 	return out
 }
 
-// Snapshot returns topic name's latest value as a Snapshot frame, and false if
-// the topic has none.
+// Snapshot returns conflated topic name's latest value as a Snapshot frame,
+// and false if the topic has none.
 func (h *Hub) Snapshot(name string) (protocol.Price, bool) {
 	s := h.shard(name)
 	s.mu.Lock()
@@ -152,5 +321,25 @@ func (h *Hub) Snapshot(name string) (protocol.Price, bool) {
 		return protocol.Price{}, false
 	}
 	v := tp.cur
-	return protocol.Price{Type: protocol.TypeSnapshot, Topic: v.topic, Seq: v.seq, Time: v.time, Flags: v.flags, Quote: v.value}, true
+	return protocol.Price{Type: protocol.TypeSnapshot, Topic: v.topic, Seq: v.seq, Time: v.time, Flags: v.flags, Ops: v.ops, Quote: v.value}, true
+}
+
+// HubStats are the hub's counters.
+type HubStats struct {
+	Topics    int
+	Published uint64 // versions and events published
+	Enqueued  uint64 // offers to client queues
+	Dropped   uint64 // source publishes dropped while paused
+}
+
+// Stats returns the hub's counters.
+func (h *Hub) Stats() HubStats {
+	n := 0
+	for i := range h.shards {
+		s := &h.shards[i]
+		s.mu.Lock()
+		n += len(s.topics)
+		s.mu.Unlock()
+	}
+	return HubStats{Topics: n, Published: h.published.Load(), Enqueued: h.enqueued.Load(), Dropped: h.dropped.Load()}
 }

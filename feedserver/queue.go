@@ -1,26 +1,32 @@
 package feedserver
 
-import "sync"
+import (
+	"sync"
+
+	"tickwire/protocol"
+)
 
 // queue is a client's virtual queue. Conflatable data is held as at most one
 // pending version per subscribed topic: offering a newer version replaces the
-// pending one, so a slow client gets the current value, never a backlog.
-// Sequenced frames (control replies, errors, pings) are kept in order, bounded
-// by maxControl bytes.
+// pending one (or, on a merge topic, folds into it), so a slow client gets the
+// current value, never a backlog. Sequenced topics are not copied here at
+// all: the subscription is marked dirty and the writer reads the topic's
+// retained events from the client's cursor. Control frames (replies, errors,
+// pings) are kept in order, bounded by maxControl bytes.
 //
-// Producers never block on it: offer and push take the lock for a few
+// Producers never block on it: offer, mark and push take the lock for a few
 // instructions and signal the writer.
 type queue struct {
 	mu         sync.Mutex
-	dirty      []*sub   // subscriptions with a pending version, in arrival order
-	control    [][]byte // sequenced frames, in order
+	dirty      []*sub   // subscriptions with something to write, in arrival order
+	control    [][]byte // control frames, in order
 	ctlBytes   int
 	maxControl int
 	closing    bool // no more input; the writer flushes and closes
 	overflow   bool // control queue overflowed: the client is a slow consumer
 
-	conflated uint64 // pending versions replaced before they were written
-	wake       chan struct{}
+	conflated uint64 // pending versions replaced or merged before they were written
+	wake      chan struct{}
 }
 
 func newQueue(maxControl int) *queue {
@@ -34,19 +40,45 @@ func (q *queue) signal() {
 	}
 }
 
-// offer makes v the pending version of sb. Caller holds the shard lock of sb's topic.
+// enlist puts sb on the dirty list once. Caller holds q.mu.
+func (q *queue) enlist(sb *sub) {
+	if !sb.queued {
+		sb.queued = true
+		q.dirty = append(q.dirty, sb)
+	}
+}
+
+// offer makes v the pending version of conflated subscription sb. On a merge
+// topic whose client already holds a value, the inputs of the skipped versions
+// are folded so the client can merge them as the server did. Caller holds the
+// shard lock of sb's topic.
 func (q *queue) offer(sb *sub, v *version) {
 	q.mu.Lock()
 	if q.closing || sb.dead {
 		q.mu.Unlock()
 		return
 	}
-	if sb.pending == nil {
-		q.dirty = append(q.dirty, sb)
-	} else {
+	if sb.pending != nil {
 		q.conflated++
+		if sb.topic.rule.Kind == ConflatedMerge && sb.sent != 0 {
+			if !sb.merged {
+				sb.fold, sb.merged = sb.pending.input, true
+			}
+			v.ops.Merge(&sb.fold, &v.input)
+		}
 	}
 	sb.pending = v
+	q.enlist(sb)
+	q.mu.Unlock()
+	q.signal()
+}
+
+// mark tells the writer sequenced subscription sb has events to read.
+func (q *queue) mark(sb *sub) {
+	q.mu.Lock()
+	if !q.closing && !sb.dead {
+		q.enlist(sb)
+	}
 	q.mu.Unlock()
 	q.signal()
 }
@@ -56,10 +88,11 @@ func (q *queue) drop(sb *sub) {
 	q.mu.Lock()
 	sb.dead = true
 	sb.pending = nil
+	sb.merged = false
 	q.mu.Unlock()
 }
 
-// push appends a sequenced frame. It reports false if the queue is closing or
+// push appends a control frame. It reports false if the queue is closing or
 // the frame would pass the control bound (the caller then disconnects).
 func (q *queue) push(frame []byte) bool {
 	q.mu.Lock()
@@ -94,9 +127,26 @@ func (q *queue) close(frame []byte) {
 	q.signal()
 }
 
-// depth returns the number of pending conflated entries and control bytes.
-func (q *queue) depth() (pending, controlBytes int) {
+// queueStats is a snapshot of the queue's depth.
+type queueStats struct {
+	pending      int // conflated entries waiting (at most one per topic)
+	controlBytes int
+	conflated    uint64
+}
+
+func (q *queue) stats() queueStats {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.dirty), q.ctlBytes
+	return queueStats{pending: len(q.dirty), controlBytes: q.ctlBytes, conflated: q.conflated}
+}
+
+// mergedFrame encodes the folded inputs of a merge subscription as an Update
+// at v's sequence. Caller holds q.mu.
+func mergedFrame(enc *protocol.Encoder, dst []byte, sb *sub, v *version) []byte {
+	p := protocol.Price{Type: protocol.TypeUpdate, Topic: v.topic, Seq: v.seq, Time: v.time, Flags: v.flags, Quote: sb.fold}
+	out, err := enc.AppendPrice(dst, &p)
+	if err != nil {
+		panic(err) // constant, valid frame type
+	}
+	return out
 }

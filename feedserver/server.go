@@ -38,7 +38,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg:     cfg,
 		log:     cfg.Logger,
-		hub:     NewHub(),
+		hub:     NewHub(cfg.Topics, cfg.StaleAfter),
 		clients: make(map[*Client]struct{}),
 	}
 	s.upgrader = websocket.Upgrader{
@@ -63,6 +63,10 @@ func (s *Server) Hub() *Hub { return s.hub }
 //	GET /topics        JSON list of topics
 //	GET /topics/{name} JSON snapshot of one topic
 //	GET /clients       JSON stats of connected clients
+//	GET /stats         JSON hub counters
+//	POST /publish/{name}        publish a value (conflated) or an event (sequenced) as JSON
+//	POST /sources/pause/{name}  drop the topic's source publishes (it goes stale)
+//	POST /sources/resume/{name} accept them again
 //	GET /healthz       liveness
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -70,6 +74,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /topics", s.serveTopics)
 	mux.HandleFunc("GET /topics/{name}", s.serveTopic)
 	mux.HandleFunc("GET /clients", s.serveClients)
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, s.hub.Stats()) })
+	mux.HandleFunc("POST /publish/{name}", s.servePublish)
+	mux.HandleFunc("POST /sources/pause/{name}", s.servePause(true))
+	mux.HandleFunc("POST /sources/resume/{name}", s.servePause(false))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
@@ -82,6 +90,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: s.cfg.HandshakeTimeout, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	hubDone := make(chan struct{})
+	go func() {
+		defer close(hubDone)
+		s.hub.Run(ctx)
+	}()
+	defer func() { <-hubDone }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
@@ -198,6 +212,7 @@ func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fields := make(map[string]float64, p.Quote.Set.Count())
+
 	for f := protocol.Field(0); f < protocol.NumFields; f++ {
 		if v, ok := p.Quote.Get(f); ok {
 			fields[f.String()] = v

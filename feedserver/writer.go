@@ -11,34 +11,61 @@ import (
 // writer owns the connection's write side. Each wake-up it takes everything
 // queued, releases the lock, and writes it as few WebSocket messages as the
 // size cap allows: many frames per message, one syscall per buffer-full.
+// Conflated values not yet due (the client's rate limit or bandwidth budget)
+// stay pending, still conflating, and a timer wakes the writer when they are.
 type writer struct {
 	c      *Client
-	enc    *protocol.Encoder // for lazily encoded snapshots
+	enc    *protocol.Encoder // lazily encoded snapshots and merged updates
 	frames [][]byte          // this batch, reused
+	arena  []byte            // per-client encoded frames of this batch
+	spans  []span            // frames that live in arena, resolved after it stops growing
 	spare  []*sub            // the other half of the dirty double buffer
 	ctl    [][]byte          // the other half of the control double buffer
+	seqd   []*sub            // sequenced subscriptions to read this batch
 	ping   []byte
+
+	// Bandwidth budget: a token bucket in bytes.
+	tokens float64
+	refill time.Time
 }
+
+// span locates frames[i] in the arena.
+type span struct{ i, start, end int }
+
+// maxEventBatch bounds the sequenced bytes read per subscription per wake-up
+// so one busy topic cannot starve the others.
+const maxEventBatch = 64 << 10
 
 func (w *writer) run() {
 	c := w.c
 	defer c.shutdown()
 	tick := time.NewTicker(c.srv.cfg.Heartbeat)
 	defer tick.Stop()
+	due := time.NewTimer(time.Hour)
+	due.Stop()
+	w.refill = time.Now()
 	for {
 		select {
 		case <-c.queue.wake:
+		case <-due.C:
 		case <-tick.C:
-			// Pings are sequenced control frames and never touch a topic's age.
+			// Pings are control frames and never touch a topic's age.
 			w.ping, _ = w.enc.Append(w.ping[:0], &protocol.Ping{Nonce: time.Now().UnixNano()})
 			c.queue.push(append([]byte(nil), w.ping...))
 		case <-c.done:
 			return
 		}
-		closing, overflow := w.collect()
+		now := time.Now()
+		closing, overflow, next := w.collect(now)
 		if overflow {
-			c.closeWith(protocol.CodeSlowConsumer, "too much sequenced data queued")
+			c.closeWith(protocol.CodeSlowConsumer, "too many control frames queued")
 			continue
+		}
+		if !closing {
+			if err := w.readSequenced(); err != nil {
+				c.closeWith(protocol.CodeSlowConsumer, err.Error())
+				continue
+			}
 		}
 		if err := w.write(); err != nil {
 			c.log.Debug("write failed", "err", err)
@@ -49,47 +76,123 @@ func (w *writer) run() {
 				websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 			return
 		}
+		if !next.IsZero() {
+			due.Reset(max(next.Sub(time.Now()), time.Millisecond))
+		}
 	}
 }
 
-// collect moves the queued frames into w.frames under the queue lock. The
-// dirty and control slices are double-buffered so nothing is allocated.
-func (w *writer) collect() (closing, overflow bool) {
-	q := w.c.queue
-	w.frames = w.frames[:0]
+// collect moves the queued frames into w.frames under the queue lock. It
+// returns when the earliest deferred value falls due (zero if none). The dirty
+// and control slices are double-buffered so nothing is allocated.
+func (w *writer) collect(now time.Time) (closing, overflow bool, next time.Time) {
+	c := w.c
+	q := c.queue
+	w.frames, w.arena, w.spans, w.seqd = w.frames[:0], w.arena[:0], w.spans[:0], w.seqd[:0]
+	budget := c.maxBps.Load()
+	if budget > 0 {
+		burst := float64(budget)/10 + 4096
+		w.tokens = min(burst, w.tokens+now.Sub(w.refill).Seconds()*float64(budget))
+	}
+	w.refill = now
+
 	q.mu.Lock()
 	if q.overflow {
 		// Reported once; the close that follows queues the final Error frame.
 		q.overflow = false
 		q.mu.Unlock()
-		return false, true
+		return false, true, next
 	}
 	ctl := q.control
 	q.control, w.ctl = w.ctl[:0], ctl
 	q.ctlBytes = 0
 	dirty := q.dirty
 	q.dirty, w.spare = w.spare[:0], dirty
-	w.frames = append(w.frames, ctl...)
+	for _, f := range ctl {
+		w.frames = append(w.frames, f)
+		w.tokens -= float64(len(f))
+	}
+	defer_ := func(sb *sub, at time.Time) {
+		q.enlist(sb) // still pending, still conflating
+		if next.IsZero() || at.Before(next) {
+			next = at
+		}
+	}
 	for _, sb := range dirty {
-		v := sb.pending
-		sb.pending = nil
-		if v == nil || sb.dead {
+		sb.queued = false
+		if sb.dead {
 			continue
 		}
-		if sb.sent != 0 && sb.sent+1 == v.seq {
-			w.frames = append(w.frames, v.delta)
-		} else {
-			// The client missed versions (conflated) or has none yet: the
-			// delta would not rebuild the value, so send the full one.
-			w.frames = append(w.frames, v.snapshot(w.enc))
+		if sb.seqd {
+			w.seqd = append(w.seqd, sb)
+			continue
 		}
-		sb.sent = v.seq
+		v := sb.pending
+		if v == nil {
+			continue
+		}
+		if sb.minInterval > 0 && now.Sub(sb.lastWrite) < sb.minInterval {
+			defer_(sb, sb.lastWrite.Add(sb.minInterval))
+			continue
+		}
+		var frame []byte
+		arena := false
+		switch {
+		case sb.sent != 0 && sb.merged:
+			start := len(w.arena)
+			w.arena = mergedFrame(w.enc, w.arena, sb, v)
+			frame, arena = w.arena[start:], true
+		case sb.sent != 0 && sb.sent+1 == v.seq:
+			frame = v.delta
+		default:
+			// The client has no value yet, or skipped versions of a replace
+			// topic: a delta would not rebuild the value, so send the full one.
+			frame = v.snapshot(w.enc)
+		}
+		if budget > 0 && w.tokens < float64(len(frame)) {
+			if arena {
+				w.arena = w.arena[:len(w.arena)-len(frame)]
+			}
+			defer_(sb, now.Add(time.Duration((float64(len(frame))-w.tokens)/float64(budget)*float64(time.Second))))
+			continue
+		}
+		w.tokens -= float64(len(frame))
+		if arena {
+			w.spans = append(w.spans, span{i: len(w.frames), start: len(w.arena) - len(frame), end: len(w.arena)})
+		}
+		w.frames = append(w.frames, frame)
+		sb.pending, sb.merged, sb.sent, sb.lastWrite = nil, false, v.seq, now
 	}
 	closing = q.closing
 	q.mu.Unlock()
+	// The arena has stopped growing: point its frames at their final bytes.
+	for _, s := range w.spans {
+		w.frames[s.i] = w.arena[s.start:s.end]
+	}
 	clear(w.ctl)
 	clear(w.spare)
-	return closing, false
+	return closing, false, next
+}
+
+// readSequenced appends the retained events due to each sequenced subscription.
+// Sequenced data is never deferred by the bandwidth budget: it is never dropped.
+func (w *writer) readSequenced() error {
+	for _, sb := range w.seqd {
+		var more bool
+		var err error
+		n := len(w.frames)
+		if w.frames, more, err = w.c.srv.hub.readEvents(sb, w.frames, maxEventBatch); err != nil {
+			return err
+		}
+		for _, f := range w.frames[n:] {
+			w.tokens -= float64(len(f))
+		}
+		if more {
+			w.c.queue.mark(sb)
+		}
+	}
+	clear(w.seqd)
+	return nil
 }
 
 func (w *writer) write() error {
@@ -101,6 +204,7 @@ func (w *writer) write() error {
 	if err := c.conn.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout)); err != nil {
 		return err
 	}
+	var bytes int
 	for i := 0; i < len(w.frames); {
 		mw, err := c.conn.NextWriter(websocket.BinaryMessage)
 		if err != nil {
@@ -116,8 +220,10 @@ func (w *writer) write() error {
 		if err := mw.Close(); err != nil {
 			return err
 		}
+		bytes += size
 	}
 	c.sentFrames.Add(uint64(len(w.frames)))
+	c.sentBytes.Add(uint64(bytes))
 	clear(w.frames)
 	return nil
 }

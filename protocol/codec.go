@@ -11,10 +11,11 @@ import (
 
 // Decoder limits: a frame over them is malformed, whatever msgpack says.
 const (
-	MaxTopicLen     = 128  // bytes in a topic name
-	MaxTopicsPerSub = 1024 // topics in one Subscribe frame
-	MaxStringLen    = 4096 // bytes in any other string field
-	maxFrameArray   = 64   // elements in a frame array
+	MaxTopicLen     = 128      // bytes in a topic name
+	MaxTopicsPerSub = 1024     // topics in one Subscribe frame
+	MaxStringLen    = 4096     // bytes in any other string field
+	MaxEventData    = 32 << 10 // bytes of an Event's payload
+	maxFrameArray   = 64       // elements in a frame array
 )
 
 // ErrMalformed is wrapped by every decoding error, so callers can tell bad input
@@ -70,7 +71,7 @@ func (e *Encoder) encode(f Frame) error {
 			enc.EncodeString(f.SessionID), enc.EncodeString(f.Server), enc.EncodeUint(uint64(f.HeartbeatMs)),
 			enc.EncodeString(f.ResumeToken))
 	case *Subscribe:
-		if err := firstErr(enc.EncodeArrayLen(2), enc.EncodeUint(uint64(f.FrameType())), enc.EncodeArrayLen(len(f.Topics))); err != nil {
+		if err := firstErr(enc.EncodeArrayLen(3), enc.EncodeUint(uint64(f.FrameType())), enc.EncodeArrayLen(len(f.Topics))); err != nil {
 			return err
 		}
 		for _, t := range f.Topics {
@@ -78,7 +79,14 @@ func (e *Encoder) encode(f Frame) error {
 				return err
 			}
 		}
-		return nil
+		return enc.EncodeUint(uint64(f.MinIntervalMs))
+	case *Event:
+		return e.encodeEvent(f)
+	case *Telemetry:
+		return firstErr(enc.EncodeArrayLen(4), enc.EncodeUint(uint64(TypeTelemetry)), enc.EncodeUint(f.LagMicros),
+			enc.EncodeUint(uint64(f.Queue)), enc.EncodeUint(f.Received))
+	case *Limits:
+		return firstErr(enc.EncodeArrayLen(2), enc.EncodeUint(uint64(TypeLimits)), enc.EncodeUint(f.MaxBytesPerSec))
 	case *Ping:
 		return firstErr(enc.EncodeArrayLen(2), enc.EncodeUint(uint64(TypePing)), enc.EncodeInt(f.Nonce))
 	case *Pong:
@@ -91,12 +99,16 @@ func (e *Encoder) encode(f Frame) error {
 }
 
 func (e *Encoder) encodePrice(p *Price) error {
-	if p.Type != TypeSnapshot && p.Type != TypeUpdate {
+	if p.Type != TypeSnapshot && p.Type != TypeUpdate && p.Type != TypePublish {
 		return fmt.Errorf("price frame with type %s", p.Type)
 	}
 	enc := e.enc
 	set := p.Quote.Set & AllFields
-	if err := firstErr(enc.EncodeArrayLen(6+set.Count()), enc.EncodeUint(uint64(p.Type)), enc.EncodeString(p.Topic),
+	n := 6 + set.Count()
+	if p.Type == TypeSnapshot {
+		n++ // trailing Ops
+	}
+	if err := firstErr(enc.EncodeArrayLen(n), enc.EncodeUint(uint64(p.Type)), enc.EncodeString(p.Topic),
 		enc.EncodeUint(p.Seq), enc.EncodeInt(p.Time), enc.EncodeUint(uint64(p.Flags)), enc.EncodeUint(uint64(set))); err != nil {
 		return err
 	}
@@ -105,7 +117,28 @@ func (e *Encoder) encodePrice(p *Price) error {
 			return err
 		}
 	}
+	if p.Type == TypeSnapshot {
+		return enc.EncodeUint(uint64(p.Ops))
+	}
 	return nil
+}
+
+// AppendEvent is Append for sequenced events: no interface conversion.
+func (e *Encoder) AppendEvent(dst []byte, ev *Event) ([]byte, error) {
+	e.buf.Reset()
+	if err := e.encodeEvent(ev); err != nil {
+		return dst, fmt.Errorf("encode %s: %w", ev.Type, err)
+	}
+	return append(dst, e.buf.Bytes()...), nil
+}
+
+func (e *Encoder) encodeEvent(ev *Event) error {
+	if ev.Type != TypeEvent && ev.Type != TypePublishEvent {
+		return fmt.Errorf("event frame with type %s", ev.Type)
+	}
+	enc := e.enc
+	return firstErr(enc.EncodeArrayLen(6), enc.EncodeUint(uint64(ev.Type)), enc.EncodeString(ev.Topic),
+		enc.EncodeString(ev.Epoch), enc.EncodeUint(ev.Seq), enc.EncodeInt(ev.Time), enc.EncodeBytes(ev.Data))
 }
 
 func firstErr(errs ...error) error {
@@ -211,8 +244,46 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 				return nil, 0, err
 			}
 		}
-		return s, 1, nil
-	case TypeSnapshot, TypeUpdate:
+		if n < 2 {
+			return s, 1, nil
+		}
+		return s, 2, d.u32(&s.MinIntervalMs, "min interval")
+	case TypeEvent, TypePublishEvent:
+		if err := need(5); err != nil {
+			return nil, 0, err
+		}
+		ev := &Event{Type: t}
+		if err := firstErr(d.str(&ev.Topic, "topic", MaxTopicLen), d.str(&ev.Epoch, "epoch", MaxStringLen),
+			d.u64(&ev.Seq, "seq"), d.i64(&ev.Time, "time")); err != nil {
+			return nil, 0, err
+		}
+		c, err := d.dec.PeekCode()
+		if err != nil || (c != 0xc4 && c != 0xc5 && c != 0xc6) {
+			return nil, 0, malformed("%s data is not bin", t)
+		}
+		if ev.Data, err = d.dec.DecodeBytes(); err != nil {
+			return nil, 0, malformed("%s data: %v", t, err)
+		}
+		if len(ev.Data) > MaxEventData {
+			return nil, 0, malformed("%s data of %d bytes (max %d)", t, len(ev.Data), MaxEventData)
+		}
+		if ev.Data == nil {
+			ev.Data = []byte{}
+		}
+		return ev, 5, nil
+	case TypeTelemetry:
+		if err := need(3); err != nil {
+			return nil, 0, err
+		}
+		tm := &Telemetry{}
+		return tm, 3, firstErr(d.u64(&tm.LagMicros, "lag"), d.u32(&tm.Queue, "queue"), d.u64(&tm.Received, "received"))
+	case TypeLimits:
+		if err := need(1); err != nil {
+			return nil, 0, err
+		}
+		l := &Limits{}
+		return l, 1, d.u64(&l.MaxBytesPerSec, "max bytes per second")
+	case TypeSnapshot, TypeUpdate, TypePublish:
 		if err := need(5); err != nil {
 			return nil, 0, err
 		}
@@ -239,7 +310,16 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 			}
 			p.Quote.V[f] = v
 		}
-		return p, 5 + p.Quote.Set.Count(), nil
+		used := 5 + p.Quote.Set.Count()
+		if t == TypeSnapshot && n > used {
+			var ops uint32
+			if err := d.u32(&ops, "ops"); err != nil {
+				return nil, 0, err
+			}
+			p.Ops = Ops(ops)
+			used++
+		}
+		return p, used, nil
 	case TypePing, TypePong:
 		if err := need(1); err != nil {
 			return nil, 0, err

@@ -22,6 +22,13 @@ func sampleFrames() []Frame {
 		&Ping{Nonce: 42},
 		&Pong{Nonce: -42},
 		&Error{Code: CodeBadFrame, Reason: "bad", Topic: "X"},
+		&Subscribe{Topics: []string{"BTCUSDT.trades"}, MinIntervalMs: 250},
+		&Price{Type: TypeSnapshot, Topic: "BTCUSDT.trades", Seq: 3, Ops: OpsTrade, Quote: q},
+		&Price{Type: TypePublish, Topic: "EURUSD", Time: 5, Quote: q},
+		&Event{Type: TypeEvent, Topic: "orders.A1", Epoch: "e1", Seq: 9, Time: 10, Data: []byte{0x80}},
+		&Event{Type: TypePublishEvent, Topic: "alerts", Data: []byte{}},
+		&Telemetry{LagMicros: 1500, Queue: 3, Received: 99},
+		&Limits{MaxBytesPerSec: 1 << 20},
 	}
 }
 
@@ -65,7 +72,9 @@ func TestWireExamples(t *testing.T) {
 		hex string
 	}{
 		{&Hello{Version: 1, Client: "tw"}, "95 01 01 a2 74 77 a0 a0"},
-		{&Subscribe{Topics: []string{"EURUSD"}}, "92 03 91 a6 45 55 52 55 53 44"},
+		{&Subscribe{Topics: []string{"EURUSD"}}, "93 03 91 a6 45 55 52 55 53 44 00"},
+		{&Subscribe{Topics: []string{"EU"}, MinIntervalMs: 250}, "93 03 91 a2 45 55 cc fa"},
+		{&Event{Type: TypeEvent, Topic: "o", Epoch: "e", Seq: 1, Time: 2, Data: []byte{0xc0}}, "96 0a a1 6f a1 65 01 02 c4 01 c0"},
 		{&Ping{Nonce: 5}, "92 07 05"},
 		{&Price{Type: TypeUpdate, Topic: "EU", Seq: 2, Time: 3, Quote: q.Only(1 << Ask)},
 			"97 06 a2 45 55 02 03 00 02 cb 3f fc 00 00 00 00 00 00"},
@@ -125,6 +134,41 @@ func TestMalformed(t *testing.T) {
 		if !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: error %v does not wrap ErrMalformed", name, err)
 		}
+	}
+}
+
+func TestOps(t *testing.T) {
+	var state, ev Quote
+	pub := func(px, size float64) {
+		ev = Quote{}
+		ev.Put(Last, px)
+		ev.Put(LastSize, size)
+		ev.Put(Volume, size)
+		ev.Put(High, px)
+		ev.Put(Low, px)
+		OpsTrade.Merge(&state, &ev)
+	}
+	pub(10, 1)
+	pub(12, 2)
+	pub(9, 3)
+	want := Quote{}
+	for f, v := range map[Field]float64{Last: 9, LastSize: 3, Volume: 6, High: 12, Low: 9} {
+		want.Put(f, v)
+	}
+	if state != want {
+		t.Fatalf("trade merge: got %+v, want %+v", state, want)
+	}
+	if o, err := ParseOps("trade"); err != nil || o != OpsTrade {
+		t.Fatalf("ParseOps(trade) = %v, %v", o, err)
+	}
+	if o, err := ParseOps("volume=sum,high=max,low=min"); err != nil || o != OpsTrade {
+		t.Fatalf("ParseOps(list) = %v, %v", o, err)
+	}
+	if _, err := ParseOps("volume=avg"); err == nil {
+		t.Fatal("unknown op accepted")
+	}
+	if OpsTrade.String() != "volume=sum,high=max,low=min" {
+		t.Fatalf("String() = %q", OpsTrade.String())
 	}
 }
 

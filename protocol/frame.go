@@ -7,15 +7,20 @@ type FrameType uint8
 
 // Frame types of protocol version 1.
 const (
-	TypeHello       FrameType = 1 // client -> server: first frame of a connection
-	TypeWelcome     FrameType = 2 // server -> client: answer to Hello
-	TypeSubscribe   FrameType = 3 // client -> server: add topics
-	TypeUnsubscribe FrameType = 4 // client -> server: drop topics
-	TypeSnapshot    FrameType = 5 // server -> client: the full value of a topic
-	TypeUpdate      FrameType = 6 // server -> client: the fields that changed since the previous sequence
-	TypePing        FrameType = 7 // either way: liveness and RTT probe
-	TypePong        FrameType = 8 // either way: answer to Ping, echoing its nonce
-	TypeError       FrameType = 9 // server -> client: a refusal or failure with a reason
+	TypeHello        FrameType = 1  // client -> server: first frame of a connection
+	TypeWelcome      FrameType = 2  // server -> client: answer to Hello
+	TypeSubscribe    FrameType = 3  // client -> server: add topics
+	TypeUnsubscribe  FrameType = 4  // client -> server: drop topics
+	TypeSnapshot     FrameType = 5  // server -> client: the full value of a topic
+	TypeUpdate       FrameType = 6  // server -> client: the fields that changed since the previous sequence
+	TypePing         FrameType = 7  // either way: liveness and RTT probe
+	TypePong         FrameType = 8  // either way: answer to Ping, echoing its nonce
+	TypeError        FrameType = 9  // server -> client: a refusal or failure with a reason
+	TypeEvent        FrameType = 10 // server -> client: one event of a sequenced topic
+	TypeTelemetry    FrameType = 11 // client -> server: what the client observes (lag, queue)
+	TypePublish      FrameType = 12 // publisher -> server: a value for a conflated topic
+	TypePublishEvent FrameType = 13 // publisher -> server: an event for a sequenced topic
+	TypeLimits       FrameType = 14 // client -> server: bandwidth budget and default rate
 )
 
 // String returns the frame type's name.
@@ -39,11 +44,22 @@ func (t FrameType) String() string {
 		return "Pong"
 	case TypeError:
 		return "Error"
+	case TypeEvent:
+		return "Event"
+	case TypeTelemetry:
+		return "Telemetry"
+	case TypePublish:
+		return "Publish"
+	case TypePublishEvent:
+		return "PublishEvent"
+	case TypeLimits:
+		return "Limits"
 	}
 	return fmt.Sprintf("FrameType(%d)", uint8(t))
 }
 
-// Frame is any decoded frame: *Hello, *Welcome, *Subscribe, *Price, *Ping, *Pong or *Error.
+// Frame is any decoded frame: *Hello, *Welcome, *Subscribe, *Price, *Ping,
+// *Pong, *Error, *Event, *Telemetry or *Limits.
 type Frame interface {
 	FrameType() FrameType
 }
@@ -70,6 +86,37 @@ type Welcome struct {
 type Subscribe struct {
 	Unsubscribe bool
 	Topics      []string
+	// MinIntervalMs asks for at most one update per this many milliseconds on
+	// each conflated topic of the frame (250 = 4/s); 0 means as fast as they
+	// come. The server meets it by conflating. Sequenced topics ignore it.
+	MinIntervalMs uint32
+}
+
+// Limits sets the session's bandwidth budget: the server conflates prices to
+// stay under MaxBytesPerSec (0 = unlimited) and never drops sequenced data to
+// do so.
+type Limits struct {
+	MaxBytesPerSec uint64
+}
+
+// Telemetry is what a client reports of its own view, every few seconds: the
+// server shows it in its per-client stats.
+type Telemetry struct {
+	LagMicros uint64 // p99 of observed data age (receive time - value time) since the last report
+	Queue     uint32 // events received but not yet consumed by the application
+	Received  uint64 // frames received in this session
+}
+
+// Event is one event of a sequenced topic (orders, fills, alerts): delivered
+// to every subscriber, in order, never conflated. As TypePublishEvent a
+// publisher sends one to the server, which assigns Seq and Epoch.
+type Event struct {
+	Type  FrameType // TypeEvent or TypePublishEvent
+	Topic string
+	Epoch string // the topic's history epoch: sequence numbers compare only within it
+	Seq   uint64 // per-topic sequence, contiguous from 1 within an epoch
+	Time  int64  // Unix ns
+	Data  []byte // application payload (msgpack)
 }
 
 // Ping probes liveness; the peer answers with a Pong carrying the same Nonce.
@@ -95,10 +142,12 @@ const (
 )
 
 // Price carries a topic's value: a Snapshot holds every field the topic has, an
-// Update only the fields that changed since sequence Seq-1. Quote.Set says which
-// fields are present.
+// Update only the fields that changed since sequence Seq-1 (or, on a merge
+// topic, the merged input since the client's last update). Quote.Set says which
+// fields are present. As TypePublish a publisher sends one to the server.
 type Price struct {
-	Type  FrameType // TypeSnapshot or TypeUpdate
+	Type  FrameType // TypeSnapshot, TypeUpdate or TypePublish
+	Ops   Ops       // Snapshot only: how Updates combine with the value (0 = replace)
 	Topic string
 	Seq   uint64 // per-topic sequence of the value, starting at 1
 	Time  int64  // source time of the value, Unix nanoseconds
@@ -116,6 +165,7 @@ const (
 	CodeBadTopic      ErrorCode = 1001 // a topic name is invalid
 	CodeUnexpected    ErrorCode = 1002 // a valid frame at the wrong time (e.g. Subscribe before Hello)
 	CodeTooManyTopics ErrorCode = 1003 // the subscription limit was reached
+	CodeBadPublish    ErrorCode = 1004 // a publish was refused (reason says why)
 	CodeBadVersion    ErrorCode = 2000 // Hello asked for a version the server does not speak
 	CodeHelloRequired ErrorCode = 2001 // the first frame was not a Hello
 	CodeServerFull    ErrorCode = 2002 // connection cap reached
@@ -162,3 +212,9 @@ func (s *Subscribe) FrameType() FrameType {
 
 // FrameType returns p.Type.
 func (p *Price) FrameType() FrameType { return p.Type }
+
+// FrameType returns e.Type.
+func (e *Event) FrameType() FrameType { return e.Type }
+
+func (*Telemetry) FrameType() FrameType { return TypeTelemetry }
+func (*Limits) FrameType() FrameType    { return TypeLimits }

@@ -14,10 +14,22 @@ const (
 	Last     // last trade price
 	LastSize // last trade size
 	Volume   // traded volume
+	High     // highest trade price
+	Low      // lowest trade price
 	NumFields
 )
 
-var fieldNames = [NumFields]string{"bid", "ask", "bid_size", "ask_size", "last", "last_size", "volume"}
+var fieldNames = [NumFields]string{"bid", "ask", "bid_size", "ask_size", "last", "last_size", "volume", "high", "low"}
+
+// FieldByName returns the field called name (as in JSON and docs).
+func FieldByName(name string) (Field, bool) {
+	for i, n := range fieldNames {
+		if n == name {
+			return Field(i), true
+		}
+	}
+	return 0, false
+}
 
 // String returns the field's name as used in JSON and docs.
 func (f Field) String() string {

@@ -333,3 +333,53 @@ func TestBoltCloseDrainsQueue(t *testing.T) {
 		t.Fatalf("%d entries after reopen, %d acked", seen, len(acked))
 	}
 }
+
+// TestBoltCancelledAppendsNotWritten: an Append that fails with its
+// context's error was not written; one that succeeded was. Contexts expire
+// while requests wait in the queue, while they are being committed, and
+// before they are queued.
+func TestBoltCancelledAppendsNotWritten(t *testing.T) {
+	j := openBolt(t, filepath.Join(t.TempDir(), "journal.db"), recovery.BoltOptions{})
+	defer j.Close()
+	var mu sync.Mutex
+	ok, cancelled := map[string]bool{}, 0
+	var wg sync.WaitGroup
+	for a := range 32 {
+		wg.Go(func() {
+			for i := range 15 {
+				d := fmt.Sprintf("%d-%d", a, i)
+				ctx, cancel := context.WithTimeout(bg(), time.Duration((a*7+i*13)%2000)*time.Microsecond)
+				_, err := j.Append(ctx, "s", recovery.Record{Data: []byte(d)})
+				cancel()
+				mu.Lock()
+				switch {
+				case err == nil:
+					ok[d] = true
+				case errors.Is(err, context.DeadlineExceeded):
+					cancelled++
+				default:
+					t.Errorf("Append: %v", err)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	es, err := j.ReadFrom(bg(), "s", recovery.Position{}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		if !ok[string(e.Data)] {
+			t.Errorf("%q is in the journal but its Append failed", e.Data)
+		}
+		delete(ok, string(e.Data))
+	}
+	if len(ok) != 0 {
+		t.Errorf("%d acknowledged appends missing", len(ok))
+	}
+	t.Logf("%d written, %d cancelled", len(es), cancelled)
+	if cancelled == 0 || len(es) == 0 {
+		t.Logf("warning: did not exercise both outcomes")
+	}
+}

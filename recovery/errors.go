@@ -88,5 +88,3 @@ func checkRead(stream string, after Position, epoch string, first, head uint64) 
 	}
 	return &PositionError{Stream: stream, Pos: after, Head: Position{Seq: head, Epoch: epoch}, First: first, Err: err}
 }
-
-func asPositionError(err error, target **PositionError) bool { return errors.As(err, target) }

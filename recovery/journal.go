@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -112,23 +113,18 @@ func enforceStream(ctx context.Context, j Journal, stream string, r Retention, n
 	if err != nil || head.Seq == 0 {
 		return 0, err
 	}
+	first, err := firstRetained(ctx, j, stream, head)
+	if err != nil {
+		return 0, err
+	}
 	var through uint64
 	if r.MaxEntries > 0 && head.Seq > r.MaxEntries {
 		through = head.Seq - r.MaxEntries
 	}
 	if r.MaxAge > 0 {
+		// Walk the retained prefix older than the cutoff.
 		cutoff := now.Add(-r.MaxAge).UnixNano()
-		// Find the first retained entry: read from the start of what is left
-		// (ReadFrom after a trimmed position fails, so start from the head's
-		// epoch at seq 0 and step past ErrPositionTooOld using First).
-		pos := Position{Epoch: head.Epoch}
-		if _, err := j.ReadFrom(ctx, stream, pos, 1); err != nil {
-			var pe *PositionError
-			if !asPositionError(err, &pe) || pe.Err != ErrPositionTooOld {
-				return 0, err
-			}
-			pos.Seq = pe.First - 1
-		}
+		pos := Position{Seq: first - 1, Epoch: head.Epoch}
 	scan:
 		for pos.Seq < head.Seq {
 			es, err := j.ReadFrom(ctx, stream, pos, DefaultReadLimit)
@@ -147,12 +143,8 @@ func enforceStream(ctx context.Context, j Journal, stream string, r Retention, n
 		}
 		through = max(through, pos.Seq)
 	}
-	if through == 0 {
+	if through < first {
 		return 0, nil
-	}
-	first, err := firstRetained(ctx, j, stream, head)
-	if err != nil || through < first {
-		return 0, err
 	}
 	if err := j.Trim(ctx, stream, through); err != nil {
 		return 0, err
@@ -160,14 +152,15 @@ func enforceStream(ctx context.Context, j Journal, stream string, r Retention, n
 	return through - first + 1, nil
 }
 
-// firstRetained returns the lowest retained sequence number of stream.
+// firstRetained returns the lowest retained sequence number of stream
+// (head+1 if none), learnt from the PositionError of a read from the start.
 func firstRetained(ctx context.Context, j Journal, stream string, head Position) (uint64, error) {
 	_, err := j.ReadFrom(ctx, stream, Position{Epoch: head.Epoch}, 1)
 	if err == nil {
 		return 1, nil
 	}
 	var pe *PositionError
-	if asPositionError(err, &pe) && pe.Err == ErrPositionTooOld {
+	if errors.As(err, &pe) && errors.Is(pe.Err, ErrPositionTooOld) {
 		return pe.First, nil
 	}
 	return 0, err

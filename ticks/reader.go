@@ -50,6 +50,7 @@ type Reader struct {
 	syms    map[string]string
 	skipped int
 	err     error // sticky: io.EOF, the first fatal error, or closed
+	closed  bool
 }
 
 // Open opens the file at path and reads its header; see NewReader. Close the
@@ -92,9 +93,9 @@ func NewReader(r io.Reader, name string, opt Options) (*Reader, error) {
 	magic, err := br.Peek(2)
 	switch {
 	case len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b:
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, &ParseError{File: name, Err: fmt.Errorf("gzip: %w", err)}
+		gz, gzErr := gzip.NewReader(br)
+		if gzErr != nil {
+			return nil, &ParseError{File: name, Err: fmt.Errorf("gzip: %w", gzErr)}
 		}
 		rd.gz = gz
 		in = bufio.NewReaderSize(gz, readBufSize)
@@ -192,9 +193,10 @@ func (r *Reader) Next() (Tick, error) {
 // Close releases the gzip reader and closes the file if Open opened it.
 // Next returns an error after Close. Close is idempotent.
 func (r *Reader) Close() error {
-	if r.err != nil && errors.Is(r.err, fs.ErrClosed) {
+	if r.closed {
 		return nil
 	}
+	r.closed = true
 	r.err = &ParseError{File: r.name, Err: fs.ErrClosed}
 	if r.gz != nil {
 		r.gz.Close() // only reports decompression errors Next already saw

@@ -2,6 +2,7 @@ package ticks
 
 import (
 	"io"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -89,23 +90,63 @@ func TestRealBinanceFile(t *testing.T) {
 	}
 }
 
-// TestRealFilesRoundTrip merges both real files, writes the tickwire format,
-// and reads it back exactly.
+// TestRealFilesRoundTrip merges both real files, writes the tickwire format
+// and reads it back exactly. It streams rather than holding 300k ticks.
 func TestRealFilesRoundTrip(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short")
-	}
 	dir := sharedTicksDir(t)
-	a := readAllFile(t, filepath.Join(dir, realOANDA), Options{})
-	b := readAllFile(t, filepath.Join(dir, realBinance), Options{})
-	merged, err := ReadAll(Merge(FromSlice(a), FromSlice(b)))
+	merged := func() Source {
+		a, err := Open(filepath.Join(dir, realOANDA), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Open(filepath.Join(dir, realBinance), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := Merge(a, b)
+		t.Cleanup(func() { m.(io.Closer).Close() })
+		return m
+	}
+	path := filepath.Join(t.TempDir(), "all.csv")
+	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(merged) != len(a)+len(b) {
-		t.Fatalf("merged %d, want %d", len(merged), len(a)+len(b))
+	n, err := Copy(NewWriter(f), merged())
+	if err != nil {
+		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "all.csv")
-	writeTickwireFile(t, path, merged, false)
-	ticksEqual(t, readAllFile(t, path, Options{}), merged)
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n != 137707+166351 {
+		t.Fatalf("wrote %d ticks, want %d", n, 137707+166351)
+	}
+	back, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.Close()
+	ref := merged()
+	var prev time.Time
+	for i := 0; ; i++ {
+		want, err1 := ref.Next()
+		got, err2 := back.Next()
+		if err1 != err2 {
+			t.Fatalf("tick %d: errors %v / %v", i, err1, err2)
+		}
+		if err1 == io.EOF {
+			break
+		}
+		if err1 != nil {
+			t.Fatal(err1)
+		}
+		if !tickEqual(got, want) {
+			t.Fatalf("tick %d: got %+v, want %+v", i, got, want)
+		}
+		if got.Time.Before(prev) {
+			t.Fatalf("tick %d: merge went back in time", i)
+		}
+		prev = got.Time
+	}
 }

@@ -331,40 +331,49 @@ func checkInvariants(t *testing.T, b *Book) {
 	t.Helper()
 	var prev uint64
 	for _, o := range b.orders {
-		if err := checkOrder(o, prev, b.orderSeq); err != nil {
-			t.Fatal(err)
+		if o.Seq <= prev {
+			t.Fatalf("order %s out of sequence", o.OrderID)
 		}
 		prev = o.Seq
-		if b.byOrderID[o.OrderID] != o {
-			t.Fatalf("order %s not indexed by OrderID", o.OrderID)
-		}
-		for _, id := range o.ClOrdIDs {
-			if b.byClOrdID[clKey{o.Session, id}] != o {
-				t.Fatalf("order %s: ClOrdID %s not indexed", o.OrderID, id)
-			}
-		}
-		if o.Rejected {
-			if o.Acked || o.CumQty.Sign() != 0 || o.Pending != nil {
-				t.Fatalf("rejected order %s acked, filled or pending", o.OrderID)
-			}
-			continue
-		}
-		if o.CumQty.Sign() < 0 || o.OrderQty.Sign() <= 0 {
-			t.Fatalf("order %s: OrderQty %s CumQty %s", o.OrderID, o.OrderQty, o.CumQty)
-		}
-		leaves := o.LeavesQty()
-		switch {
-		case o.Terminal() && !leaves.IsZero():
-			t.Fatalf("terminal order %s has LeavesQty %s", o.OrderID, leaves)
-		case !o.Terminal() && (leaves.Sign() <= 0 || !leaves.Equal(o.OrderQty.Sub(o.CumQty))):
-			t.Fatalf("working order %s: LeavesQty %s, OrderQty %s, CumQty %s", o.OrderID, leaves, o.OrderQty, o.CumQty)
-		}
-		if o.Filled() && o.Pending == nil && !o.DoneForDay && o.Status() != OrdStatusFilled {
-			t.Fatalf("filled order %s reports %s", o.OrderID, o.Status())
-		}
+		checkOrderInvariants(t, b, o)
 	}
 	if len(b.byOrderID) != len(b.orders) {
 		t.Fatalf("%d orders, %d indexed", len(b.orders), len(b.byOrderID))
+	}
+}
+
+// checkOrderInvariants verifies one order.
+func checkOrderInvariants(t *testing.T, b *Book, o *OrderState) {
+	t.Helper()
+	if err := checkOrder(o, o.Seq-1, b.orderSeq); err != nil {
+		t.Fatal(err)
+	}
+	if b.byOrderID[o.OrderID] != o {
+		t.Fatalf("order %s not indexed by OrderID", o.OrderID)
+	}
+	for _, id := range o.ClOrdIDs {
+		if b.byClOrdID[clKey{o.Session, id}] != o {
+			t.Fatalf("order %s: ClOrdID %s not indexed", o.OrderID, id)
+		}
+	}
+	if o.Rejected {
+		if o.Acked || o.CumQty.Sign() != 0 || o.Pending != nil {
+			t.Fatalf("rejected order %s acked, filled or pending", o.OrderID)
+		}
+		return
+	}
+	if o.CumQty.Sign() < 0 || o.OrderQty.Sign() <= 0 {
+		t.Fatalf("order %s: OrderQty %s CumQty %s", o.OrderID, o.OrderQty, o.CumQty)
+	}
+	leaves := o.LeavesQty()
+	switch {
+	case o.Terminal() && !leaves.IsZero():
+		t.Fatalf("terminal order %s has LeavesQty %s", o.OrderID, leaves)
+	case !o.Terminal() && (leaves.Sign() <= 0 || !leaves.Equal(o.OrderQty.Sub(o.CumQty))):
+		t.Fatalf("working order %s: LeavesQty %s, OrderQty %s, CumQty %s", o.OrderID, leaves, o.OrderQty, o.CumQty)
+	}
+	if o.Filled() && o.Pending == nil && !o.DoneForDay && o.Status() != OrdStatusFilled {
+		t.Fatalf("filled order %s reports %s", o.OrderID, o.Status())
 	}
 }
 

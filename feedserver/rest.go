@@ -1,0 +1,107 @@
+package feedserver
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"tickwire/protocol"
+)
+
+// publishRequest is the JSON body of POST /publish/{name}: Fields for a
+// conflated topic, Event (any JSON value) for a sequenced one.
+type publishRequest struct {
+	Fields    map[string]float64 `json:"fields"`
+	Event     json.RawMessage    `json:"event"`
+	Time      *time.Time         `json:"time"`
+	Simulated bool               `json:"simulated"`
+}
+
+// maxPublishBody bounds a publish request body.
+const maxPublishBody = 64 << 10
+
+func (s *Server) servePublish(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if err := protocol.ValidTopic(name); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var req publishRequest
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxPublishBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		http.Error(w, fmt.Sprintf("bad publish body: %v", err), http.StatusBadRequest)
+		return
+	}
+	t := time.Now()
+	if req.Time != nil {
+		t = *req.Time
+	}
+	if s.hub.Kind(name) == Sequenced {
+		if len(req.Event) == 0 {
+			http.Error(w, fmt.Sprintf("topic %q is sequenced: send {\"event\": ...}", name), http.StatusBadRequest)
+			return
+		}
+		var v any
+		if err := json.Unmarshal(req.Event, &v); err != nil {
+			http.Error(w, fmt.Sprintf("bad event: %v", err), http.StatusBadRequest)
+			return
+		}
+		data, err := msgpack.Marshal(v)
+		if err != nil {
+			http.Error(w, fmt.Sprintf("encode event: %v", err), http.StatusBadRequest)
+			return
+		}
+		epoch, seq, err := s.hub.PublishEvent(name, data, t.UnixNano())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		writeJSON(w, map[string]any{"topic": name, "epoch": epoch, "seq": seq})
+		return
+	}
+	if len(req.Fields) == 0 {
+		http.Error(w, fmt.Sprintf("topic %q is conflated: send {\"fields\": {\"bid\": ...}}", name), http.StatusBadRequest)
+		return
+	}
+	var q protocol.Quote
+	for k, v := range req.Fields {
+		f, ok := protocol.FieldByName(k)
+		if !ok {
+			http.Error(w, fmt.Sprintf("unknown field %q", k), http.StatusBadRequest)
+			return
+		}
+		q.Put(f, v)
+	}
+	var flags protocol.Flags
+	if req.Simulated {
+		flags = protocol.FlagSimulated
+	}
+	if err := s.hub.Publish(name, &q, t.UnixNano(), flags); err != nil {
+		code := http.StatusBadRequest
+		if errors.Is(err, ErrPaused) {
+			code = http.StatusConflict
+		}
+		http.Error(w, err.Error(), code)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) servePause(paused bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		if err := protocol.ValidTopic(name); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		s.hub.SetPaused(name, paused)
+		s.log.Info("source ingest", "topic", name, "paused", paused)
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
