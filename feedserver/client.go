@@ -20,18 +20,21 @@ type Client struct {
 	conn  *websocket.Conn
 	id    string
 	addr  string
-	log   *slog.Logger
 	queue *queue
 
-	enc     *protocol.Encoder // reader goroutine only
-	dec     *protocol.Decoder // reader goroutine only
-	subs    map[string]*sub   // reader goroutine only
-	nsubs   atomic.Int32
-	bad     int // malformed frames so far; reader goroutine only
-	hello   bool
-	closing atomic.Bool // closeWith was called: the writer closes after the final frame
-	closed  sync.Once
-	done    chan struct{}
+	enc   *protocol.Encoder // reader goroutine only
+	dec   *protocol.Decoder // reader goroutine only
+	subs  map[string]*sub   // reader goroutine only
+	nsubs atomic.Int32
+	bad   int // malformed frames so far; reader goroutine only
+
+	pubTopic string    // topic of the events batched in pubBatch; reader goroutine only
+	pubBatch []EventIn // consecutive PublishEvents of one message
+	hello    bool
+	closing  atomic.Bool // closeWith was called: the writer closes after the final frame
+	closed   sync.Once
+	pinger   *time.Timer // heartbeat pings
+	done     chan struct{}
 
 	rttNanos   atomic.Int64 // last RTT measured from our pings
 	sentFrames atomic.Uint64
@@ -43,61 +46,142 @@ type Client struct {
 }
 
 func newClient(srv *Server, conn *websocket.Conn, id string) *Client {
-	return &Client{
+	c := &Client{
 		srv:       srv,
 		conn:      conn,
 		id:        id,
 		addr:      conn.RemoteAddr().String(),
-		log:       srv.log.With("client", id, "remote", conn.RemoteAddr().String()),
 		queue:     newQueue(srv.cfg.MaxControlBytes),
-		enc:       protocol.NewEncoder(),
-		dec:       protocol.NewDecoder(),
 		subs:      make(map[string]*sub),
 		done:      make(chan struct{}),
 		connected: time.Now(),
 	}
+	conn.SetReadLimit(srv.cfg.MaxInboundMessage)
+	w := &writer{c: c}
+	w.due = time.AfterFunc(time.Hour, c.queue.signal)
+	w.due.Stop()
+	c.queue.spawn = w.run
+	return c
 }
 
-// read is the client's reader loop. It returns when the connection ends.
-func (c *Client) read() {
-	defer func() {
-		// The subscriptions are the reader's; release them once it is done.
-		c.unsubscribeAll()
-		// After closeWith the writer sends the final Error frame, then closes.
-		if !c.closing.Load() {
-			c.shutdown()
-		}
-	}()
-	cfg := c.srv.cfg
-	c.conn.SetReadLimit(cfg.MaxInboundMessage)
-	deadline := cfg.HandshakeTimeout
-	for {
-		if err := c.conn.SetReadDeadline(time.Now().Add(deadline)); err != nil {
+// releaseDecoder returns dec to the pool without the message it read.
+func (c *Client) releaseDecoder(dec *protocol.Decoder) {
+	dec.Reset(nil)
+	c.srv.decoders.Put(dec)
+}
+
+// logger returns the server's logger with the client's identity. Built on
+// demand: logging is rare, and an idle client should not hold one.
+func (c *Client) logger() *slog.Logger {
+	return c.srv.log.With("client", c.id, "remote", c.addr)
+}
+
+// startPings pings the client every heartbeat from a timer, so an idle
+// connection needs no goroutine of its own for it. Pings are control frames
+// and never touch a topic's age.
+func (c *Client) startPings() {
+	hb := c.srv.cfg.Heartbeat
+	var t *time.Timer
+	t = time.AfterFunc(hb, func() {
+		select {
+		case <-c.done:
 			return
+		default:
+		}
+		b, _ := protocol.NewEncoder().Append(nil, &protocol.Ping{Nonce: time.Now().UnixNano()})
+		c.queue.push(b)
+		t.Reset(hb)
+	})
+	c.pinger = t
+}
+
+// read is the client's reader goroutine. It returns when the connection ends.
+func (c *Client) read() {
+	if c.readLoop() {
+		// Handing the loop to a fresh goroutine sheds the stack that Hello
+		// and Subscribe processing grew: an idle connection then rests on a
+		// small stack. This happens once per such message, which is rare.
+		go c.read()
+		return
+	}
+	// The subscriptions are the reader's; release them once it is done.
+	c.unsubscribeAll()
+	// After closeWith the writer sends the final Error frame, then closes.
+	if !c.closing.Load() {
+		c.shutdown()
+	}
+}
+
+// readLoop reads and handles messages. It returns true to be restarted on a
+// new goroutine (after a message that grew the stack), false when the
+// connection ends.
+func (c *Client) readLoop() (respawn bool) {
+	cfg := c.srv.cfg
+	for {
+		deadline := cfg.HandshakeTimeout
+		if c.hello {
+			deadline = 3 * cfg.Heartbeat
+		}
+		if err := c.conn.SetReadDeadline(time.Now().Add(deadline)); err != nil {
+			return false
 		}
 		mt, msg, err := c.conn.ReadMessage()
 		if err != nil {
 			c.readFailed(err)
-			return
+			return false
 		}
-		deadline = 3 * cfg.Heartbeat
 		if mt != websocket.BinaryMessage {
 			c.badFrame(errors.New("text message: frames travel in binary messages"))
 			continue
 		}
-		c.dec.Reset(msg)
-		for c.dec.More() {
-			f, err := c.dec.Next()
+		dec := c.srv.decoders.Get().(*protocol.Decoder)
+		dec.Reset(msg)
+		deep := false
+		for dec.More() {
+			f, err := dec.Next()
 			if err != nil {
 				// The rest of this message cannot be trusted; later messages can.
 				c.badFrame(err)
 				break
 			}
+			switch f.FrameType() {
+			case protocol.TypeHello, protocol.TypeSubscribe, protocol.TypeUnsubscribe:
+				deep = true
+			}
 			if !c.handle(f) {
-				return
+				c.releaseDecoder(dec)
+				return false
 			}
 		}
+		c.releaseDecoder(dec)
+		c.flushEvents()
+		if deep {
+			return true
+		}
 	}
+}
+
+func feedEvent(f *protocol.Event) EventIn {
+	t := f.Time
+	if t == 0 {
+		t = time.Now().UnixNano()
+	}
+	return EventIn{Data: f.Data, Time: t}
+}
+
+// flushEvents publishes the batched events of c.pubTopic. Reader goroutine only.
+func (c *Client) flushEvents() {
+	if len(c.pubBatch) == 0 {
+		return
+	}
+	if _, _, err := c.srv.hub.PublishEvents(c.pubTopic, c.pubBatch...); err != nil {
+		c.sendError(protocol.CodeBadPublish, err.Error(), c.pubTopic)
+	} else {
+		c.published.Add(uint64(len(c.pubBatch)))
+	}
+	clear(c.pubBatch)
+	c.pubBatch = c.pubBatch[:0]
+	c.pubTopic = ""
 }
 
 func (c *Client) readFailed(err error) {
@@ -112,14 +196,17 @@ func (c *Client) readFailed(err error) {
 	case errors.Is(err, websocket.ErrReadLimit):
 		c.closeWith(protocol.CodeTooLarge, fmt.Sprintf("message over the %d-byte limit", c.srv.cfg.MaxInboundMessage))
 	case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway):
-		c.log.Debug("client closed")
+		c.logger().Debug("client closed")
 	default:
-		c.log.Debug("read failed", "err", err)
+		c.logger().Debug("read failed", "err", err)
 	}
 }
 
 // handle processes one frame and reports whether the connection continues.
 func (c *Client) handle(f protocol.Frame) bool {
+	if e, ok := f.(*protocol.Event); !ok || e.Type != protocol.TypePublishEvent {
+		c.flushEvents() // batched events take effect before anything after them
+	}
 	if !c.hello {
 		h, ok := f.(*protocol.Hello)
 		if !ok {
@@ -150,11 +237,13 @@ func (c *Client) handle(f protocol.Frame) bool {
 			c.sendError(protocol.CodeBadPublish, err.Error(), "")
 			break
 		}
-		if _, _, err := c.srv.hub.PublishEvent(f.Topic, f.Data, f.Time); err != nil {
-			c.sendError(protocol.CodeBadPublish, err.Error(), f.Topic)
-			break
+		// Consecutive events to one topic in a message publish as one batch:
+		// subscribers are woken once for all of them.
+		if c.pubTopic != f.Topic {
+			c.flushEvents()
+			c.pubTopic = f.Topic
 		}
-		c.published.Add(1)
+		c.pubBatch = append(c.pubBatch, feedEvent(f))
 	case *protocol.Ping:
 		c.send(&protocol.Pong{Nonce: f.Nonce})
 	case *protocol.Pong:
@@ -173,7 +262,7 @@ func (c *Client) handleHello(h *protocol.Hello) bool {
 		return false
 	}
 	c.hello = true
-	c.log.Info("hello", "client_name", h.Client)
+	c.logger().Info("hello", "client_name", h.Client)
 	return c.send(&protocol.Welcome{
 		Version:     protocol.Version,
 		SessionID:   c.id,
@@ -227,9 +316,11 @@ func (c *Client) handlePublish(p *protocol.Price) {
 
 // send queues a control frame. It reports false if the client is gone.
 func (c *Client) send(f protocol.Frame) bool {
-	b, err := c.enc.Append(nil, f)
+	enc := c.srv.encoders.Get().(*protocol.Encoder)
+	b, err := enc.Append(nil, f)
+	c.srv.encoders.Put(enc)
 	if err != nil {
-		c.log.Error("encode", "err", err)
+		c.logger().Error("encode", "err", err)
 		return false
 	}
 	if !c.queue.push(b) {
@@ -240,7 +331,7 @@ func (c *Client) send(f protocol.Frame) bool {
 }
 
 func (c *Client) sendError(code protocol.ErrorCode, reason, topic string) {
-	c.log.Warn("refused", "code", code, "reason", reason, "topic", topic)
+	c.logger().Warn("refused", "code", code, "reason", reason, "topic", topic)
 	c.send(&protocol.Error{Code: code, Reason: reason, Topic: topic})
 }
 
@@ -256,7 +347,7 @@ func (c *Client) badFrame(err error) {
 // closeWith sends a final Error frame and closes the connection after it.
 func (c *Client) closeWith(code protocol.ErrorCode, reason string) {
 	c.closing.Store(true)
-	c.log.Info("closing", "code", code, "reason", reason)
+	c.logger().Info("closing", "code", code, "reason", reason)
 	b, _ := protocol.NewEncoder().Append(nil, &protocol.Error{Code: code, Reason: reason})
 	c.queue.close(b)
 	// If the writer is stuck on a dead peer, the write deadline frees it.
@@ -268,6 +359,9 @@ func (c *Client) closeWith(code protocol.ErrorCode, reason string) {
 func (c *Client) shutdown() {
 	c.closed.Do(func() {
 		close(c.done)
+		if c.pinger != nil {
+			c.pinger.Stop()
+		}
 		c.queue.close(nil)
 		_ = c.conn.Close()
 		c.srv.remove(c)

@@ -27,6 +27,10 @@ type Config struct {
 	// MaxOutboundMessage is the size at which the writer starts a new WebSocket
 	// message when coalescing frames. Default 64 KiB.
 	MaxOutboundMessage int
+	// FlushInterval, if set, is the least time between two writes to one
+	// client: frames published meanwhile gather into one write. It trades up
+	// to that much latency for far fewer syscalls with many clients. Default 0.
+	FlushInterval time.Duration
 	// MaxControlBytes caps the sequenced (non-conflatable) bytes queued for one
 	// client; past it the client is disconnected as a slow consumer. Default 1 MiB.
 	MaxControlBytes int

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -39,7 +40,7 @@ type Hub struct {
 }
 
 type shard struct {
-	mu     sync.Mutex
+	mu     sync.RWMutex // writers read retained events under RLock
 	topics map[string]*topic
 	enc    *protocol.Encoder // encodes this shard's frames, under mu
 	buf    []byte
@@ -138,8 +139,23 @@ func (h *Hub) publishLocked(s *shard, tp *topic, q *protocol.Quote, t int64, fla
 // PublishEvent appends an event to sequenced topic name and offers it to every
 // subscriber. It returns the event's position.
 func (h *Hub) PublishEvent(name string, data []byte, t int64) (epoch string, seq uint64, err error) {
-	if len(data) > protocol.MaxEventData {
-		return "", 0, fmt.Errorf("event of %d bytes for %q: max %d", len(data), name, protocol.MaxEventData)
+	return h.PublishEvents(name, EventIn{Data: data, Time: t})
+}
+
+// EventIn is an event to publish: its payload and time (Unix ns).
+type EventIn struct {
+	Data []byte
+	Time int64
+}
+
+// PublishEvents appends events to sequenced topic name, in order, and wakes
+// every subscriber once for the whole batch. It returns the last event's
+// position. Either all events are appended or none.
+func (h *Hub) PublishEvents(name string, evs ...EventIn) (epoch string, seq uint64, err error) {
+	for _, e := range evs {
+		if len(e.Data) > protocol.MaxEventData {
+			return "", 0, fmt.Errorf("event of %d bytes for %q: max %d", len(e.Data), name, protocol.MaxEventData)
+		}
 	}
 	s := h.shard(name)
 	s.mu.Lock()
@@ -148,20 +164,24 @@ func (h *Hub) PublishEvent(name string, data []byte, t int64) (epoch string, seq
 		s.mu.Unlock()
 		return "", 0, fmt.Errorf("publish event to %s topic %q: %w", tp.rule.Kind, name, ErrWrongKind)
 	}
-	seq = tp.events.head + 1
-	ev := protocol.Event{Type: protocol.TypeEvent, Topic: name, Epoch: h.epoch, Seq: seq, Time: t, Data: data}
-	if s.buf, err = s.enc.AppendEvent(s.buf[:0], &ev); err != nil {
-		s.mu.Unlock()
-		return "", 0, err
+	for _, e := range evs {
+		seq = tp.events.head + 1
+		ev := protocol.Event{Type: protocol.TypeEvent, Topic: name, Epoch: h.epoch, Seq: seq, Time: e.Time, Data: e.Data}
+		if s.buf, err = s.enc.AppendEvent(s.buf[:0], &ev); err != nil {
+			s.mu.Unlock()
+			return "", 0, err // cannot happen after the size check; nothing partial either way
+		}
+		tp.events.add(event{seq: seq, frame: append([]byte(nil), s.buf...)})
 	}
-	tp.events.add(event{seq: seq, frame: append([]byte(nil), s.buf...)})
-	for c, sb := range tp.subs {
-		c.queue.mark(sb)
-	}
-	n := len(tp.subs)
+	members := tp.members
 	s.mu.Unlock()
-	h.published.Add(1)
-	h.enqueued.Add(uint64(n))
+	// Marking is idempotent and order-free, so it happens outside the shard
+	// lock: writers reading events (RLock) do not wait for the whole fan-out.
+	for _, m := range members {
+		m.c.queue.mark(m.sb)
+	}
+	h.published.Add(uint64(len(evs)))
+	h.enqueued.Add(uint64(len(members) * len(evs)))
 	return h.epoch, seq, nil
 }
 
@@ -172,8 +192,8 @@ func (h *Hub) PublishEvent(name string, data []byte, t int64) (epoch string, seq
 func (h *Hub) readEvents(sb *sub, dst [][]byte, max int) ([][]byte, bool, error) {
 	tp := sb.topic
 	s := h.shard(tp.name)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	r := &tp.events
 	if sb.next == 0 {
 		sb.next = r.oldest() // a new subscription starts at the oldest retained event
@@ -205,6 +225,7 @@ func (h *Hub) subscribe(c *Client, name string, minInterval time.Duration) *sub 
 	}
 	sb := &sub{topic: tp, seqd: tp.rule.Kind == Sequenced, minInterval: minInterval}
 	tp.subs[c] = sb
+	tp.members = append(tp.members[:len(tp.members):len(tp.members)], member{c, sb}) // copy on write
 	switch {
 	case sb.seqd:
 		if tp.events.head > 0 {
@@ -224,6 +245,9 @@ func (h *Hub) unsubscribe(c *Client, name string) {
 		if sb := tp.subs[c]; sb != nil {
 			delete(tp.subs, c)
 			c.queue.drop(sb)
+			// Copy on write: publishers may be iterating the old slice.
+			i := slices.IndexFunc(tp.members, func(m member) bool { return m.sb == sb })
+			tp.members = slices.Delete(slices.Clone(tp.members), i, i+1)
 		}
 	}
 	s.mu.Unlock()

@@ -2,6 +2,7 @@ package feedserver
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"tickwire/protocol"
 )
@@ -27,16 +28,22 @@ type queue struct {
 
 	conflated uint64 // pending versions replaced or merged before they were written
 	wake      chan struct{}
+	running   atomic.Bool // a writer goroutine is running
+	spawn     func()      // starts the writer goroutine's loop
 }
 
 func newQueue(maxControl int) *queue {
 	return &queue{wake: make(chan struct{}, 1), maxControl: maxControl}
 }
 
+// signal wakes the writer, starting its goroutine if none is running.
 func (q *queue) signal() {
 	select {
 	case q.wake <- struct{}{}:
 	default:
+	}
+	if q.running.CompareAndSwap(false, true) {
+		go q.spawn()
 	}
 }
 

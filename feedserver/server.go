@@ -27,6 +27,12 @@ type Server struct {
 	upgrader websocket.Upgrader
 	nextID   atomic.Uint64
 
+	encoders sync.Pool // *protocol.Encoder: shared so idle clients hold none
+	decoders sync.Pool // *protocol.Decoder
+
+	sentFrames atomic.Uint64 // frames written to all clients
+	sentBytes  atomic.Uint64
+
 	mu      sync.Mutex
 	clients map[*Client]struct{}
 	closing bool
@@ -41,6 +47,8 @@ func New(cfg Config) *Server {
 		hub:     NewHub(cfg.Topics, cfg.StaleAfter),
 		clients: make(map[*Client]struct{}),
 	}
+	s.encoders.New = func() any { return protocol.NewEncoder() }
+	s.decoders.New = func() any { return protocol.NewDecoder() }
 	s.upgrader = websocket.Upgrader{
 		// Small read buffer: clients send little. Pooled write buffers: an idle
 		// connection holds none.
@@ -74,7 +82,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /topics", s.serveTopics)
 	mux.HandleFunc("GET /topics/{name}", s.serveTopic)
 	mux.HandleFunc("GET /clients", s.serveClients)
-	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, s.hub.Stats()) })
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, s.Stats()) })
 	mux.HandleFunc("POST /publish/{name}", s.servePublish)
 	mux.HandleFunc("POST /sources/pause/{name}", s.servePause(true))
 	mux.HandleFunc("POST /sources/resume/{name}", s.servePause(false))
@@ -120,7 +128,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	c := newClient(s, conn, "c"+strconv.FormatUint(s.nextID.Add(1), 10))
 	if reason := s.add(c); reason != "" {
-		c.log.Warn("connection refused", "reason", reason)
+		c.logger().Warn("connection refused", "reason", reason)
 		code := protocol.CodeServerFull
 		if s.isClosing() {
 			code = protocol.CodeShutdown
@@ -132,10 +140,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		_ = conn.Close()
 		return
 	}
-	w2 := &writer{c: c, enc: protocol.NewEncoder()}
-	go w2.run()
+	c.startPings()
 	// The handler returns; the reader goroutine keeps the connection, so the
-	// HTTP server's per-request state is freed.
+	// HTTP server's per-request state is freed. The writer goroutine starts
+	// when there is something to write.
 	go c.read()
 }
 
@@ -175,6 +183,22 @@ func (s *Server) closeAll() {
 	for _, c := range cs {
 		c.closeWith(protocol.CodeShutdown, "server shutting down")
 	}
+}
+
+// ServerStats are server-wide counters.
+type ServerStats struct {
+	HubStats
+	Connections int
+	SentFrames  uint64
+	SentBytes   uint64
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() ServerStats {
+	s.mu.Lock()
+	n := len(s.clients)
+	s.mu.Unlock()
+	return ServerStats{HubStats: s.hub.Stats(), Connections: n, SentFrames: s.sentFrames.Load(), SentBytes: s.sentBytes.Load()}
 }
 
 // Clients returns the stats of every connected client, sorted by ID.

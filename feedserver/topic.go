@@ -96,6 +96,13 @@ type topic struct {
 	paused  bool           // ingest paused by an operator: source publishes are dropped
 	events  ring           // sequenced: retained events
 	subs    map[*Client]*sub
+	members []member // the same subscribers as a slice, replaced (never mutated) on change
+}
+
+// member is one subscriber of a topic.
+type member struct {
+	c  *Client
+	sb *sub
 }
 
 // version is one published value of a conflated topic. It is immutable once

@@ -15,14 +15,17 @@ import (
 // stay pending, still conflating, and a timer wakes the writer when they are.
 type writer struct {
 	c      *Client
-	enc    *protocol.Encoder // lazily encoded snapshots and merged updates
+	enc    *protocol.Encoder // from the server's pool during collect: snapshots and merged updates
 	frames [][]byte          // this batch, reused
 	arena  []byte            // per-client encoded frames of this batch
 	spans  []span            // frames that live in arena, resolved after it stops growing
 	spare  []*sub            // the other half of the dirty double buffer
 	ctl    [][]byte          // the other half of the control double buffer
 	seqd   []*sub            // sequenced subscriptions to read this batch
-	ping   []byte
+
+	idle  *time.Timer // linger before exiting; created on first run
+	pause *time.Timer // FlushInterval
+	due   *time.Timer // AfterFunc: signals the queue when deferred values fall due
 
 	// Bandwidth budget: a token bucket in bytes.
 	tokens float64
@@ -36,24 +39,38 @@ type span struct{ i, start, end int }
 // so one busy topic cannot starve the others.
 const maxEventBatch = 64 << 10
 
+// writerLinger is how long an idle writer goroutine waits for more work
+// before exiting. Idle connections then hold no goroutine for their write
+// side: the next signal starts a new one.
+const writerLinger = 100 * time.Millisecond
+
+// run is the writer goroutine. queue.signal starts it when none is running;
+// it exits after writerLinger without work, when the connection closes, or on
+// a write error (which shuts the client down).
 func (w *writer) run() {
 	c := w.c
-	defer c.shutdown()
-	tick := time.NewTicker(c.srv.cfg.Heartbeat)
-	defer tick.Stop()
-	due := time.NewTimer(time.Hour)
-	due.Stop()
-	w.refill = time.Now()
+	q := c.queue
+	if w.idle == nil {
+		w.idle = time.NewTimer(writerLinger)
+		w.pause = time.NewTimer(time.Hour)
+		w.pause.Stop()
+		w.refill = time.Now()
+	} else {
+		w.idle.Reset(writerLinger)
+	}
 	for {
 		select {
-		case <-c.queue.wake:
-		case <-due.C:
-		case <-tick.C:
-			// Pings are control frames and never touch a topic's age.
-			w.ping, _ = w.enc.Append(w.ping[:0], &protocol.Ping{Nonce: time.Now().UnixNano()})
-			c.queue.push(append([]byte(nil), w.ping...))
+		case <-q.wake:
 		case <-c.done:
 			return
+		case <-w.idle.C:
+			q.running.Store(false)
+			// A signal may have come after we last looked: if so, and no
+			// new writer took over, carry on.
+			if len(q.wake) == 0 || !q.running.CompareAndSwap(false, true) {
+				return
+			}
+			continue
 		}
 		now := time.Now()
 		closing, overflow, next := w.collect(now)
@@ -68,17 +85,38 @@ func (w *writer) run() {
 			}
 		}
 		if err := w.write(); err != nil {
-			c.log.Debug("write failed", "err", err)
+			c.logger().Debug("write failed", "err", err)
+			c.shutdown()
 			return
 		}
 		if closing {
 			_ = c.conn.WriteControl(websocket.CloseMessage,
 				websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+			c.shutdown()
 			return
 		}
 		if !next.IsZero() {
-			due.Reset(max(next.Sub(time.Now()), time.Millisecond))
+			// Deferred values (rate limit, budget) fall due then, whether or
+			// not this goroutine is still around.
+			w.due.Reset(max(next.Sub(time.Now()), time.Millisecond))
 		}
+		if fi := c.srv.cfg.FlushInterval; fi > 0 {
+			// Let frames gather: fewer, larger writes for many clients,
+			// at the cost of up to FlushInterval of latency.
+			w.pause.Reset(fi)
+			select {
+			case <-w.pause.C:
+			case <-c.done:
+				return
+			}
+		}
+		if !w.idle.Stop() {
+			select {
+			case <-w.idle.C:
+			default:
+			}
+		}
+		w.idle.Reset(writerLinger)
 	}
 }
 
@@ -96,6 +134,11 @@ func (w *writer) collect(now time.Time) (closing, overflow bool, next time.Time)
 	}
 	w.refill = now
 
+	w.enc = c.srv.encoders.Get().(*protocol.Encoder)
+	defer func() {
+		c.srv.encoders.Put(w.enc)
+		w.enc = nil
+	}()
 	q.mu.Lock()
 	if q.overflow {
 		// Reported once; the close that follows queues the final Error frame.
@@ -224,6 +267,8 @@ func (w *writer) write() error {
 	}
 	c.sentFrames.Add(uint64(len(w.frames)))
 	c.sentBytes.Add(uint64(bytes))
+	c.srv.sentFrames.Add(uint64(len(w.frames)))
+	c.srv.sentBytes.Add(uint64(bytes))
 	clear(w.frames)
 	return nil
 }

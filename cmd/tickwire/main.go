@@ -27,6 +27,7 @@ func commands() []command {
 		{"server", "run a feed server", runServer},
 		{"trader", "run the trader dashboard against a server", runTrader},
 		{"demo", "replay recorded ticks through a real server into the dashboard", runDemo},
+		{"bench", "measure tickwire against baselines (pingpong, fanout, idle, ramp)", runBench},
 	}
 }
 

@@ -1,0 +1,177 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"tickwire/feedserver"
+)
+
+// Modes of the child server.
+const (
+	ModeFeed   = "feed"   // the tickwire feed server
+	ModeEcho   = "echo"   // raw WebSocket echo: the RTT baseline
+	ModeRawFan = "rawfan" // raw batched-write fan-out: the throughput baseline
+)
+
+// Child is a server under test running as a child process.
+type Child struct {
+	Mode string
+	Addr string // host:port
+	Pid  int
+	cmd  *exec.Cmd
+}
+
+// StartChild runs `exe bench serve --mode mode` and waits for its address.
+// exe is the tickwire binary (os.Executable() from the command).
+func StartChild(ctx context.Context, exe, mode string, args ...string) (*Child, error) {
+	cmd := exec.CommandContext(ctx, exe, append([]string{"bench", "serve", "--mode", mode}, args...)...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s server: %w", mode, err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("%s server did not start: %w", mode, err)
+	}
+	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
+	if !ok {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("%s server said %q", mode, line)
+	}
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	return &Child{Mode: mode, Addr: addr, Pid: cmd.Process.Pid, cmd: cmd}, nil
+}
+
+// URL returns the child's WebSocket URL.
+func (c *Child) URL() string { return "ws://" + c.Addr + "/ws" }
+
+// GC asks the child to collect garbage and return memory to the OS, so RSS
+// reflects live memory.
+func (c *Child) GC() error {
+	resp, err := http.Post("http://"+c.Addr+"/debug/gc", "", nil)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
+// MemStats is the child's Go memory, from runtime.ReadMemStats.
+type MemStats struct {
+	HeapInuse, StackInuse uint64
+	Goroutines            int
+}
+
+// Mem reads the child's Go memory statistics.
+func (c *Child) Mem() (MemStats, error) {
+	var m MemStats
+	resp, err := http.Get("http://" + c.Addr + "/debug/mem")
+	if err != nil {
+		return m, err
+	}
+	defer resp.Body.Close()
+	return m, json.NewDecoder(resp.Body).Decode(&m)
+}
+
+// Stop ends the child.
+func (c *Child) Stop() {
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// ServeChild is the child's side: it serves mode on listen, prints
+// "listening ADDR" on stdout, and runs until ctx is done.
+func ServeChild(ctx context.Context, mode, listen string, flush time.Duration, stdout io.Writer) error {
+	RaiseFDLimit()
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /debug/gc", func(w http.ResponseWriter, _ *http.Request) {
+		runtime.GC()
+		debug.FreeOSMemory()
+	})
+	mux.HandleFunc("GET /debug/mem", func(w http.ResponseWriter, _ *http.Request) {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		_ = json.NewEncoder(w).Encode(MemStats{HeapInuse: m.HeapInuse, StackInuse: m.StackInuse, Goroutines: runtime.NumGoroutine()})
+	})
+	switch mode {
+	case ModeFeed:
+		rules := append([]feedserver.TopicRule{{Pattern: "bench.seq.*", Kind: feedserver.Sequenced, Window: 1 << 16}}, feedserver.DefaultTopicRules()...)
+		srv := feedserver.New(feedserver.Config{
+			Name: "bench", Topics: rules, MaxConnections: 1 << 20, FlushInterval: flush,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+		mux.Handle("/", srv.Handler())
+		go func() { srv.Hub().Run(ctx) }()
+	case ModeEcho:
+		mux.HandleFunc("GET /ws", serveEcho)
+	case ModeRawFan:
+		f := newRawFan()
+		mux.HandleFunc("GET /ws", f.serveClient)
+		mux.HandleFunc("GET /pub", f.servePublisher)
+	default:
+		return fmt.Errorf("unknown mode %q", mode)
+	}
+	fmt.Fprintf(stdout, "listening %s\n", ln.Addr())
+	hs := &http.Server{Handler: mux}
+	go func() {
+		<-ctx.Done()
+		_ = hs.Close()
+	}()
+	if err := hs.Serve(ln); err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil
+}
+
+// RaiseFDLimit lifts the open-file soft limit to the hard limit (and the
+// hard limit as far as the kernel lets root), for tens of thousands of sockets.
+func RaiseFDLimit() {
+	var r syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r) != nil {
+		return
+	}
+	want := r
+	if b, err := os.ReadFile("/proc/sys/fs/nr_open"); err == nil {
+		var n uint64
+		if _, err := fmt.Sscan(strings.TrimSpace(string(b)), &n); err == nil && n > want.Max {
+			want.Max = min(n, 1<<20)
+		}
+	}
+	want.Cur = want.Max
+	if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want) != nil {
+		r.Cur = r.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
+	}
+}

@@ -1,0 +1,110 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"tickwire/client"
+	"tickwire/protocol"
+)
+
+// PingPongResult compares RTT through tickwire with a raw WebSocket echo for
+// one payload size.
+type PingPongResult struct {
+	Payload  int     `json:"payload_bytes"`
+	Iter     int     `json:"iterations"`
+	OursP50  Micros  `json:"ours_p50_us"`
+	OursP99  Micros  `json:"ours_p99_us"`
+	EchoP50  Micros  `json:"echo_p50_us"`
+	EchoP99  Micros  `json:"echo_p99_us"`
+	RatioP50 float64 `json:"ratio_p50"`
+	RatioP99 float64 `json:"ratio_p99"`
+}
+
+// PingPong measures, for each payload size, the RTT of an event published
+// by a client through tickwire's server back to itself (publish -> hub ->
+// queue -> writer), and the RTT of a raw gorilla echo of the same size, in
+// alternating rounds so both see the same machine.
+func PingPong(ctx context.Context, feed, echo *Child, payloads []int, iters int) ([]PingPongResult, error) {
+	ours, err := client.Dial(ctx, feed.URL(), protocol.Hello{Client: "bench-pingpong"})
+	if err != nil {
+		return nil, err
+	}
+	defer ours.Close()
+	const topic = "bench.seq.pingpong"
+	if err := ours.Send(&protocol.Subscribe{Topics: []string{topic}}); err != nil {
+		return nil, err
+	}
+	raw, _, err := websocket.DefaultDialer.DialContext(ctx, echo.URL(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("dial echo: %w", err)
+	}
+	defer raw.Close()
+
+	var out []PingPongResult
+	for _, size := range payloads {
+		data := make([]byte, size)
+		var h1, h2 Hist
+		const rounds = 10
+		per := max(iters/rounds, 1)
+		for r := 0; r < rounds+1; r++ {
+			record := r > 0 // round 0 warms up
+			for range per {
+				d, err := oursRTT(ours, topic, data)
+				if err != nil {
+					return nil, err
+				}
+				if record {
+					h1.Record(d)
+				}
+			}
+			for range per {
+				start := time.Now()
+				if err := raw.WriteMessage(websocket.BinaryMessage, data); err != nil {
+					return nil, err
+				}
+				if _, _, err := raw.ReadMessage(); err != nil {
+					return nil, err
+				}
+				if record {
+					h2.Record(time.Since(start))
+				}
+			}
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+		}
+		res := PingPongResult{Payload: size, Iter: per * rounds,
+			OursP50: US(h1.Quantile(0.5)), OursP99: US(h1.Quantile(0.99)),
+			EchoP50: US(h2.Quantile(0.5)), EchoP99: US(h2.Quantile(0.99))}
+		res.RatioP50 = float64(res.OursP50) / float64(max(res.EchoP50, 0.001))
+		res.RatioP99 = float64(res.OursP99) / float64(max(res.EchoP99, 0.001))
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+func oursRTT(c *client.Conn, topic string, data []byte) (time.Duration, error) {
+	start := time.Now()
+	if err := c.Send(&protocol.Event{Type: protocol.TypePublishEvent, Topic: topic, Data: data}); err != nil {
+		return 0, err
+	}
+	_ = c.SetReadDeadline(start.Add(10 * time.Second))
+	for got := false; !got; {
+		if err := c.Read(func(f protocol.Frame) error {
+			if e, ok := f.(*protocol.Event); ok && e.Topic == topic {
+				got = true
+			}
+			if e, ok := f.(*protocol.Error); ok {
+				return e
+			}
+			return nil
+		}); err != nil {
+			return 0, err
+		}
+	}
+	return time.Since(start), nil
+}

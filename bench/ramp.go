@@ -1,0 +1,258 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"tickwire/protocol"
+)
+
+// RampConfig configures the seed's throughput test.
+type RampConfig struct {
+	Style      string        // "message" (sequenced: every event) or "conflated"
+	Step       int           // clients added per step
+	Interval   time.Duration // measuring time per step, after the step's clients connected
+	MaxClients int
+	Rate       int // messages per second each client should receive
+	Payload    int // bytes of event data (message style; conflated values are quotes)
+	P99Limit   time.Duration
+	PastSat    int // steps to run past saturation, to show what happens there
+}
+
+// RampStep is one step's measurement.
+type RampStep struct {
+	Clients      int     `json:"clients"`
+	Failed       int     `json:"failed_connects"`
+	Expected     float64 `json:"expected_msgs_per_sec"`
+	ClientRate   float64 `json:"client_msgs_per_sec"`
+	ServerRate   float64 `json:"server_frames_per_sec"`
+	P50          Micros  `json:"latency_p50_us"`
+	P99          Micros  `json:"latency_p99_us"`
+	AgeP99       Micros  `json:"data_age_p99_us"`
+	Jain         float64 `json:"jain"`
+	ServerRSSKiB int64   `json:"server_rss_kib"`
+	ServerCPU    float64 `json:"server_cpu_percent"`
+	Saturated    bool    `json:"saturated"`
+}
+
+// RampResult is the whole ramp.
+type RampResult struct {
+	Config         RampConfig `json:"config"`
+	Steps          []RampStep `json:"steps"`
+	SaturationAt   int        `json:"saturation_clients"` // first saturated step's clients; 0 if none
+	MaxGoodClients int        `json:"max_good_clients"`   // last step before saturation
+}
+
+type rampClient struct {
+	conn  *websocket.Conn
+	count atomic.Uint64
+}
+
+// Ramp adds clients in steps until saturation (p99 over the limit, delivery
+// under 90% of expected, or fairness under 0.95) and runs PastSat steps more.
+func Ramp(ctx context.Context, feed *Child, cfg RampConfig) (RampResult, error) {
+	res := RampResult{Config: cfg}
+	topic := "bench.seq.ramp"
+	if cfg.Style == "conflated" {
+		topic = "bench.ramp"
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var lat Hist
+	var clients []*rampClient
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		for _, c := range clients {
+			_ = c.conn.Close()
+		}
+		wg.Wait()
+	}()
+
+	// Publisher: Rate messages per second, each stamped with its send time.
+	pub, _, err := websocket.DefaultDialer.DialContext(ctx, feed.URL(), nil)
+	if err != nil {
+		return res, err
+	}
+	defer pub.Close()
+	if err := sendFrames(pub, &protocol.Hello{Version: protocol.Version, Client: "bench-ramp-pub"}); err != nil {
+		return res, err
+	}
+	go func() { // drain replies and answer pings
+		dec := protocol.NewDecoder()
+		for {
+			_, msg, err := pub.ReadMessage()
+			if err != nil {
+				return
+			}
+			dec.Reset(msg)
+			for dec.More() {
+				if f, err := dec.Next(); err == nil {
+					if p, ok := f.(*protocol.Ping); ok {
+						_ = sendFrames(pub, &protocol.Pong{Nonce: p.Nonce})
+					}
+				}
+			}
+		}
+	}()
+	go func() {
+		tick := time.NewTicker(time.Second / time.Duration(cfg.Rate))
+		defer tick.Stop()
+		data := make([]byte, cfg.Payload)
+		var i float64
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			now := time.Now().UnixNano()
+			var f protocol.Frame
+			if cfg.Style == "conflated" {
+				i++
+				var q protocol.Quote
+				q.Put(protocol.Bid, i)
+				q.Put(protocol.Ask, i+1)
+				f = &protocol.Price{Type: protocol.TypePublish, Topic: topic, Time: now, Quote: q}
+			} else {
+				f = &protocol.Event{Type: protocol.TypePublishEvent, Topic: topic, Time: now, Data: data}
+			}
+			if sendFrames(pub, f) != nil {
+				return
+			}
+		}
+	}()
+
+	saturatedSteps := 0
+	for len(clients) < cfg.MaxClients && saturatedSteps <= cfg.PastSat {
+		failed := 0
+		var mu sync.Mutex
+		var dw sync.WaitGroup
+		sem := make(chan struct{}, 32)
+		for range min(cfg.Step, cfg.MaxClients-len(clients)) {
+			dw.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer dw.Done()
+				defer func() { <-sem }()
+				c, err := dialRamp(ctx, feed, topic)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					failed++
+					return
+				}
+				rc := &rampClient{conn: c}
+				clients = append(clients, rc)
+				wg.Add(1)
+				go rc.read(&wg, &lat)
+			}()
+		}
+		dw.Wait()
+		time.Sleep(500 * time.Millisecond) // let the new clients settle
+		startCounts := make([]uint64, len(clients))
+		for i, c := range clients {
+			startCounts[i] = c.count.Load()
+		}
+		lat.Reset()
+		p0, _ := ReadProc(feed.Pid)
+		s0, _ := serverFrames(feed)
+		t0 := time.Now()
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-time.After(cfg.Interval):
+		}
+		el := time.Since(t0)
+		p1, _ := ReadProc(feed.Pid)
+		s1, _ := serverFrames(feed)
+		per := make([]float64, len(clients))
+		var total float64
+		for i, c := range clients {
+			per[i] = float64(c.count.Load()-startCounts[i]) / el.Seconds()
+			total += per[i]
+		}
+		st := RampStep{
+			Clients: len(clients), Failed: failed, Expected: float64(len(clients) * cfg.Rate),
+			ClientRate: total, ServerRate: float64(s1-s0) / el.Seconds(),
+			P50: US(lat.Quantile(0.5)), P99: US(lat.Quantile(0.99)), AgeP99: US(lat.Quantile(0.99)),
+			Jain: Jain(per), ServerRSSKiB: p1.RSSKiB, ServerCPU: CPUPercent(p0, p1),
+		}
+		st.Saturated = failed > 0 || st.P99 > US(cfg.P99Limit) || st.Jain < 0.95 ||
+			(cfg.Style != "conflated" && st.ClientRate < 0.9*st.Expected)
+		if st.Saturated {
+			saturatedSteps++
+			if res.SaturationAt == 0 {
+				res.SaturationAt = st.Clients
+			}
+		} else if res.SaturationAt == 0 {
+			res.MaxGoodClients = st.Clients
+		}
+		res.Steps = append(res.Steps, st)
+	}
+	return res, nil
+}
+
+func dialRamp(ctx context.Context, feed *Child, topic string) (*websocket.Conn, error) {
+	d := websocket.Dialer{ReadBufferSize: 4 << 10, WriteBufferSize: 512, HandshakeTimeout: 10 * time.Second}
+	c, _, err := d.DialContext(ctx, feed.URL(), nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := sendFrames(c, &protocol.Hello{Version: protocol.Version, Client: "bench-ramp"}, &protocol.Subscribe{Topics: []string{topic}}); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (rc *rampClient) read(wg *sync.WaitGroup, lat *Hist) {
+	defer wg.Done()
+	dec := protocol.NewDecoder()
+	for {
+		_, msg, err := rc.conn.ReadMessage()
+		if err != nil {
+			return
+		}
+		now := time.Now().UnixNano()
+		dec.Reset(msg)
+		for dec.More() {
+			f, err := dec.Next()
+			if err != nil {
+				break
+			}
+			switch f := f.(type) {
+			case *protocol.Event:
+				rc.count.Add(1)
+				lat.Record(time.Duration(now - f.Time))
+			case *protocol.Price:
+				if f.Seq > 0 && f.Quote.Set != 0 {
+					rc.count.Add(1)
+					lat.Record(time.Duration(now - f.Time))
+				}
+			case *protocol.Ping:
+				_ = sendFrames(rc.conn, &protocol.Pong{Nonce: f.Nonce})
+			}
+		}
+	}
+}
+
+func serverFrames(feed *Child) (uint64, error) {
+	resp, err := http.Get("http://" + feed.Addr + "/stats")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var st struct{ SentFrames uint64 }
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return 0, fmt.Errorf("decode /stats: %w", err)
+	}
+	return st.SentFrames, nil
+}

@@ -1,0 +1,136 @@
+package bench
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Hist is a lock-free latency histogram: 1 µs resolution up to 1 ms, then
+// buckets 1% wide, up to about 100 s. Record is safe from many goroutines.
+type Hist struct {
+	b [histBuckets]atomic.Uint64
+}
+
+const histBuckets = 1000 + 1200
+
+func bucketOf(us int64) int {
+	if us < 1000 {
+		return int(max(us, 0))
+	}
+	i := 1000 + int(math.Log(float64(us)/1000)/math.Log(1.01))
+	return min(i, histBuckets-1)
+}
+
+func bucketValue(i int) time.Duration {
+	if i < 1000 {
+		return time.Duration(i) * time.Microsecond
+	}
+	return time.Duration(1000*math.Pow(1.01, float64(i-1000))) * time.Microsecond
+}
+
+// Record adds one sample.
+func (h *Hist) Record(d time.Duration) { h.b[bucketOf(d.Microseconds())].Add(1) }
+
+// Count returns the number of samples.
+func (h *Hist) Count() uint64 {
+	var n uint64
+	for i := range h.b {
+		n += h.b[i].Load()
+	}
+	return n
+}
+
+// Quantile returns the q-quantile (0..1), 0 with no samples.
+func (h *Hist) Quantile(q float64) time.Duration {
+	n := h.Count()
+	if n == 0 {
+		return 0
+	}
+	rank := uint64(math.Ceil(q * float64(n)))
+	var seen uint64
+	for i := range h.b {
+		seen += h.b[i].Load()
+		if seen >= max(rank, 1) {
+			return bucketValue(i)
+		}
+	}
+	return bucketValue(histBuckets - 1)
+}
+
+// Reset clears the histogram.
+func (h *Hist) Reset() {
+	for i := range h.b {
+		h.b[i].Store(0)
+	}
+}
+
+// Jain returns Jain's fairness index of xs: 1 when all equal, 1/n when one
+// gets everything.
+func Jain(xs []float64) float64 {
+	var sum, sq float64
+	for _, x := range xs {
+		sum += x
+		sq += x * x
+	}
+	if sq == 0 {
+		return 1
+	}
+	return sum * sum / (float64(len(xs)) * sq)
+}
+
+// Micros renders a duration as microseconds for JSON.
+type Micros float64
+
+// US converts d to Micros.
+func US(d time.Duration) Micros { return Micros(float64(d) / float64(time.Microsecond)) }
+
+// Proc is a sample of a process's resource use.
+type Proc struct {
+	RSSKiB int64
+	CPU    time.Duration // user + system
+	At     time.Time
+}
+
+// ReadProc samples process pid from /proc.
+func ReadProc(pid int) (Proc, error) {
+	p := Proc{At: time.Now()}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return p, fmt.Errorf("read proc: %w", err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				p.RSSKiB, _ = strconv.ParseInt(f[1], 10, 64)
+			}
+		}
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return p, fmt.Errorf("read proc: %w", err)
+	}
+	// Fields after the command name (which may hold spaces) start after ')'.
+	s := string(stat)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) > 13 {
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		p.CPU = time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
+	}
+	return p, nil
+}
+
+// CPUPercent is the CPU used between two samples, in percent of one core.
+func CPUPercent(a, b Proc) float64 {
+	wall := b.At.Sub(a.At)
+	if wall <= 0 {
+		return 0
+	}
+	return 100 * float64(b.CPU-a.CPU) / float64(wall)
+}

@@ -1,0 +1,283 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"tickwire/bench"
+)
+
+const benchUsage = `Usage: tickwire bench <pingpong|fanout|idle|ramp> [flags]
+
+Measures tickwire against a baseline run in the same invocation on the same
+machine (the server under test and the baseline are child processes):
+
+  pingpong  RTT through the server vs a raw WebSocket echo, per payload size
+  fanout    delivered msg/s to many clients vs a raw batched-write server
+  idle      server memory per idle connected client vs a raw gorilla server
+  ramp      the seed's throughput test: clients added in steps until saturation
+
+Common flags: --json prints a machine-readable summary (keys in
+docs/BENCHMARKS.md); --svg DIR writes charts drawn from the run's data.
+Pin for stable RTT figures: taskset -c 0 tickwire bench pingpong.
+`
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		w := stderr
+		if len(args) > 0 {
+			w = stdout
+		}
+		fmt.Fprint(w, benchUsage)
+		if len(args) == 0 {
+			return usageError{fmt.Errorf("which benchmark?")}
+		}
+		return nil
+	}
+	name, args := args[0], args[1:]
+	if name == "serve" {
+		return benchServe(ctx, args, stdout, stderr)
+	}
+	fs := flag.NewFlagSet("bench "+name, flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print a JSON summary instead of a table")
+	svgDir := fs.String("svg", "", "write SVG charts into `DIR`")
+	flush := fs.Duration("flush", 0, "server FlushInterval (0: write as soon as data is queued)")
+	var run func(context.Context, string) (any, []chart, error)
+	switch name {
+	case "pingpong":
+		payloads := fs.String("payloads", "125,500,1000,2000", "payload sizes in bytes, comma-separated")
+		iters := fs.Int("iters", 2000, "round trips per payload size and server")
+		run = func(ctx context.Context, exe string) (any, []chart, error) {
+			sizes, err := parseInts(*payloads)
+			if err != nil {
+				return nil, nil, usageError{err}
+			}
+			feed, echo, err := startPair(ctx, exe, bench.ModeEcho, *flush)
+			if err != nil {
+				return nil, nil, err
+			}
+			defer feed.Stop()
+			defer echo.Stop()
+			res, err := bench.PingPong(ctx, feed, echo, sizes, *iters)
+			return res, pingpongCharts(res), err
+		}
+	case "fanout":
+		clients := fs.Int("clients", 1000, "clients")
+		frame := fs.Int("frame", 125, "frame size in bytes")
+		dur := fs.Duration("duration", 3*time.Second, "measuring time per server")
+		run = func(ctx context.Context, exe string) (any, []chart, error) {
+			feed, raw, err := startPair(ctx, exe, bench.ModeRawFan, *flush)
+			if err != nil {
+				return nil, nil, err
+			}
+			defer feed.Stop()
+			defer raw.Stop()
+			res, err := bench.Fanout(ctx, feed, raw, *clients, *frame, *dur)
+			return res, nil, err
+		}
+	case "idle":
+		clients := fs.Int("clients", 2000, "idle clients")
+		run = func(ctx context.Context, exe string) (any, []chart, error) {
+			feed, echo, err := startPair(ctx, exe, bench.ModeEcho, *flush)
+			if err != nil {
+				return nil, nil, err
+			}
+			defer feed.Stop()
+			defer echo.Stop()
+			res, err := bench.Idle(ctx, feed, echo, *clients)
+			return res, nil, err
+		}
+	case "ramp":
+		var cfg bench.RampConfig
+		fs.StringVar(&cfg.Style, "style", "message", "message (every event, sequenced) or conflated")
+		fs.IntVar(&cfg.Step, "step", 500, "clients added per step")
+		fs.DurationVar(&cfg.Interval, "interval", 3*time.Second, "measuring time per step")
+		fs.IntVar(&cfg.MaxClients, "max", 20000, "stop at this many clients")
+		fs.IntVar(&cfg.Rate, "rate", 100, "messages per second per client")
+		fs.IntVar(&cfg.Payload, "payload", 125, "event payload bytes (message style)")
+		fs.DurationVar(&cfg.P99Limit, "p99", 50*time.Millisecond, "latency p99 above which a step is saturated")
+		fs.IntVar(&cfg.PastSat, "past", 2, "steps to run past saturation")
+		run = func(ctx context.Context, exe string) (any, []chart, error) {
+			if cfg.Style != "message" && cfg.Style != "conflated" {
+				return nil, nil, usageError{fmt.Errorf("--style %q: message or conflated", cfg.Style)}
+			}
+			if cfg.Step <= 0 || cfg.Rate <= 0 || cfg.MaxClients <= 0 {
+				return nil, nil, usageError{fmt.Errorf("--step, --rate and --max must be positive")}
+			}
+			bench.RaiseFDLimit()
+			feed, err := bench.StartChild(ctx, exe, bench.ModeFeed, "--flush", flush.String())
+			if err != nil {
+				return nil, nil, err
+			}
+			defer feed.Stop()
+			res, err := bench.Ramp(ctx, feed, cfg)
+			return res, rampCharts(res), err
+		}
+	default:
+		fmt.Fprint(stderr, benchUsage)
+		return usageError{fmt.Errorf("unknown benchmark %q", name)}
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: tickwire bench %s [flags]\n\nFlags:\n", name)
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	res, charts, err := run(ctx, exe)
+	if err != nil {
+		return err
+	}
+	if *svgDir != "" {
+		if err := os.MkdirAll(*svgDir, 0o755); err != nil {
+			return err
+		}
+		for _, c := range charts {
+			p := filepath.Join(*svgDir, c.file)
+			if err := os.WriteFile(p, []byte(c.svg), 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "wrote %s\n", p)
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"benchmark": name, "date": time.Now().UTC().Format(time.RFC3339), "result": res})
+	}
+	printTable(stdout, res)
+	return nil
+}
+
+type chart struct{ file, svg string }
+
+func startPair(ctx context.Context, exe, baseline string, flush time.Duration) (*bench.Child, *bench.Child, error) {
+	bench.RaiseFDLimit()
+	feed, err := bench.StartChild(ctx, exe, bench.ModeFeed, "--flush", flush.String())
+	if err != nil {
+		return nil, nil, err
+	}
+	base, err := bench.StartChild(ctx, exe, baseline)
+	if err != nil {
+		feed.Stop()
+		return nil, nil, err
+	}
+	return feed, base, nil
+}
+
+func benchServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench serve", flag.ContinueOnError)
+	mode := fs.String("mode", bench.ModeFeed, "feed, echo or rawfan")
+	listen := fs.String("listen", "127.0.0.1:0", "listen address")
+	flush := fs.Duration("flush", 0, "feed server FlushInterval")
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
+	}
+	return bench.ServeChild(ctx, *mode, *listen, *flush, stdout)
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("bad size %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// printTable prints a result (or slice of results) as an aligned table of its
+// JSON fields.
+func printTable(w io.Writer, res any) {
+	b, _ := json.Marshal(res)
+	var rows []map[string]any
+	if json.Unmarshal(b, &rows) != nil {
+		var one map[string]any
+		if json.Unmarshal(b, &one) != nil {
+			fmt.Fprintf(w, "%s\n", b)
+			return
+		}
+		if steps, ok := one["steps"]; ok {
+			sb, _ := json.Marshal(steps)
+			_ = json.Unmarshal(sb, &rows)
+			delete(one, "steps")
+			hb, _ := json.Marshal(one)
+			fmt.Fprintf(w, "%s\n", hb)
+		} else {
+			rows = []map[string]any{one}
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	var keys []string
+	b, _ = json.Marshal(rows[0])
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	_, _ = dec.Token()
+	for dec.More() {
+		t, _ := dec.Token()
+		keys = append(keys, t.(string))
+		var skip any
+		_ = dec.Decode(&skip)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, strings.Join(keys, "\t")+"\t")
+	for _, r := range rows {
+		for _, k := range keys {
+			switch v := r[k].(type) {
+			case float64:
+				fmt.Fprintf(tw, "%.4g\t", v)
+			default:
+				fmt.Fprintf(tw, "%v\t", v)
+			}
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+}
+
+func pingpongCharts(res []bench.PingPongResult) []chart {
+	var x, o50, o99, e50, e99 []float64
+	for _, r := range res {
+		x = append(x, float64(r.Payload))
+		o50, o99 = append(o50, float64(r.OursP50)), append(o99, float64(r.OursP99))
+		e50, e99 = append(e50, float64(r.EchoP50)), append(e99, float64(r.EchoP99))
+	}
+	return []chart{{"pingpong.svg", bench.LineChart("Ping-pong RTT: tickwire vs raw WebSocket echo", "payload (bytes)", "RTT (µs)", []bench.Series{
+		{Name: "tickwire p50", X: x, Y: o50}, {Name: "tickwire p99", X: x, Y: o99, Dashed: true},
+		{Name: "echo p50", X: x, Y: e50}, {Name: "echo p99", X: x, Y: e99, Dashed: true},
+	})}}
+}
+
+func rampCharts(res bench.RampResult) []chart {
+	var x, exp, cl, sv, p99, jain []float64
+	for _, s := range res.Steps {
+		x = append(x, float64(s.Clients))
+		exp, cl, sv = append(exp, s.Expected), append(cl, s.ClientRate), append(sv, s.ServerRate)
+		p99, jain = append(p99, float64(s.P99)/1000), append(jain, s.Jain*100)
+	}
+	style := res.Config.Style
+	return []chart{
+		{"ramp-" + style + "-rate.svg", bench.LineChart("Ramp ("+style+"): delivered msg/s", "clients", "msg/s", []bench.Series{
+			{Name: "expected", X: x, Y: exp, Dashed: true}, {Name: "client view", X: x, Y: cl}, {Name: "server view", X: x, Y: sv},
+		})},
+		{"ramp-" + style + "-latency.svg", bench.LineChart("Ramp ("+style+"): latency p99 and fairness", "clients", "ms / Jain×100", []bench.Series{
+			{Name: "p99 latency (ms)", X: x, Y: p99}, {Name: "Jain index ×100", X: x, Y: jain, Dashed: true},
+		})},
+	}
+}
