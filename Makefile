@@ -5,7 +5,7 @@ BIN     := bin/tickwire
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZTIME ?= 10s
 
-.PHONY: all build demo test test-deps vet fmt fuzz bench clean
+.PHONY: all build demo test test-deps vet fmt fuzz bench clean fix-deps
 
 all: vet test
 
@@ -17,7 +17,7 @@ demo: build
 	./$(BIN) demo
 
 ## test: everything CI runs: vet, race-enabled tests (real sockets, tmux), short fuzzing
-test: test-deps vet
+test: test-deps fix-deps vet
 	$(GO) test -race -count=1 -timeout 10m ./...
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
 
@@ -26,6 +26,18 @@ test-deps:
 	@command -v tmux >/dev/null 2>&1 || { echo "installing tmux"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq tmux >/dev/null; }
 	@command -v tmux >/dev/null 2>&1 || { echo "tmux is required for the end-to-end tests" >&2; exit 1; }
+
+## fix-deps: the jspurefix FIX engine (npm) the gateway's tests use as an independent counterparty
+fix-deps:
+	@command -v npm >/dev/null 2>&1 || { echo "installing nodejs and npm"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
+	@cd fix/jspurefix && stamp=$$(sha256sum package-lock.json | cut -d' ' -f1) && \
+		if [ "$$(cat node_modules/.tickwire-stamp 2>/dev/null)" != "$$stamp" ]; then \
+			echo "installing fix/jspurefix/node_modules (npm ci)"; \
+			npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && \
+			(cd node_modules/jspurefix/data && node ../src/util/unzip fix_repo.zip >/dev/null) && \
+			echo "$$stamp" > node_modules/.tickwire-stamp; \
+		fi
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -46,3 +58,12 @@ bench:
 
 clean:
 	rm -rf bin
+
+## screenshots: PNGs of the trader's main states into docs/screenshots/ (real servers, tmux, aha, headless chromium)
+.PHONY: screenshots
+screenshots: build
+	@missing=""; for p in tmux aha chromium curl; do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	fc-list 2>/dev/null | grep -q "DejaVu Sans Mono" || missing="$$missing fonts-dejavu-core"; \
+	if [ -n "$$missing" ]; then echo "installing$$missing"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
+	./docs/screenshots/shoot.sh ./$(BIN) docs/screenshots

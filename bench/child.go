@@ -40,6 +40,8 @@ type Child struct {
 func StartChild(ctx context.Context, exe, mode string, args ...string) (*Child, error) {
 	cmd := exec.CommandContext(ctx, exe, append([]string{"bench", "serve", "--mode", mode}, args...)...)
 	cmd.Stderr = os.Stderr
+	// The child dies with us, even if we are killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

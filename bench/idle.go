@@ -19,6 +19,7 @@ type IdleResult struct {
 	RawPerClientKiB  float64 `json:"raw_per_client_kib"`
 	RawHeapKiB       float64 `json:"raw_heap_per_client_kib"`
 	RawStackKiB      float64 `json:"raw_stack_per_client_kib"`
+	OursGoroutines   int     `json:"ours_goroutines_per_client"`
 	Ratio            float64 `json:"ratio"`
 }
 

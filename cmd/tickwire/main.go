@@ -3,6 +3,10 @@
 //	tickwire server   run a feed server
 //	tickwire trader   run the trader dashboard against a server
 //	tickwire demo     replay recorded ticks through a real server into the dashboard
+//	tickwire replay   publish recorded ticks into a server at their recorded pace
+//	tickwire record   write a server's topics to a tick file
+//	tickwire fixclient send a FIX order flow to the gateway and check every response
+//	tickwire bench    measure tickwire against baselines
 package main
 
 import (
@@ -27,6 +31,9 @@ func commands() []command {
 		{"server", "run a feed server", runServer},
 		{"trader", "run the trader dashboard against a server", runTrader},
 		{"demo", "replay recorded ticks through a real server into the dashboard", runDemo},
+		{"replay", "publish recorded ticks into a server at their recorded pace", runReplay},
+		{"record", "write a server's topics to a tick file", runRecord},
+		{"fixclient", "send a FIX order flow to the gateway and check every response", runFixClient},
 		{"bench", "measure tickwire against baselines (pingpong, fanout, idle, ramp)", runBench},
 	}
 }

@@ -13,6 +13,8 @@ import (
 
 	"tickwire/demodata"
 	"tickwire/feedserver"
+	"tickwire/fix"
+	"tickwire/protocol"
 	"tickwire/ticks"
 )
 
@@ -96,6 +98,8 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	lf.register(fs, "")
 	var rf replayFlags
 	rf.register(fs, "")
+	var ff fixFlags
+	ff.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: tickwire server [flags]\n\nRuns a feed server: WebSocket clients at ws://LISTEN/ws, topics at http://LISTEN/topics.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -117,9 +121,57 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	gw, err := startFIX(ff, fix.SnapshotPrices(srv.Hub().Snapshot), hubOrderEvents{srv.Hub()}, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
 	log.Info("serving", "ws", "ws://"+ln.Addr().String()+"/ws", "node", *name)
 	fmt.Fprintf(stdout, "tickwire server listening on ws://%s/ws\n", ln.Addr())
-	return serveWithReplay(ctx, srv, ln, open, rf.options(), log)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var fixDone chan error
+	if gw != nil {
+		fmt.Fprintf(stdout, "FIX gateway listening on %s\n", gw.Addr())
+		fixDone = make(chan error, 1)
+		go func() {
+			err := runFIXUntil(ctx, gw)
+			cancel()
+			fixDone <- err
+		}()
+	}
+	err = serveWithReplay(ctx, srv, ln, open, rf.options(), log)
+	if fixDone != nil {
+		if ferr := <-fixDone; err == nil {
+			err = ferr
+		}
+	}
+	return err
+}
+
+// hubOrderEvents publishes the gateway's order events on the sequenced topic
+// orders.ACCOUNT, where traders subscribe to their accounts' orders.
+type hubOrderEvents struct{ h *feedserver.Hub }
+
+// PublishOrderEvent implements fix.OrderEvents.
+func (o hubOrderEvents) PublishOrderEvent(account string, ev []byte) error {
+	_, _, err := o.h.PublishEvent(orderTopic(account), ev, time.Now().UnixNano())
+	return err
+}
+
+// orderTopic maps an account to its topic, replacing bytes a topic name may
+// not hold; an empty account is "unassigned".
+func orderTopic(account string) string {
+	if account == "" {
+		account = "unassigned"
+	}
+	b := []byte(account)
+	for i, c := range b {
+		if protocol.ValidTopic(string(c)) != nil {
+			b[i] = '_'
+		}
+	}
+	return "orders." + string(b)
 }
 
 // serveWithReplay serves srv on ln and, if open is not nil, replays into it,

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"tickwire/fix"
+)
+
+// fixFlags are the FIX gateway options of `tickwire server`.
+type fixFlags struct {
+	config       string
+	dataDir      string
+	latency      time.Duration
+	pollInterval time.Duration
+	symbols      string
+}
+
+func (f *fixFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.config, "fix-config", "", "start the FIX 4.4 gateway with this QuickFIX settings `FILE` (e.g. configs/fix-demo.cfg)")
+	fs.StringVar(&f.dataDir, "fix-data", "", "FIX gateway data `DIR`: journal, message stores (default: tickwire-fix beside the settings file)")
+	fs.DurationVar(&f.latency, "fix-venue-latency", 0, "auto venue: delay before it answers a new order, cancel or replace")
+	fs.DurationVar(&f.pollInterval, "fix-venue-poll", 50*time.Millisecond, "auto venue: how often resting orders are checked against the price")
+	fs.StringVar(&f.symbols, "fix-symbols", "", "comma-separated tradable symbols (default: every symbol the feed has a price for)")
+}
+
+// startFIX starts the FIX gateway when --fix-config is set, and returns nil
+// otherwise. prices is the live price source (fix.SnapshotPrices over the
+// feed's hub), events receives the order flow for traders (may be nil).
+// The caller stops the gateway (Stop) and may watch Done for a fatal
+// journal failure (Err).
+func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.Logger) (*fix.Gateway, error) {
+	if f.config == "" {
+		return nil, nil
+	}
+	settings, err := fix.LoadSettings(f.config)
+	if err != nil {
+		return nil, err
+	}
+	dir := f.dataDir
+	if dir == "" {
+		abs, err := filepath.Abs(f.config)
+		if err != nil {
+			return nil, err
+		}
+		dir = filepath.Join(filepath.Dir(abs), "tickwire-fix")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("fix data dir: %w", err)
+	}
+	var symbols []string
+	for _, s := range strings.Split(f.symbols, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			symbols = append(symbols, s)
+		}
+	}
+	gw, err := fix.New(fix.Config{
+		Settings: settings,
+		DataDir:  dir,
+		Prices:   prices,
+		Symbols:  symbols,
+		Events:   events,
+		Auto:     fix.AutoConfig{Latency: f.latency, PollInterval: f.pollInterval},
+		Logger:   log.With("component", "fix"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := gw.Start(); err != nil {
+		_ = gw.Stop()
+		return nil, err
+	}
+	for _, s := range gw.Sessions() {
+		log.Info("fix session configured", "session", s.ID, "addr", gw.Addr(), "next_out", s.NextSenderSeq, "next_in", s.NextTargetSeq)
+	}
+	return gw, nil
+}
+
+// runFIXUntil runs until ctx is done or the gateway stops on a storage
+// failure, then stops it. Use it beside the feed server:
+//
+//	go func() { errc <- runFIXUntil(ctx, gw) }()
+func runFIXUntil(ctx context.Context, gw *fix.Gateway) error {
+	var err error
+	select {
+	case <-ctx.Done():
+	case <-gw.Done():
+		err = gw.Err()
+	}
+	if serr := gw.Stop(); err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("fix gateway: %w", err)
+	}
+	return nil
+}

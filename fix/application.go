@@ -1,0 +1,201 @@
+package fix
+
+import (
+	"github.com/quickfixgo/fix44/newordersingle"
+	"github.com/quickfixgo/fix44/ordercancelreplacerequest"
+	"github.com/quickfixgo/fix44/ordercancelrequest"
+	"github.com/quickfixgo/fix44/orderstatusrequest"
+	"github.com/quickfixgo/quickfix"
+	"github.com/quickfixgo/tag"
+	"github.com/shopspring/decimal"
+
+	"tickwire/fix/order"
+)
+
+// application is the gateway's quickfix.Application: the only place where
+// the engine meets our code. It embeds a MessageRouter with one typed route
+// per supported message (D, F, G, H); any other application message is
+// answered by the router with a BusinessMessageReject (Unsupported Message
+// Type). Handlers only read fields and build order Events; the engine
+// goroutine journals and applies them (quickfix calls FromApp from each
+// session's own goroutine).
+type application struct {
+	*quickfix.MessageRouter
+	g *Gateway
+}
+
+func newApplication(g *Gateway) *application {
+	a := &application{MessageRouter: quickfix.NewMessageRouter(), g: g}
+	a.AddRoute(newordersingle.Route(a.onNewOrderSingle))
+	a.AddRoute(ordercancelrequest.Route(a.onOrderCancelRequest))
+	a.AddRoute(ordercancelreplacerequest.Route(a.onOrderCancelReplaceRequest))
+	a.AddRoute(orderstatusrequest.Route(a.onOrderStatusRequest))
+	return a
+}
+
+func (a *application) OnCreate(quickfix.SessionID) {}
+
+func (a *application) OnLogon(id quickfix.SessionID) {
+	a.g.sessionState(id, true)
+}
+
+func (a *application) OnLogout(id quickfix.SessionID) {
+	a.g.sessionState(id, false)
+}
+
+func (a *application) ToAdmin(*quickfix.Message, quickfix.SessionID) {}
+
+func (a *application) ToApp(*quickfix.Message, quickfix.SessionID) error { return nil }
+
+func (a *application) FromAdmin(*quickfix.Message, quickfix.SessionID) quickfix.MessageRejectError {
+	return nil
+}
+
+// FromApp routes the message to its typed handler.
+func (a *application) FromApp(msg *quickfix.Message, id quickfix.SessionID) quickfix.MessageRejectError {
+	return a.Route(msg, id)
+}
+
+func (a *application) onNewOrderSingle(m newordersingle.NewOrderSingle, id quickfix.SessionID) quickfix.MessageRejectError {
+	f := reader{m: m.Message}
+	ev := order.NewOrderSingle{
+		Session:      id.String(),
+		ClOrdID:      f.str(tag.ClOrdID),
+		Account:      f.str(tag.Account),
+		Symbol:       f.str(tag.Symbol),
+		Side:         order.Side(f.char(tag.Side)),
+		OrdType:      order.OrdType(f.char(tag.OrdType)),
+		Price:        f.nullDec(tag.Price),
+		OrderQty:     f.dec(tag.OrderQty),
+		TimeInForce:  order.TimeInForce(f.char(tag.TimeInForce)),
+		HandlInst:    order.HandlInst(f.char(tag.HandlInst)),
+		PossResend:   f.possResend(),
+		TransactTime: a.g.now(),
+	}
+	if f.err != nil {
+		return f.err
+	}
+	return a.g.submitInbound(id, m.Message, ev)
+}
+
+func (a *application) onOrderCancelRequest(m ordercancelrequest.OrderCancelRequest, id quickfix.SessionID) quickfix.MessageRejectError {
+	f := reader{m: m.Message}
+	ev := order.OrderCancelRequest{
+		Session:      id.String(),
+		ClOrdID:      f.str(tag.ClOrdID),
+		OrigClOrdID:  f.str(tag.OrigClOrdID),
+		Symbol:       f.str(tag.Symbol),
+		Side:         order.Side(f.char(tag.Side)),
+		PossResend:   f.possResend(),
+		TransactTime: a.g.now(),
+	}
+	if f.err != nil {
+		return f.err
+	}
+	return a.g.submitInbound(id, m.Message, ev)
+}
+
+func (a *application) onOrderCancelReplaceRequest(m ordercancelreplacerequest.OrderCancelReplaceRequest, id quickfix.SessionID) quickfix.MessageRejectError {
+	f := reader{m: m.Message}
+	ev := order.OrderCancelReplaceRequest{
+		Session:      id.String(),
+		ClOrdID:      f.str(tag.ClOrdID),
+		OrigClOrdID:  f.str(tag.OrigClOrdID),
+		Account:      f.str(tag.Account),
+		Symbol:       f.str(tag.Symbol),
+		Side:         order.Side(f.char(tag.Side)),
+		OrdType:      order.OrdType(f.char(tag.OrdType)),
+		Price:        f.nullDec(tag.Price),
+		OrderQty:     f.dec(tag.OrderQty),
+		TimeInForce:  order.TimeInForce(f.char(tag.TimeInForce)),
+		HandlInst:    order.HandlInst(f.char(tag.HandlInst)),
+		PossResend:   f.possResend(),
+		TransactTime: a.g.now(),
+	}
+	if f.err != nil {
+		return f.err
+	}
+	return a.g.submitInbound(id, m.Message, ev)
+}
+
+func (a *application) onOrderStatusRequest(m orderstatusrequest.OrderStatusRequest, id quickfix.SessionID) quickfix.MessageRejectError {
+	f := reader{m: m.Message}
+	ev := order.OrderStatusRequest{
+		Session:        id.String(),
+		ClOrdID:        f.str(tag.ClOrdID),
+		OrderID:        f.str(tag.OrderID),
+		OrdStatusReqID: f.str(tag.OrdStatusReqID),
+		Symbol:         f.str(tag.Symbol),
+		Side:           order.Side(f.char(tag.Side)),
+		TransactTime:   a.g.now(),
+	}
+	if f.err != nil {
+		return f.err
+	}
+	return a.g.submitInbound(id, m.Message, ev)
+}
+
+// reader reads body fields, keeping the first format error. The data
+// dictionary has already checked types and enumerations; what it lets
+// through (a value of the right type that makes no business sense, such as
+// a zero quantity) is the order book's to reject.
+type reader struct {
+	m   *quickfix.Message
+	err quickfix.MessageRejectError
+}
+
+func (r *reader) str(t quickfix.Tag) string {
+	if !r.m.Body.Has(t) {
+		return ""
+	}
+	v, err := r.m.Body.GetString(t)
+	r.keep(err)
+	return v
+}
+
+// char returns a one-character field, 0 when absent. A longer value maps
+// to 0x7f, which no enumeration of the book accepts (so it is rejected with
+// a reason rather than truncated into a valid value).
+func (r *reader) char(t quickfix.Tag) byte {
+	v := r.str(t)
+	switch len(v) {
+	case 0:
+		return 0
+	case 1:
+		return v[0]
+	}
+	return 0x7f
+}
+
+func (r *reader) dec(t quickfix.Tag) decimal.Decimal {
+	d := r.nullDec(t)
+	return d.Decimal
+}
+
+func (r *reader) nullDec(t quickfix.Tag) decimal.NullDecimal {
+	if !r.m.Body.Has(t) {
+		return decimal.NullDecimal{}
+	}
+	s := r.str(t)
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		r.keep(quickfix.IncorrectDataFormatForValue(t))
+		return decimal.NullDecimal{}
+	}
+	return decimal.NullDecimal{Decimal: d, Valid: true}
+}
+
+func (r *reader) possResend() bool {
+	if !r.m.Header.Has(tag.PossResend) {
+		return false
+	}
+	v, err := r.m.Header.GetBool(tag.PossResend)
+	r.keep(err)
+	return v
+}
+
+func (r *reader) keep(err quickfix.MessageRejectError) {
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+}

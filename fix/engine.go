@@ -1,0 +1,444 @@
+package fix
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/quickfixgo/quickfix"
+
+	"tickwire/fix/order"
+	"tickwire/recovery"
+)
+
+// The engine is the one goroutine that owns the order book. Everything that
+// changes an order goes through it as a command: counterparty messages
+// (from quickfix's session goroutines), desk operations, venue work.
+//
+// It works in batches. It takes every command waiting (up to MaxBatch),
+// applies each event to the book, lets the auto venue react (at zero
+// latency in the same batch), then appends the batch's events to the
+// journal in one durable Append (one fsync), and only then sends the
+// batch's ExecutionReports and OrderCancelRejects, in order, and publishes
+// them. Nothing of a batch is visible outside the engine before its events
+// are durable. If the journal fails, the engine stops and the gateway with
+// it: the in-memory book may then be ahead of the journal, and a restart
+// rebuilds it from the journal.
+
+// command is one unit of work for the engine.
+type command struct {
+	ev  order.Event // a counterparty event
+	in  *inbound    // where ev came from (FIX session, MsgSeqNum, store epoch)
+	sid quickfix.SessionID
+
+	// desk computes a venue event from the book (desk operations); query
+	// reads the book. Both run on the engine goroutine.
+	desk  func(b *order.Book, now time.Time) (order.Event, error)
+	query func(b *order.Book)
+	reply chan error // buffered (1): the result of desk or query
+}
+
+// emitted is one output of a batch: rec indexes the event's journal record
+// in the batch, pos is its journal position once committed, idx the
+// output's index among the event's outputs.
+type emitted struct {
+	out order.Output
+	rec int
+	pos recovery.Position
+	idx int
+}
+
+type holdKey struct {
+	sid   quickfix.SessionID
+	epoch int64
+}
+
+type engine struct {
+	g        *Gateway
+	book     *order.Book
+	j        recovery.Journal
+	stream   string
+	clock    func() time.Time
+	log      *slog.Logger
+	maxBatch int
+	hooks    Hooks
+
+	cmds chan command
+	quit chan struct{}
+	done chan struct{}
+	err  error // why the engine stopped; set before done is closed
+
+	lastIn map[string]inbound // per session: last journalled inbound message
+	venue  *autoVenue
+	manual map[string]bool // open desk (HandlInst=3) orders, by OrderID
+
+	// Batch scratch space, reused.
+	recs    []recovery.Record
+	evs     []order.Event
+	outs    []emitted
+	holds   map[holdKey][]int
+	replies []reply
+	fatal   error
+}
+
+type reply struct {
+	ch  chan error
+	err error
+}
+
+// errStopped is returned to desk operations and queries once the engine has
+// stopped.
+var errStopped = errors.New("fix: gateway stopped")
+
+func (e *engine) run() {
+	defer close(e.done)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	batch := make([]command, 0, e.maxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case c := <-e.cmds:
+			batch = append(batch, c)
+		case <-timer.C:
+		case <-e.quit:
+			e.err = errStopped
+			return
+		}
+	drain:
+		for len(batch) < e.maxBatch {
+			select {
+			case c := <-e.cmds:
+				batch = append(batch, c)
+			default:
+				break drain
+			}
+		}
+		if err := e.process(batch); err != nil {
+			e.log.Error("fix engine stopped", "err", err)
+			e.err = err
+			for _, c := range batch {
+				if c.reply != nil {
+					c.reply <- err
+				}
+			}
+			return
+		}
+		if at, ok := e.venue.nextWake(); ok {
+			timer.Reset(max(time.Until(at), 0))
+		}
+	}
+}
+
+// process runs one batch. An error is fatal (journal or FIX store failure).
+func (e *engine) process(batch []command) error {
+	now := e.clock()
+	e.recs = append(e.recs[:0], recovery.Record{}) // [0]: the batch marks
+	e.evs = e.evs[:0]
+	e.outs = e.outs[:0]
+	e.replies = e.replies[:0]
+	clear(e.holds)
+	for i := range batch {
+		c := &batch[i]
+		if c.in != nil {
+			k := holdKey{c.sid, c.in.Epoch}
+			e.holds[k] = append(e.holds[k], c.in.Seq)
+		}
+		switch {
+		case c.query != nil:
+			c.query(e.book)
+			e.replies = append(e.replies, reply{c.reply, nil})
+		case c.desk != nil:
+			ev, err := c.desk(e.book, now)
+			if err == nil {
+				err = e.apply(ev, nil, now)
+			}
+			e.replies = append(e.replies, reply{c.reply, err})
+		default:
+			if e.seen(c.in) {
+				e.log.Info("fix resent message already journalled: dropped", "session", c.in.Session, "seq", c.in.Seq)
+				continue
+			}
+			if err := e.apply(c.ev, c.in, now); err != nil {
+				e.log.Error("fix event refused by the book", "event", c.ev.EventKind(), "err", err)
+			}
+		}
+		if e.fatal != nil {
+			return e.fatal
+		}
+	}
+	e.venue.step(now)
+	if e.fatal != nil {
+		return e.fatal
+	}
+	if len(e.recs) > 1 {
+		if err := e.commit(now); err != nil {
+			return err
+		}
+	}
+	for k, seqs := range e.holds {
+		if st := e.g.stores.get(k.sid); st != nil {
+			if err := st.release(k.epoch, seqs); err != nil {
+				return err
+			}
+		}
+	}
+	if len(e.recs) > 1 {
+		if err := e.send(e.outs, true); err != nil {
+			return err
+		}
+	}
+	for _, r := range e.replies {
+		r.ch <- r.err
+	}
+	return nil
+}
+
+// commit appends the batch (marks + events) durably.
+func (e *engine) commit(now time.Time) error {
+	marks, err := e.marks(e.outs)
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(journalRecord{Type: recBatch, Marks: marks})
+	if err != nil {
+		return err
+	}
+	e.recs[0] = recovery.Record{Time: now.UnixNano(), Data: data}
+	pos, err := e.j.Append(context.Background(), e.stream, e.recs...)
+	if err != nil {
+		return fmt.Errorf("fix: journal append: %w", err)
+	}
+	first := pos.Seq + 1 - uint64(len(e.recs)) // seq of recs[0]
+	for i := range e.outs {
+		e.outs[i].pos = recovery.Position{Seq: first + uint64(e.outs[i].rec), Epoch: pos.Epoch}
+	}
+	if e.hooks.AfterCommit != nil {
+		e.hooks.AfterCommit(e.evs)
+	}
+	return nil
+}
+
+// marks returns the next outgoing MsgSeqNum of every session that outs
+// send to. Only the engine sends 8 and 9 messages, and it sends nothing
+// between reading these and sending outs.
+func (e *engine) marks(outs []emitted) ([]senderMark, error) {
+	var marks []senderMark
+	for _, em := range outs {
+		s := outputSession(em.out)
+		if s == "" || containsMark(marks, s) {
+			continue
+		}
+		sid, ok := e.g.sessionByKey[s]
+		if !ok {
+			continue
+		}
+		st := e.g.stores.get(sid)
+		marks = append(marks, senderMark{Session: s, Next: st.NextSenderMsgSeqNum(), Epoch: st.epoch()})
+	}
+	return marks, nil
+}
+
+func containsMark(ms []senderMark, s string) bool {
+	for _, m := range ms {
+		if m.Session == s {
+			return true
+		}
+	}
+	return false
+}
+
+func outputSession(o order.Output) string {
+	switch o := o.(type) {
+	case order.ExecutionReport:
+		return o.Session
+	case order.OrderCancelReject:
+		return o.Session
+	}
+	return ""
+}
+
+// send sends the FIX outputs of outs in order and publishes them.
+func (e *engine) send(outs []emitted, publish bool) error {
+	for i := range outs {
+		em := &outs[i]
+		var msg *quickfix.Message
+		var s string
+		switch o := em.out.(type) {
+		case order.ExecutionReport:
+			msg, s = executionReport(&o), o.Session
+		case order.OrderCancelReject:
+			msg, s = orderCancelReject(&o), o.Session
+		default:
+			continue
+		}
+		sid, ok := e.g.sessionByKey[s]
+		if !ok {
+			e.log.Error("fix output for a session that is not configured: not sent", "session", s)
+			continue
+		}
+		if err := quickfix.SendToTarget(msg, sid); err != nil {
+			return fmt.Errorf("fix: send to %s: %w", s, err)
+		}
+		if publish {
+			e.publish(em)
+		}
+	}
+	return nil
+}
+
+// publish hands an output to OrderEvents (status reports excluded).
+func (e *engine) publish(em *emitted) {
+	if e.g.cfg.Events == nil {
+		return
+	}
+	ev := OrderEvent{Epoch: em.pos.Epoch, Seq: em.pos.Seq, Index: em.idx}
+	switch o := em.out.(type) {
+	case order.ExecutionReport:
+		if o.ExecType == order.ExecTypeOrderStatus {
+			return
+		}
+		ev.Kind, ev.Report, ev.Account = "ExecutionReport", &o, o.Account
+	case order.OrderCancelReject:
+		ev.Kind, ev.Reject = "OrderCancelReject", &o
+		if st, ok := e.book.Order(o.OrderID); ok {
+			ev.Account = st.Account
+		}
+	default:
+		return
+	}
+	data, err := marshalOrderEvent(&ev)
+	if err == nil {
+		err = e.g.cfg.Events.PublishOrderEvent(ev.Account, data)
+	}
+	if err != nil {
+		e.log.Error("fix publish order event", "seq", ev.Seq, "err", err)
+	}
+}
+
+// seen reports whether the inbound message in was journalled already: a
+// message the peer resent after a crash (see gatedStore).
+func (e *engine) seen(in *inbound) bool {
+	last, ok := e.lastIn[in.Session]
+	return ok && last.Epoch == in.Epoch && in.Seq <= last.Seq
+}
+
+// apply applies ev to the book and adds it to the batch. An error from the
+// book means ev was refused and nothing changed.
+func (e *engine) apply(ev order.Event, in *inbound, now time.Time) error {
+	outs, err := e.book.Apply(ev)
+	if err != nil {
+		return err
+	}
+	data, err := encodeEvent(ev, in)
+	if err != nil {
+		// The book has changed but the event cannot be journalled: stop.
+		e.fatal = fmt.Errorf("fix: encode %s: %w", ev.EventKind(), err)
+		return e.fatal
+	}
+	ri := len(e.recs)
+	e.recs = append(e.recs, recovery.Record{Time: now.UnixNano(), Data: data})
+	e.evs = append(e.evs, ev)
+	if in != nil {
+		e.lastIn[in.Session] = *in
+	}
+	for i, o := range outs {
+		e.outs = append(e.outs, emitted{out: o, rec: ri, idx: i})
+	}
+	for _, o := range outs {
+		if vr, ok := o.(order.VenueRequest); ok {
+			e.route(vr, now)
+		}
+	}
+	if ar, ok := ev.(order.AcceptReplace); ok {
+		e.reroute(ar.OrderID, now)
+	}
+	return nil
+}
+
+// applyVenue applies a venue event; a refusal is logged (the venue acted on
+// a state that changed under it, e.g. the desk canceled the order).
+func (e *engine) applyVenue(ev order.Event, now time.Time) bool {
+	if err := e.apply(ev, nil, now); err != nil {
+		if e.fatal == nil {
+			e.log.Warn("fix venue event refused", "event", ev.EventKind(), "err", err)
+		}
+		return false
+	}
+	return true
+}
+
+// route sends a venue request to the auto venue or the desk. A new order
+// for an unknown symbol is rejected at once, whatever its venue.
+func (e *engine) route(vr order.VenueRequest, now time.Time) {
+	o, ok := e.book.Order(vr.OrderID)
+	if !ok {
+		return
+	}
+	if vr.Kind == order.VenueNew && !e.g.knownSymbol(vr.Symbol) {
+		e.applyVenue(order.RejectNew{
+			OrderID:      vr.OrderID,
+			Reason:       order.OrdRejReasonUnknownSymbol,
+			Text:         "unknown symbol " + vr.Symbol,
+			TransactTime: now,
+		}, now)
+		return
+	}
+	if o.HandlInst == order.HandlInstManual {
+		e.manual[o.OrderID] = true
+		return
+	}
+	e.venue.add(o.OrderID, now)
+}
+
+// reroute hands an order to the venue its (replaced) HandlInst names.
+func (e *engine) reroute(orderID string, now time.Time) {
+	o, ok := e.book.Order(orderID)
+	if !ok {
+		return
+	}
+	if o.HandlInst == order.HandlInstManual {
+		e.manual[orderID] = true
+		return
+	}
+	if e.manual[orderID] {
+		delete(e.manual, orderID)
+		e.venue.add(orderID, now)
+	}
+}
+
+// submit queues c and, for desk operations and queries, waits for its
+// result.
+func (e *engine) submit(ctx context.Context, c command) error {
+	c.reply = make(chan error, 1)
+	select {
+	case e.cmds <- c:
+	case <-e.done:
+		return e.stoppedErr()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-c.reply:
+		return err
+	case <-e.done:
+		select {
+		case err := <-c.reply:
+			return err
+		default:
+		}
+		return e.stoppedErr()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (e *engine) stoppedErr() error {
+	if e.err != nil {
+		return e.err
+	}
+	return errStopped
+}

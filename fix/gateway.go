@@ -1,0 +1,461 @@
+package fix
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/quickfixgo/quickfix"
+	"github.com/quickfixgo/tag"
+
+	"tickwire/fix/order"
+	"tickwire/recovery"
+)
+
+// Config configures a Gateway. Each field's zero value means the default in
+// its comment.
+type Config struct {
+	// Settings are the QuickFIX acceptor settings (LoadSettings). Required.
+	// See prepareSettings for what the gateway checks and defaults.
+	Settings *quickfix.Settings
+	// DataDir holds the journal (DataDir/journal.db, unless Journal is
+	// set), the default FileStorePath (DataDir/fixstore) and the copy of
+	// the data dictionary. Required.
+	DataDir string
+	// Journal is where order events are journalled. Default: a bbolt
+	// journal at DataDir/journal.db with SyncAlways (fsync before Append
+	// returns), closed by Stop. The gateway's stream must never be trimmed:
+	// the book is rebuilt by replaying it from the start.
+	Journal recovery.Journal
+	// Stream is the journal stream of the order events. Default "fix.orders".
+	Stream string
+	// Book names OrderIDs and ExecIDs for a new journal; a replayed journal
+	// keeps the configuration it was created with. Default: prefixes made
+	// from the creation time (e.g. "20260102T150405-O1"), so a new journal
+	// never repeats the IDs of a lost one.
+	Book order.Config
+	// Prices is the live price source of the auto venue and of the
+	// unknown-symbol check. Default: none (every symbol is known, the auto
+	// venue acknowledges but never fills).
+	Prices Prices
+	// Symbols, if set, is the list of tradable symbols; others are
+	// rejected with OrdRejReason 1. Default: the symbols Prices knows.
+	Symbols []string
+	// Events receives the order flow for traders. Default: none.
+	Events OrderEvents
+	// Auto configures the auto venue.
+	Auto AutoConfig
+	// MaxBatch caps the events of one journal append. Default 512.
+	MaxBatch int
+	// Logger receives the gateway's and quickfix's logs. Default: discard.
+	Logger *slog.Logger
+	// Clock is the time source of TransactTime. Default time.Now.
+	Clock func() time.Time
+	// Hooks are for tests.
+	Hooks Hooks
+}
+
+// Hooks let tests stop the gateway at precise points.
+type Hooks struct {
+	// AfterCommit runs on the engine goroutine after a batch is durable in
+	// the journal and before any of its messages is sent.
+	AfterCommit func(events []order.Event)
+}
+
+// Gateway is the FIX 4.4 order gateway: a quickfix acceptor, the order book
+// (owned by one engine goroutine), the journal, the auto venue and the desk.
+type Gateway struct {
+	cfg          Config
+	log          *slog.Logger
+	addr         string
+	acceptor     *quickfix.Acceptor
+	stores       *storeFactory
+	sessionByKey map[string]quickfix.SessionID
+	ownJournal   bool
+	symbols      map[string]bool
+	eng          *engine
+	desk         *Desk
+
+	mu       sync.Mutex
+	loggedOn map[quickfix.SessionID]bool // guarded by mu
+	started  bool                        // guarded by mu
+	stopped  bool                        // guarded by mu
+}
+
+// SessionInfo describes a configured FIX session.
+type SessionInfo struct {
+	ID       string // e.g. "FIX.4.4:TICKWIRE->CLIENT1"
+	Sender   string // our CompID
+	Target   string // the counterparty's CompID
+	LoggedOn bool
+	// NextSenderSeq and NextTargetSeq are the next outgoing and expected
+	// incoming MsgSeqNum.
+	NextSenderSeq int
+	NextTargetSeq int
+}
+
+// New builds a gateway: it checks the settings, opens the journal, replays
+// it into the book, creates the FIX sessions (opening their message
+// stores) and finishes what a crash interrupted (reconcile). Nothing listens
+// yet: call Start or Run.
+func New(cfg Config) (g *Gateway, err error) {
+	if cfg.Settings == nil {
+		return nil, errors.New("fix: Config.Settings is required")
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("fix: Config.DataDir is required")
+	}
+	if cfg.Stream == "" {
+		cfg.Stream = "fix.orders"
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 512
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Book.OrderIDPrefix == "" {
+		stamp := cfg.Clock().UTC().Format("20060102T150405")
+		cfg.Book.OrderIDPrefix = stamp + "-O"
+		if cfg.Book.ExecIDPrefix == "" {
+			cfg.Book.ExecIDPrefix = stamp + "-E"
+		}
+	}
+	g = &Gateway{
+		cfg:          cfg,
+		log:          cfg.Logger,
+		sessionByKey: make(map[string]quickfix.SessionID),
+		loggedOn:     make(map[quickfix.SessionID]bool),
+	}
+	if len(cfg.Symbols) > 0 {
+		g.symbols = make(map[string]bool, len(cfg.Symbols))
+		for _, s := range cfg.Symbols {
+			g.symbols[s] = true
+		}
+	}
+	if g.addr, err = prepareSettings(cfg.Settings, cfg.DataDir); err != nil {
+		return nil, err
+	}
+	known := make(map[quickfix.SessionID]bool)
+	for id := range cfg.Settings.SessionSettings() {
+		g.sessionByKey[id.String()] = id
+		known[id] = true
+	}
+
+	j := cfg.Journal
+	if j == nil {
+		bj, err := recovery.OpenBolt(filepath.Join(cfg.DataDir, "journal.db"), recovery.BoltOptions{})
+		if err != nil {
+			return nil, err
+		}
+		j, g.ownJournal = bj, true
+	}
+	g.cfg.Journal = j
+	defer func() {
+		if err != nil && g.ownJournal {
+			_ = j.Close()
+		}
+	}()
+	ctx := context.Background()
+	rep, err := replay(ctx, j, cfg.Stream, cfg.Book)
+	if err != nil {
+		return nil, err
+	}
+
+	logs, err := newLogFactory(cfg.Settings, cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("fix: log: %w", err)
+	}
+	g.stores = newStoreFactory(cfg.Settings)
+	app := newApplication(g)
+	g.acceptor, err = quickfix.NewAcceptor(app, g.stores, cfg.Settings, logs)
+	if err != nil {
+		g.unregister()
+		return nil, fmt.Errorf("fix: acceptor: %w", err)
+	}
+	g.acceptor.SetConnectionValidator(compIDValidator{known: known, log: cfg.Logger})
+	g.acceptor.SetNewListenerCallback(listen)
+
+	e := &engine{
+		g:        g,
+		book:     rep.book,
+		j:        j,
+		stream:   cfg.Stream,
+		clock:    cfg.Clock,
+		log:      cfg.Logger,
+		maxBatch: cfg.MaxBatch,
+		hooks:    cfg.Hooks,
+		cmds:     make(chan command, 4*cfg.MaxBatch),
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
+		lastIn:   rep.lastIn,
+		manual:   make(map[string]bool),
+		holds:    make(map[holdKey][]int),
+	}
+	e.venue = newAutoVenue(e, cfg.Prices, cfg.Auto)
+	g.eng = e
+	g.desk = &Desk{g: g}
+
+	if err = g.reconcile(rep); err != nil {
+		g.unregister()
+		return nil, err
+	}
+	snap := rep.book.Snapshot()
+	for _, o := range snap.Orders {
+		if o.HandlInst == order.HandlInstManual && (!o.Terminal() || o.Pending != nil) {
+			e.manual[o.OrderID] = true
+		}
+	}
+	e.venue.adopt(snap.Orders, cfg.Clock())
+	g.log.Info("fix gateway ready", "addr", g.addr, "sessions", len(known), "orders", rep.book.Len(), "events_replayed", rep.events)
+	return g, nil
+}
+
+// reconcile sends what a crash kept the last batch from sending: for each
+// session, the 8/9 messages in its store from the batch's mark on are the
+// first ones the batch sent; the rest are sent now. They go into the store
+// (and to the peer on its next logon, through the resend it will ask for).
+// Order events of the last batch are republished (at least once).
+func (g *Gateway) reconcile(rep *replayed) error {
+	if len(rep.tail) == 0 {
+		return nil
+	}
+	sent := make(map[string]int)
+	for _, m := range rep.marks {
+		sid, ok := g.sessionByKey[m.Session]
+		if !ok {
+			continue
+		}
+		st := g.stores.get(sid)
+		if st.epoch() != m.Epoch {
+			g.log.Warn("fix message store was reset since the last batch: its messages are sent again", "session", m.Session)
+			continue
+		}
+		n, err := countOrderMessages(st, m.Next)
+		if err != nil {
+			return fmt.Errorf("fix: reconcile %s: %w", m.Session, err)
+		}
+		sent[m.Session] = n
+	}
+	var todo []emitted
+	for _, em := range rep.tail {
+		s := outputSession(em.out)
+		if s == "" {
+			continue
+		}
+		if sent[s] > 0 {
+			sent[s]--
+			continue
+		}
+		todo = append(todo, em)
+	}
+	if len(todo) > 0 {
+		g.log.Warn("fix sending the messages a crash interrupted", "messages", len(todo))
+	}
+	if err := g.eng.send(todo, false); err != nil {
+		return err
+	}
+	for i := range rep.tail {
+		g.eng.publish(&rep.tail[i])
+	}
+	return nil
+}
+
+// countOrderMessages counts the 8 and 9 messages in st from seq from on.
+func countOrderMessages(st *gatedStore, from int) (int, error) {
+	last := st.NextSenderMsgSeqNum() - 1
+	if last < from {
+		return 0, nil
+	}
+	n := 0
+	err := st.IterateMessages(from, last, func(msg []byte) error {
+		if bytes.Contains(msg, []byte("\x0135=8\x01")) || bytes.Contains(msg, []byte("\x0135=9\x01")) {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Start starts the engine and the acceptor.
+func (g *Gateway) Start() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.started || g.stopped {
+		return errors.New("fix: gateway already started")
+	}
+	g.started = true
+	go g.eng.run()
+	if err := g.acceptor.Start(); err != nil {
+		close(g.eng.quit)
+		<-g.eng.done
+		return fmt.Errorf("fix: listen %s: %w", g.addr, err)
+	}
+	g.log.Info("fix gateway listening", "addr", g.addr)
+	return nil
+}
+
+// Stop stops the engine (after its current batch), then the sessions (with
+// a Logout) and the listener, and closes the stores and the journal it
+// opened. Messages that arrived but were not journalled are not
+// acknowledged in the message store: peers resend them on their next logon.
+func (g *Gateway) Stop() error {
+	g.mu.Lock()
+	if g.stopped {
+		g.mu.Unlock()
+		return nil
+	}
+	g.stopped = true
+	started := g.started
+	g.mu.Unlock()
+	if started {
+		select {
+		case <-g.eng.quit:
+		default:
+			close(g.eng.quit)
+		}
+		<-g.eng.done
+		g.acceptor.Stop()
+	} else {
+		g.unregister()
+	}
+	g.stores.closeAll()
+	if g.ownJournal {
+		return g.cfg.Journal.Close()
+	}
+	return nil
+}
+
+// Run starts the gateway and runs it until ctx is done or the engine stops
+// on a storage failure, which it returns.
+func (g *Gateway) Run(ctx context.Context) error {
+	if err := g.Start(); err != nil {
+		return err
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case <-g.eng.done:
+		err = g.eng.err
+	}
+	if serr := g.Stop(); err == nil {
+		err = serr
+	}
+	return err
+}
+
+// Done is closed when the engine stops (Stop, or a storage failure: see Err).
+func (g *Gateway) Done() <-chan struct{} { return g.eng.done }
+
+// Err returns why the engine stopped, once Done is closed.
+func (g *Gateway) Err() error {
+	select {
+	case <-g.eng.done:
+		return g.eng.err
+	default:
+		return nil
+	}
+}
+
+// Addr is the acceptor's host:port.
+func (g *Gateway) Addr() string { return g.addr }
+
+// Desk returns the desk operations.
+func (g *Gateway) Desk() *Desk { return g.desk }
+
+// Order returns the order with this OrderID.
+func (g *Gateway) Order(ctx context.Context, orderID string) (order.OrderState, bool, error) {
+	var o order.OrderState
+	var ok bool
+	err := g.eng.submit(ctx, command{query: func(b *order.Book) { o, ok = b.Order(orderID) }})
+	return o, ok, err
+}
+
+// Lookup returns the order that used clOrdID in session (SessionInfo.ID).
+func (g *Gateway) Lookup(ctx context.Context, session, clOrdID string) (order.OrderState, bool, error) {
+	var o order.OrderState
+	var ok bool
+	err := g.eng.submit(ctx, command{query: func(b *order.Book) { o, ok = b.Lookup(session, clOrdID) }})
+	return o, ok, err
+}
+
+// Snapshot returns a copy of the whole book.
+func (g *Gateway) Snapshot(ctx context.Context) (order.Snapshot, error) {
+	var s order.Snapshot
+	err := g.eng.submit(ctx, command{query: func(b *order.Book) { s = b.Snapshot() }})
+	return s, err
+}
+
+// Sessions describes the configured sessions, sorted by ID.
+func (g *Gateway) Sessions() []SessionInfo {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]SessionInfo, 0, len(g.sessionByKey))
+	for key, id := range g.sessionByKey {
+		si := SessionInfo{ID: key, Sender: id.SenderCompID, Target: id.TargetCompID, LoggedOn: g.loggedOn[id]}
+		if st := g.stores.get(id); st != nil {
+			si.NextSenderSeq = st.NextSenderMsgSeqNum()
+			si.NextTargetSeq = st.NextTargetMsgSeqNum()
+		}
+		out = append(out, si)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func (g *Gateway) sessionState(id quickfix.SessionID, on bool) {
+	g.mu.Lock()
+	g.loggedOn[id] = on
+	g.mu.Unlock()
+	g.log.Info("fix session", "session", id.String(), "logged_on", on)
+}
+
+func (g *Gateway) knownSymbol(sym string) bool {
+	if g.symbols != nil {
+		return g.symbols[sym]
+	}
+	if g.cfg.Prices == nil {
+		return true
+	}
+	_, _, ok := g.cfg.Prices.Quote(sym)
+	return ok
+}
+
+// submitInbound hands a counterparty event to the engine. The message's
+// sequence number is held (gatedStore) until the event is journalled.
+func (g *Gateway) submitInbound(id quickfix.SessionID, msg *quickfix.Message, ev order.Event) quickfix.MessageRejectError {
+	seq, rerr := msg.Header.GetInt(tag.MsgSeqNum)
+	if rerr != nil {
+		return rerr
+	}
+	st := g.stores.get(id)
+	in := &inbound{Session: id.String(), Seq: seq, Epoch: st.epoch()}
+	st.hold(seq)
+	select {
+	case g.eng.cmds <- command{ev: ev, in: in, sid: id}:
+	case <-g.eng.done:
+		// Stopped (shutdown or storage failure): the hold stays, so the
+		// persisted sequence number stays below this message and the peer
+		// resends it to the next gateway.
+	}
+	return nil
+}
+
+func (g *Gateway) now() time.Time { return g.cfg.Clock() }
+
+// unregister removes the sessions from quickfix's process-wide registry
+// when the acceptor never ran (its Stop would block).
+func (g *Gateway) unregister() {
+	for _, id := range g.sessionByKey {
+		_ = quickfix.UnregisterSession(id)
+	}
+}

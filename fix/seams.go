@@ -1,0 +1,71 @@
+package fix
+
+import (
+	"encoding/json"
+
+	"tickwire/fix/order"
+	"tickwire/protocol"
+)
+
+// Prices gives the gateway the live price of a symbol. The auto venue
+// fills against it and a new order for a symbol it does not know is
+// rejected (OrdRejReason 1, unknown symbol).
+type Prices interface {
+	// Quote returns the latest quote of symbol (Bid/Ask and, when known,
+	// BidSize/AskSize), a version that changes whenever the quote does
+	// (the liquidity of one version is consumed at most once), and false
+	// when the symbol is unknown.
+	Quote(symbol string) (q protocol.Quote, version uint64, ok bool)
+}
+
+// PricesFunc adapts a function to Prices.
+type PricesFunc func(symbol string) (protocol.Quote, uint64, bool)
+
+// Quote implements Prices.
+func (f PricesFunc) Quote(symbol string) (protocol.Quote, uint64, bool) { return f(symbol) }
+
+// SnapshotPrices adapts a topic snapshot function, such as
+// (*feedserver.Hub).Snapshot, to Prices: the symbol is the topic name and
+// the version is the topic's sequence number.
+//
+//	fix.SnapshotPrices(srv.Hub().Snapshot)
+func SnapshotPrices(snapshot func(topic string) (protocol.Price, bool)) Prices {
+	return PricesFunc(func(symbol string) (protocol.Quote, uint64, bool) {
+		p, ok := snapshot(symbol)
+		if !ok {
+			return protocol.Quote{}, 0, false
+		}
+		return p.Quote, p.Seq, true
+	})
+}
+
+// OrderEvents receives the order flow for traders: every ExecutionReport
+// (except status reports, which change nothing) and OrderCancelReject the
+// gateway sends, as JSON (OrderEvent), after it was journalled and sent.
+// Implementations should not block: the engine goroutine calls it.
+type OrderEvents interface {
+	PublishOrderEvent(account string, ev []byte) error
+}
+
+// OrderEvent is the JSON published to OrderEvents.
+//
+// Delivery is exactly once in normal operation and at least once across a
+// crash: a restarted gateway republishes the outputs of the last journal
+// batch, which may already have been published. (Epoch, Seq, Index) is
+// unique per output and identical when republished: use it to deduplicate.
+type OrderEvent struct {
+	// Epoch and Seq are the journal position of the event that produced
+	// the output; Index is the output's index among that event's outputs.
+	Epoch string `json:"epoch"`
+	Seq   uint64 `json:"seq"`
+	Index int    `json:"index"`
+	// Kind is "ExecutionReport" or "OrderCancelReject"; one of Report
+	// and Reject is set.
+	Kind   string                   `json:"kind"`
+	Report *order.ExecutionReport   `json:"report,omitempty"`
+	Reject *order.OrderCancelReject `json:"reject,omitempty"`
+	// Account is the order's account.
+	Account string `json:"account,omitempty"`
+}
+
+func marshalOrderEvent(e *OrderEvent) ([]byte, error) { return json.Marshal(e) }

@@ -1,0 +1,234 @@
+package fix
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/quickfixgo/quickfix"
+	"github.com/quickfixgo/quickfix/store/file"
+)
+
+// The message store: quickfix's durable FileStore, wrapped so that the
+// incoming sequence number it persists never runs ahead of the journal.
+//
+// quickfix calls FromApp and then stores NextTargetMsgSeqNum+1. FromApp only
+// hands the message to the engine, which journals it a little later (group
+// commit). If the process died in between, the peer would never resend the
+// message and it would be lost. So the gated store keeps the number quickfix
+// sees (in memory) apart from the number it writes: it writes at most the
+// sequence number of the oldest inbound application message that is not yet
+// journalled ("held"). After a crash the gateway therefore expects a lower
+// sequence number than the peer sends, asks for a resend, and gets every
+// message that was not journalled; the ones that were are recognised and
+// dropped (engine.seen).
+
+// storeFactory creates one gatedStore per session and remembers them.
+type storeFactory struct {
+	inner quickfix.MessageStoreFactory
+
+	mu     sync.Mutex
+	stores map[quickfix.SessionID]*gatedStore
+}
+
+func newStoreFactory(settings *quickfix.Settings) *storeFactory {
+	return &storeFactory{
+		inner:  file.NewStoreFactory(settings),
+		stores: make(map[quickfix.SessionID]*gatedStore),
+	}
+}
+
+// Create implements quickfix.MessageStoreFactory.
+func (f *storeFactory) Create(id quickfix.SessionID) (quickfix.MessageStore, error) {
+	inner, err := f.inner.Create(id)
+	if err != nil {
+		return nil, err
+	}
+	g := &gatedStore{inner: inner}
+	g.nextTarget = inner.NextTargetMsgSeqNum()
+	g.persisted = g.nextTarget
+	f.mu.Lock()
+	f.stores[id] = g
+	f.mu.Unlock()
+	return g, nil
+}
+
+func (f *storeFactory) get(id quickfix.SessionID) *gatedStore {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stores[id]
+}
+
+func (f *storeFactory) closeAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range f.stores {
+		_ = s.Close()
+	}
+}
+
+// gatedStore is a quickfix.MessageStore whose persisted incoming sequence
+// number waits for the journal (see the file comment). All methods are safe
+// for concurrent use.
+type gatedStore struct {
+	inner quickfix.MessageStore
+
+	mu         sync.Mutex
+	nextTarget int   // what quickfix believes; guarded by mu
+	persisted  int   // what the inner store has on disk; guarded by mu
+	holds      []int // inbound app seqnums handed to the engine, not journalled, ascending; guarded by mu
+}
+
+var _ quickfix.MessageStore = (*gatedStore)(nil)
+
+// hold records that the inbound message seq is with the engine: the
+// persisted next target stays at or below seq until release.
+func (s *gatedStore) hold(seq int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, _ := slices.BinarySearch(s.holds, seq)
+	s.holds = slices.Insert(s.holds, i, seq)
+}
+
+// release drops the holds of seqs (journalled or deliberately dropped),
+// taken in the store epoch epoch, and persists the next target sequence
+// number that is now safe. Holds of an older epoch were dropped by Reset.
+func (s *gatedStore) release(epoch int64, seqs []int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if epoch != s.inner.CreationTime().UnixNano() {
+		return nil
+	}
+	for _, q := range seqs {
+		if i, ok := slices.BinarySearch(s.holds, q); ok {
+			s.holds = slices.Delete(s.holds, i, i+1)
+		}
+	}
+	return s.persistLocked()
+}
+
+// persistLocked writes min(nextTarget, oldest hold). Lock must be held.
+func (s *gatedStore) persistLocked() error {
+	want := s.nextTarget
+	if len(s.holds) > 0 && s.holds[0] < want {
+		want = s.holds[0]
+	}
+	if want == s.persisted {
+		return nil
+	}
+	if err := s.inner.SetNextTargetMsgSeqNum(want); err != nil {
+		return fmt.Errorf("fix: store next target seqnum: %w", err)
+	}
+	s.persisted = want
+	return nil
+}
+
+// epoch identifies the store's current sequence-number history: it changes
+// when the store is reset (e.g. a logon with ResetSeqNumFlag=Y).
+func (s *gatedStore) epoch() int64 { return s.CreationTime().UnixNano() }
+
+func (s *gatedStore) NextSenderMsgSeqNum() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inner.NextSenderMsgSeqNum()
+}
+
+func (s *gatedStore) NextTargetMsgSeqNum() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nextTarget
+}
+
+func (s *gatedStore) IncrNextSenderMsgSeqNum() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inner.IncrNextSenderMsgSeqNum()
+}
+
+func (s *gatedStore) IncrNextTargetMsgSeqNum() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextTarget++
+	return s.persistLocked()
+}
+
+func (s *gatedStore) SetNextSenderMsgSeqNum(next int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inner.SetNextSenderMsgSeqNum(next)
+}
+
+func (s *gatedStore) SetNextTargetMsgSeqNum(next int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextTarget = next
+	return s.persistLocked()
+}
+
+func (s *gatedStore) CreationTime() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inner.CreationTime()
+}
+
+func (s *gatedStore) SetCreationTime(t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inner.SetCreationTime(t)
+}
+
+func (s *gatedStore) SaveMessage(seq int, msg []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inner.SaveMessage(seq, msg)
+}
+
+func (s *gatedStore) SaveMessageAndIncrNextSenderMsgSeqNum(seq int, msg []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inner.SaveMessageAndIncrNextSenderMsgSeqNum(seq, msg)
+}
+
+func (s *gatedStore) GetMessages(begin, end int) ([][]byte, error) {
+	return s.inner.GetMessages(begin, end)
+}
+
+// IterateMessages runs without the lock: the callback sends (resend), and
+// the FileStore synchronises its files itself.
+func (s *gatedStore) IterateMessages(begin, end int, cb func([]byte) error) error {
+	return s.inner.IterateMessages(begin, end, cb)
+}
+
+// Refresh reloads the inner store. Holds stay: messages still with the
+// engine must keep the persisted number down.
+func (s *gatedStore) Refresh() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.inner.Refresh(); err != nil {
+		return err
+	}
+	s.nextTarget = s.inner.NextTargetMsgSeqNum()
+	s.persisted = s.nextTarget
+	return s.persistLocked()
+}
+
+// Reset starts a new sequence-number history (new epoch). Old holds refer
+// to the old numbering and are dropped.
+func (s *gatedStore) Reset() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.inner.Reset(); err != nil {
+		return err
+	}
+	s.holds = nil
+	s.nextTarget = s.inner.NextTargetMsgSeqNum()
+	s.persisted = s.nextTarget
+	return nil
+}
+
+func (s *gatedStore) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inner.Close()
+}

@@ -1,0 +1,312 @@
+package fix
+
+import (
+	"container/heap"
+	"strconv"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"tickwire/fix/order"
+	"tickwire/protocol"
+)
+
+// AutoConfig configures the auto venue: a simulated exchange that fills
+// marketable orders against the live price.
+type AutoConfig struct {
+	// Latency is how long the venue takes to answer a new order, a cancel
+	// or a replace (ack, then the first fill attempt). Default 0: in the
+	// same journal batch as the request.
+	Latency time.Duration
+	// PollInterval is how often resting orders are checked against the
+	// price. Default 50ms.
+	PollInterval time.Duration
+}
+
+// autoVenue fills orders that are not HandlInst=3 (those go to the desk):
+//
+//   - a new order is acknowledged after Latency, then tried at once;
+//   - a buy fills at the Ask, a sell at the Bid, when it is a market order
+//     or a limit at or through that price; the fill is the smaller of the
+//     leaves and the quote's size still available (each quote version's
+//     size is consumed once; an absent size is unlimited);
+//   - an IOC order's remainder is expired after the first attempt; an FOK
+//     order fills in full or is expired;
+//   - what is left rests and is tried again when the quote changes
+//     (checked every PollInterval);
+//   - a cancel is accepted unless the order is filled (then rejected, too
+//     late); a replace is accepted (the book ends it Filled if the new
+//     quantity is at or below CumQty), and the order is tried again.
+//
+// It runs on the engine goroutine and keeps no order state of its own
+// beyond indexes: every decision reads the book, and every action is an
+// order event that is journalled like any other, so a restart rebuilds
+// everything (adopt re-indexes the open orders).
+type autoVenue struct {
+	e       *engine
+	prices  Prices
+	latency time.Duration
+	poll    time.Duration
+
+	due      dueHeap
+	resting  map[string]*restingSet // by symbol
+	nResting int
+	nextPoll time.Time
+	liq      map[liqKey]liqState
+}
+
+type restingSet struct {
+	ids     []string
+	seenVer uint64
+	tried   bool
+}
+
+type liqKey struct {
+	symbol string
+	buy    bool
+}
+
+type liqState struct {
+	ver  uint64
+	used decimal.Decimal
+}
+
+func newAutoVenue(e *engine, prices Prices, cfg AutoConfig) *autoVenue {
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 50 * time.Millisecond
+	}
+	return &autoVenue{
+		e:       e,
+		prices:  prices,
+		latency: max(cfg.Latency, 0),
+		poll:    cfg.PollInterval,
+		resting: make(map[string]*restingSet),
+		liq:     make(map[liqKey]liqState),
+	}
+}
+
+// add schedules the venue's answer to a request on orderID.
+func (v *autoVenue) add(orderID string, now time.Time) {
+	if v.latency == 0 {
+		v.work(orderID, now)
+		return
+	}
+	heap.Push(&v.due, dueItem{at: now.Add(v.latency), id: orderID})
+}
+
+// nextWake returns when step has work to do.
+func (v *autoVenue) nextWake() (time.Time, bool) {
+	var at time.Time
+	ok := false
+	if len(v.due) > 0 {
+		at, ok = v.due[0].at, true
+	}
+	if v.nResting > 0 && (!ok || v.nextPoll.Before(at)) {
+		at, ok = v.nextPoll, true
+	}
+	return at, ok
+}
+
+// step does the work that is due: scheduled answers, then the resting
+// orders when the poll interval has passed.
+func (v *autoVenue) step(now time.Time) {
+	for len(v.due) > 0 && !v.due[0].at.After(now) {
+		it := heap.Pop(&v.due).(dueItem)
+		v.work(it.id, now)
+	}
+	if v.nResting == 0 || now.Before(v.nextPoll) {
+		return
+	}
+	v.nextPoll = now.Add(v.poll)
+	for sym, set := range v.resting {
+		if v.prices == nil {
+			break
+		}
+		_, ver, ok := v.prices.Quote(sym)
+		if !ok || (set.tried && ver == set.seenVer) {
+			continue
+		}
+		set.seenVer, set.tried = ver, true
+		ids := append([]string(nil), set.ids...)
+		for _, id := range ids {
+			o, ok := v.e.book.Order(id)
+			if !ok || o.Terminal() || o.Pending != nil || o.HandlInst == order.HandlInstManual {
+				v.unrest(sym, id)
+				continue
+			}
+			v.tryFill(&o, now)
+			if o, ok = v.e.book.Order(id); !ok || o.Terminal() {
+				v.unrest(sym, id)
+			}
+		}
+	}
+}
+
+// work answers whatever the order waits for (ack, pending change), then
+// tries to fill it and rests what is left.
+func (v *autoVenue) work(id string, now time.Time) {
+	o, ok := v.e.book.Order(id)
+	if !ok || o.HandlInst == order.HandlInstManual || o.Rejected {
+		return
+	}
+	if !o.Acked && !o.Canceled {
+		if !v.e.applyVenue(order.AcceptNew{OrderID: id, TransactTime: now}, now) {
+			return
+		}
+		o, _ = v.e.book.Order(id)
+	}
+	if p := o.Pending; p != nil {
+		var ev order.Event
+		switch {
+		case p.Kind == order.ChangeCancel && o.Filled():
+			ev = order.RejectCancel{OrderID: id, Reason: order.CxlRejReasonTooLate, Text: "order is filled", TransactTime: now}
+		case p.Kind == order.ChangeCancel:
+			ev = order.AcceptCancel{OrderID: id, TransactTime: now}
+		default:
+			ev = order.AcceptReplace{OrderID: id, TransactTime: now}
+		}
+		v.e.applyVenue(ev, now)
+		if o, ok = v.e.book.Order(id); !ok || o.HandlInst == order.HandlInstManual {
+			return
+		}
+	}
+	if o.Terminal() {
+		return
+	}
+	v.tryFill(&o, now)
+	if o, ok = v.e.book.Order(id); !ok || o.Terminal() {
+		return
+	}
+	if tif := o.TimeInForce; tif == order.TimeInForceIOC || tif == order.TimeInForceFOK {
+		v.e.applyVenue(order.Expire{OrderID: id, Text: "not filled immediately", TransactTime: now}, now)
+		return
+	}
+	v.rest(o.Symbol, id, now)
+}
+
+// tryFill fills o as far as the current quote allows.
+func (v *autoVenue) tryFill(o *order.OrderState, now time.Time) {
+	if v.prices == nil {
+		return
+	}
+	q, ver, ok := v.prices.Quote(o.Symbol)
+	if !ok {
+		return
+	}
+	buy := o.Side == order.SideBuy || o.Side == order.SideBuyMinus
+	pxField, sizeField := protocol.Bid, protocol.BidSize
+	if buy {
+		pxField, sizeField = protocol.Ask, protocol.AskSize
+	}
+	px, ok := q.Get(pxField)
+	if !ok || px <= 0 {
+		return
+	}
+	price := decimal.NewFromFloat(px)
+	if o.OrdType == order.OrdTypeLimit && o.Price.Valid {
+		if (buy && o.Price.Decimal.LessThan(price)) || (!buy && o.Price.Decimal.GreaterThan(price)) {
+			return
+		}
+	}
+	leaves := o.OrderQty.Sub(o.CumQty)
+	if leaves.Sign() <= 0 {
+		return
+	}
+	qty := leaves
+	key := liqKey{o.Symbol, buy}
+	l := v.liq[key]
+	if l.ver != ver {
+		l = liqState{ver: ver, used: decimal.Zero}
+	}
+	if size, ok := q.Get(sizeField); ok && size > 0 {
+		avail := decimal.NewFromFloat(size).Sub(l.used)
+		if avail.Sign() <= 0 {
+			return
+		}
+		if avail.LessThan(qty) {
+			if o.TimeInForce == order.TimeInForceFOK {
+				return // cannot fill in full: work() expires it
+			}
+			qty = avail
+		}
+	}
+	fill := order.Fill{
+		OrderID:      o.OrderID,
+		VenueExecID:  o.OrderID + "-X" + strconv.Itoa(len(o.Executions)+1),
+		LastQty:      qty,
+		LastPx:       price,
+		TransactTime: now,
+	}
+	if v.e.applyVenue(fill, now) {
+		l.used = l.used.Add(qty)
+		v.liq[key] = l
+	}
+}
+
+func (v *autoVenue) rest(sym, id string, now time.Time) {
+	set := v.resting[sym]
+	if set == nil {
+		set = &restingSet{}
+		v.resting[sym] = set
+	}
+	for _, x := range set.ids {
+		if x == id {
+			return
+		}
+	}
+	set.ids = append(set.ids, id)
+	if v.nResting == 0 {
+		v.nextPoll = now.Add(v.poll)
+	}
+	v.nResting++
+}
+
+func (v *autoVenue) unrest(sym, id string) {
+	set := v.resting[sym]
+	if set == nil {
+		return
+	}
+	for i, x := range set.ids {
+		if x == id {
+			set.ids = append(set.ids[:i], set.ids[i+1:]...)
+			v.nResting--
+			break
+		}
+	}
+	if len(set.ids) == 0 {
+		delete(v.resting, sym)
+	}
+}
+
+// adopt indexes the open orders of a replayed book: pending acks and
+// changes are answered (after Latency), working orders rest.
+func (v *autoVenue) adopt(orders []order.OrderState, now time.Time) {
+	for i := range orders {
+		o := &orders[i]
+		if o.HandlInst == order.HandlInstManual || o.Rejected {
+			continue
+		}
+		if o.Terminal() && o.Pending == nil && o.Acked {
+			continue
+		}
+		heap.Push(&v.due, dueItem{at: now.Add(v.latency), id: o.OrderID})
+	}
+}
+
+type dueItem struct {
+	at time.Time
+	id string
+}
+
+type dueHeap []dueItem
+
+func (h dueHeap) Len() int           { return len(h) }
+func (h dueHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h dueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(x any)        { *h = append(*h, x.(dueItem)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return it
+}
