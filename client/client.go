@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"tickwire/protocol"
@@ -20,6 +21,17 @@ type Options struct {
 	Name string
 	// Topics to subscribe to on every connection.
 	Topics []string
+	// Positions to start sequenced topics from (say, saved by a previous run
+	// from Client.Positions): their events after these are delivered, once.
+	// Topics without one start from the beginning of their history.
+	Positions []protocol.StreamPosition
+	// ResumeToken resumes a session of a previous run (Client.ResumeToken),
+	// if the server still keeps it; otherwise a new session starts.
+	ResumeToken string
+	// Transport: "" tries a WebSocket and falls back to HTTP streaming when
+	// the upgrade is refused (a proxy that blocks WebSockets); "websocket"
+	// or "http" use only that.
+	Transport string
 	// MinBackoff and MaxBackoff bound the exponential reconnect delay (with
 	// full jitter). Defaults 100ms and 5s.
 	MinBackoff, MaxBackoff time.Duration
@@ -40,7 +52,9 @@ type Options struct {
 }
 
 // Client maintains a session with a tickwire server: it connects, subscribes,
-// rebuilds full values from deltas, measures RTT and reconnects with backoff.
+// rebuilds full values from deltas, delivers sequenced events exactly once,
+// measures RTT and reconnects with backoff, resuming its session (or, where
+// the server no longer has it, continuing from its positions).
 type Client struct {
 	opts   Options
 	log    *slog.Logger
@@ -48,9 +62,28 @@ type Client struct {
 
 	start time.Time // base of Ping nonces: monotonic, immune to clock steps
 
-	mu     sync.Mutex
-	topics []string // subscribed set, in order
-	conn   *Conn    // current connection, nil when down
+	mu        sync.Mutex
+	topics    []string // subscribed set, in order
+	conn      *Conn    // current connection, nil when down
+	positions map[string]seqPos
+	seqTopics map[string]bool      // topics known to be sequenced (an Event came)
+	token     string               // resume token of the current session
+	wsRefused map[string]time.Time // URL -> when its WebSocket upgrade was last refused
+
+	stats struct {
+		connects, resumes, duplicates, gaps, historyLost, snapshots, httpConnects atomic.Uint64
+	}
+}
+
+// Stats counts what a Client has seen.
+type Stats struct {
+	Connects     uint64 // handshakes completed
+	Resumes      uint64 // of which resumed the previous session
+	HTTP         uint64 // of which over HTTP streaming
+	Duplicates   uint64 // sequenced events dropped as already delivered
+	Gaps         uint64 // sequenced events out of order, dropped and asked again from the position
+	HistoryLost  uint64 // history-lost markers received
+	StateResyncs uint64 // of which carried the topic's state
 }
 
 // New returns a Client; call Run to start it.
@@ -73,32 +106,83 @@ func New(opts Options) *Client {
 	if opts.TelemetryEvery == 0 {
 		opts.TelemetryEvery = 5 * time.Second
 	}
-	return &Client{
-		opts:   opts,
-		log:    opts.Logger,
-		events: make(chan Event, opts.EventBuffer),
-		start:  time.Now(),
-		topics: append([]string(nil), opts.Topics...),
+	c := &Client{
+		opts:      opts,
+		log:       opts.Logger,
+		events:    make(chan Event, opts.EventBuffer),
+		start:     time.Now(),
+		topics:    append([]string(nil), opts.Topics...),
+		positions: make(map[string]seqPos),
+		seqTopics: make(map[string]bool),
+		wsRefused: make(map[string]time.Time),
+		token:     opts.ResumeToken,
 	}
+	for _, p := range opts.Positions {
+		c.positions[p.Topic] = seqPos{epoch: p.Epoch, seq: p.Seq}
+		c.seqTopics[p.Topic] = true
+	}
+	return c
+}
+
+// ResumeToken returns the token of the client's session (empty before the
+// first Welcome). With Positions, it lets a restarted process resume the
+// session while the server still keeps it (Options.ResumeToken).
+func (c *Client) ResumeToken() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.token
 }
 
 // Events delivers the client's events. It is closed when Run returns.
 func (c *Client) Events() <-chan Event { return c.events }
+
+// Stats returns the client's counters.
+func (c *Client) Stats() Stats {
+	return Stats{
+		Connects: c.stats.connects.Load(), Resumes: c.stats.resumes.Load(), HTTP: c.stats.httpConnects.Load(),
+		Duplicates: c.stats.duplicates.Load(), Gaps: c.stats.gaps.Load(),
+		HistoryLost: c.stats.historyLost.Load(), StateResyncs: c.stats.snapshots.Load(),
+	}
+}
+
+// Positions returns the client's position in every sequenced topic it has
+// received events of: the last event delivered on Events (or queued for it).
+// Save them to start a later Client from them (Options.Positions).
+func (c *Client) Positions() []protocol.StreamPosition {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]protocol.StreamPosition, 0, len(c.positions))
+	for t, p := range c.positions {
+		out = append(out, protocol.StreamPosition{Topic: t, Seq: p.seq, Epoch: p.epoch})
+	}
+	return out
+}
 
 // Subscribe adds topics, on the current connection and on every later one.
 func (c *Client) Subscribe(topics ...string) error {
 	c.mu.Lock()
 	c.topics = append(c.topics, topics...)
 	conn := c.conn
+	frame := c.subscribeFrameLocked(topics)
 	c.mu.Unlock()
 	if conn == nil {
 		return nil // sent on connect
 	}
-	return conn.Send(c.subscribeFrame(topics))
+	return conn.Send(frame)
 }
 
-func (c *Client) subscribeFrame(topics []string) *protocol.Subscribe {
-	return &protocol.Subscribe{Topics: topics, MinIntervalMs: uint32(c.opts.MinInterval / time.Millisecond)}
+// subscribeFrameLocked returns a Subscribe of topics with the client's
+// position in each of them known to be sequenced: the zero position if it has
+// received nothing there yet, since a resumed session would otherwise
+// continue after what the server wrote, not what arrived. Caller holds c.mu.
+func (c *Client) subscribeFrameLocked(topics []string) *protocol.Subscribe {
+	s := &protocol.Subscribe{Topics: topics, MinIntervalMs: uint32(c.opts.MinInterval / time.Millisecond)}
+	for _, t := range topics {
+		if p, ok := c.positions[t]; ok || c.seqTopics[t] {
+			s.Positions = append(s.Positions, protocol.StreamPosition{Topic: t, Seq: p.seq, Epoch: p.epoch})
+		}
+	}
+	return s
 }
 
 // Run connects and serves the session until ctx is done. It always returns
@@ -126,25 +210,27 @@ func (c *Client) Run(ctx context.Context) error {
 			c.emit(context.Background(), StateEvent{State: Closed, URL: url, Err: ctx.Err()})
 			return ctx.Err()
 		}
-		if err == errConnected {
+		if errors.Is(err, errConnected) {
 			// The session had connected before it failed: start a new backoff.
 			lastURL = url
 			attempt = 0
 		}
 		var perr *protocol.Error
-		if errors.As(err, &perr) {
-			c.emit(ctx, ErrorEvent{Err: perr})
+		if errors.As(err, &perr) && !errors.Is(err, errConnected) {
+			c.emit(ctx, ErrorEvent{Err: perr}) // a refusal in the handshake
 		}
 		attempt++
 		idx++
 		next := c.opts.URLs[idx%len(c.opts.URLs)]
 		delay := c.backoff(attempt)
 		c.emit(ctx, StateEvent{State: Reconnecting, URL: next, Attempt: attempt, NextRetry: time.Now().Add(delay), Err: err})
+		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			c.emit(context.Background(), StateEvent{State: Closed, URL: next, Err: ctx.Err()})
 			return ctx.Err()
-		case <-time.After(delay):
+		case <-t.C:
 		}
 	}
 }
@@ -169,16 +255,65 @@ func (c *Client) emit(ctx context.Context, ev Event) {
 	}
 }
 
-// session runs one connection. It returns errConnected (wrapping the cause in
-// the log) if the handshake succeeded, else the dial error.
+// wsRetryAfter is how long a URL whose WebSocket upgrade was refused is
+// reached over HTTP streaming before a WebSocket is tried again.
+const wsRetryAfter = time.Minute
+
+// dial opens a connection to url: a WebSocket or, where the upgrade is
+// refused, HTTP streaming (Options.Transport).
+func (c *Client) dial(ctx context.Context, url string, hello protocol.Hello, extra []protocol.Frame) (*Conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	switch c.opts.Transport {
+	case TransportHTTP:
+		return Dial(dctx, StreamURL(url), hello, extra...)
+	case TransportWebSocket:
+		return Dial(dctx, url, hello, extra...)
+	}
+	c.mu.Lock()
+	refused, ok := c.wsRefused[url]
+	c.mu.Unlock()
+	if !ok || time.Since(refused) > wsRetryAfter {
+		conn, err := Dial(dctx, url, hello, extra...)
+		if !errors.Is(err, ErrUpgradeRefused) {
+			return conn, err
+		}
+		c.log.Info("websocket refused; falling back to HTTP streaming", "url", url, "err", err)
+		c.mu.Lock()
+		c.wsRefused[url] = time.Now()
+		c.mu.Unlock()
+	}
+	return Dial(dctx, StreamURL(url), hello, extra...)
+}
+
+// session runs one connection. It returns an error wrapping errConnected if
+// the handshake succeeded, else the dial error.
 func (c *Client) session(ctx context.Context, url, lastURL string, rebuilt map[string]*topicState) error {
-	conn, err := Dial(ctx, url, protocol.Hello{Client: c.opts.Name})
+	c.mu.Lock()
+	topics := append([]string(nil), c.topics...)
+	hello := protocol.Hello{Client: c.opts.Name, ResumeToken: c.token}
+	var extra []protocol.Frame
+	if c.opts.MaxBytesPerSec > 0 {
+		extra = append(extra, &protocol.Limits{MaxBytesPerSec: c.opts.MaxBytesPerSec})
+	}
+	if len(topics) > 0 {
+		// In the Hello's message: a resumed session's sequenced topics move to
+		// these positions before the server delivers anything.
+		extra = append(extra, c.subscribeFrameLocked(topics))
+	}
+	c.mu.Unlock()
+	conn, err := c.dial(ctx, url, hello, extra)
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
-	topics := append([]string(nil), c.topics...)
 	c.conn = conn
+	c.token = conn.Welcome.ResumeToken
+	var late *protocol.Subscribe
+	if len(c.topics) > len(topics) {
+		// Subscribe was called during the handshake: its topics were not in it.
+		late = c.subscribeFrameLocked(append([]string(nil), c.topics[len(topics):]...))
+	}
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
@@ -186,20 +321,20 @@ func (c *Client) session(ctx context.Context, url, lastURL string, rebuilt map[s
 		c.mu.Unlock()
 		_ = conn.Close()
 	}()
-	frames := []protocol.Frame{}
-	if c.opts.MaxBytesPerSec > 0 {
-		frames = append(frames, &protocol.Limits{MaxBytesPerSec: c.opts.MaxBytesPerSec})
-	}
-	if len(topics) > 0 {
-		frames = append(frames, c.subscribeFrame(topics))
-	}
-	if len(frames) > 0 {
-		if err := conn.Send(frames...); err != nil {
-			return err
+	if late != nil {
+		if err := conn.Send(late); err != nil {
+			return fmt.Errorf("%w: %w", errConnected, err)
 		}
 	}
+	c.stats.connects.Add(1)
+	if conn.Welcome.Resumed {
+		c.stats.resumes.Add(1)
+	}
+	if conn.Transport() == TransportHTTP {
+		c.stats.httpConnects.Add(1)
+	}
 	c.emit(ctx, StateEvent{State: Connected, URL: url, Server: conn.Welcome.Server, SessionID: conn.Welcome.SessionID,
-		FailedOver: lastURL != "" && lastURL != url})
+		FailedOver: lastURL != "" && lastURL != url, Resumed: conn.Welcome.Resumed, Transport: conn.Transport()})
 
 	hb := time.Duration(conn.Welcome.HeartbeatMs) * time.Millisecond
 	if hb <= 0 {
@@ -209,15 +344,13 @@ func (c *Client) session(ctx context.Context, url, lastURL string, rebuilt map[s
 	defer cancel()
 	tel := &telemetry{}
 	go c.pinger(sctx, conn, hb, tel)
-	go func() {
-		<-sctx.Done()
-		_ = conn.ws.Close() // unblock Read
-	}()
+	stop := context.AfterFunc(sctx, conn.abort) // unblock Read
+	defer stop()
 
 	// Topics we had values for before this connection: their first snapshot
 	// on this one is a gap recovery.
 	fresh := make(map[string]bool, len(rebuilt))
-	seqs := make(map[string]seqPos)
+	resync := make(map[string]time.Time) // sequenced topics asked again after a gap
 	for {
 		// Silence for three heartbeats means the link is dead, whatever TCP thinks.
 		_ = conn.SetReadDeadline(time.Now().Add(3 * hb))
@@ -228,7 +361,7 @@ func (c *Client) session(ctx context.Context, url, lastURL string, rebuilt map[s
 				tel.observe(time.Since(time.Unix(0, f.Time)))
 				return c.onPrice(ctx, conn, f, rebuilt, fresh)
 			case *protocol.Event:
-				c.onEvent(ctx, f, seqs)
+				return c.onEvent(ctx, conn, f, resync)
 			case *protocol.Ping:
 				return conn.Send(&protocol.Pong{Nonce: f.Nonce})
 			case *protocol.Pong:
@@ -250,6 +383,14 @@ func (c *Client) session(ctx context.Context, url, lastURL string, rebuilt map[s
 			var perr *protocol.Error
 			if errors.As(err, &perr) {
 				c.emit(ctx, ErrorEvent{Err: perr})
+				if perr.Code == protocol.CodeSessionMoved {
+					// Another connection resumed our session (a copy of this
+					// client?): do not take it back, start a new one; the
+					// positions keep the streams exact.
+					c.mu.Lock()
+					c.token = ""
+					c.mu.Unlock()
+				}
 			}
 			return fmt.Errorf("%w: %w", errConnected, err)
 		}
@@ -267,19 +408,27 @@ func (c *Client) onPrice(ctx context.Context, conn *Conn, p *protocol.Price, reb
 		if prev != nil {
 			ev.Changed = p.Quote.Changed(&prev.Quote)
 		}
-		// A snapshot right after reconnecting skips whatever happened while
-		// we were away; one after a conflated gap skips values too.
-		ev.Gap = p.Flags&protocol.FlagGap != 0 || (prev != nil && !fresh[p.Topic] && p.Seq != prev.Seq)
+		// A snapshot right after reconnecting may skip whatever happened
+		// while we were away (a resumed session's server says so with
+		// FlagGap), unless it is the very value we hold. Seqs compare only
+		// within one server process; the server's flag covers the others.
+		ev.Gap = (p.Flags&protocol.FlagGap != 0 || (prev != nil && !fresh[p.Topic])) && !(prev != nil && p.Seq == prev.Seq)
 	case prev == nil || !fresh[p.Topic] || p.Seq <= prev.Seq || (prev.ops == 0 && prev.Seq+1 != p.Seq):
 		// A replace topic's Update applies only to seq-1; a merge topic's
 		// carries everything merged since our last value, so it may jump.
 		// A delta we cannot apply: ask again for the full value.
 		c.log.Warn("out-of-sequence update; resubscribing", "topic", p.Topic, "seq", p.Seq)
-		return conn.Send(&protocol.Subscribe{Unsubscribe: true, Topics: []string{p.Topic}}, c.subscribeFrame([]string{p.Topic}))
+		c.mu.Lock()
+		sub := c.subscribeFrameLocked([]string{p.Topic})
+		c.mu.Unlock()
+		return conn.Send(&protocol.Subscribe{Unsubscribe: true, Topics: []string{p.Topic}}, sub)
 	default:
 		ev.Quote = prev.Quote
 		prev.ops.Merge(&ev.Quote, &p.Quote)
 	}
+	// Same value time as the value we hold: a status change (e.g. the stale
+	// mark), or the same value again after a reconnect, not newer data.
+	ev.StatusOnly = prev != nil && p.Time == prev.Time.UnixNano()
 	fresh[p.Topic] = true
 	if prev == nil {
 		prev = &topicState{}
@@ -305,15 +454,54 @@ type seqPos struct {
 	seq   uint64
 }
 
-// onEvent delivers a sequenced event once: a duplicate (same epoch, seq not
-// above the last delivered) is dropped.
-func (c *Client) onEvent(ctx context.Context, e *protocol.Event, seqs map[string]seqPos) {
-	pos := seqs[e.Topic]
-	if pos.epoch == e.Epoch && e.Seq <= pos.seq {
-		return
+// resyncEvery bounds how often a topic is asked again after a gap.
+const resyncEvery = time.Second
+
+// onEvent delivers a sequenced event once and in order. The server sends
+// exactly the events after the client's position, so what follows is
+// defence: a duplicate (same epoch, seq not above the position) is dropped;
+// an event beyond the next one (or of another epoch, unannounced) is dropped
+// and the topic asked again from the position. A history-lost marker moves
+// the position to its own (and may carry the topic's state).
+func (c *Client) onEvent(ctx context.Context, conn *Conn, e *protocol.Event, resync map[string]time.Time) error {
+	c.mu.Lock()
+	c.seqTopics[e.Topic] = true
+	pos := c.positions[e.Topic]
+	lost := e.Flags&protocol.EventHistoryLost != 0
+	switch {
+	case lost:
+	case pos.epoch == e.Epoch && e.Seq <= pos.seq:
+		c.mu.Unlock()
+		c.stats.duplicates.Add(1)
+		return nil
+	case e.Seq == pos.seq+1 && (pos.epoch == e.Epoch || (pos.epoch == "" && pos.seq == 0)):
+	default:
+		// A gap: never deliver past it.
+		c.stats.gaps.Add(1)
+		var frame *protocol.Subscribe
+		if t, ok := resync[e.Topic]; !ok || time.Since(t) > resyncEvery {
+			resync[e.Topic] = time.Now()
+			frame = c.subscribeFrameLocked([]string{e.Topic})
+		}
+		c.mu.Unlock()
+		if frame != nil {
+			c.log.Warn("sequenced gap; asking again from our position", "topic", e.Topic, "have", pos.seq, "epoch", pos.epoch, "got", e.Seq, "got_epoch", e.Epoch)
+			return conn.Send(frame)
+		}
+		return nil
 	}
-	seqs[e.Topic] = seqPos{epoch: e.Epoch, seq: e.Seq}
-	c.emit(ctx, SequencedEvent{Topic: e.Topic, Epoch: e.Epoch, Seq: e.Seq, Time: time.Unix(0, e.Time), Data: e.Data, Received: time.Now()})
+	c.positions[e.Topic] = seqPos{epoch: e.Epoch, seq: e.Seq}
+	c.mu.Unlock()
+	delete(resync, e.Topic)
+	if lost {
+		c.stats.historyLost.Add(1)
+		if e.Flags&protocol.EventSnapshot != 0 {
+			c.stats.snapshots.Add(1)
+		}
+	}
+	c.emit(ctx, SequencedEvent{Topic: e.Topic, Epoch: e.Epoch, Seq: e.Seq, Time: time.Unix(0, e.Time), Data: e.Data, Received: time.Now(),
+		HistoryLost: lost, Snapshot: e.Flags&protocol.EventSnapshot != 0})
+	return nil
 }
 
 // pinger sends a Ping every heartbeat and, every TelemetryEvery, a Telemetry

@@ -1,6 +1,8 @@
 // Package client is tickwire's Go client: Conn speaks the protocol over one
-// WebSocket; Client keeps a session alive across reconnects and delivers
-// rebuilt prices and connection-state events. The TUI, tests and tools use it.
+// connection (a WebSocket, or HTTP streaming where a WebSocket cannot be
+// opened); Client keeps a session alive across reconnects, resumes it, and
+// delivers rebuilt prices, sequenced events exactly once, and connection-state
+// events. The TUI, tests and tools use it.
 package client
 
 import (
@@ -8,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,53 +19,90 @@ import (
 	"tickwire/protocol"
 )
 
+// Transport names, as in StateEvent.Transport and Options.Transport.
+const (
+	TransportWebSocket = "websocket"
+	TransportHTTP      = "http"
+)
+
+// ErrUpgradeRefused: the server (or a proxy in front of it) answered the
+// WebSocket handshake with a plain HTTP response. HTTP streaming may work
+// where the WebSocket does not.
+var ErrUpgradeRefused = errors.New("websocket upgrade refused")
+
+// transport is one connection's message pipe.
+type transport interface {
+	WriteMessage(msg []byte) error
+	ReadMessage() ([]byte, error)
+	SetReadDeadline(t time.Time) error
+	Close() error // polite
+	Abort()       // unblocks a pending ReadMessage, now
+	Kind() string
+}
+
 // Conn is one protocol connection: Dial has exchanged Hello and Welcome.
 // Send may be called from any goroutine; Read from one goroutine at a time.
 type Conn struct {
-	ws      *websocket.Conn
+	t       transport
 	Welcome protocol.Welcome
 
 	wmu sync.Mutex
 	enc *protocol.Encoder
 	buf []byte
 	dec *protocol.Decoder
+
+	early []protocol.Frame // frames that came with the Welcome; Read delivers them first
 }
 
-// Dial connects to a tickwire server's WebSocket URL (ws://host:port/ws),
-// sends hello and waits for the Welcome. A server refusal comes back as a
-// *protocol.Error.
-func Dial(ctx context.Context, url string, hello protocol.Hello) (*Conn, error) {
-	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second, ReadBufferSize: 16 << 10, WriteBufferSize: 4 << 10}
-	ws, resp, err := d.DialContext(ctx, url, nil)
+// Dial connects to a tickwire server, sends hello (and the frames in extra,
+// in the same message: the Go client subscribes with its positions there, so
+// a resumed session is positioned before anything is delivered) and waits
+// for the Welcome. The URL's scheme chooses the transport: ws:// and wss://
+// a WebSocket (ws://host:port/ws), http:// and https:// HTTP streaming
+// (http://host:port/stream). A server refusal comes back as a
+// *protocol.Error; a refused WebSocket upgrade wraps ErrUpgradeRefused.
+func Dial(ctx context.Context, url string, hello protocol.Hello, extra ...protocol.Frame) (*Conn, error) {
+	var t transport
+	var err error
+	switch {
+	case strings.HasPrefix(url, "ws://"), strings.HasPrefix(url, "wss://"):
+		t, err = dialWS(ctx, url)
+	case strings.HasPrefix(url, "http://"), strings.HasPrefix(url, "https://"):
+		t, err = dialHTTP(ctx, url)
+	default:
+		err = fmt.Errorf("dial %s: scheme must be ws, wss, http or https", url)
+	}
 	if err != nil {
-		if resp != nil {
-			return nil, fmt.Errorf("dial %s: %w (HTTP %s)", url, err, resp.Status)
-		}
-		return nil, fmt.Errorf("dial %s: %w", url, err)
+		return nil, err
 	}
-	if resp != nil && resp.Body != nil && resp.StatusCode != http.StatusSwitchingProtocols {
-		_ = resp.Body.Close()
-	}
-	c := &Conn{ws: ws, enc: protocol.NewEncoder(), dec: protocol.NewDecoder()}
+	c := &Conn{t: t, enc: protocol.NewEncoder(), dec: protocol.NewDecoder()}
 	if hello.Version == 0 {
 		hello.Version = protocol.Version
 	}
-	if err := c.Send(&hello); err != nil {
-		_ = ws.Close()
+	if err := c.Send(append([]protocol.Frame{&hello}, extra...)...); err != nil {
+		t.Abort()
 		return nil, err
 	}
 	if dl, ok := ctx.Deadline(); ok {
-		_ = ws.SetReadDeadline(dl)
+		_ = t.SetReadDeadline(dl)
 	} else {
-		_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_ = t.SetReadDeadline(time.Now().Add(10 * time.Second))
 	}
 	var welcome *protocol.Welcome
 	err = c.Read(func(f protocol.Frame) error {
 		switch f := f.(type) {
 		case *protocol.Welcome:
-			welcome = f
+			if welcome == nil {
+				welcome = f
+				return nil
+			}
 		case *protocol.Error:
-			return f
+			if welcome == nil || f.Code.Fatal() {
+				return f
+			}
+		}
+		if welcome != nil {
+			c.early = append(c.early, f)
 		}
 		return nil
 	})
@@ -70,15 +110,18 @@ func Dial(ctx context.Context, url string, hello protocol.Hello) (*Conn, error) 
 		err = errors.New("first message from server had no Welcome")
 	}
 	if err != nil {
-		_ = ws.Close()
+		t.Abort()
 		return nil, fmt.Errorf("handshake with %s: %w", url, err)
 	}
-	_ = ws.SetReadDeadline(time.Time{})
+	_ = t.SetReadDeadline(time.Time{})
 	c.Welcome = *welcome
 	return c, nil
 }
 
-// Send writes frames as one WebSocket message.
+// Transport returns "websocket" or "http".
+func (c *Conn) Transport() string { return c.t.Kind() }
+
+// Send writes frames as one message.
 func (c *Conn) Send(frames ...protocol.Frame) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -89,23 +132,30 @@ func (c *Conn) Send(frames ...protocol.Frame) error {
 			return err
 		}
 	}
-	return c.SendRaw(c.buf)
+	return c.t.WriteMessage(c.buf)
 }
 
-// SendRaw writes msg as one binary WebSocket message, as is. Tests use it to
-// send malformed input.
+// SendRaw writes msg as one message, as is. Tests use it to send malformed
+// input.
 func (c *Conn) SendRaw(msg []byte) error {
-	_ = c.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	if err := c.ws.WriteMessage(websocket.BinaryMessage, msg); err != nil {
-		return fmt.Errorf("send: %w", err)
-	}
-	return nil
+	return c.t.WriteMessage(msg)
 }
 
-// Read reads the next WebSocket message and calls fn for each frame in it, in
-// order. An error from fn stops the walk and is returned.
+// Read reads the next message and calls fn for each frame in it, in order.
+// Frames that arrived with the Welcome come first. An error from fn stops the
+// walk and is returned.
 func (c *Conn) Read(fn func(protocol.Frame) error) error {
-	_, msg, err := c.ws.ReadMessage()
+	if len(c.early) > 0 {
+		early := c.early
+		c.early = nil
+		for _, f := range early {
+			if err := fn(f); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	msg, err := c.t.ReadMessage()
 	if err != nil {
 		return fmt.Errorf("read: %w", err)
 	}
@@ -123,12 +173,58 @@ func (c *Conn) Read(fn func(protocol.Frame) error) error {
 }
 
 // SetReadDeadline bounds the next Read.
-func (c *Conn) SetReadDeadline(t time.Time) error { return c.ws.SetReadDeadline(t) }
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.t.SetReadDeadline(t) }
 
 // Close closes the connection politely.
 func (c *Conn) Close() error {
 	c.wmu.Lock()
-	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-	c.wmu.Unlock()
-	return c.ws.Close()
+	defer c.wmu.Unlock()
+	return c.t.Close()
 }
+
+// abort ends the connection now, unblocking Read.
+func (c *Conn) abort() { c.t.Abort() }
+
+// wsTransport is a WebSocket.
+type wsTransport struct{ ws *websocket.Conn }
+
+func dialWS(ctx context.Context, url string) (*wsTransport, error) {
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second, ReadBufferSize: 16 << 10, WriteBufferSize: 4 << 10}
+	ws, resp, err := d.DialContext(ctx, url, nil)
+	if err != nil {
+		if resp != nil {
+			if resp.Body != nil {
+				_ = resp.Body.Close()
+			}
+			return nil, fmt.Errorf("dial %s: %w: HTTP %s", url, ErrUpgradeRefused, resp.Status)
+		}
+		return nil, fmt.Errorf("dial %s: %w", url, err)
+	}
+	if resp != nil && resp.Body != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+		_ = resp.Body.Close()
+	}
+	return &wsTransport{ws: ws}, nil
+}
+
+func (t *wsTransport) WriteMessage(msg []byte) error {
+	_ = t.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if err := t.ws.WriteMessage(websocket.BinaryMessage, msg); err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	return nil
+}
+
+func (t *wsTransport) ReadMessage() ([]byte, error) {
+	_, msg, err := t.ws.ReadMessage()
+	return msg, err
+}
+
+func (t *wsTransport) SetReadDeadline(d time.Time) error { return t.ws.SetReadDeadline(d) }
+
+func (t *wsTransport) Close() error {
+	_ = t.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+	return t.ws.Close()
+}
+
+func (t *wsTransport) Abort()       { _ = t.ws.Close() }
+func (t *wsTransport) Kind() string { return TransportWebSocket }

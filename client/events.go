@@ -46,7 +46,14 @@ type StateEvent struct {
 	Attempt    int       // reconnection attempt number, from 1 (Reconnecting)
 	NextRetry  time.Time // when the next attempt starts (Reconnecting)
 	FailedOver bool      // connected to a different URL than the previous connection
-	Err        error     // why the link was lost (Reconnecting, Closed)
+	// Resumed (Connected): the server still had this client's session and
+	// continued it; false for a new session (first connection, linger
+	// expired, server restarted or another server). Sequenced topics are
+	// exact either way (the client sends its positions); prices come back
+	// as snapshots marked Gap where values were skipped.
+	Resumed   bool
+	Transport string // "websocket" or "http" (streaming fallback) (Connected)
+	Err       error  // why the link was lost (Reconnecting, Closed)
 }
 
 // PriceEvent carries a topic's full value, rebuilt from snapshots and deltas.
@@ -57,23 +64,36 @@ type PriceEvent struct {
 	Quote    protocol.Quote
 	Changed  protocol.Mask // fields this event changed
 	Flags    protocol.Flags
-	Snapshot bool      // a full value rather than a delta
-	Gap      bool      // values were skipped (reconnect): this is the latest, not the next
-	Received time.Time // local receive time: the base of a row's age
+	Snapshot bool // a full value rather than a delta
+	Gap      bool // values were skipped (reconnect): this is the latest, not the next
+	// StatusOnly: the value is not newer than the one before (same value
+	// time): only flags changed, e.g. the feed was marked stale. A data age
+	// must not restart on it.
+	StatusOnly bool
+	Received   time.Time // local receive time: the base of a row's age
 }
 
 // Stale reports whether the server marked the topic's source stale.
 func (e PriceEvent) Stale() bool { return e.Flags&protocol.FlagStale != 0 }
 
 // SequencedEvent is one event of a sequenced topic (orders, fills, alerts),
-// delivered once and in order: the client drops duplicates by sequence.
+// delivered once and in order: the client resumes from its position and drops
+// duplicates by sequence.
 type SequencedEvent struct {
 	Topic    string
 	Epoch    string
 	Seq      uint64
 	Time     time.Time
-	Data     []byte // application payload (msgpack)
+	Data     []byte // application payload (msgpack); the topic's state if Snapshot
 	Received time.Time
+	// HistoryLost: not an event but a marker. The server could not continue
+	// from the client's position (history trimmed, journal replaced, or an
+	// impossible position): events were missed. The stream continues with
+	// Seq+1 (in Epoch).
+	HistoryLost bool
+	// Snapshot (with HistoryLost): Data is the topic's full state as of Seq
+	// (e.g. every order of the account): replace what you had with it.
+	Snapshot bool
 }
 
 // RTTEvent reports a round-trip time measured with Ping/Pong.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,22 +12,25 @@ import (
 	"github.com/gorilla/websocket"
 
 	"tickwire/protocol"
+	"tickwire/sessions"
 )
 
 // Client is one connected WebSocket client. Its reader goroutine handles
 // inbound frames; its writer goroutine (writer.go) owns the socket's write side.
 type Client struct {
 	srv   *Server
-	conn  *websocket.Conn
+	conn  transport // WebSocket, or HTTP streaming (httpstream.go)
 	id    string
 	addr  string
 	queue *queue
 
-	enc   *protocol.Encoder // reader goroutine only
-	dec   *protocol.Decoder // reader goroutine only
-	subs  map[string]*sub   // reader goroutine only
+	subs  map[string]*sub // reader goroutine only
 	nsubs atomic.Int32
 	bad   int // malformed frames so far; reader goroutine only
+
+	sess      *sessions.Session                // set by the Hello (session.go); reader goroutine only
+	sessStats atomic.Pointer[sessions.Session] // the same, for Stats
+	held      []*sub                           // resumed sequenced subscriptions not yet released; reader goroutine only
 
 	pubTopic string    // topic of the events batched in pubBatch; reader goroutine only
 	pubBatch []EventIn // consecutive PublishEvents of one message
@@ -45,7 +49,7 @@ type Client struct {
 	connected  time.Time
 }
 
-func newClient(srv *Server, conn *websocket.Conn, id string) *Client {
+func newClient(srv *Server, conn transport, id string) *Client {
 	c := &Client{
 		srv:       srv,
 		conn:      conn,
@@ -58,8 +62,6 @@ func newClient(srv *Server, conn *websocket.Conn, id string) *Client {
 	}
 	conn.SetReadLimit(srv.cfg.MaxInboundMessage)
 	w := &writer{c: c}
-	w.due = time.AfterFunc(time.Hour, c.queue.signal)
-	w.due.Stop()
 	c.queue.spawn = w.run
 	return c
 }
@@ -81,7 +83,11 @@ func (c *Client) logger() *slog.Logger {
 // and never touch a topic's age.
 func (c *Client) startPings() {
 	hb := c.srv.cfg.Heartbeat
+	// The callback must see the timer it resets: the mutex orders the
+	// assignment before any firing (the race detector sees no other edge).
+	var mu sync.Mutex
 	var t *time.Timer
+	mu.Lock()
 	t = time.AfterFunc(hb, func() {
 		select {
 		case <-c.done:
@@ -90,9 +96,12 @@ func (c *Client) startPings() {
 		}
 		b, _ := protocol.NewEncoder().Append(nil, &protocol.Ping{Nonce: time.Now().UnixNano()})
 		c.queue.push(b)
+		mu.Lock()
 		t.Reset(hb)
+		mu.Unlock()
 	})
 	c.pinger = t
+	mu.Unlock()
 }
 
 // read is the client's reader goroutine. It returns when the connection ends.
@@ -104,8 +113,9 @@ func (c *Client) read() {
 		go c.read()
 		return
 	}
-	// The subscriptions are the reader's; release them once it is done.
-	c.unsubscribeAll()
+	// The subscriptions are the reader's; release them once it is done, and
+	// leave their state with the session for a resume.
+	c.endSession()
 	// After closeWith the writer sends the final Error frame, then closes.
 	if !c.closing.Load() {
 		c.shutdown()
@@ -155,6 +165,7 @@ func (c *Client) readLoop() (respawn bool) {
 		}
 		c.releaseDecoder(dec)
 		c.flushEvents()
+		c.releaseHeld() // a resuming message has been read: its positions are in place
 		if deep {
 			return true
 		}
@@ -237,6 +248,9 @@ func (c *Client) handle(f protocol.Frame) bool {
 			c.sendError(protocol.CodeBadPublish, err.Error(), "")
 			break
 		}
+		if c.handleRequest(f) { // a request topic's handler answers it (requests.go)
+			break
+		}
 		// Consecutive events to one topic in a message publish as one batch:
 		// subscribers are woken once for all of them.
 		if c.pubTopic != f.Topic {
@@ -261,17 +275,11 @@ func (c *Client) handleHello(h *protocol.Hello) bool {
 		c.closeWith(protocol.CodeBadVersion, fmt.Sprintf("protocol version %d not supported; this server speaks %d", h.Version, protocol.Version))
 		return false
 	}
-	c.hello = true
-	c.logger().Info("hello", "client_name", h.Client)
-	return c.send(&protocol.Welcome{
-		Version:     protocol.Version,
-		SessionID:   c.id,
-		Server:      c.srv.cfg.Name,
-		HeartbeatMs: uint32(c.srv.cfg.Heartbeat / time.Millisecond),
-	})
+	return c.startSession(h)
 }
 
 func (c *Client) handleSubscribe(s *protocol.Subscribe) {
+	positions := c.subscribePositions(s)
 	for _, name := range s.Topics {
 		if err := protocol.ValidTopic(name); err != nil {
 			c.sendError(protocol.CodeBadTopic, err.Error(), "")
@@ -285,14 +293,20 @@ func (c *Client) handleSubscribe(s *protocol.Subscribe) {
 			}
 			continue
 		}
-		if _, ok := c.subs[name]; ok {
+		pos, hasPos := positions[name]
+		if sb, ok := c.subs[name]; ok {
+			// A held (just resumed) topic listed in the resuming message
+			// without a position: the client has received nothing of it.
+			if sb.seqd && (hasPos || slices.Contains(c.held, sb)) {
+				c.reposition(name, sb, pos)
+			}
 			continue
 		}
 		if len(c.subs) >= c.srv.cfg.MaxTopicsPerClient {
 			c.sendError(protocol.CodeTooManyTopics, fmt.Sprintf("subscription limit %d reached", c.srv.cfg.MaxTopicsPerClient), name)
 			continue
 		}
-		c.subs[name] = c.srv.hub.subscribe(c, name, time.Duration(s.MinIntervalMs)*time.Millisecond)
+		c.subs[name] = c.srv.hub.subscribe(c, name, subStart{minInterval: time.Duration(s.MinIntervalMs) * time.Millisecond, pos: pos})
 		c.nsubs.Add(1)
 	}
 }
@@ -308,6 +322,9 @@ func (c *Client) handlePublish(p *protocol.Price) {
 	}
 	// Publishers mark simulated data; stale and gap are the server's to say.
 	if err := c.srv.hub.Publish(p.Topic, &p.Quote, t, p.Flags&protocol.FlagSimulated); err != nil {
+		if errors.Is(err, ErrPaused) {
+			return // an operator paused the topic: dropped and counted, not an error per tick
+		}
 		c.sendError(protocol.CodeBadPublish, err.Error(), p.Topic)
 		return
 	}
@@ -380,6 +397,8 @@ func (c *Client) unsubscribeAll() {
 // ClientStats describes one connected client.
 type ClientStats struct {
 	ID             string
+	Session        string // session id (Welcome.SessionID); empty before the Hello
+	Transport      string // "websocket" or "http" (streaming)
 	Remote         string
 	Connected      time.Time
 	Subscriptions  int
@@ -406,11 +425,17 @@ func (c *Client) Stats() ClientStats {
 	qs := c.queue.stats()
 	nsubs := int(c.nsubs.Load())
 	st := ClientStats{
-		ID: c.id, Remote: c.addr, Connected: c.connected, Subscriptions: nsubs,
+		ID: c.id, Remote: c.addr, Transport: "websocket", Connected: c.connected, Subscriptions: nsubs,
 		Pending: qs.pending, ControlBytes: qs.controlBytes, Conflated: qs.conflated,
 		QueueBytes: nsubs*slotBytes + qs.controlBytes,
 		SentFrames: c.sentFrames.Load(), SentBytes: c.sentBytes.Load(), Published: c.published.Load(),
 		MaxBytesPerSec: c.maxBps.Load(), RTT: time.Duration(c.rttNanos.Load()),
+	}
+	if sess := c.sessStats.Load(); sess != nil {
+		st.Session = sess.ID
+	}
+	if _, ok := c.conn.(*httpStream); ok {
+		st.Transport = "http"
 	}
 	if t := c.telemetry.Load(); t != nil {
 		st.ClientLag = time.Duration(t.LagMicros) * time.Microsecond

@@ -3,6 +3,8 @@ package feedserver
 import (
 	"log/slog"
 	"time"
+
+	"tickwire/recovery"
 )
 
 // Config configures a Server. The zero value of each field selects the default
@@ -45,6 +47,31 @@ type Config struct {
 	StaleAfter time.Duration
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
+
+	// Journal keeps the events of sequenced topics: PublishEvents returns
+	// once they are in it, and clients catch up and resume from it. The
+	// caller opens it and closes it after Serve returns. Default: in memory
+	// (recovery.NewMem), the newest 65,536 events per topic, lost on restart.
+	Journal recovery.Journal
+	// Snapshotter gives the state of a sequenced topic to clients whose
+	// position cannot be continued (history lost). Default none: they get
+	// the history-lost marker and every event still retained.
+	Snapshotter StateSnapshotter
+	// SessionSecret keys the resume tokens' HMAC: at least 32 bytes
+	// (sessions.LoadOrCreateSecret keeps one in the data directory). Default:
+	// random per process, so tokens do not outlive it; positions do, with a
+	// durable Journal.
+	SessionSecret []byte
+	// SessionLinger is how long a disconnected client's session (its
+	// subscriptions and positions) is kept for it to resume. Default 30s;
+	// negative: sessions end with their connection.
+	SessionLinger time.Duration
+
+	// Requests makes topics request topics (requests.go): a PublishEvent on
+	// one is handed to its handler, which answers it, instead of being
+	// published. Keys are exact topic names, e.g. "requests.orders".
+	// Default none.
+	Requests map[string]RequestHandler
 }
 
 func (c Config) withDefaults() Config {

@@ -2,8 +2,6 @@ package feedserver
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"tickwire/protocol"
+	"tickwire/recovery"
 )
 
 const numShards = 64
@@ -31,8 +30,11 @@ type Hub struct {
 	seed       maphash.Seed
 	rules      []TopicRule
 	staleAfter time.Duration
-	epoch      string // epoch of this hub's sequenced streams
 	shards     [numShards]shard
+
+	journal     recovery.Journal // sequenced topics' events (journal.go)
+	ownJournal  bool             // journal is the default in-memory one: the hub trims it
+	snapshotter StateSnapshotter // may be nil
 
 	published atomic.Uint64 // versions and events published
 	enqueued  atomic.Uint64 // offers to client queues
@@ -48,11 +50,11 @@ type shard struct {
 
 // NewHub returns an empty Hub. rules fix topic kinds (first match wins;
 // unmatched topics are replaced quotes); staleAfter is the default expected
-// interval of conflated topics (0: never stale).
+// interval of conflated topics (0: never stale). Its sequenced topics live in
+// an in-memory journal of the newest 65,536 events per topic: positions
+// survive reconnects, not a restart. A Server's hub uses Config.Journal.
 func NewHub(rules []TopicRule, staleAfter time.Duration) *Hub {
-	var e [8]byte
-	_, _ = rand.Read(e[:])
-	h := &Hub{seed: maphash.MakeSeed(), rules: rules, staleAfter: staleAfter, epoch: hex.EncodeToString(e[:])}
+	h := &Hub{seed: maphash.MakeSeed(), rules: rules, staleAfter: staleAfter, journal: recovery.NewMem(), ownJournal: true}
 	for i := range h.shards {
 		h.shards[i].topics = make(map[string]*topic)
 		h.shards[i].enc = protocol.NewEncoder()
@@ -70,7 +72,7 @@ func (h *Hub) topicLocked(s *shard, name string) *topic {
 	if tp == nil {
 		tp = &topic{name: name, rule: ruleFor(h.rules, name, h.staleAfter), subs: make(map[*Client]*sub)}
 		if tp.rule.Kind == Sequenced {
-			tp.events.buf = make([]event, tp.rule.Window)
+			h.loadSequencedLocked(tp)
 		}
 		s.topics[name] = tp
 	}
@@ -150,56 +152,72 @@ type EventIn struct {
 
 // PublishEvents appends events to sequenced topic name, in order, and wakes
 // every subscriber once for the whole batch. It returns the last event's
-// position. Either all events are appended or none.
+// position. The events are in the journal when it returns (durable under the
+// journal's sync policy): acknowledge their source only then. Either all
+// events are appended or none (after a journal storage failure: unknown, and
+// the journal refuses every later append). A zero Time is stamped now.
 func (h *Hub) PublishEvents(name string, evs ...EventIn) (epoch string, seq uint64, err error) {
 	for _, e := range evs {
 		if len(e.Data) > protocol.MaxEventData {
 			return "", 0, fmt.Errorf("event of %d bytes for %q: max %d", len(e.Data), name, protocol.MaxEventData)
 		}
 	}
+	if k := h.Kind(name); k != Sequenced {
+		return "", 0, fmt.Errorf("publish event to %s topic %q: %w", k, name, ErrWrongKind)
+	}
+	if len(evs) == 0 {
+		return "", 0, nil
+	}
+	recs := make([]recovery.Record, len(evs))
+	var now int64
+	for i := range evs {
+		if evs[i].Time == 0 {
+			if now == 0 {
+				now = time.Now().UnixNano()
+			}
+			evs[i].Time = now
+		}
+		recs[i] = recovery.Record{Time: evs[i].Time, Data: evs[i].Data}
+	}
+	pos, err := h.journal.Append(context.Background(), name, recs...)
+	if err != nil {
+		return "", 0, fmt.Errorf("journal %q: %w", name, err)
+	}
 	s := h.shard(name)
 	s.mu.Lock()
 	tp := h.topicLocked(s, name)
-	if tp.rule.Kind != Sequenced {
-		s.mu.Unlock()
-		return "", 0, fmt.Errorf("publish event to %s topic %q: %w", tp.rule.Kind, name, ErrWrongKind)
-	}
-	for _, e := range evs {
-		seq = tp.events.head + 1
-		ev := protocol.Event{Type: protocol.TypeEvent, Topic: name, Epoch: h.epoch, Seq: seq, Time: e.Time, Data: e.Data}
-		if s.buf, err = s.enc.AppendEvent(s.buf[:0], &ev); err != nil {
-			s.mu.Unlock()
-			return "", 0, err // cannot happen after the size check; nothing partial either way
-		}
-		tp.events.add(event{seq: seq, frame: append([]byte(nil), s.buf...)})
-	}
+	moved := h.insertLocked(s, tp, pos.Seq-uint64(len(evs))+1, pos.Epoch, evs)
 	members := tp.members
 	s.mu.Unlock()
 	// Marking is idempotent and order-free, so it happens outside the shard
 	// lock: writers reading events (RLock) do not wait for the whole fan-out.
-	for _, m := range members {
-		m.c.queue.mark(m.sb)
+	if moved {
+		for _, m := range members {
+			m.c.queue.mark(m.sb)
+		}
 	}
 	h.published.Add(uint64(len(evs)))
 	h.enqueued.Add(uint64(len(members) * len(evs)))
-	return h.epoch, seq, nil
+	return pos.Epoch, pos.Seq, nil
 }
 
-// readEvents appends to dst the frames of sb's sequenced topic from seq
-// sb.next on, at most max bytes (at least one frame), and advances sb.next.
-// It reports whether more remain, and an error if sb.next fell out of the
-// retained window. Writer goroutine only.
-func (h *Hub) readEvents(sb *sub, dst [][]byte, max int) ([][]byte, bool, error) {
+// readEvents appends to dst the cached frames of sb's sequenced topic from
+// seq sb.next on, at most max bytes (at least one frame), and advances
+// sb.next. It reports whether more remain, and whether sb must be served from
+// the journal instead (readJournal): its position is not checked yet, or is
+// older than the cache, or past a gap in it, or of another epoch. Writer
+// goroutine only.
+func (h *Hub) readEvents(sb *sub, dst [][]byte, max int) (out [][]byte, more, fromJournal bool) {
 	tp := sb.topic
 	s := h.shard(tp.name)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	r := &tp.events
-	if sb.next == 0 {
-		sb.next = r.oldest() // a new subscription starts at the oldest retained event
+	if sb.verify || sb.next < r.lo || (sb.next > r.head && len(r.early) > 0) || (sb.epoch != r.epoch && sb.epoch != "") {
+		return dst, false, true
 	}
-	if sb.next < r.oldest() {
-		return dst, false, fmt.Errorf("fell behind topic %q: next event %d is no longer retained (oldest %d)", tp.name, sb.next, r.oldest())
+	if sb.next <= r.head {
+		sb.epoch = r.epoch
 	}
 	size := 0
 	for sb.next <= r.head && (size == 0 || size < max) {
@@ -208,12 +226,26 @@ func (h *Hub) readEvents(sb *sub, dst [][]byte, max int) ([][]byte, bool, error)
 		size += len(ev.frame)
 		sb.next++
 	}
-	return dst, sb.next <= r.head, nil
+	return dst, sb.next <= r.head, false
+}
+
+// subStart says where a new subscription starts.
+type subStart struct {
+	minInterval time.Duration
+	// pos (sequenced): deliver the events after it, once checked against the
+	// journal. The zero position: from the start of the history.
+	pos recovery.Position
+	// held (sequenced): deliver nothing until release (resumed session).
+	held bool
+	// gapAfter (conflated): the last seq written on the resumed session's
+	// previous connection; if not 0, the first snapshot is flagged FlagGap.
+	gapAfter uint64
 }
 
 // subscribe adds c to topic name and offers it the current value (conflated)
-// or the retained events (sequenced). It returns the subscription slot.
-func (h *Hub) subscribe(c *Client, name string, minInterval time.Duration) *sub {
+// or the events after st.pos (sequenced). It returns the subscription slot;
+// an existing subscription is returned unchanged.
+func (h *Hub) subscribe(c *Client, name string, st subStart) *sub {
 	s := h.shard(name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -223,26 +255,39 @@ func (h *Hub) subscribe(c *Client, name string, minInterval time.Duration) *sub 
 	if sb := tp.subs[c]; sb != nil {
 		return sb
 	}
-	sb := &sub{topic: tp, seqd: tp.rule.Kind == Sequenced, minInterval: minInterval}
+	sb := &sub{topic: tp, seqd: tp.rule.Kind == Sequenced, minInterval: st.minInterval}
+	if sb.seqd {
+		sb.next, sb.epoch, sb.verify, sb.held = st.pos.Seq+1, st.pos.Epoch, true, st.held
+	} else {
+		sb.gapAfter = st.gapAfter
+	}
 	tp.subs[c] = sb
 	tp.members = append(tp.members[:len(tp.members):len(tp.members)], member{c, sb}) // copy on write
 	switch {
 	case sb.seqd:
-		if tp.events.head > 0 {
-			c.queue.mark(sb)
-		}
+		c.queue.mark(sb) // the position is checked first, even on an empty topic
 	case tp.cur != nil:
 		c.queue.offer(sb, tp.cur)
 	}
 	return sb
 }
 
-// unsubscribe removes c from topic name.
-func (h *Hub) unsubscribe(c *Client, name string) {
+// unsubscribe removes c from topic name. It returns where the subscription
+// was: for a sequenced topic the last event written (or the position it was
+// asked to start from, if none was), for a conflated one the seq of the last
+// value written.
+func (h *Hub) unsubscribe(c *Client, name string) (pos recovery.Position, sent uint64) {
 	s := h.shard(name)
 	s.mu.Lock()
 	if tp := s.topics[name]; tp != nil {
 		if sb := tp.subs[c]; sb != nil {
+			if sb.seqd {
+				pos = recovery.Position{Seq: sb.next - 1, Epoch: sb.epoch}
+			} else {
+				c.queue.mu.Lock()
+				sent = max(sb.sent, sb.gapAfter)
+				c.queue.mu.Unlock()
+			}
 			delete(tp.subs, c)
 			c.queue.drop(sb)
 			// Copy on write: publishers may be iterating the old slice.
@@ -250,6 +295,16 @@ func (h *Hub) unsubscribe(c *Client, name string) {
 			tp.members = slices.Delete(slices.Clone(tp.members), i, i+1)
 		}
 	}
+	s.mu.Unlock()
+	return pos, sent
+}
+
+// reseat moves held subscription sb to start after pos. Reader goroutine,
+// while sb is held (its writer does not touch it).
+func (h *Hub) reseat(sb *sub, pos recovery.Position) {
+	s := h.shard(sb.topic.name)
+	s.mu.Lock()
+	sb.next, sb.epoch, sb.verify = pos.Seq+1, pos.Epoch, true
 	s.mu.Unlock()
 }
 
@@ -271,12 +326,16 @@ func (h *Hub) Run(ctx context.Context) {
 	every := 100 * time.Millisecond
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var ticks int
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
 			h.markStale(now)
+			if ticks++; ticks%100 == 0 {
+				h.trimMemJournal(ctx) // every 10s
+			}
 		}
 	}
 }
@@ -304,6 +363,7 @@ type TopicInfo struct {
 	Name        string
 	Kind        string
 	Seq         uint64
+	Epoch       string `json:",omitempty"` // sequenced topics: the history's epoch
 	Time        int64
 	Stale       bool
 	Paused      bool
@@ -322,7 +382,7 @@ func (h *Hub) Topics() []TopicInfo {
 			case tp.cur != nil:
 				info.Seq, info.Time = tp.cur.seq, tp.cur.time
 			case tp.events.head > 0:
-				info.Seq = tp.events.head
+				info.Seq, info.Epoch = tp.events.head, tp.events.epoch
 			default:
 				continue
 			}

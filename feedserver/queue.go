@@ -23,8 +23,9 @@ type queue struct {
 	control    [][]byte // control frames, in order
 	ctlBytes   int
 	maxControl int
-	closing    bool // no more input; the writer flushes and closes
-	overflow   bool // control queue overflowed: the client is a slow consumer
+	closing    bool   // no more input; the writer flushes and closes
+	final      []byte // the frame written last before closing (the reason), if any
+	overflow   bool   // control queue overflowed: the client is a slow consumer
 
 	conflated uint64 // pending versions replaced or merged before they were written
 	wake      chan struct{}
@@ -69,9 +70,12 @@ func (q *queue) offer(sb *sub, v *version) {
 		q.conflated++
 		if sb.topic.rule.Kind == ConflatedMerge && sb.sent != 0 {
 			if !sb.merged {
-				sb.fold, sb.merged = sb.pending.input, true
+				if sb.fold == nil {
+					sb.fold = new(protocol.Quote) // merge topics only
+				}
+				*sb.fold, sb.merged = sb.pending.input, true
 			}
-			v.ops.Merge(&sb.fold, &v.input)
+			v.ops.Merge(sb.fold, &v.input)
 		}
 	}
 	sb.pending = v
@@ -83,6 +87,17 @@ func (q *queue) offer(sb *sub, v *version) {
 // mark tells the writer sequenced subscription sb has events to read.
 func (q *queue) mark(sb *sub) {
 	q.mu.Lock()
+	if !q.closing && !sb.dead && !sb.held {
+		q.enlist(sb)
+	}
+	q.mu.Unlock()
+	q.signal()
+}
+
+// release lets the writer serve held subscription sb (session resume).
+func (q *queue) release(sb *sub) {
+	q.mu.Lock()
+	sb.held = false
 	if !q.closing && !sb.dead {
 		q.enlist(sb)
 	}
@@ -120,15 +135,14 @@ func (q *queue) push(frame []byte) bool {
 	return true
 }
 
-// close marks the queue closing after frame (if not nil), which the writer
-// sends last before closing the connection.
+// close marks the queue closing. The writer sends what is queued, then frame
+// (if not nil: the reason), then closes the connection, so a client sees the
+// last values before the reason.
 func (q *queue) close(frame []byte) {
 	q.mu.Lock()
 	if !q.closing {
 		q.closing = true
-		if frame != nil {
-			q.control = append(q.control, frame)
-		}
+		q.final = frame
 	}
 	q.mu.Unlock()
 	q.signal()
@@ -147,10 +161,21 @@ func (q *queue) stats() queueStats {
 	return queueStats{pending: len(q.dirty), controlBytes: q.ctlBytes, conflated: q.conflated}
 }
 
+// gapSnapshotFrame encodes v's snapshot flagged FlagGap, for one client.
+// Caller holds q.mu.
+func gapSnapshotFrame(enc *protocol.Encoder, dst []byte, v *version) []byte {
+	p := protocol.Price{Type: protocol.TypeSnapshot, Topic: v.topic, Seq: v.seq, Time: v.time, Flags: v.flags | protocol.FlagGap, Ops: v.ops, Quote: v.value}
+	out, err := enc.AppendPrice(dst, &p)
+	if err != nil {
+		panic(err) // constant, valid frame type
+	}
+	return out
+}
+
 // mergedFrame encodes the folded inputs of a merge subscription as an Update
 // at v's sequence. Caller holds q.mu.
 func mergedFrame(enc *protocol.Encoder, dst []byte, sb *sub, v *version) []byte {
-	p := protocol.Price{Type: protocol.TypeUpdate, Topic: v.topic, Seq: v.seq, Time: v.time, Flags: v.flags, Quote: sb.fold}
+	p := protocol.Price{Type: protocol.TypeUpdate, Topic: v.topic, Seq: v.seq, Time: v.time, Flags: v.flags, Quote: *sb.fold}
 	out, err := enc.AppendPrice(dst, &p)
 	if err != nil {
 		panic(err) // constant, valid frame type

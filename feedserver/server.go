@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"tickwire/protocol"
+	"tickwire/sessions"
 )
 
 // Server accepts WebSocket clients and streams the Hub's topics to them.
@@ -33,6 +34,9 @@ type Server struct {
 	sentFrames atomic.Uint64 // frames written to all clients
 	sentBytes  atomic.Uint64
 
+	sessions *sessions.Store // session.go
+	streams  sync.Map        // HTTP streams by ID: *httpStream (httpstream.go)
+
 	mu      sync.Mutex
 	clients map[*Client]struct{}
 	closing bool
@@ -47,6 +51,22 @@ func New(cfg Config) *Server {
 		hub:     NewHub(cfg.Topics, cfg.StaleAfter),
 		clients: make(map[*Client]struct{}),
 	}
+	if cfg.Journal != nil {
+		s.hub.journal, s.hub.ownJournal = cfg.Journal, false
+		if err := s.hub.loadJournalTopics(); err != nil {
+			s.log.Error("list journal streams", "err", err)
+		}
+	}
+	s.hub.snapshotter = cfg.Snapshotter
+	secret := cfg.SessionSecret
+	if secret == nil {
+		secret = sessions.NewSecret()
+	}
+	store, err := sessions.NewStore(sessions.Config{Secret: secret, Linger: cfg.SessionLinger, MaxLingering: 2 * cfg.MaxConnections, TakeoverTimeout: 2 * cfg.WriteTimeout})
+	if err != nil {
+		panic("feedserver: Config.SessionSecret: " + err.Error()) // a programming error: LoadOrCreateSecret makes valid ones
+	}
+	s.sessions = store
 	s.encoders.New = func() any { return protocol.NewEncoder() }
 	s.decoders.New = func() any { return protocol.NewDecoder() }
 	s.upgrader = websocket.Upgrader{
@@ -72,6 +92,8 @@ func (s *Server) Hub() *Hub { return s.hub }
 //	GET /topics/{name} JSON snapshot of one topic
 //	GET /clients       JSON stats of connected clients
 //	GET /stats         JSON hub counters
+//	GET /stream        HTTP-streaming fallback: downstream messages (httpstream.go)
+//	POST /stream/{id}  HTTP-streaming fallback: upstream messages
 //	POST /publish/{name}        publish a value (conflated) or an event (sequenced) as JSON
 //	POST /sources/pause/{name}  drop the topic's source publishes (it goes stale)
 //	POST /sources/resume/{name} accept them again
@@ -86,6 +108,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /publish/{name}", s.servePublish)
 	mux.HandleFunc("POST /sources/pause/{name}", s.servePause(true))
 	mux.HandleFunc("POST /sources/resume/{name}", s.servePause(false))
+	mux.HandleFunc("GET /stream", s.serveStream)
+	mux.HandleFunc("POST /stream/{id}", s.serveStreamPost)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
@@ -113,6 +137,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = hs.Shutdown(sctx)
+	s.sessions.Close()
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

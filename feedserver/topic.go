@@ -22,8 +22,10 @@ const (
 	// high/low, ...), so nothing is lost by conflating.
 	ConflatedMerge
 	// Sequenced: every event, in order, never conflated or dropped (orders,
-	// fills, alerts). A client that falls behind the retained window is
-	// disconnected with a reason, never silently skipped.
+	// fills, alerts), kept in the journal (Config.Journal). A client that
+	// falls behind the in-memory window catches up from the journal; one
+	// whose position the journal no longer has is told so (history lost),
+	// never silently skipped.
 	Sequenced
 )
 
@@ -50,8 +52,8 @@ type TopicRule struct {
 	// StaleAfter is the source's expected interval bound: a conflated topic
 	// silent for longer is published as stale until its next value. 0 never.
 	StaleAfter time.Duration
-	// Window is how many events of a Sequenced topic stay in memory for
-	// clients catching up. Default 4096.
+	// Window is how many of a Sequenced topic's newest events stay encoded
+	// in memory, a cache in front of the journal. Default 4096.
 	Window int
 }
 
@@ -141,39 +143,68 @@ type event struct {
 	frame []byte
 }
 
-// ring retains the last len(buf) events of a sequenced topic.
+// ring caches the newest events of a sequenced topic, lo..head, at most
+// len(buf) of them; the journal has them all.
 type ring struct {
-	buf  []event
-	head uint64 // seq of the newest event; 0 before the first
+	buf   []event
+	head  uint64           // seq of the newest event in the topic's history; 0 before the first
+	lo    uint64           // seq of the oldest cached event (head+1 when none)
+	epoch string           // the history's epoch ("" before the first event)
+	early map[uint64]event // events whose Append returned before an earlier one's was added
 }
 
+// add caches ev, which must be event head+1.
 func (r *ring) add(ev event) {
 	r.buf[ev.seq%uint64(len(r.buf))] = ev
 	r.head = ev.seq
+	if n := uint64(len(r.buf)); r.head-r.lo+1 > n {
+		r.lo = r.head - n + 1
+	}
+	if r.lo == 0 {
+		r.lo = 1
+	}
 }
 
-// oldest returns the seq of the oldest retained event (head+1 when empty).
-func (r *ring) oldest() uint64 {
-	n := uint64(len(r.buf))
-	if r.head < n {
-		return 1
-	}
-	return r.head - n + 1
+// reset empties the cache: the history is at head in epoch.
+func (r *ring) reset(head uint64, epoch string) {
+	clear(r.buf)
+	r.head, r.lo, r.epoch, r.early = head, head+1, epoch, nil
 }
+
+// oldest returns the seq of the oldest cached event (head+1 when none).
+func (r *ring) oldest() uint64 { return r.lo }
 
 // sub is one client's subscription to one topic: the slot of the client's
 // virtual queue for that topic. All fields but topic and seq are guarded by the
-// client's queue mutex; next is the writer's alone.
+// client's queue mutex unless noted otherwise.
 type sub struct {
 	topic   *topic
 	seqd    bool     // sequenced topic: next says where the client is
 	pending *version // conflated: at most one pending value per topic
 	merged  bool     // conflated-merge: fold holds the inputs since sent
-	fold    protocol.Quote
+	fold    *protocol.Quote
 	queued  bool   // in the queue's dirty list
 	sent    uint64 // conflated: seq of the last version written to the client
-	next    uint64 // sequenced: next seq to write
 	dead    bool   // unsubscribed: the writer drops its pending value
+
+	// gapAfter (conflated, resumed session): the seq last written on the
+	// session's previous connection (not necessarily received); if not 0, the
+	// first snapshot carries FlagGap. Guarded by the queue mutex.
+	gapAfter uint64
+	// held (sequenced, resumed session): nothing is delivered until the
+	// reader has read the rest of the resuming message, which may move the
+	// cursor to the client's own position. Guarded by the queue mutex.
+	held bool
+
+	// The sequenced cursor: written by the writer under the shard's read
+	// lock (only this client's writer moves it), by the reader before the
+	// subscription is published or while held, and read at the end under the
+	// write lock.
+	next   uint64 // sequenced: next seq to write
+	epoch  string // sequenced: epoch of the position next-1 ("" before any history)
+	verify bool   // sequenced: check the position against the journal before serving it
+	lost   int    // sequenced: history-lost markers in a row; writer only
+	avg    int    // sequenced: mean encoded size of the events last read from the journal; writer only
 
 	minInterval time.Duration // the client's requested maximum rate, as an interval
 	lastWrite   time.Time

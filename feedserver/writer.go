@@ -24,8 +24,8 @@ type writer struct {
 	seqd   []*sub            // sequenced subscriptions to read this batch
 
 	idle  *time.Timer // linger before exiting; created on first run
-	pause *time.Timer // FlushInterval
-	due   *time.Timer // AfterFunc: signals the queue when deferred values fall due
+	pause *time.Timer // FlushInterval; created on first use
+	due   *time.Timer // AfterFunc signalling the queue when deferred values fall due; created on first use
 
 	// Bandwidth budget: a token bucket in bytes.
 	tokens float64
@@ -42,7 +42,7 @@ const maxEventBatch = 64 << 10
 // writerLinger is how long an idle writer goroutine waits for more work
 // before exiting. Idle connections then hold no goroutine for their write
 // side: the next signal starts a new one.
-const writerLinger = 100 * time.Millisecond
+const writerLinger = 25 * time.Millisecond
 
 // run is the writer goroutine. queue.signal starts it when none is running;
 // it exits after writerLinger without work, when the connection closes, or on
@@ -52,8 +52,6 @@ func (w *writer) run() {
 	q := c.queue
 	if w.idle == nil {
 		w.idle = time.NewTimer(writerLinger)
-		w.pause = time.NewTimer(time.Hour)
-		w.pause.Stop()
 		w.refill = time.Now()
 	} else {
 		w.idle.Reset(writerLinger)
@@ -98,12 +96,21 @@ func (w *writer) run() {
 		if !next.IsZero() {
 			// Deferred values (rate limit, budget) fall due then, whether or
 			// not this goroutine is still around.
-			w.due.Reset(max(next.Sub(time.Now()), time.Millisecond))
+			wait := max(next.Sub(time.Now()), time.Millisecond)
+			if w.due == nil {
+				w.due = time.AfterFunc(wait, q.signal)
+			} else {
+				w.due.Reset(wait)
+			}
 		}
 		if fi := c.srv.cfg.FlushInterval; fi > 0 {
 			// Let frames gather: fewer, larger writes for many clients,
 			// at the cost of up to FlushInterval of latency.
-			w.pause.Reset(fi)
+			if w.pause == nil {
+				w.pause = time.NewTimer(fi)
+			} else {
+				w.pause.Reset(fi)
+			}
 			select {
 			case <-w.pause.C:
 			case <-c.done:
@@ -187,6 +194,14 @@ func (w *writer) collect(now time.Time) (closing, overflow bool, next time.Time)
 			frame, arena = w.arena[start:], true
 		case sb.sent != 0 && sb.sent+1 == v.seq:
 			frame = v.delta
+		case sb.gapAfter != 0:
+			// First value after a session resumed: values may have been
+			// skipped while the client was away (some written before the
+			// link broke may never have arrived), so it is flagged as a gap;
+			// a client holding this very seq knows nothing was.
+			start := len(w.arena)
+			w.arena = gapSnapshotFrame(w.enc, w.arena, v)
+			frame, arena = w.arena[start:], true
 		default:
 			// The client has no value yet, or skipped versions of a replace
 			// topic: a delta would not rebuild the value, so send the full one.
@@ -204,9 +219,13 @@ func (w *writer) collect(now time.Time) (closing, overflow bool, next time.Time)
 			w.spans = append(w.spans, span{i: len(w.frames), start: len(w.arena) - len(frame), end: len(w.arena)})
 		}
 		w.frames = append(w.frames, frame)
-		sb.pending, sb.merged, sb.sent, sb.lastWrite = nil, false, v.seq, now
+		sb.pending, sb.merged, sb.sent, sb.lastWrite, sb.gapAfter = nil, false, v.seq, now, 0
 	}
 	closing = q.closing
+	if closing && q.final != nil {
+		w.frames = append(w.frames, q.final)
+		q.final = nil
+	}
 	q.mu.Unlock()
 	// The arena has stopped growing: point its frames at their final bytes.
 	for _, s := range w.spans {
@@ -217,15 +236,21 @@ func (w *writer) collect(now time.Time) (closing, overflow bool, next time.Time)
 	return closing, false, next
 }
 
-// readSequenced appends the retained events due to each sequenced subscription.
+// readSequenced appends the events due to each sequenced subscription: from
+// the topic's in-memory cache, or from the journal (journal.go) for a
+// subscription behind the cache or whose position is not checked yet.
 // Sequenced data is never deferred by the bandwidth budget: it is never dropped.
 func (w *writer) readSequenced() error {
+	defer clear(w.seqd)
 	for _, sb := range w.seqd {
-		var more bool
-		var err error
+		var more, fromJournal bool
 		n := len(w.frames)
-		if w.frames, more, err = w.c.srv.hub.readEvents(sb, w.frames, maxEventBatch); err != nil {
-			return err
+		w.frames, more, fromJournal = w.c.srv.hub.readEvents(sb, w.frames, maxEventBatch)
+		if fromJournal {
+			var err error
+			if more, err = w.readJournal(sb); err != nil {
+				return err
+			}
 		}
 		for _, f := range w.frames[n:] {
 			w.tokens -= float64(len(f))
@@ -234,7 +259,6 @@ func (w *writer) readSequenced() error {
 			w.c.queue.mark(sb)
 		}
 	}
-	clear(w.seqd)
 	return nil
 }
 
@@ -264,6 +288,11 @@ func (w *writer) write() error {
 			return err
 		}
 		bytes += size
+	}
+	if f, ok := c.conn.(flusher); ok { // HTTP streaming: one chunk per batch
+		if err := f.Flush(); err != nil {
+			return err
+		}
 	}
 	c.sentFrames.Add(uint64(len(w.frames)))
 	c.sentBytes.Add(uint64(bytes))

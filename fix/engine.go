@@ -277,6 +277,12 @@ func (e *engine) send(outs []emitted, publish bool) error {
 		}
 		sid, ok := e.g.sessionByKey[s]
 		if !ok {
+			if traderSession(s) { // not a FIX session: its outputs are only published (requests.go)
+				if publish {
+					e.publish(em)
+				}
+				continue
+			}
 			e.log.Error("fix output for a session that is not configured: not sent", "session", s)
 			continue
 		}
@@ -309,6 +315,9 @@ func (e *engine) publish(em *emitted) {
 		}
 	default:
 		return
+	}
+	if ev.Account == "" {
+		ev.Account = traderAccount(outputSession(em.out)) // e.g. a reject of an unknown order in a trader session
 	}
 	data, err := marshalOrderEvent(&ev)
 	if err == nil {

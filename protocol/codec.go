@@ -15,6 +15,7 @@ const (
 	MaxTopicsPerSub = 1024     // topics in one Subscribe frame
 	MaxStringLen    = 4096     // bytes in any other string field
 	MaxEventData    = 32 << 10 // bytes of an Event's payload
+	MaxSnapshotData = 1 << 20  // bytes of an EventSnapshot's state
 	maxFrameArray   = 64       // elements in a frame array
 )
 
@@ -67,11 +68,22 @@ func (e *Encoder) encode(f Frame) error {
 		return firstErr(enc.EncodeArrayLen(5), enc.EncodeUint(uint64(TypeHello)), enc.EncodeUint(uint64(f.Version)),
 			enc.EncodeString(f.Client), enc.EncodeString(f.Token), enc.EncodeString(f.ResumeToken))
 	case *Welcome:
-		return firstErr(enc.EncodeArrayLen(6), enc.EncodeUint(uint64(TypeWelcome)), enc.EncodeUint(uint64(f.Version)),
+		n := 6
+		if f.Resumed {
+			n++ // trailing element, only when set: v1 decoders read the first six
+		}
+		if err := firstErr(enc.EncodeArrayLen(n), enc.EncodeUint(uint64(TypeWelcome)), enc.EncodeUint(uint64(f.Version)),
 			enc.EncodeString(f.SessionID), enc.EncodeString(f.Server), enc.EncodeUint(uint64(f.HeartbeatMs)),
-			enc.EncodeString(f.ResumeToken))
+			enc.EncodeString(f.ResumeToken)); err != nil || !f.Resumed {
+			return err
+		}
+		return enc.EncodeBool(true)
 	case *Subscribe:
-		if err := firstErr(enc.EncodeArrayLen(3), enc.EncodeUint(uint64(f.FrameType())), enc.EncodeArrayLen(len(f.Topics))); err != nil {
+		n := 3
+		if len(f.Positions) > 0 {
+			n++
+		}
+		if err := firstErr(enc.EncodeArrayLen(n), enc.EncodeUint(uint64(f.FrameType())), enc.EncodeArrayLen(len(f.Topics))); err != nil {
 			return err
 		}
 		for _, t := range f.Topics {
@@ -79,7 +91,18 @@ func (e *Encoder) encode(f Frame) error {
 				return err
 			}
 		}
-		return enc.EncodeUint(uint64(f.MinIntervalMs))
+		if err := enc.EncodeUint(uint64(f.MinIntervalMs)); err != nil || len(f.Positions) == 0 {
+			return err
+		}
+		if err := enc.EncodeArrayLen(len(f.Positions)); err != nil {
+			return err
+		}
+		for _, p := range f.Positions {
+			if err := firstErr(enc.EncodeArrayLen(3), enc.EncodeString(p.Topic), enc.EncodeUint(p.Seq), enc.EncodeString(p.Epoch)); err != nil {
+				return err
+			}
+		}
+		return nil
 	case *Event:
 		return e.encodeEvent(f)
 	case *Telemetry:
@@ -137,8 +160,15 @@ func (e *Encoder) encodeEvent(ev *Event) error {
 		return fmt.Errorf("event frame with type %s", ev.Type)
 	}
 	enc := e.enc
-	return firstErr(enc.EncodeArrayLen(6), enc.EncodeUint(uint64(ev.Type)), enc.EncodeString(ev.Topic),
-		enc.EncodeString(ev.Epoch), enc.EncodeUint(ev.Seq), enc.EncodeInt(ev.Time), enc.EncodeBytes(ev.Data))
+	n := 6
+	if ev.Flags != 0 {
+		n++ // trailing element, only when set
+	}
+	if err := firstErr(enc.EncodeArrayLen(n), enc.EncodeUint(uint64(ev.Type)), enc.EncodeString(ev.Topic),
+		enc.EncodeString(ev.Epoch), enc.EncodeUint(ev.Seq), enc.EncodeInt(ev.Time), enc.EncodeBytes(ev.Data)); err != nil || ev.Flags == 0 {
+		return err
+	}
+	return enc.EncodeUint(uint64(ev.Flags))
 }
 
 func firstErr(errs ...error) error {
@@ -226,7 +256,13 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 		err := firstErr(d.u32(&w.Version, "version"), d.str(&w.SessionID, "session id", MaxStringLen),
 			d.str(&w.Server, "server", MaxStringLen), d.u32(&w.HeartbeatMs, "heartbeat"),
 			d.str(&w.ResumeToken, "resume token", MaxStringLen))
-		return w, 5, err
+		if err != nil || n < 6 {
+			return w, 5, err
+		}
+		if w.Resumed, err = d.dec.DecodeBool(); err != nil {
+			return nil, 0, malformed("resumed: %v", err)
+		}
+		return w, 6, nil
 	case TypeSubscribe, TypeUnsubscribe:
 		if err := need(1); err != nil {
 			return nil, 0, err
@@ -247,7 +283,13 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 		if n < 2 {
 			return s, 1, nil
 		}
-		return s, 2, d.u32(&s.MinIntervalMs, "min interval")
+		if err := d.u32(&s.MinIntervalMs, "min interval"); err != nil || n < 3 {
+			return s, 2, err
+		}
+		if err := d.positions(s, t); err != nil {
+			return nil, 0, err
+		}
+		return s, 3, nil
 	case TypeEvent, TypePublishEvent:
 		if err := need(5); err != nil {
 			return nil, 0, err
@@ -261,16 +303,31 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 		if err != nil || (c != 0xc4 && c != 0xc5 && c != 0xc6) {
 			return nil, 0, malformed("%s data is not bin", t)
 		}
+		// The message bounds the allocation; the limit depends on the flags,
+		// which follow.
 		if ev.Data, err = d.dec.DecodeBytes(); err != nil {
 			return nil, 0, malformed("%s data: %v", t, err)
-		}
-		if len(ev.Data) > MaxEventData {
-			return nil, 0, malformed("%s data of %d bytes (max %d)", t, len(ev.Data), MaxEventData)
 		}
 		if ev.Data == nil {
 			ev.Data = []byte{}
 		}
-		return ev, 5, nil
+		used := 5
+		if n > 5 {
+			var flags uint8
+			if err := d.u8(&flags, "event flags"); err != nil {
+				return nil, 0, err
+			}
+			ev.Flags = EventFlags(flags)
+			used++
+		}
+		limit := MaxEventData
+		if ev.Flags&EventSnapshot != 0 {
+			limit = MaxSnapshotData
+		}
+		if len(ev.Data) > limit {
+			return nil, 0, malformed("%s data of %d bytes (max %d)", t, len(ev.Data), limit)
+		}
+		return ev, used, nil
 	case TypeTelemetry:
 		if err := need(3); err != nil {
 			return nil, 0, err
@@ -343,6 +400,33 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 		return e, 3, err
 	}
 	return nil, 0, malformed("unknown frame type %d", uint8(t))
+}
+
+// positions decodes a Subscribe's positions: an array of [topic, seq, epoch].
+func (d *Decoder) positions(s *Subscribe, t FrameType) error {
+	k, err := d.dec.DecodeArrayLen()
+	if err != nil {
+		return malformed("%s positions: %v", t, err)
+	}
+	if k < 0 || k > MaxTopicsPerSub {
+		return malformed("%s with %d positions (max %d)", t, k, MaxTopicsPerSub)
+	}
+	if k == 0 {
+		return nil
+	}
+	s.Positions = make([]StreamPosition, k)
+	for i := range s.Positions {
+		p := &s.Positions[i]
+		m, err := d.dec.DecodeArrayLen()
+		if err != nil || m != 3 {
+			return malformed("%s position %d is not [topic, seq, epoch]", t, i)
+		}
+		if err := firstErr(d.str(&p.Topic, "position topic", MaxTopicLen), d.u64(&p.Seq, "position seq"),
+			d.str(&p.Epoch, "position epoch", MaxStringLen)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (d *Decoder) str(dst *string, what string, max int) error {

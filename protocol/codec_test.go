@@ -29,6 +29,10 @@ func sampleFrames() []Frame {
 		&Event{Type: TypePublishEvent, Topic: "alerts", Data: []byte{}},
 		&Telemetry{LagMicros: 1500, Queue: 3, Received: 99},
 		&Limits{MaxBytesPerSec: 1 << 20},
+		&Welcome{Version: Version, SessionID: "s2", Server: "n1", HeartbeatMs: 500, ResumeToken: "r3", Resumed: true},
+		&Subscribe{Topics: []string{"orders.A1", "EURUSD"}, Positions: []StreamPosition{{Topic: "orders.A1", Seq: 41, Epoch: "9f2c"}}},
+		&Event{Type: TypeEvent, Topic: "orders.A1", Epoch: "e1", Seq: 40, Time: 11, Data: []byte{0x81}, Flags: EventHistoryLost | EventSnapshot},
+		&Event{Type: TypeEvent, Topic: "orders.A1", Epoch: "e1", Seq: 12, Time: 11, Data: []byte{}, Flags: EventHistoryLost},
 	}
 }
 
@@ -67,6 +71,9 @@ func TestWireExamples(t *testing.T) {
 	var q Quote
 	q.Put(Bid, 1.5)
 	q.Put(Ask, 1.75)
+	var eurusd Quote
+	eurusd.Put(Bid, 1.39231)
+	eurusd.Put(Ask, 1.39244)
 	cases := []struct {
 		f   Frame
 		hex string
@@ -79,6 +86,24 @@ func TestWireExamples(t *testing.T) {
 		{&Price{Type: TypeUpdate, Topic: "EU", Seq: 2, Time: 3, Quote: q.Only(1 << Ask)},
 			"97 06 a2 45 55 02 03 00 02 cb 3f fc 00 00 00 00 00 00"},
 		{&Error{Code: CodeBadFrame, Reason: "x"}, "94 09 cd 03 e8 a1 78 a0"},
+		// Session and recovery additions: trailing elements, present only when set.
+		{&Welcome{Version: 1, SessionID: "c1", Server: "demo", HeartbeatMs: 1000}, "96 02 01 a2 63 31 a4 64 65 6d 6f cd 03 e8 a0"},
+		{&Welcome{Version: 1, SessionID: "s1", Server: "n", HeartbeatMs: 1000, ResumeToken: "t", Resumed: true},
+			"97 02 01 a2 73 31 a1 6e cd 03 e8 a1 74 c3"},
+		{&Subscribe{Topics: []string{"o"}, Positions: []StreamPosition{{Topic: "o", Seq: 7, Epoch: "e"}}},
+			"94 03 91 a1 6f 00 91 93 a1 6f 07 a1 65"},
+		{&Event{Type: TypeEvent, Topic: "o", Epoch: "e", Seq: 9, Time: 2, Data: []byte{0x80}, Flags: EventHistoryLost | EventSnapshot},
+			"97 0a a1 6f a1 65 09 02 c4 01 80 03"},
+		{&Error{Code: CodeBadPosition, Reason: "x", Topic: "o"}, "94 09 cd 03 ee a1 78 a1 6f"},
+		// The annotated examples of docs/protocol.md.
+		{&Subscribe{Topics: []string{"orders.A1"}, Positions: []StreamPosition{{Topic: "orders.A1", Seq: 41, Epoch: "9f2c0b7e5d1a8c34"}}},
+			"94 03 91 a9 6f 72 64 65 72 73 2e 41 31 00 91 93 a9 6f 72 64 65 72 73 2e 41 31 29 b0 39 66 32 63 30 62 37 65 35 64 31 61 38 63 33 34"},
+		{&Event{Type: TypeEvent, Topic: "orders.A1", Epoch: "9f2c0b7e5d1a8c34", Seq: 42, Time: 1399507200036000000, Data: []byte{0x81, 0xa1, 0x6e, 0x01}},
+			"96 0a a9 6f 72 64 65 72 73 2e 41 31 b0 39 66 32 63 30 62 37 65 35 64 31 61 38 63 33 34 2a cf 13 6c 0c 62 2e bf 51 00 c4 04 81 a1 6e 01"},
+		{&Price{Type: TypeSnapshot, Topic: "EURUSD", Seq: 1, Time: 1399507200036000000, Quote: eurusd},
+			"99 05 a6 45 55 52 55 53 44 01 cf 13 6c 0c 62 2e bf 51 00 00 03 cb 3f f6 46 e6 d9 be 4c d7 cb 3f f6 47 6f 2a 5a 46 9d 00"},
+		{&Price{Type: TypeUpdate, Topic: "EURUSD", Seq: 2, Time: 1399507200287000000, Quote: eurusd.Only(1 << Ask)},
+			"97 06 a6 45 55 52 55 53 44 02 cf 13 6c 0c 62 3d b5 45 c0 00 02 cb 3f f6 47 6f 2a 5a 46 9d"},
 	}
 	enc := NewEncoder()
 	for _, c := range cases {
@@ -89,6 +114,53 @@ func TestWireExamples(t *testing.T) {
 		want, _ := hex.DecodeString(string(bytes.ReplaceAll([]byte(c.hex), []byte(" "), nil)))
 		if !bytes.Equal(b, want) {
 			t.Errorf("%T: got % x, want %s", c.f, b, c.hex)
+		}
+	}
+}
+
+// TestOldFramesDecode: frames as version-1 peers without the session and
+// recovery additions encode them still decode, with the additions zero.
+func TestOldFramesDecode(t *testing.T) {
+	cases := []struct {
+		hex  string
+		want Frame
+	}{
+		{"96 02 01 a2 63 31 a4 64 65 6d 6f cd 03 e8 a0", &Welcome{Version: 1, SessionID: "c1", Server: "demo", HeartbeatMs: 1000}},
+		{"93 03 91 a6 45 55 52 55 53 44 00", &Subscribe{Topics: []string{"EURUSD"}}},
+		{"92 03 91 a6 45 55 52 55 53 44", &Subscribe{Topics: []string{"EURUSD"}}},
+		{"96 0a a1 6f a1 65 01 02 c4 01 c0", &Event{Type: TypeEvent, Topic: "o", Epoch: "e", Seq: 1, Time: 2, Data: []byte{0xc0}}},
+	}
+	dec := NewDecoder()
+	for _, c := range cases {
+		b, _ := hex.DecodeString(string(bytes.ReplaceAll([]byte(c.hex), []byte(" "), nil)))
+		dec.Reset(b)
+		got, err := dec.Next()
+		if err != nil {
+			t.Fatalf("%s: %v", c.hex, err)
+		}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: got %#v, want %#v", c.hex, got, c.want)
+		}
+	}
+}
+
+// TestSnapshotDataLimit: a state snapshot may be larger than an event.
+func TestSnapshotDataLimit(t *testing.T) {
+	enc := NewEncoder()
+	dec := NewDecoder()
+	big := make([]byte, MaxEventData+1)
+	for _, c := range []struct {
+		flags EventFlags
+		ok    bool
+	}{{0, false}, {EventHistoryLost, false}, {EventHistoryLost | EventSnapshot, true}} {
+		b, err := enc.Append(nil, &Event{Type: TypeEvent, Topic: "o", Data: big, Flags: c.flags})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec.Reset(b)
+		_, err = dec.Next()
+		if (err == nil) != c.ok {
+			t.Errorf("flags %d, %d bytes: err %v, want ok=%v", c.flags, len(big), err, c.ok)
 		}
 	}
 }
@@ -109,19 +181,24 @@ func TestTrailingElementsIgnored(t *testing.T) {
 
 func TestMalformed(t *testing.T) {
 	cases := map[string][]byte{
-		"empty":           {},
-		"not an array":    {0xa1, 'x'},
-		"empty array":     {0x90},
-		"unknown type":    {0x91, 0x63},
-		"short hello":     {0x92, 0x01, 0x01},
-		"string for type": {0x92, 0xa1, 'x', 0x01},
-		"mask too wide":   {0x96, 0x06, 0xa1, 'X', 0x01, 0x01, 0x00, 0xcd, 0xff, 0xff},
-		"missing values":  {0x96, 0x06, 0xa1, 'X', 0x01, 0x01, 0x00, 0x03},
-		"huge topic list": {0x92, 0x03, 0xdd, 0xff, 0xff, 0xff, 0xff},
-		"topic not str":   {0x92, 0x03, 0x91, 0x05},
-		"flags overflow":  {0x96, 0x06, 0xa1, 'X', 0x01, 0x01, 0xcd, 0x01, 0x00, 0x00},
-		"truncated":       {0x92, 0x07},
-		"huge string":     {0x95, 0x01, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xff},
+		"empty":            {},
+		"not an array":     {0xa1, 'x'},
+		"empty array":      {0x90},
+		"unknown type":     {0x91, 0x63},
+		"short hello":      {0x92, 0x01, 0x01},
+		"string for type":  {0x92, 0xa1, 'x', 0x01},
+		"mask too wide":    {0x96, 0x06, 0xa1, 'X', 0x01, 0x01, 0x00, 0xcd, 0xff, 0xff},
+		"missing values":   {0x96, 0x06, 0xa1, 'X', 0x01, 0x01, 0x00, 0x03},
+		"huge topic list":  {0x92, 0x03, 0xdd, 0xff, 0xff, 0xff, 0xff},
+		"topic not str":    {0x92, 0x03, 0x91, 0x05},
+		"flags overflow":   {0x96, 0x06, 0xa1, 'X', 0x01, 0x01, 0xcd, 0x01, 0x00, 0x00},
+		"truncated":        {0x92, 0x07},
+		"huge string":      {0x95, 0x01, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xff},
+		"position pair":    {0x94, 0x03, 0x91, 0xa1, 'o', 0x00, 0x91, 0x92, 0xa1, 'o', 0x07},
+		"position no str":  {0x94, 0x03, 0x91, 0xa1, 'o', 0x00, 0x91, 0x93, 0x07, 0x07, 0xa1, 'e'},
+		"positions huge":   {0x94, 0x03, 0x91, 0xa1, 'o', 0x00, 0xdd, 0xff, 0xff, 0xff, 0xff},
+		"resumed not bool": {0x97, 0x02, 0x01, 0xa0, 0xa0, 0x01, 0xa0, 0xa1, 'x'},
+		"event flags wide": {0x97, 0x0a, 0xa1, 'o', 0xa1, 'e', 0x01, 0x02, 0xc4, 0x00, 0xcd, 0x01, 0x00},
 	}
 	dec := NewDecoder()
 	for name, msg := range cases {

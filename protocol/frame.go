@@ -79,6 +79,11 @@ type Welcome struct {
 	Server      string // server node name
 	HeartbeatMs uint32 // the server pings this often; silence for 3x means the link is dead
 	ResumeToken string // present this in a later Hello to resume the session
+	// Resumed: the Hello's resume token named a session this server still
+	// held, and this connection continues it (its subscriptions, settings and
+	// sequenced cursors). False for a new session. Trailing element, sent
+	// only when true.
+	Resumed bool
 }
 
 // Subscribe adds topics to the session (TypeSubscribe) or, with Unsubscribe set,
@@ -90,6 +95,22 @@ type Subscribe struct {
 	// each conflated topic of the frame (250 = 4/s); 0 means as fast as they
 	// come. The server meets it by conflating. Sequenced topics ignore it.
 	MinIntervalMs uint32
+	// Positions says where the client is in some of the frame's sequenced
+	// topics: the server continues each after its position, exactly. A
+	// sequenced topic without a position starts from the beginning of its
+	// history (or, on a resumed session already subscribed to it, where the
+	// session was). Trailing element, sent only when not empty; at most
+	// MaxTopicsPerSub entries.
+	Positions []StreamPosition
+}
+
+// StreamPosition is a client's position in one sequenced topic: the last
+// event it received (Seq) and the epoch of the history it came from. The zero
+// Seq with an empty Epoch means "nothing received yet".
+type StreamPosition struct {
+	Topic string
+	Seq   uint64
+	Epoch string
 }
 
 // Limits sets the session's bandwidth budget: the server conflates prices to
@@ -116,8 +137,27 @@ type Event struct {
 	Epoch string // the topic's history epoch: sequence numbers compare only within it
 	Seq   uint64 // per-topic sequence, contiguous from 1 within an epoch
 	Time  int64  // Unix ns
-	Data  []byte // application payload (msgpack)
+	Data  []byte // application payload (msgpack); the state itself with EventSnapshot
+	// Flags mark recovery frames (server to client only). Trailing element,
+	// sent only when not zero.
+	Flags EventFlags
 }
+
+// EventFlags qualify an Event frame. A plain event has none.
+type EventFlags uint8
+
+// Event flags.
+const (
+	// EventHistoryLost: the server could not continue the client's stream
+	// from the position it asked for (history trimmed, or another epoch, or
+	// an impossible position). Nothing is being replayed for what was
+	// missed: this frame is a marker at Seq, the next event is Seq+1.
+	EventHistoryLost EventFlags = 1 << iota
+	// EventSnapshot: Data is not an event but the full state of the topic
+	// (e.g. every order of an account) as of Seq in Epoch, from the server's
+	// state snapshotter. Always sent with EventHistoryLost.
+	EventSnapshot
+)
 
 // Ping probes liveness; the peer answers with a Pong carrying the same Nonce.
 // Senders put their monotonic send time in Nonce to measure RTT.
@@ -166,6 +206,8 @@ const (
 	CodeUnexpected    ErrorCode = 1002 // a valid frame at the wrong time (e.g. Subscribe before Hello)
 	CodeTooManyTopics ErrorCode = 1003 // the subscription limit was reached
 	CodeBadPublish    ErrorCode = 1004 // a publish was refused (reason says why)
+	CodeBadResume     ErrorCode = 1005 // the resume token is invalid (forged, damaged): a new session was started instead
+	CodeBadPosition   ErrorCode = 1006 // a Subscribe position is impossible (ahead of the history, no epoch, not a sequenced topic)
 	CodeBadVersion    ErrorCode = 2000 // Hello asked for a version the server does not speak
 	CodeHelloRequired ErrorCode = 2001 // the first frame was not a Hello
 	CodeServerFull    ErrorCode = 2002 // connection cap reached
@@ -174,6 +216,7 @@ const (
 	CodeShutdown      ErrorCode = 2005 // the server is shutting down
 	CodeTooManyErrors ErrorCode = 2006 // too many bad frames
 	CodeTooLarge      ErrorCode = 2007 // a message over the server's size limit
+	CodeSessionMoved  ErrorCode = 2008 // the session was resumed on another connection
 )
 
 // Fatal reports whether the server closes the connection after this error.

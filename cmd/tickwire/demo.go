@@ -5,15 +5,32 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
 	"tickwire/demodata"
 	"tickwire/feedserver"
+	"tickwire/fix"
+	"tickwire/fix/fixclient"
 )
+
+// demoAccount is the account of the demo's order flow: the dashboard shows
+// its orders from the topic orders.DEMO.
+const demoAccount = "DEMO"
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:0", "address for the demo's server (`HOST:PORT`; port 0 picks a free one)")
+	feedStale := fs.Duration("feed-stale-after", 4*time.Second, "the server marks a symbol's feed stale after this much silence")
+	orders := fs.Bool("orders", true, "run the FIX gateway and a FIX counterparty sending orders, so the blotter is live")
+	orderRate := fs.Float64("order-rate", 0.5, "demo orders per second")
+	pauseSymbol := fs.String("pause", "NZDUSD", "symbol whose feed the demo pauses now and then, to show staleness (\"\" never)")
+	pauseEvery := fs.Duration("pause-every", 40*time.Second, "how often the demo pauses that feed")
+	pauseFor := fs.Duration("pause-for", 10*time.Second, "how long each pause lasts")
 	var rf replayFlags
 	rf.register(fs, "embedded")
 	var tf traderFlags
@@ -23,12 +40,20 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: tickwire demo [flags]
 
-Starts a feed server on 127.0.0.1 replaying recorded ticks (by default the
-shipped excerpt of real OANDA EURUSD/NZDUSD quotes, %s) and the trader
-dashboard connected to it over a real WebSocket. Keys: q quits.
+Starts, in one process and on 127.0.0.1:
+  - a feed server replaying recorded ticks (by default the shipped excerpt of
+    real OANDA EURUSD/NZDUSD quotes, %s, looping in real time);
+  - the FIX 4.4 gateway with its simulated exchange, and a FIX counterparty
+    sending market orders (some canceled or replaced) for account DEMO;
+  - the trader dashboard, connected to the server over a real WebSocket.
+
+What you will see: prices moving with their age counting up; every %s the
+%s feed pauses for %s: its row turns FEED-STALE (the server says the source
+went quiet) and an alert says so, then it recovers; the order blotter fills
+with the counterparty's orders. Keys: ? help, tab panes, q quits.
 
 Flags:
-`, demodata.Name)
+`, demodata.Name, "--pause-every", "--pause", "--pause-for")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
@@ -48,13 +73,38 @@ Flags:
 		return fmt.Errorf("listen: %w", err)
 	}
 	url := "ws://" + ln.Addr().String() + "/ws"
-	srv := feedserver.New(feedserver.Config{Name: "demo", Logger: log.With("component", "server")})
+	reqs := newOrderRequests(log.With("component", "requests"))
+	srv := feedserver.New(feedserver.Config{Name: "demo", StaleAfter: *feedStale, Logger: log.With("component", "server"),
+		Requests: reqs.handlers()})
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	served := make(chan error, 1)
 	go func() { served <- serveWithReplay(ctx, srv, ln, open, rf.options(), log) }()
 	log.Info("demo", "ws", url, "replay", rf.files, "speed", rf.speed)
+
+	if *orders {
+		dir, err := os.MkdirTemp("", "tickwire-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		gw, addr, err := startDemoGateway(dir, srv, log)
+		if err != nil {
+			return err
+		}
+		reqs.setGateway(gw)
+		if !tf.given("accounts") {
+			tf.accounts = demoAccount // the dashboard shows orders.DEMO and trades on DEMO
+		}
+		fixDone := make(chan error, 1)
+		go func() { fixDone <- runFIXUntil(ctx, gw) }()
+		defer func() { cancel(); <-fixDone }()
+		go demoOrderFlow(ctx, srv.Hub(), addr, dir, *orderRate, tf.list(), log.With("component", "fixclient"))
+	}
+	if *pauseSymbol != "" && *pauseEvery > 0 {
+		go pauseNowAndThen(ctx, srv.Hub(), *pauseSymbol, *pauseEvery, *pauseFor, log)
+	}
 
 	title := "tickwire demo · replay of " + rf.files
 	if rf.files == "embedded" {
@@ -67,4 +117,134 @@ Flags:
 		return err
 	}
 	return dashErr
+}
+
+// startDemoGateway starts the FIX gateway on a free loopback port with the
+// demo's counterparty, its journal and stores under dir.
+func startDemoGateway(dir string, srv *feedserver.Server, log *slog.Logger) (*fix.Gateway, string, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	dict := filepath.Join(dir, "FIX44.xml")
+	if err := os.WriteFile(dict, fix.FIX44Dictionary, 0o644); err != nil {
+		return nil, "", err
+	}
+	cfg := fmt.Sprintf(`[DEFAULT]
+ConnectionType=acceptor
+SocketAcceptHost=127.0.0.1
+SocketAcceptPort=%d
+HeartBtInt=30
+ResetOnLogon=N
+ResetOnLogout=N
+ResetOnDisconnect=N
+FileStoreSync=N
+DataDictionary=%s
+[SESSION]
+BeginString=FIX.4.4
+SenderCompID=TICKWIRE
+TargetCompID=DEMOCLIENT
+`, port, dict)
+	settings, err := fix.ParseSettings(strings.NewReader(cfg), "")
+	if err != nil {
+		return nil, "", err
+	}
+	gw, err := fix.New(fix.Config{
+		Settings: settings,
+		DataDir:  filepath.Join(dir, "gateway"),
+		Prices:   fix.SnapshotPrices(srv.Hub().Snapshot),
+		Events:   hubOrderEvents{srv.Hub()},
+		Auto:     fix.AutoConfig{Latency: 20 * time.Millisecond, PollInterval: 50 * time.Millisecond},
+		Logger:   log.With("component", "fix"),
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if err := gw.Start(); err != nil {
+		_ = gw.Stop()
+		return nil, "", err
+	}
+	return gw, fmt.Sprintf("127.0.0.1:%d", port), nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// demoOrderFlow is the demo's FIX counterparty: market orders for account
+// DEMO at rate per second, every 5th canceled and every 7th replaced once
+// acknowledged, checked against the expected order state. It runs until ctx
+// ends; failures are logged, never shown on the dashboard's terminal.
+func demoOrderFlow(ctx context.Context, hub *feedserver.Hub, addr, dir string, rate float64, symbols []string, log *slog.Logger) {
+	// Orders on a symbol with no price yet are rejected by the venue:
+	// realistic, but not what a first look should show. Wait for prices.
+	for _, s := range symbols {
+		for {
+			if _, ok := hub.Snapshot(s); ok {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	settings, err := fixclient.Settings(fixclient.Options{
+		Addrs: []string{addr}, SenderCompID: "DEMOCLIENT", TargetCompID: "TICKWIRE", StoreDir: filepath.Join(dir, "fixclient"),
+	})
+	if err != nil {
+		log.Error("demo order flow", "err", err)
+		return
+	}
+	c, err := fixclient.New(settings, log)
+	if err != nil {
+		log.Error("demo order flow", "err", err)
+		return
+	}
+	if err := c.Start(); err != nil {
+		log.Error("demo order flow", "err", err)
+		return
+	}
+	defer c.Stop()
+	if err := c.WaitLogon(ctx, 1); err != nil {
+		log.Error("demo order flow: no logon", "err", err)
+		return
+	}
+	res, err := c.RunFlow(ctx, fixclient.Flow{
+		Orders: 1 << 20, Rate: rate, Window: 10, Symbols: symbols, Qty: "100000",
+		CancelEvery: 5, ReplaceEvery: 7, Account: demoAccount, Prefix: fmt.Sprintf("demo-%d-", time.Now().Unix()),
+	}, nil)
+	log.Info("demo order flow ended", "orders", res.Orders, "reports", res.Reports, "mismatches", len(res.Mismatches), "err", err)
+	for _, m := range res.Mismatches {
+		log.Warn("demo order flow mismatch", "detail", m)
+	}
+}
+
+// pauseNowAndThen pauses symbol's ingest for pauseFor every `every`, so the
+// demo shows a feed going stale and recovering.
+func pauseNowAndThen(ctx context.Context, h *feedserver.Hub, symbol string, every, pauseFor time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		log.Info("demo: pausing feed", "symbol", symbol, "for", pauseFor)
+		h.SetPaused(symbol, true)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pauseFor):
+		}
+		h.SetPaused(symbol, false)
+		log.Info("demo: feed resumed", "symbol", symbol)
+	}
 }

@@ -29,6 +29,7 @@ func runFixClient(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	rate := fs.Float64("rate", 50, "new orders per second (0: as fast as --window allows)")
 	window := fs.Int("window", 100, "most orders awaiting their first report")
 	symbols := fs.String("symbols", "EURUSD", "comma-separated symbols, used in turn")
+	account := fs.String("account", "", "Account (tag 1) of the orders; traders see them on topic orders.ACCOUNT")
 	qty := fs.String("qty", "100000", "quantity of each order")
 	price := fs.String("price", "", "limit price (default: market orders)")
 	side := fs.String("side", "alternate", "buy, sell or alternate")
@@ -120,7 +121,7 @@ Flags:
 	res, err := c.RunFlow(ctx, fixclient.Flow{
 		Orders: *orders, Rate: *rate, Window: *window, Symbols: strings.Split(*symbols, ","),
 		Qty: *qty, Price: *price, Side: s, CancelEvery: *cancelEvery, ReplaceEvery: *replaceEvery,
-		HandlInst: hi, Settle: *settle,
+		HandlInst: hi, Settle: *settle, Account: *account,
 	}, stdout)
 	fmt.Fprintf(stdout, "orders %d, cancels %d, replaces %d, reports %d (fills %d, rejects %d) in %v; %.0f orders/s\n",
 		res.Orders, res.Cancels, res.Replaces, res.Reports, res.Fills, res.Rejects, res.Elapsed.Round(time.Millisecond),

@@ -94,6 +94,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	name := fs.String("name", "tickwire", "node name sent to clients")
 	heartbeat := fs.Duration("heartbeat", time.Second, "ping interval; a client silent for 3 is dropped")
 	maxConns := fs.Int("max-connections", 10000, "connection cap")
+	staleAfter := fs.Duration("stale-after", 10*time.Second, "mark a price topic stale when its source is silent this long (0: never)")
 	var lf logFlags
 	lf.register(fs, "")
 	var rf replayFlags
@@ -116,7 +117,9 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	srv := feedserver.New(feedserver.Config{Name: *name, Heartbeat: *heartbeat, MaxConnections: *maxConns, Logger: log})
+	reqs := newOrderRequests(log.With("component", "requests"))
+	srv := feedserver.New(feedserver.Config{Name: *name, Heartbeat: *heartbeat, MaxConnections: *maxConns, StaleAfter: *staleAfter, Logger: log,
+		Requests: reqs.handlers()})
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -126,6 +129,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		_ = ln.Close()
 		return err
 	}
+	reqs.setGateway(gw) // nil without --fix-config: order requests are refused with a reason
 	log.Info("serving", "ws", "ws://"+ln.Addr().String()+"/ws", "node", *name)
 	fmt.Fprintf(stdout, "tickwire server listening on ws://%s/ws\n", ln.Addr())
 	ctx, cancel := context.WithCancel(ctx)

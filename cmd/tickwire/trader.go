@@ -12,6 +12,8 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 
 	"tickwire/client"
 	"tickwire/tui"
@@ -21,11 +23,71 @@ import (
 type traderFlags struct {
 	symbols    string
 	staleAfter time.Duration
+	config     string
+	paper      bool
+	accounts   string
+	fs         *flag.FlagSet
 }
 
 func (t *traderFlags) register(fs *flag.FlagSet, defaultSymbols string) {
 	fs.StringVar(&t.symbols, "symbols", defaultSymbols, "comma-separated symbols to watch (`LIST`)")
 	fs.DurationVar(&t.staleAfter, "stale-after", 5*time.Second, "mark a row stale when its data is older than this")
+	fs.StringVar(&t.config, "config", "", "read servers, watchlist, per-symbol stale thresholds and colours from `FILE` (JSON, see docs/tui.md); flags given on the command line win")
+	fs.BoolVar(&t.paper, "paper", false, "paper trading: order entry works against a simulator in the dashboard (limit orders fill half at once); nothing is sent anywhere")
+	fs.StringVar(&t.accounts, "accounts", "", "comma-separated accounts (`LIST`): the blotter shows their orders (topics orders.ACCOUNT) and new orders go to the server's order gateway for the first; none: order entry unavailable")
+	t.fs = fs
+}
+
+// accountList returns the --accounts.
+func (t *traderFlags) accountList() []string {
+	var out []string
+	for _, a := range strings.Split(t.accounts, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// given reports whether the named flag was set on the command line.
+func (t *traderFlags) given(name string) bool {
+	found := false
+	if t.fs != nil {
+		t.fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	}
+	return found
+}
+
+// fileConfig loads the --config file, if any.
+func (t *traderFlags) fileConfig() (tui.FileConfig, error) {
+	if t.config == "" {
+		return tui.FileConfig{}, nil
+	}
+	return tui.LoadConfig(t.config)
+}
+
+// dashboardConfig merges flags and the config file: flags given explicitly
+// win, then the file, then the flags' defaults.
+func (t *traderFlags) dashboardConfig(fc *tui.FileConfig, title string) (tui.Config, error) {
+	cfg := tui.Config{Title: title}
+	if t.given("symbols") || len(fc.Watchlist) == 0 {
+		cfg.Symbols = t.list()
+	}
+	if t.given("stale-after") || fc.StaleAfter == 0 {
+		cfg.StaleAfter = t.staleAfter
+	}
+	if err := fc.Apply(&cfg); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// honourNoColor renders without colours or attributes when NO_COLOR is set
+// (https://no-color.org): the dashboard's marks are text and read without them.
+func honourNoColor() {
+	if v, ok := os.LookupEnv("NO_COLOR"); ok && v != "" {
+		lipgloss.SetColorProfile(termenv.Ascii)
+	}
 }
 
 func (t *traderFlags) list() []string {
@@ -50,14 +112,22 @@ func runTrader(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var lf logFlags
 	lf.register(fs, defaultLogFile("tickwire-trader"))
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: tickwire trader [flags]\n\nRuns the trader dashboard against a tickwire server. Keys: q quits.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: tickwire trader [flags]\n\nRuns the trader dashboard against a tickwire server. Keys: ? shows them all, q quits.\nHonours NO_COLOR. Logs go to the --log file, never to the screen.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
+	fc, err := tf.fileConfig()
+	if err != nil {
+		return fmt.Errorf("--config: %w", err)
+	}
+	list := *servers
+	if !tf.given("server") && len(fc.Servers) > 0 {
+		list = strings.Join(fc.URLs(), ",")
+	}
 	var urls []string
-	for _, u := range strings.Split(*servers, ",") {
+	for _, u := range strings.Split(list, ",") {
 		if u = strings.TrimSpace(u); u != "" {
 			if !strings.HasPrefix(u, "ws://") && !strings.HasPrefix(u, "wss://") {
 				return usageError{fmt.Errorf("--server %q: want a ws:// or wss:// URL", u)}
@@ -73,21 +143,64 @@ func runTrader(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer closeLog()
-	return runDashboard(ctx, urls, tf, "tickwire trader", log)
+	title := "tickwire trader"
+	if fc.Title != "" {
+		title = fc.Title
+	}
+	return runDashboard(ctx, urls, tf, title, log)
 }
 
 // runDashboard runs the TUI against urls until the user quits or ctx ends.
 func runDashboard(ctx context.Context, urls []string, tf traderFlags, title string, log *slog.Logger) error {
+	fc, err := tf.fileConfig()
+	if err != nil {
+		return fmt.Errorf("--config: %w", err)
+	}
+	cfg, err := tf.dashboardConfig(&fc, title)
+	if err != nil {
+		return fmt.Errorf("--config: %w", err)
+	}
+	honourNoColor()
+	log.Info("dashboard", "servers", urls, "symbols", cfg.Symbols, "stale_after", cfg.StaleAfter, "config", tf.config)
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	symbols := tf.list()
-	cl := client.New(client.Options{URLs: urls, Name: "tickwire-trader", Topics: symbols, Logger: log})
+	// Orders: --paper trades against the simulator; --accounts against the
+	// server's order gateway, over the feed protocol (orders.go); neither
+	// leaves order entry unavailable (nil OrderService).
+	accounts := tf.accountList()
+	if tf.paper {
+		accounts = nil
+	}
+	topics := append(append([]string(nil), cfg.Symbols...), orderTopics(accounts)...)
+	cl := client.New(client.Options{URLs: urls, Name: "tickwire-trader", Topics: topics, Logger: log})
 	go func() { _ = cl.Run(ctx) }()
 
-	m := tui.New(tui.Config{Title: title, Symbols: symbols, StaleAfter: tf.staleAfter})
+	var paper *tui.Paper
+	var orders *orderService
+	switch {
+	case tf.paper:
+		paper = tui.NewPaper()
+		cfg.Orders = paper
+	case len(accounts) > 0:
+		orders = newOrderService(cl, accounts, log.With("component", "orders"))
+		cfg.Orders = orders
+		log.Info("order entry", "accounts", accounts, "topics", orderTopics(accounts))
+	}
+	m := tui.New(cfg)
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx))
-	go tui.Feed(ctx, p, cl.Events(), 50*time.Millisecond)
-	_, err := p.Run()
+	events := cl.Events()
+	if paper != nil {
+		paper.SetSender(p)
+	}
+	if orders != nil {
+		orders.setSender(p)
+		fed := make(chan client.Event, 1024)
+		go orders.run(ctx, events, fed)
+		events = fed
+	}
+	go tui.Feed(ctx, p, events, 50*time.Millisecond)
+	_, err = p.Run()
 	if err != nil && ctx.Err() != nil {
 		return nil // interrupted: the terminal is restored either way
 	}

@@ -33,6 +33,9 @@ type Flow struct {
 	// ReplaceEvery: every n-th order is replaced (quantity +1) once
 	// acknowledged. 0: none. An order picked by both is replaced.
 	ReplaceEvery int
+	// Account of the orders (Account, tag 1); "" leaves it out. Traders see
+	// their accounts' orders on the topic orders.ACCOUNT.
+	Account string
 	// HandlInst of the orders (0: absent; '3' sends them to the desk).
 	HandlInst byte
 	// Prefix of the ClOrdIDs. Default: a time stamp, so runs never reuse them.
@@ -104,7 +107,7 @@ func (c *Client) RunFlow(ctx context.Context, f Flow, progress io.Writer) (Resul
 				side = '1' + byte(sent%2)
 			}
 			o := Order{
-				ClOrdID: f.Prefix + strconv.Itoa(sent), Symbol: f.Symbols[sent%len(f.Symbols)], Side: side,
+				ClOrdID: f.Prefix + strconv.Itoa(sent), Account: f.Account, Symbol: f.Symbols[sent%len(f.Symbols)], Side: side,
 				OrdType: '1', Qty: f.Qty, HandlInst: f.HandlInst,
 			}
 			if f.Price != "" {

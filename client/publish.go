@@ -1,0 +1,35 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+
+	"tickwire/protocol"
+)
+
+// ErrNotConnected: Publish was called while the client had no connection.
+var ErrNotConnected = errors.New("client: not connected")
+
+// Publish sends Publish and PublishEvent frames (values, events, requests on
+// a request topic) as one message on the current connection. It returns
+// ErrNotConnected when the link is down, and the write's error if it fails.
+//
+// Nothing is queued or retried: a frame is written at most once, on the
+// connection current at the call, and never sent again on a later one. A
+// nil error means the frames were handed to the connection, not that the
+// server received them: one that fails right after may lose them. The
+// server's refusals come back as ErrorEvents (code 1004 for a publish).
+func (c *Client) Publish(frames ...protocol.Frame) error {
+	for _, f := range frames {
+		if t := f.FrameType(); t != protocol.TypePublish && t != protocol.TypePublishEvent {
+			return fmt.Errorf("client: Publish takes Publish and PublishEvent frames, not %s", t)
+		}
+	}
+	c.mu.Lock()
+	conn := c.conn
+	c.mu.Unlock()
+	if conn == nil {
+		return ErrNotConnected
+	}
+	return conn.Send(frames...)
+}

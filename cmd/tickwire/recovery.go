@@ -1,0 +1,92 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"tickwire/feedserver"
+	"tickwire/recovery"
+	"tickwire/sessions"
+)
+
+// recoveryFlags are the server's durability and session flags: where the
+// journal of sequenced topics and the session secret live, the fsync policy,
+// retention, and how long sessions linger. Wiring in runServer:
+//
+//	var rec recoveryFlags
+//	rec.register(fs)
+//	... parse, logger ...
+//	cfg := feedserver.Config{...}
+//	closeJournal, err := rec.apply(&cfg, log)
+//	if err != nil {
+//		return err
+//	}
+//	defer closeJournal()
+//	srv := feedserver.New(cfg)
+type recoveryFlags struct {
+	data       string
+	linger     time.Duration
+	sync       string
+	retain     uint64
+	retainAge  time.Duration
+	journalOpt recovery.BoltOptions // tests
+}
+
+// journalFile is the journal's file name in the data directory.
+const journalFile = "journal.db"
+
+func (r *recoveryFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&r.data, "data", "", "data directory (`DIR`): the journal of sequenced topics ("+journalFile+") and the session secret ("+sessions.SecretFile+"); empty keeps them in memory, lost on exit")
+	fs.DurationVar(&r.linger, "linger", 30*time.Second, "how long a disconnected client's session is kept for it to resume (0: not kept)")
+	fs.StringVar(&r.sync, "sync", "always", "journal fsync policy with --data: always (every commit, before publishers are acknowledged), interval (every 100ms: a power loss may lose and corrupt), none (tests only)")
+	fs.Uint64Var(&r.retain, "retain", 0, "keep at most `N` events per sequenced topic in the journal (0: all); older positions get a history-lost marker")
+	fs.DurationVar(&r.retainAge, "retain-age", 0, "drop journal events older than this (0: keep)")
+}
+
+// apply opens the journal and the session secret in --data and puts them,
+// with the linger, in cfg. The returned function closes the journal: call it
+// after the server has stopped.
+func (r *recoveryFlags) apply(cfg *feedserver.Config, log *slog.Logger) (closeJournal func() error, err error) {
+	cfg.SessionLinger = r.linger
+	if r.linger <= 0 {
+		cfg.SessionLinger = -1 // the flag's 0 means none; the Config's 0 means the default
+	}
+	if r.data == "" {
+		if r.retain > 0 || r.retainAge > 0 || r.sync != "always" {
+			return nil, usageError{fmt.Errorf("--retain, --retain-age and --sync need --data")}
+		}
+		log.Warn("no --data: sequenced topics and sessions are in memory; a restart loses them")
+		return func() error { return nil }, nil
+	}
+	opts := r.journalOpt
+	switch r.sync {
+	case "always":
+		opts.Sync = recovery.SyncAlways
+	case "interval":
+		opts.Sync = recovery.SyncInterval
+	case "none":
+		opts.Sync = recovery.SyncNone
+	default:
+		return nil, usageError{fmt.Errorf("--sync %q: want always, interval or none", r.sync)}
+	}
+	opts.Retention = recovery.Retention{MaxEntries: r.retain, MaxAge: r.retainAge}
+	opts.OnBackgroundError = func(err error) { log.Error("journal", "err", err) }
+	if err := os.MkdirAll(r.data, 0o700); err != nil {
+		return nil, fmt.Errorf("--data: %w", err)
+	}
+	secret, err := sessions.LoadOrCreateSecret(filepath.Join(r.data, sessions.SecretFile))
+	if err != nil {
+		return nil, err
+	}
+	j, err := recovery.OpenBolt(filepath.Join(r.data, journalFile), opts)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Journal, cfg.SessionSecret = j, secret
+	log.Info("journal open", "path", j.Path(), "sync", opts.Sync.String())
+	return j.Close, nil
+}

@@ -1,0 +1,299 @@
+package feedserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"tickwire/protocol"
+	"tickwire/recovery"
+)
+
+// Sequenced topics are backed by a recovery.Journal: PublishEvents appends
+// to it and returns once the events are in it (durable under the journal's
+// sync policy), and the journal assigns their sequence numbers and epoch. The
+// topic's ring keeps the newest events encoded, as a cache: a subscriber
+// within it is served from memory under the shard lock, one further behind
+// (or whose position must first be checked) from the journal by its writer,
+// without any lock. A position the journal cannot continue (trimmed, another
+// epoch, ahead of the head) gets a history-lost marker, with the topic's
+// state from the StateSnapshotter if there is one, and the stream continues
+// from there. See docs/recovery.md, "The feed server".
+
+// StateSnapshotter provides the full state of a sequenced topic (the order
+// state of an account, say) to clients whose position cannot be continued.
+// The FIX gateway implements it; cmd/tickwire wires it in Config.
+type StateSnapshotter interface {
+	// SnapshotState returns the state of topic as of a position: exactly
+	// the result of the topic's events up to and including Position.Seq in
+	// Position.Epoch. The position must still be readable from the journal
+	// (not older than its retention), so the stream can continue from it.
+	// ErrNoState: the snapshotter keeps no state for this topic.
+	SnapshotState(ctx context.Context, topic string) (StateSnapshot, error)
+}
+
+// StateSnapshot is a topic's state at a position.
+type StateSnapshot struct {
+	Position recovery.Position
+	Data     []byte // the application's encoding (msgpack), at most protocol.MaxSnapshotData
+}
+
+// ErrNoState is returned by a StateSnapshotter that has no state for a topic.
+var ErrNoState = errors.New("no state snapshot for this topic")
+
+// memJournalKeep is how many events per topic the default in-memory journal
+// keeps; older ones are trimmed by Hub.Run.
+const memJournalKeep = 1 << 16
+
+// journalPage bounds the entries one writer wake-up reads from the journal
+// for one subscription; fewer when they are large, so that a read is about
+// maxEventBatch bytes (the first read of a subscription, sizes unknown,
+// takes journalFirstPage).
+const (
+	journalPage      = 256
+	journalFirstPage = 16
+)
+
+// snapshotTimeout bounds a StateSnapshotter call.
+const snapshotTimeout = 5 * time.Second
+
+// Journal returns the journal behind the hub's sequenced topics.
+func (h *Hub) Journal() recovery.Journal { return h.journal }
+
+// loadSequencedLocked sets a new sequenced topic's head and epoch from the
+// journal: its ring starts empty, after the head. Caller holds s.mu.
+func (h *Hub) loadSequencedLocked(tp *topic) {
+	tp.events.buf = make([]event, tp.rule.Window)
+	head, err := h.journal.Head(tp.name)
+	if err != nil {
+		// A closed or failed journal: readers will get its error from ReadFrom.
+		return
+	}
+	tp.events.head, tp.events.lo, tp.events.epoch = head.Seq, head.Seq+1, head.Epoch
+}
+
+// loadJournalTopics creates the sequenced topics the journal has a history
+// for, so that they are listed (GET /topics) after a restart.
+func (h *Hub) loadJournalTopics() error {
+	streams, err := h.journal.Streams()
+	if err != nil {
+		return err
+	}
+	for _, name := range streams {
+		if protocol.ValidTopic(name) != nil || h.Kind(name) != Sequenced {
+			continue
+		}
+		s := h.shard(name)
+		s.mu.Lock()
+		h.topicLocked(s, name)
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// insertLocked encodes the events the journal numbered first.. in epoch and
+// adds them to tp's ring in sequence order. Events of an Append that returned
+// before an earlier one's wait in tp.events.early for the gap to fill;
+// meanwhile subscribers at the gap read the journal, which has every event up
+// to the newest returned (a commit numbers its events). A gap that does not
+// fill (another writer appends to the stream behind the hub's back) is given
+// up on once early holds a window's worth: the cache restarts after it. It
+// reports whether there is anything new for subscribers. Caller holds s.mu.
+func (h *Hub) insertLocked(s *shard, tp *topic, first uint64, epoch string, evs []EventIn) bool {
+	r := &tp.events
+	if epoch != r.epoch && r.head >= first {
+		// Another history under the same name (the journal was replaced):
+		// start the cache again. Subscribers of the old epoch are told by
+		// their next journal read.
+		r.reset(first-1, epoch)
+	}
+	r.epoch = epoch
+	moved := false
+	for i := range evs {
+		seq := first + uint64(i)
+		if seq <= r.head {
+			continue // already known from the journal's head when the topic was created
+		}
+		ev := protocol.Event{Type: protocol.TypeEvent, Topic: tp.name, Epoch: epoch, Seq: seq, Time: evs[i].Time, Data: evs[i].Data}
+		var err error
+		if s.buf, err = s.enc.AppendEvent(s.buf[:0], &ev); err != nil {
+			panic(err) // constant, valid frame type
+		}
+		e := event{seq: seq, frame: append([]byte(nil), s.buf...)}
+		moved = true
+		if seq == r.head+1 {
+			r.add(e)
+		} else {
+			if r.early == nil {
+				r.early = make(map[uint64]event)
+			}
+			r.early[seq] = e
+		}
+	}
+	if len(r.early) > len(r.buf) {
+		lowest := uint64(0)
+		for seq := range r.early {
+			if lowest == 0 || seq < lowest {
+				lowest = seq
+			}
+		}
+		early := r.early
+		r.reset(lowest-1, epoch)
+		r.early = early
+	}
+	for len(r.early) > 0 {
+		e, ok := r.early[r.head+1]
+		if !ok {
+			break
+		}
+		delete(r.early, e.seq)
+		r.add(e)
+	}
+	return moved
+}
+
+// readJournal serves sb from the journal: it checks sb's position (the first
+// time, or after a history-lost marker), then appends the events after it
+// to the batch, encoded into the arena. It reports whether to look again
+// (more events may follow). Writer goroutine only.
+func (w *writer) readJournal(sb *sub) (more bool, err error) {
+	h := w.c.srv.hub
+	enc := w.c.srv.encoders.Get().(*protocol.Encoder)
+	defer w.c.srv.encoders.Put(enc)
+	tp := sb.topic
+	after := recovery.Position{Seq: sb.next - 1, Epoch: sb.epoch}
+	ctx, cancel := context.WithTimeout(context.Background(), w.c.srv.cfg.WriteTimeout)
+	limit := journalFirstPage
+	if sb.avg > 0 {
+		limit = max(1, min(journalPage, maxEventBatch/sb.avg))
+	}
+	es, err := h.journal.ReadFrom(ctx, tp.name, after, limit)
+	cancel()
+	if err != nil {
+		var pe *recovery.PositionError
+		if !errors.As(err, &pe) {
+			return false, fmt.Errorf("read journal of %q: %w", tp.name, err)
+		}
+		return true, w.historyLost(sb, pe, enc)
+	}
+	size := 0
+	for i := range es {
+		e := &es[i]
+		ev := protocol.Event{Type: protocol.TypeEvent, Topic: tp.name, Epoch: e.Epoch, Seq: e.Seq, Time: e.Time, Data: e.Data}
+		w.appendArena(func(dst []byte) []byte {
+			b, err := enc.AppendEvent(dst, &ev)
+			if err != nil {
+				panic(err) // constant, valid frame type
+			}
+			return b
+		})
+		size += len(e.Data) + len(e.Epoch) + len(tp.name) + 24
+	}
+	n := len(es)
+	next, epoch := sb.next, sb.epoch
+	if n > 0 {
+		next, epoch = es[n-1].Seq+1, es[n-1].Epoch
+		sb.avg = max(1, size/n)
+	}
+	w.setCursor(sb, next, epoch, false)
+	sb.lost = 0
+	return n > 0, nil
+}
+
+// appendArena appends one frame encoded by enc into the arena and to the
+// batch. The frame's bytes stay valid for the batch even if the arena grows:
+// growing copies to a new array and never writes the old one again.
+func (w *writer) appendArena(enc func([]byte) []byte) {
+	start := len(w.arena)
+	w.arena = enc(w.arena)
+	w.frames = append(w.frames, w.arena[start:len(w.arena):len(w.arena)])
+}
+
+// setCursor moves sb's cursor. The shard lock (read side is enough: only
+// this writer moves this cursor) orders it with the reader goroutine, which
+// reads the cursor under the write lock when the connection ends.
+func (w *writer) setCursor(sb *sub, next uint64, epoch string, verify bool) {
+	s := w.c.srv.hub.shard(sb.topic.name)
+	s.mu.RLock()
+	sb.next, sb.epoch, sb.verify = next, epoch, verify
+	s.mu.RUnlock()
+}
+
+// historyLost tells the client its position in sb's topic cannot be
+// continued: an Error frame first if the position was impossible (it was
+// never handed out), then a history-lost marker, with the topic's state if
+// the snapshotter has it; the stream continues after the marker's position.
+// Writer goroutine only.
+func (w *writer) historyLost(sb *sub, pe *recovery.PositionError, enc *protocol.Encoder) error {
+	h := w.c.srv.hub
+	name := sb.topic.name
+	sb.lost++
+	if sb.lost > 3 {
+		// The history moves faster than we can catch it (retention trimming
+		// at the snapshot's heels): give up rather than loop.
+		return fmt.Errorf("cannot continue topic %q: %v", name, pe)
+	}
+	if errors.Is(pe, recovery.ErrPositionAhead) || (pe.Pos.Seq > 0 && pe.Pos.Epoch == "") {
+		reason := fmt.Sprintf("position %d@%q is impossible in this history (head %s): continuing after a history-lost marker", pe.Pos.Seq, pe.Pos.Epoch, pe.Head)
+		if pe.Pos.Epoch == "" {
+			reason = fmt.Sprintf("position %d has no epoch, so it cannot be vouched for: continuing after a history-lost marker", pe.Pos.Seq)
+		}
+		w.c.logger().Warn("bad position", "topic", name, "reason", reason)
+		w.appendArena(func(dst []byte) []byte {
+			b, _ := enc.Append(dst, &protocol.Error{Code: protocol.CodeBadPosition, Reason: reason, Topic: name})
+			return b
+		})
+	}
+	// Without a state, the marker stands before the oldest retained event,
+	// and everything retained follows.
+	pos := recovery.Position{Seq: pe.First - 1, Epoch: pe.Head.Epoch}
+	ev := protocol.Event{Type: protocol.TypeEvent, Topic: name, Time: time.Now().UnixNano(), Flags: protocol.EventHistoryLost}
+	if h.snapshotter != nil && sb.lost == 1 {
+		ctx, cancel := context.WithTimeout(context.Background(), snapshotTimeout)
+		st, err := h.snapshotter.SnapshotState(ctx, name)
+		cancel()
+		switch {
+		case errors.Is(err, ErrNoState):
+		case err != nil:
+			w.c.logger().Error("state snapshot failed", "topic", name, "err", err)
+		case len(st.Data) > protocol.MaxSnapshotData:
+			w.c.logger().Error("state snapshot too large", "topic", name, "bytes", len(st.Data), "max", protocol.MaxSnapshotData)
+		case st.Position.Epoch != pe.Head.Epoch && st.Position.Seq > 0:
+			w.c.logger().Error("state snapshot of another epoch", "topic", name, "snapshot", st.Position, "head", pe.Head)
+		default:
+			pos = st.Position
+			if pos.Seq == 0 {
+				pos.Epoch = pe.Head.Epoch
+			}
+			ev.Flags |= protocol.EventSnapshot
+			ev.Data = st.Data
+		}
+	}
+	ev.Seq, ev.Epoch = pos.Seq, pos.Epoch
+	if ev.Data == nil {
+		ev.Data = []byte{}
+	}
+	w.c.logger().Info("history lost", "topic", name, "position", pe.Pos, "reason", pe.Err, "continue_after", pos, "snapshot", ev.Flags&protocol.EventSnapshot != 0)
+	w.appendArena(func(dst []byte) []byte {
+		b, err := enc.AppendEvent(dst, &ev)
+		if err != nil {
+			panic(err)
+		}
+		return b
+	})
+	// Check the new position on the next read: the journal may have moved.
+	w.setCursor(sb, pos.Seq+1, pos.Epoch, true)
+	return nil
+}
+
+// trimMemJournal applies the default in-memory journal's retention.
+func (h *Hub) trimMemJournal(ctx context.Context) {
+	if !h.ownJournal {
+		return
+	}
+	if _, err := recovery.EnforceRetention(ctx, h.journal, recovery.Retention{MaxEntries: memJournalKeep}, time.Now()); err != nil && ctx.Err() == nil {
+		// Only ErrClosed can happen here, at shutdown.
+		return
+	}
+}

@@ -1,0 +1,138 @@
+package feedserver
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"tickwire/protocol"
+	"tickwire/recovery"
+)
+
+// readEvents reads events of topic from c until it has n, checking that they
+// come in sequence, each once, with the payloads published.
+func readEvents(t *testing.T, c interface {
+	Read(func(protocol.Frame) error) error
+	SetReadDeadline(time.Time) error
+}, n int, slow bool) map[string]bool {
+	t.Helper()
+	seen := map[string]bool{}
+	var next uint64 = 1
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for int(next) <= n {
+		err := c.Read(func(f protocol.Frame) error {
+			e, ok := f.(*protocol.Event)
+			if !ok {
+				return nil
+			}
+			if e.Seq != next || e.Flags != 0 {
+				return fmt.Errorf("event %d (flags %d), want %d", e.Seq, e.Flags, next)
+			}
+			if seen[string(e.Data)] {
+				return fmt.Errorf("payload %q twice", e.Data)
+			}
+			seen[string(e.Data)] = true
+			next++
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("after event %d: %v", next-1, err)
+		}
+		if slow && next%300 == 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return seen
+}
+
+// TestSequencedConcurrentPublishers: publishers racing on one topic get
+// their events numbered by the journal in whatever order its commits return;
+// subscribers still receive 1, 2, 3, ... each once, fast or slow.
+func TestSequencedConcurrentPublishers(t *testing.T) {
+	srv, url := startServer(t, Config{Topics: []TopicRule{{Pattern: "orders.*", Kind: Sequenced, Window: 128}}})
+	fast, slow := dial(t, url), dial(t, url)
+	for _, c := range []interface{ Send(...protocol.Frame) error }{fast, slow} {
+		if err := c.Send(&protocol.Subscribe{Topics: []string{"orders.C"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 5*time.Second, "subscriptions", func() bool {
+		cs := srv.Clients()
+		return len(cs) == 2 && cs[0].Subscriptions == 1 && cs[1].Subscriptions == 1
+	})
+	const pubs, each = 8, 400
+	var wg sync.WaitGroup
+	for p := range pubs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				evs := []EventIn{{Data: []byte(fmt.Sprintf("%d-%d-a", p, i))}}
+				if i%3 == 0 {
+					evs = append(evs, EventIn{Data: []byte(fmt.Sprintf("%d-%d-b", p, i))})
+				}
+				if _, _, err := srv.Hub().PublishEvents("orders.C", evs...); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	n := pubs * (each + (each+2)/3)
+	var rwg sync.WaitGroup
+	for _, c := range []struct {
+		conn interface {
+			Read(func(protocol.Frame) error) error
+			SetReadDeadline(time.Time) error
+		}
+		slow bool
+	}{{fast, false}, {slow, true}} {
+		rwg.Add(1)
+		go func() {
+			defer rwg.Done()
+			if got := readEvents(t, c.conn, n, c.slow); len(got) != n {
+				t.Errorf("%d distinct payloads, want %d", len(got), n)
+			}
+		}()
+	}
+	wg.Wait()
+	rwg.Wait()
+}
+
+// TestForeignAppend: events appended to a topic's stream behind the hub's
+// back (another writer of the same journal) leave a gap in the hub's cache;
+// subscribers read across it from the journal instead of waiting.
+func TestForeignAppend(t *testing.T) {
+	j := recovery.NewMem()
+	defer j.Close()
+	srv, url := startServer(t, Config{Journal: j, Topics: []TopicRule{{Pattern: "orders.*", Kind: Sequenced, Window: 8}}})
+	c := dial(t, url)
+	if err := c.Send(&protocol.Subscribe{Topics: []string{"orders.X"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "subscription", subscribed(srv, 1))
+	h := srv.Hub()
+	n := 0
+	pub := func() {
+		n++
+		if _, _, err := h.PublishEvents("orders.X", EventIn{Data: []byte(fmt.Sprint("e", n))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub()
+	n++
+	if _, err := j.Append(context.Background(), "orders.X", recovery.Record{Data: []byte(fmt.Sprint("e", n))}); err != nil {
+		t.Fatal(err)
+	}
+	for range 30 { // more than the window: the cache gives up on the gap
+		pub()
+	}
+	readEvents(t, c, n, false)
+	late := dial(t, url)
+	if err := late.Send(&protocol.Subscribe{Topics: []string{"orders.X"}}); err != nil {
+		t.Fatal(err)
+	}
+	readEvents(t, late, n, false)
+}

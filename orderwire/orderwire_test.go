@@ -1,0 +1,123 @@
+package orderwire
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/shopspring/decimal"
+)
+
+func TestDecodeRequest(t *testing.T) {
+	ok := []struct {
+		js    string
+		check func(r *Request) bool
+	}{
+		{`{"Action":"new","ClOrdID":"AB-1","Account":"DEMO","Symbol":"EURUSD","Side":"1","OrdType":"2","Price":"1.39231","OrderQty":"100000","TimeInForce":"3","HandlInst":"3"}`,
+			func(r *Request) bool {
+				return r.Side == SideBuy && r.OrdType == OrdTypeLimit && r.Price.Decimal.Equal(decimal.RequireFromString("1.39231")) &&
+					r.OrderQty.Decimal.IntPart() == 100000 && r.TimeInForce == TimeInForceIOC && r.HandlInst == HandlInstManual && r.ID() == "AB-1"
+			}},
+		{`{"Action":"new","ClOrdID":"AB-2","Account":"DEMO","Symbol":"EURUSD","Side":"2","OrdType":"1","OrderQty":5}`, // numbers accepted
+			func(r *Request) bool { return !r.Price.Valid && r.OrderQty.Decimal.IntPart() == 5 }},
+		{`{"Action":"cancel","ClOrdID":"AB-3","OrigClOrdID":"AB-1","Account":"DEMO"}`, nil},
+		{`{"Action":"replace","ClOrdID":"AB-4","OrigClOrdID":"AB-1","Account":"DEMO","OrdType":"2","Price":"1.4","OrderQty":"10","Text":"stale ack"}`, nil},
+		{`{"Action":"desk-fill","OrderID":"O7","LastQty":"10","LastPx":"1.1"}`, func(r *Request) bool { return r.ID() == "O7" && r.Action.Desk() }},
+		{`{"Action":"desk-reject-cancel","OrderID":"O7","Reason":0,"Text":"no"}`, func(r *Request) bool { return r.Reason != nil && *r.Reason == 0 }},
+		{`{"Action":"desk-bust","OrderID":"O7","ExecRefID":"E9"}`, nil},
+	}
+	for _, c := range ok {
+		r, err := DecodeRequest([]byte(c.js))
+		if err != nil {
+			t.Errorf("%s: %v", c.js, err)
+			continue
+		}
+		if c.check != nil && !c.check(r) {
+			t.Errorf("%s: decoded %+v", c.js, r)
+		}
+		// Encode/decode round trip.
+		data, err := r.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := DecodeRequest(data); err != nil {
+			t.Errorf("re-encoded %s: %v", data, err)
+		}
+	}
+
+	bad := []struct{ js, want string }{
+		{`[]`, "bad request: json: cannot unmarshal array"},
+		{`{"Action":"new"} {"Action":"new"}`, "more than one JSON value"},
+		{`{"Action":"sell"}`, `bad request: unknown Action "sell"`},
+		{`{"Action":"new","ClOrdID":"has space","Account":"A","Symbol":"S","Side":"1","OrdType":"1","OrderQty":"1"}`, `bad request: new: ID "has space"`},
+		{`{"Action":"new","Account":"A","Symbol":"S","Side":"1","OrdType":"1","OrderQty":"1"}`, "new: missing ClOrdID"},
+		{`{"Action":"new","ClOrdID":"C","Account":"A","Symbol":"S","Side":"1","OrdType":"1","OrderQty":"1","OrderID":"O1"}`, "new C: new does not take OrderID"},
+		{`{"Action":"new","ClOrdID":"C","Account":"A","Symbol":"S","Side":"1","OrdType":"1","OrderQty":"0"}`, "new C: OrderQty must be more than 0"},
+		{`{"Action":"new","ClOrdID":"C","Account":"A","Symbol":"S","Side":"1","OrdType":"1","Price":"1","OrderQty":"1"}`, "new C: a market order has no Price"},
+		{`{"Action":"new","ClOrdID":"C","Account":"A","Symbol":"S","Side":"1","OrdType":"3","OrderQty":"1"}`, `new C: unsupported OrdType "3"`},
+		{`{"Action":"new","ClOrdID":"C","Account":"A","Symbol":"S","Side":"1","OrdType":"1","OrderQty":"1","TimeInForce":"6"}`, `unsupported TimeInForce "6"`},
+		{`{"Action":"new","ClOrdID":"C","Account":"A","Symbol":"S","Side":"1","OrdType":"1","OrderQty":"1","HandlInst":"4"}`, `unknown HandlInst "4"`},
+		{`{"Action":"new","ClOrdID":"C","Account":"A","Symbol":"S","Side":"11","OrdType":"1","OrderQty":"1"}`, `new C: bad request: Side must be one character`},
+		{`{"Action":"new","ClOrdID":"C","Account":"A","Symbol":"S€","Side":"1","OrdType":"1","OrderQty":"1"}`, `Symbol "S€"`},
+		{`{"Action":"cancel","ClOrdID":"C","Account":"A"}`, "cancel C: missing OrigClOrdID"},
+		{`{"Action":"desk-reject","OrderID":"O1","Reason":100}`, "desk-reject O1: Reason 100"},
+		{`{"Action":"desk-fill","OrderID":"O1","LastQty":"1","LastPx":"1","Symbol":"S"}`, "desk-fill O1: desk-fill does not take Symbol"},
+		{`{"Action":"new","ClOrdID":"C","Account":"A","Symbol":"S","Side":"1","OrdType":"1","OrderQty":"1","Text":"` + strings.Repeat("x", MaxTextLen+1) + `"}`, "Text of 257 bytes"},
+		{`{"Action":"new","ClOrdID":"C","Text":"` + strings.Repeat("x", MaxRequestBytes) + `"}`, "request of"},
+	}
+	for _, c := range bad {
+		_, err := DecodeRequest([]byte(c.js))
+		rf, ok := err.(*Refusal)
+		if !ok || !strings.HasPrefix(rf.Error(), c.want) && !strings.Contains(rf.Error(), c.want) {
+			t.Errorf("%.80s: got %v, want %q", c.js, err, c.want)
+		}
+	}
+}
+
+func TestRefusalRoundTrip(t *testing.T) {
+	for _, rf := range []Refusal{
+		{Action: ActionNew, ID: "AB-1", Text: "duplicate ClOrdID AB-1 in session TRADER:DEMO"},
+		{Action: ActionDeskFill, ID: "20260102T150405-O7", Text: "order: overfill: 61 > 60"},
+		{Action: ActionCancel, ID: "x:y", Text: ""},
+	} {
+		got, ok := ParseRefusal(rf.Error())
+		if !ok || *got != rf {
+			t.Errorf("ParseRefusal(%q) = %+v, %v", rf.Error(), got, ok)
+		}
+	}
+	for _, s := range []string{"bad request: not JSON", "sell X: no", "new has space: no", "server error", "new : x"} {
+		if got, ok := ParseRefusal(s); ok {
+			t.Errorf("ParseRefusal(%q) = %+v", s, got)
+		}
+	}
+}
+
+func TestAccountTopicAndSessions(t *testing.T) {
+	for in, want := range map[string]string{"DEMO": "orders.DEMO", "": "orders.unassigned", "a b/c€": "orders.a_b/c___"} {
+		if got := AccountTopic(in); got != want {
+			t.Errorf("AccountTopic(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if a, ok := TraderAccount(TraderSession("DEMO")); !ok || a != "DEMO" {
+		t.Errorf("TraderAccount(TraderSession) = %q %v", a, ok)
+	}
+	if _, ok := TraderAccount("FIX.4.4:TICKWIRE->DEMOCLIENT"); ok {
+		t.Error("a FIX session is not a trader session")
+	}
+}
+
+func TestCharJSON(t *testing.T) {
+	type s struct {
+		A Side
+		B ExecType
+		C OrdType `json:",omitempty"`
+	}
+	data, err := json.Marshal(s{A: 0x01, B: ExecTypeTrade})
+	if err != nil || string(data) != `{"A":"0x01","B":"F"}` {
+		t.Fatalf("%s %v", data, err)
+	}
+	var back s
+	if err := json.Unmarshal(data, &back); err != nil || back.A != 0x01 || back.B != ExecTypeTrade {
+		t.Fatalf("%+v %v", back, err)
+	}
+}

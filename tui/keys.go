@@ -1,0 +1,74 @@
+package tui
+
+import "github.com/charmbracelet/bubbles/key"
+
+// KeyMap is every key the dashboard answers to. Panes pick the bindings they
+// use for their own help; the root handles the global ones.
+type KeyMap struct {
+	// Global.
+	Quit, Help, Filter, NextPane, PrevPane key.Binding
+	// Moving in a list.
+	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
+	// Orders.
+	Buy, Sell, Cancel, Replace, Fills key.Binding
+	// Forms and inputs.
+	Submit, Back, NextField, PrevField, Left, Right key.Binding
+}
+
+// DefaultKeyMap returns the default bindings: arrows and vim keys.
+func DefaultKeyMap() KeyMap {
+	b := func(help, desc string, keys ...string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
+	}
+	return KeyMap{
+		Quit:     b("q", "quit", "q", "ctrl+c"),
+		Help:     b("?", "help", "?"),
+		Filter:   b("/", "filter", "/"),
+		NextPane: b("tab", "next pane", "tab"),
+		PrevPane: b("shift+tab", "prev pane", "shift+tab"),
+
+		Up:       b("↑/k", "up", "up", "k"),
+		Down:     b("↓/j", "down", "down", "j"),
+		PageUp:   b("pgup", "page up", "pgup", "ctrl+u"),
+		PageDown: b("pgdn", "page down", "pgdown", "ctrl+d"),
+		Top:      b("g/home", "top", "g", "home"),
+		Bottom:   b("G/end", "bottom", "G", "end"),
+
+		Buy:     b("b", "buy", "b"),
+		Sell:    b("s", "sell", "s"),
+		Cancel:  b("x", "cancel order", "x"),
+		Replace: b("r", "replace order", "r"),
+		Fills:   b("f", "orders/fills", "f"),
+
+		Submit:    b("enter", "send", "enter"),
+		Back:      b("esc", "back/clear", "esc"),
+		NextField: b("tab/↓", "next field", "tab", "down"),
+		PrevField: b("shift+tab/↑", "prev field", "shift+tab", "up"),
+		Left:      b("←", "change", "left", "h"),
+		Right:     b("→/space", "change", "right", "l", " "),
+	}
+}
+
+// keyHelp adapts a list of bindings to help.KeyMap.
+type keyHelp struct {
+	short []key.Binding
+	full  [][]key.Binding
+}
+
+func (k keyHelp) ShortHelp() []key.Binding  { return k.short }
+func (k keyHelp) FullHelp() [][]key.Binding { return k.full }
+
+// ShortHelp implements help.KeyMap: the global keys.
+func (k KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.NextPane, k.Filter, k.Help, k.Quit}
+}
+
+// FullHelp implements help.KeyMap: the keys outside the order form (which
+// shows its own), grouped.
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
+		{k.NextPane, k.PrevPane, k.Filter, k.Back, k.Help, k.Quit},
+		{k.Buy, k.Sell, k.Cancel, k.Replace, k.Fills},
+	}
+}
