@@ -94,7 +94,9 @@ func (c *Client) startPings() {
 			return
 		default:
 		}
-		b, _ := protocol.NewEncoder().Append(nil, &protocol.Ping{Nonce: time.Now().UnixNano()})
+		enc := c.srv.encoders.Get().(*protocol.Encoder)
+		b, _ := enc.Append(nil, &protocol.Ping{Nonce: time.Now().UnixNano()})
+		c.srv.encoders.Put(enc)
 		c.queue.push(b)
 		mu.Lock()
 		t.Reset(hb)

@@ -152,7 +152,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := newClient(s, conn, "c"+strconv.FormatUint(s.nextID.Add(1), 10))
+	// Pings start before the client is visible to closeAll, which stops them.
+	c.startPings()
 	if reason := s.add(c); reason != "" {
+		c.pinger.Stop()
 		c.logger().Warn("connection refused", "reason", reason)
 		code := protocol.CodeServerFull
 		if s.isClosing() {
@@ -165,7 +168,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		_ = conn.Close()
 		return
 	}
-	c.startPings()
 	// The handler returns; the reader goroutine keeps the connection, so the
 	// HTTP server's per-request state is freed. The writer goroutine starts
 	// when there is something to write.

@@ -276,10 +276,19 @@ func (mk *market) downFor(now time.Time) string {
 	return " after " + formatAge(now.Sub(mk.downSince)) + " down"
 }
 
-// sessionKind says whether the server resumed our session or started a new
-// one. client.StateEvent does not report it yet (the lead adds Resumed);
-// until then every session is new.
-func sessionKind(client.StateEvent) string { return "new" }
+// sessionKind says whether the server resumed our session (its
+// subscriptions and stream positions) or started a new one, and names the
+// transport when it is the HTTP streaming fallback.
+func sessionKind(ev client.StateEvent) string {
+	kind := "new"
+	if ev.Resumed {
+		kind = "resumed"
+	}
+	if ev.Transport != "" && ev.Transport != "websocket" {
+		kind += " over " + ev.Transport
+	}
+	return kind
+}
 
 // check raises the alerts that time alone causes: a row whose age passed its
 // threshold while the link was up. A row is only "went stale" once the link

@@ -6,6 +6,7 @@
 //	tickwire replay   publish recorded ticks into a server at their recorded pace
 //	tickwire record   write a server's topics to a tick file
 //	tickwire fixclient send a FIX order flow to the gateway and check every response
+//	tickwire soak     precise-recovery soak: random connection cuts, exact streams
 //	tickwire bench    measure tickwire against baselines
 package main
 
@@ -34,6 +35,7 @@ func commands() []command {
 		{"replay", "publish recorded ticks into a server at their recorded pace", runReplay},
 		{"record", "write a server's topics to a tick file", runRecord},
 		{"fixclient", "send a FIX order flow to the gateway and check every response", runFixClient},
+		{"soak", "cut client connections at random while publishing order events; check each got all, once, in order", runSoak},
 		{"bench", "measure tickwire against baselines (pingpong, fanout, idle, ramp)", runBench},
 	}
 }

@@ -101,6 +101,8 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	rf.register(fs, "")
 	var ff fixFlags
 	ff.register(fs)
+	var rec recoveryFlags
+	rec.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: tickwire server [flags]\n\nRuns a feed server: WebSocket clients at ws://LISTEN/ws, topics at http://LISTEN/topics.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -118,8 +120,14 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	reqs := newOrderRequests(log.With("component", "requests"))
-	srv := feedserver.New(feedserver.Config{Name: *name, Heartbeat: *heartbeat, MaxConnections: *maxConns, StaleAfter: *staleAfter, Logger: log,
-		Requests: reqs.handlers()})
+	cfg := feedserver.Config{Name: *name, Heartbeat: *heartbeat, MaxConnections: *maxConns, StaleAfter: *staleAfter, Logger: log,
+		Requests: reqs.handlers()}
+	closeJournal, err := rec.apply(&cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeJournal()
+	srv := feedserver.New(cfg)
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
