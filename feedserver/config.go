@@ -29,6 +29,12 @@ type Config struct {
 	// MaxOutboundMessage is the size at which the writer starts a new WebSocket
 	// message when coalescing frames. Default 64 KiB.
 	MaxOutboundMessage int
+	// SocketSendBuffer, if set, fixes each client socket's kernel send
+	// buffer (bytes; Linux doubles it). Data in kernel buffers cannot be
+	// conflated and ages there; a small buffer keeps a slow client's data in
+	// its conflating queue instead, at some cost to burst throughput.
+	// Default 0: the kernel's autotuning.
+	SocketSendBuffer int
 	// FlushInterval, if set, is the least time between two writes to one
 	// client: frames published meanwhile gather into one write. It trades up
 	// to that much latency for far fewer syscalls with many clients. Default 0.

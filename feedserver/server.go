@@ -151,6 +151,11 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.log.Debug("upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
+	if tc, ok := conn.NetConn().(*net.TCPConn); ok && s.cfg.SocketSendBuffer > 0 {
+		// Bytes in kernel buffers are a queue the server cannot conflate:
+		// keep it short so a slow client's data waits here, replaceable.
+		_ = tc.SetWriteBuffer(s.cfg.SocketSendBuffer)
+	}
 	c := newClient(s, conn, "c"+strconv.FormatUint(s.nextID.Add(1), 10))
 	// Pings start before the client is visible to closeAll, which stops them.
 	c.startPings()

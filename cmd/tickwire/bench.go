@@ -104,11 +104,18 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.IntVar(&cfg.MaxClients, "max", 20000, "stop at this many clients")
 		fs.IntVar(&cfg.Rate, "rate", 100, "messages per second per client")
 		fs.IntVar(&cfg.Payload, "payload", 125, "event payload bytes (message style)")
-		fs.DurationVar(&cfg.P99Limit, "p99", 50*time.Millisecond, "latency p99 above which a step is saturated")
+		fs.DurationVar(&cfg.P99Limit, "p99", 0, "latency (data age) p99 above which a step is saturated (default 50ms for message style, 250ms for conflated)")
 		fs.IntVar(&cfg.PastSat, "past", 2, "steps to run past saturation")
 		run = func(ctx context.Context, exe string) (any, []chart, error) {
 			if cfg.Style != "message" && cfg.Style != "conflated" {
 				return nil, nil, usageError{fmt.Errorf("--style %q: message or conflated", cfg.Style)}
+			}
+			if cfg.P99Limit == 0 {
+				// The seed's targets: messages p99 < 50 ms; conflated data age p99 < 250 ms.
+				cfg.P99Limit = 50 * time.Millisecond
+				if cfg.Style == "conflated" {
+					cfg.P99Limit = 250 * time.Millisecond
+				}
 			}
 			if cfg.Step <= 0 || cfg.Rate <= 0 || cfg.MaxClients <= 0 {
 				return nil, nil, usageError{fmt.Errorf("--step, --rate and --max must be positive")}
