@@ -395,6 +395,24 @@ func (g *Gateway) Snapshot(ctx context.Context) (order.Snapshot, error) {
 	return s, err
 }
 
+// OrdersAt returns a copy of the orders keep selects, and runs at in the same
+// instant on the engine goroutine: between batches, after every earlier
+// batch's order events were published. So at can read where the order
+// topics stand and the copy is exactly their state there (recovery's "full
+// snapshot of the order state").
+func (g *Gateway) OrdersAt(ctx context.Context, keep func(*order.OrderState) bool, at func()) ([]order.OrderState, error) {
+	var out []order.OrderState
+	err := g.eng.submit(ctx, command{query: func(b *order.Book) {
+		for _, o := range b.Snapshot().Orders {
+			if keep(&o) {
+				out = append(out, o)
+			}
+		}
+		at()
+	}})
+	return out, err
+}
+
 // Sessions describes the configured sessions, sorted by ID.
 func (g *Gateway) Sessions() []SessionInfo {
 	g.mu.Lock()

@@ -74,8 +74,10 @@ Flags:
 	}
 	url := "ws://" + ln.Addr().String() + "/ws"
 	reqs := newOrderRequests(log.With("component", "requests"))
+	snaps := &orderSnapshots{}
 	srv := feedserver.New(feedserver.Config{Name: "demo", StaleAfter: *feedStale, Logger: log.With("component", "server"),
-		Requests: reqs.handlers()})
+		Requests: reqs.handlers(), Snapshotter: snaps})
+	snaps.hub.Store(srv.Hub())
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -94,6 +96,7 @@ Flags:
 			return err
 		}
 		reqs.setGateway(gw)
+		snaps.gw.Store(gw)
 		if !tf.given("accounts") {
 			tf.accounts = demoAccount // the dashboard shows orders.DEMO and trades on DEMO
 		}

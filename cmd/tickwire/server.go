@@ -122,12 +122,15 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	reqs := newOrderRequests(log.With("component", "requests"))
 	cfg := feedserver.Config{Name: *name, Heartbeat: *heartbeat, MaxConnections: *maxConns, StaleAfter: *staleAfter, Logger: log,
 		Requests: reqs.handlers()}
+	snaps := &orderSnapshots{}
+	cfg.Snapshotter = snaps
 	closeJournal, err := rec.apply(&cfg, log)
 	if err != nil {
 		return err
 	}
 	defer closeJournal()
 	srv := feedserver.New(cfg)
+	snaps.hub.Store(srv.Hub())
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -138,6 +141,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	reqs.setGateway(gw) // nil without --fix-config: order requests are refused with a reason
+	snaps.gw.Store(gw)
 	log.Info("serving", "ws", "ws://"+ln.Addr().String()+"/ws", "node", *name)
 	fmt.Fprintf(stdout, "tickwire server listening on ws://%s/ws\n", ln.Addr())
 	ctx, cancel := context.WithCancel(ctx)
