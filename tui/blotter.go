@@ -35,10 +35,12 @@ type blotterPane struct {
 	filter    string
 	pending   map[string]orderAction // request in flight per Order.ID: nothing is sent twice
 	notice    string                 // the outcome of the last action, shown under the title
+	deskForm  deskForm               // fill and reject input for care orders
 }
 
 func newBlotterPane(c *Common, svc OrderService, newID func() string) *blotterPane {
-	return &blotterPane{Common: c, svc: svc, newID: newID, orders: make(map[string]*Order), pending: make(map[string]orderAction)}
+	return &blotterPane{Common: c, svc: svc, newID: newID, orders: make(map[string]*Order), pending: make(map[string]orderAction),
+		deskForm: newDeskForm(c)}
 }
 
 func (p *blotterPane) SetSize(w, h int) { p.width, p.height = w, h }
@@ -48,7 +50,8 @@ func (p *blotterPane) ShortHelp() []key.Binding {
 	if p.svc == nil {
 		return []key.Binding{k.Up, k.Down, k.Fills}
 	}
-	return []key.Binding{k.Up, k.Down, k.Buy, k.Sell, k.Cancel, k.Replace, k.Fills}
+	// The desk keys the selected care order's state offers come first.
+	return append(p.offered(p.selected()), k.Up, k.Down, k.Buy, k.Sell, k.Cancel, k.Replace, k.Fills)
 }
 
 func (p *blotterPane) FullHelp() [][]key.Binding { return [][]key.Binding{p.ShortHelp()} }
@@ -75,7 +78,12 @@ func (p *blotterPane) visibleFills() []Fill {
 	return out
 }
 
-func (p *blotterPane) listHeight() int { return max(p.height-3, 1) }
+func (p *blotterPane) listHeight() int {
+	if p.deskForm.open {
+		return max(p.height-4, 1)
+	}
+	return max(p.height-3, 1)
+}
 
 func (p *blotterPane) count() int {
 	if p.showFills {
@@ -106,6 +114,16 @@ func (p *blotterPane) Update(msg tea.Msg) tea.Cmd {
 		p.nav = listNav{}
 	case key.Matches(k, p.Keys.Cancel):
 		return p.cancel()
+	case key.Matches(k, p.Keys.DeskAccept):
+		return p.desk(deskKeyAccept)
+	case key.Matches(k, p.Keys.DeskReject):
+		return p.desk(deskKeyReject)
+	case key.Matches(k, p.Keys.DeskFill):
+		return p.desk(deskKeyFill)
+	case key.Matches(k, p.Keys.DeskDone):
+		return p.desk(deskKeyDone)
+	case key.Matches(k, p.Keys.DeskCancel):
+		return p.desk(deskKeyCancel)
 	case key.Matches(k, p.Keys.Replace):
 		o := p.selected()
 		switch {
@@ -154,7 +172,7 @@ func (p *blotterPane) added(req OrderRequest, now time.Time) {
 		return
 	}
 	p.orders[req.ClOrdID] = &Order{ID: req.ClOrdID, ClOrdID: req.ClOrdID, Symbol: req.Symbol, Side: req.Side, Type: req.Type,
-		TIF: req.TIF, Qty: req.Qty, Price: req.Price, Status: StatusPendingNew, LeavesQty: req.Qty, Updated: now, Unconfirmed: true}
+		TIF: req.TIF, Qty: req.Qty, Price: req.Price, Status: StatusPendingNew, LeavesQty: req.Qty, Care: req.Care, Updated: now, Unconfirmed: true}
 	p.ids = append(p.ids, req.ClOrdID)
 }
 
@@ -285,8 +303,12 @@ func (p *blotterPane) View() string {
 	switch {
 	case p.svc == nil:
 		lines = append(lines, st.Notice.Render(truncate("  ⚠ Order entry unavailable: no order service is connected.", p.width)))
+	case p.deskForm.open && !p.showFills:
+		lines = append(lines, p.deskForm.lines(p.width)...)
 	case p.notice != "":
 		lines = append(lines, st.Notice.Render(truncate("  "+p.notice, p.width)))
+	case p.focused && !p.showFills && p.selected() != nil && p.selected().Care:
+		lines = append(lines, p.Styles.Muted.Render(truncate("  "+p.deskHint(p.selected()), p.width)))
 	default:
 		lines = append(lines, "")
 	}
@@ -342,11 +364,14 @@ func (p *blotterPane) orderLines() []string {
 		case o.Status == StatusPartiallyFilled || o.Status == StatusNew:
 			style = st.Working
 		}
-		mark := "  "
+		mark, care := " ", " "
 		if i == p.nav.cursor && p.focused {
-			mark, style = "▸ ", st.Selected.Inherit(style)
+			mark, style = "▸", st.Selected.Inherit(style)
 		}
-		lines = append(lines, mark+style.Render(line))
+		if o.Care {
+			care = careMark
+		}
+		lines = append(lines, mark+care+style.Render(line))
 	}
 	return lines
 }

@@ -20,19 +20,29 @@ const (
 	fieldType
 	fieldPrice
 	fieldTIF
+	fieldRoute
 	numFields
 )
 
-var fieldLabels = [numFields]string{"Symbol", "Side", "Qty", "Type", "Price", "TIF"}
+var fieldLabels = [numFields]string{"Symbol", "Side", "Qty", "Type", "Price", "TIF", "Route"}
 
 var (
 	sides = []Side{SideBuy, SideSell}
 	types = []OrdType{OrdTypeLimit, OrdTypeMarket}
 	tifs  = []TimeInForce{TIFDay, TIFIOC, TIFFOK, TIFGTC}
+	// routes: the auto venue, or the desk (a care order, HandlInst=3).
+	routes = []bool{false, true}
 )
 
+func routeName(care bool) string {
+	if care {
+		return "Desk (care)"
+	}
+	return "Auto"
+}
+
 // formHeight is the lines the order form takes.
-const formHeight = 9
+const formHeight = 10
 
 // entryForm is the order entry form: a new order, or a replace of a working
 // one. It validates, warns before sending on a price that is not current,
@@ -52,6 +62,7 @@ type entryForm struct {
 	side     Side
 	typ      OrdType
 	tif      TimeInForce
+	care     bool // route to the desk: a care order (HandlInst=3)
 	focus    formField
 	errs     [numFields]string // validation errors per field
 	err      string            // the last error (validation summary or the service's)
@@ -106,7 +117,7 @@ func (f *entryForm) openReplace(o *Order) {
 	f.reset()
 	f.replace = o
 	f.symbol.SetValue(o.Symbol)
-	f.side, f.typ, f.tif = o.Side, o.Type, o.TIF
+	f.side, f.typ, f.tif, f.care = o.Side, o.Type, o.TIF, o.Care
 	if f.tif == 0 {
 		f.tif = TIFDay
 	}
@@ -124,7 +135,7 @@ func (f *entryForm) reset() {
 	f.symbol.Reset()
 	f.qty.Reset()
 	f.price.Reset()
-	f.side, f.typ, f.tif = SideBuy, OrdTypeLimit, TIFDay
+	f.side, f.typ, f.tif, f.care = SideBuy, OrdTypeLimit, TIFDay, false
 	f.errs = [numFields]string{}
 	f.err, f.warn, f.warnedAt, f.sending = "", "", "", ""
 }
@@ -139,8 +150,8 @@ func (f *entryForm) editable(fl formField) bool {
 	switch fl {
 	case fieldPrice:
 		return f.typ != OrdTypeMarket
-	case fieldSymbol, fieldSide, fieldType:
-		return f.replace == nil
+	case fieldSymbol, fieldSide, fieldType, fieldRoute:
+		return f.replace == nil // a replace keeps the order's route
 	}
 	return true
 }
@@ -231,6 +242,8 @@ func (f *entryForm) Update(msg tea.Msg) tea.Cmd {
 		f.typ = cycle(types, f.typ, d)
 	case fieldTIF:
 		f.tif = cycle(tifs, f.tif, d)
+	case fieldRoute:
+		f.care = cycle(routes, f.care, d)
 	}
 	f.edited()
 	return nil
@@ -321,7 +334,7 @@ func (f *entryForm) submit() tea.Cmd {
 	if !ok {
 		return nil
 	}
-	fingerprint := strings.Join([]string{sym, string(f.side), qty.String(), string(f.typ), price.String(), string(f.tif)}, "|")
+	fingerprint := strings.Join([]string{sym, string(f.side), qty.String(), string(f.typ), price.String(), string(f.tif), routeName(f.care)}, "|")
 	staleAck := ""
 	if w := f.mk.staleness(sym, f.Now()); w != "" {
 		if f.warnedAt != fingerprint {
@@ -337,7 +350,8 @@ func (f *entryForm) submit() tea.Cmd {
 		return replaceCmd(f.svc, ReplaceRequest{ClOrdID: id, OrigClOrdID: o.ClOrdID, ID: o.ID, Symbol: o.Symbol, Side: o.Side,
 			Type: o.Type, Qty: qty, Price: price, TIF: f.tif, StaleAck: staleAck})
 	}
-	return submitCmd(f.svc, OrderRequest{ClOrdID: id, Symbol: sym, Side: f.side, Type: f.typ, Qty: qty, Price: price, TIF: f.tif, StaleAck: staleAck})
+	return submitCmd(f.svc, OrderRequest{ClOrdID: id, Symbol: sym, Side: f.side, Type: f.typ, Qty: qty, Price: price, TIF: f.tif,
+		Care: f.care, StaleAck: staleAck})
 }
 
 // sent records the service's answer for the request in flight.
@@ -374,6 +388,9 @@ func (f *entryForm) View() string {
 	title := "New order"
 	if f.replace != nil {
 		title = "Replace order " + f.replace.ID
+		if f.replace.Care {
+			title = "Replace care order " + f.replace.ID
+		}
 	}
 	lines := []string{paneTitle(f.Styles, title, "", true, f.width)}
 	for fl := range numFields {
@@ -399,6 +416,8 @@ func (f *entryForm) View() string {
 			value = choice(f.typ.String(), fl == f.focus && f.editable(fl))
 		case fieldTIF:
 			value = choice(f.tif.String(), fl == f.focus)
+		case fieldRoute:
+			value = choice(routeName(f.care), fl == f.focus && f.editable(fl))
 		}
 		line := "  " + mark + label.Render(padRight(fieldLabels[fl], 7)) + st.Value.Render(value)
 		switch {
@@ -406,6 +425,8 @@ func (f *entryForm) View() string {
 			line += " " + st.Error.Render("✖ "+f.errs[fl])
 		case fl == fieldSymbol:
 			line += " " + st.Hint.Render(f.quoteHint())
+		case fl == fieldRoute && f.care:
+			line += " " + st.Hint.Render("waits for the desk to accept and fill it")
 		}
 		lines = append(lines, truncate(line, f.width))
 	}

@@ -65,6 +65,13 @@ func TestGolden(t *testing.T) {
 			EventsMsg{price("NZDUSD", 0.86475, 0.86501, at(-100*time.Millisecond), protocol.FlagStale)},
 			keyMsg("j"), keyMsg("s"), keyMsg("5"), keyMsg("0"), keyMsg("0"), keyMsg("0"), keyMsg("0"), keyMsg("enter")}},
 		{"help", nil, step{fresh, keyMsg("?")}},
+		// A care order awaiting the desk, selected: the desk keys it offers.
+		{"blotter_care_awaiting_desk", &fakeOrders{}, step{fresh, partialFill(t0),
+			careOrder("T-3", StatusPendingNew, "0", t0), keyMsg("tab")}},
+		// The fill form on a working care order, refusing more than the leaves.
+		{"desk_fill_form", &fakeOrders{}, step{fresh, partialFill(t0),
+			careOrder("T-3", StatusPartiallyFilled, "30000", t0), keyMsg("tab"), keyMsg("e"), keyMsg("ctrl+u"),
+			keyMsg("8"), keyMsg("0"), keyMsg("0"), keyMsg("0"), keyMsg("0"), keyMsg("enter")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := &clock{t: t0}

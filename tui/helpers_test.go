@@ -145,7 +145,15 @@ type fakeOrders struct {
 	submits  []OrderRequest
 	cancels  []CancelRequest
 	replaces []ReplaceRequest
+	desks    []DeskRequest
 	err      error
+}
+
+func (f *fakeOrders) Desk(_ context.Context, r DeskRequest) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.desks = append(f.desks, r)
+	return f.err
 }
 
 func (f *fakeOrders) Submit(_ context.Context, r OrderRequest) error {
@@ -191,4 +199,17 @@ func partialFill(at time.Time) OrdersMsg {
 
 func reconnecting(attempt int) client.StateEvent {
 	return client.StateEvent{State: client.Reconnecting, URL: testURL, Attempt: attempt}
+}
+
+// careOrder is an OrdersMsg with one care (HandlInst=3) limit sell of
+// 100000 EURUSD at 1.3925, reported by the gateway as O-9, cum filled.
+func careOrder(id string, st OrdStatus, cum string, at time.Time) OrdersMsg {
+	c := dec(cum)
+	avg := decimal.Zero
+	if c.IsPositive() {
+		avg = dec("1.3925")
+	}
+	return OrdersMsg{Orders: []Order{{ID: id, ClOrdID: id, OrderID: "O-9", Symbol: "EURUSD", Side: SideSell, Type: OrdTypeLimit,
+		TIF: TIFDay, Qty: dec("100000"), Price: dec("1.3925"), Status: st, CumQty: c, LeavesQty: dec("100000").Sub(c), AvgPx: avg,
+		Care: true, Updated: at}}}
 }

@@ -26,7 +26,7 @@ func (in *lineInput) Value() string { return string(in.value) }
 
 // SetValue replaces the value and puts the cursor at its end.
 func (in *lineInput) SetValue(s string) {
-	in.value = in.value[:0]
+	in.value, in.pos = in.value[:0], 0
 	in.insert(s)
 	in.pos = len(in.value)
 }

@@ -11,6 +11,9 @@ type KeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
 	// Orders.
 	Buy, Sell, Cancel, Replace, Fills key.Binding
+	// Desk actions on the selected care order (HandlInst=3); accept and
+	// reject answer whatever awaits the desk: a new order, a cancel, a replace.
+	DeskAccept, DeskReject, DeskFill, DeskDone, DeskCancel key.Binding
 	// Forms and inputs.
 	Submit, Back, NextField, PrevField, Left, Right key.Binding
 }
@@ -39,6 +42,12 @@ func DefaultKeyMap() KeyMap {
 		Cancel:  b("x", "cancel order", "x"),
 		Replace: b("r", "replace order", "r"),
 		Fills:   b("f", "orders/fills", "f"),
+
+		DeskAccept: b("a", "accept", "a"),
+		DeskReject: b("n", "reject", "n"),
+		DeskFill:   b("e", "fill", "e"),
+		DeskDone:   b("D", "done day", "D"),
+		DeskCancel: b("X", "desk cxl", "X"),
 
 		Submit:    b("enter", "send", "enter"),
 		Back:      b("esc", "back/clear", "esc"),
@@ -70,5 +79,6 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.NextPane, k.PrevPane, k.Filter, k.Back, k.Help, k.Quit},
 		{k.Buy, k.Sell, k.Cancel, k.Replace, k.Fills},
+		{k.DeskAccept, k.DeskReject, k.DeskFill, k.DeskDone, k.DeskCancel},
 	}
 }

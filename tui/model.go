@@ -215,6 +215,8 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 	switch {
 	case m.form.open:
 		return m.form.Update(k)
+	case m.blotter.deskForm.open:
+		return m.blotter.deskFormKey(k)
 	case m.filtering:
 		return m.filterKey(k)
 	case m.showHelp:
@@ -302,6 +304,9 @@ func (m *Model) layout() {
 		boardH := max(min(boardWant, body-blotterMin-alertsMin), min(5, body))
 		rest := body - boardH
 		blotterWant := 3 + min(max(m.blotter.count(), 1), 8)
+		if m.blotter.deskForm.open {
+			blotterWant++
+		}
 		blotterH := max(min(blotterWant, rest-alertsMin), 0)
 		m.board.SetSize(w, boardH)
 		m.blotter.SetSize(w, blotterH)
@@ -388,6 +393,8 @@ func (m *Model) helpLine() string {
 	switch {
 	case m.form.open:
 		bindings = m.form.ShortHelp()
+	case m.blotter.deskForm.open:
+		bindings = m.blotter.deskForm.ShortHelp()
 	case m.showHelp:
 		bindings = []key.Binding{m.keys.Help, m.keys.Quit}
 	default:
@@ -403,7 +410,7 @@ func (m *Model) helpOverlay(h int) string {
 	marks := lipgloss.NewStyle().Width(inner).Render(
 		"Marks: STALE no price within the symbol's threshold · FEED-STALE the server " +
 			"says the source went quiet · FROZEN our own link is down · gap values were " +
-			"skipped across a reconnect · ◂ the selected row")
+			"skipped across a reconnect · ◂ the selected row · " + careMark + " a care order: the desk works it (keys a n e D X, blotter)")
 	content := "Keys\n\n" + hm.FullHelpView(m.keys.FullHelp()) + "\n\n" + marks + "\n\n? or esc closes"
 	box := m.styles.Overlay.Render(content)
 	return fitLines(lipgloss.Place(m.width, h, lipgloss.Center, lipgloss.Center, box), h)

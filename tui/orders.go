@@ -142,6 +142,10 @@ type OrderRequest struct {
 	Qty     decimal.Decimal
 	Price   decimal.Decimal // limit orders only; zero for market
 	TIF     TimeInForce
+	// Care sends a care order (FIX HandlInst=3): it waits at the gateway's
+	// desk, which works it by hand (DeskRequest); otherwise the auto venue
+	// works it.
+	Care bool
 	// StaleAck is set when the trader confirmed sending although the price
 	// was not current; it says what they were warned of (for the audit log).
 	StaleAck string
@@ -170,6 +174,64 @@ type ReplaceRequest struct {
 	StaleAck    string
 }
 
+// DeskAction is the desk's work on a care order. The values are the
+// orderwire actions' names, so a gateway-backed service converts them with a
+// plain cast.
+type DeskAction string
+
+// Desk actions the blotter offers (deskActions says in which states).
+const (
+	DeskAccept        DeskAction = "desk-accept"         // acknowledge a new care order (8 New)
+	DeskReject        DeskAction = "desk-reject"         // reject a new care order (8 Rejected), with Text
+	DeskFill          DeskAction = "desk-fill"           // execute Qty at Price (8 Trade)
+	DeskAcceptCancel  DeskAction = "desk-accept-cancel"  // accept the pending cancel
+	DeskRejectCancel  DeskAction = "desk-reject-cancel"  // reject it (9), with Text
+	DeskAcceptReplace DeskAction = "desk-accept-replace" // accept the pending replace
+	DeskRejectReplace DeskAction = "desk-reject-replace" // reject it (9), with Text
+	DeskDoneForDay    DeskAction = "desk-done-for-day"   // end the order's day (8 Done for day)
+	DeskCancel        DeskAction = "desk-cancel"         // cancel on the desk's initiative (unsolicited 8 Canceled)
+)
+
+// String returns the action as the blotter names it.
+func (a DeskAction) String() string {
+	switch a {
+	case DeskAccept:
+		return "accept"
+	case DeskReject:
+		return "reject"
+	case DeskFill:
+		return "fill"
+	case DeskAcceptCancel:
+		return "accept cancel"
+	case DeskRejectCancel:
+		return "reject cancel"
+	case DeskAcceptReplace:
+		return "accept replace"
+	case DeskRejectReplace:
+		return "reject replace"
+	case DeskDoneForDay:
+		return "done for day"
+	case DeskCancel:
+		return "desk cancel"
+	}
+	return string(a)
+}
+
+// DeskRequest is the desk's work on a care order, named by the venue's
+// OrderID. A desk request has no ClOrdID: the dashboard sends each one once
+// (a second key press while one is in flight sends nothing), and the gateway
+// refuses what the order's state no longer allows (a second accept, an
+// overfill), so a repeat changes nothing.
+type DeskRequest struct {
+	Action  DeskAction
+	ID      string // Order.ID
+	OrderID string // the venue's OrderID (Order.OrderID)
+	Symbol  string
+	Qty     decimal.Decimal // DeskFill: LastQty
+	Price   decimal.Decimal // DeskFill: LastPx
+	Text    string          // rejects and cancels: the reason shown to the trader
+}
+
 // OrderService is what the dashboard needs to trade. Submit, Cancel and
 // Replace return once the request is accepted for sending (or refused: not
 // connected, throttled); what the venue makes of it arrives later as
@@ -181,6 +243,11 @@ type OrderService interface {
 	Submit(ctx context.Context, req OrderRequest) error
 	Cancel(ctx context.Context, req CancelRequest) error
 	Replace(ctx context.Context, req ReplaceRequest) error
+	// Desk works a care order (Order.Care) at the gateway's desk. It
+	// returns once the request is accepted for sending, like the others;
+	// the order's new state arrives as OrdersMsg. A service without a desk
+	// returns an error saying so.
+	Desk(ctx context.Context, req DeskRequest) error
 }
 
 // Order is one row of the blotter, as the order service last reported it.
@@ -199,6 +266,7 @@ type Order struct {
 	LeavesQty   decimal.Decimal
 	AvgPx       decimal.Decimal
 	Text        string // reject or cancel reason
+	Care        bool   // a care order (HandlInst=3): the desk works it
 	Updated     time.Time
 	Unconfirmed bool // entered here, not yet reported by the service
 }
@@ -241,6 +309,9 @@ const (
 	actionReplace orderAction = "replace"
 )
 
+// deskOrderAction names a desk request in flight, for messages.
+func deskOrderAction(a DeskAction) orderAction { return orderAction("desk " + a.String()) }
+
 // orderSentMsg reports the outcome of handing a request to the service.
 type orderSentMsg struct {
 	action orderAction
@@ -273,5 +344,13 @@ func replaceCmd(svc OrderService, req ReplaceRequest) tea.Cmd {
 		ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
 		defer cancel()
 		return orderSentMsg{action: actionReplace, id: req.ID, req: req, err: svc.Replace(ctx, req)}
+	}
+}
+
+func deskCmd(svc OrderService, req DeskRequest) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
+		defer cancel()
+		return orderSentMsg{action: deskOrderAction(req.Action), id: req.ID, req: req, err: svc.Desk(ctx, req)}
 	}
 }

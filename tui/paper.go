@@ -18,7 +18,9 @@ import (
 //     its limit price and the rest keeps working;
 //   - a market order, or one over a million, is rejected;
 //   - cancels and replaces of working orders succeed, others are refused
-//     with a cancel reject.
+//     with a cancel reject;
+//   - there is no desk: a care order (Route Desk) is refused before it is
+//     sent, and so are desk actions.
 //
 // It sends OrdersMsg through the Sender given to SetSender (the program).
 type Paper struct {
@@ -56,6 +58,9 @@ func (p *Paper) Submit(_ context.Context, req OrderRequest) error {
 	defer p.mu.Unlock()
 	if _, dup := p.orders[req.ClOrdID]; dup {
 		return errors.New("paper: duplicate ClOrdID " + req.ClOrdID)
+	}
+	if req.Care {
+		return errPaperDesk
 	}
 	now := time.Now()
 	o := &Order{ID: req.ClOrdID, ClOrdID: req.ClOrdID, OrderID: "P" + strconv.Itoa(len(p.orders)+1), Symbol: req.Symbol,
@@ -124,3 +129,8 @@ func (p *Paper) Replace(_ context.Context, req ReplaceRequest) error {
 	p.emit(OrdersMsg{Orders: []Order{*o}})
 	return nil
 }
+
+var errPaperDesk = errors.New("paper trading has no desk: care orders and desk actions need a gateway (--accounts)")
+
+// Desk implements OrderService: paper trading has no desk.
+func (p *Paper) Desk(context.Context, DeskRequest) error { return errPaperDesk }

@@ -16,6 +16,7 @@ import (
 	"tickwire/feedserver"
 	"tickwire/fix"
 	"tickwire/fix/fixclient"
+	"tickwire/fix/order"
 )
 
 // demoAccount is the account of the demo's order flow: the dashboard shows
@@ -158,6 +159,7 @@ TargetCompID=DEMOCLIENT
 		Prices:   fix.SnapshotPrices(srv.Hub().Snapshot),
 		Events:   hubOrderEvents{srv.Hub()},
 		Auto:     fix.AutoConfig{Latency: 20 * time.Millisecond, PollInterval: 50 * time.Millisecond},
+		Book:     order.Config{AckPendingNew: true}, // care orders get an OrderID at once (docs/tui.md)
 		Logger:   log.With("component", "fix"),
 	})
 	if err != nil {

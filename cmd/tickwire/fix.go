@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"tickwire/fix"
+	"tickwire/fix/order"
 )
 
 // fixFlags are the FIX gateway options of `tickwire server`.
@@ -67,7 +68,11 @@ func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.L
 		Symbols:  symbols,
 		Events:   events,
 		Auto:     fix.AutoConfig{Latency: f.latency, PollInterval: f.pollInterval},
-		Logger:   log.With("component", "fix"),
+		// Care orders (HandlInst=3) get an OrderID at once, so a trader can
+		// work them from the dashboard. A journal keeps the setting it was
+		// created with.
+		Book:   order.Config{AckPendingNew: true},
+		Logger: log.With("component", "fix"),
 	})
 	if err != nil {
 		return nil, err

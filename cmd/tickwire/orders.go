@@ -110,12 +110,18 @@ func (s *orderService) setSender(send tui.Sender) {
 	s.mu.Unlock()
 }
 
-// Submit implements tui.OrderService.
+// Submit implements tui.OrderService. A care order (req.Care) goes with
+// HandlInst=3: the gateway's desk works it.
 func (s *orderService) Submit(_ context.Context, req tui.OrderRequest) error {
+	handl := s.handl
+	if req.Care {
+		handl = orderwire.HandlInstManual
+	}
+	req.Care = handl == orderwire.HandlInstManual // the row is a care order whichever way it was asked for
 	r := &orderwire.Request{
 		Action: orderwire.ActionNew, ClOrdID: req.ClOrdID, Account: s.account, Symbol: req.Symbol,
 		Side: orderwire.Side(req.Side), OrdType: orderwire.OrdType(req.Type), OrderQty: decimal.NewNullDecimal(req.Qty),
-		TimeInForce: orderwire.TimeInForce(req.TIF), HandlInst: s.handl, Text: staleText(req.StaleAck),
+		TimeInForce: orderwire.TimeInForce(req.TIF), HandlInst: handl, Text: staleText(req.StaleAck),
 	}
 	if req.Type != tui.OrdTypeMarket {
 		r.Price = decimal.NewNullDecimal(req.Price)
@@ -152,6 +158,46 @@ func (s *orderService) Replace(_ context.Context, req tui.ReplaceRequest) error 
 		r.Price = decimal.NewNullDecimal(req.Price)
 	}
 	return s.request(r, sentRequest{action: r.Action, id: req.ID})
+}
+
+// Desk implements tui.OrderService: the orderwire desk-* action on the
+// order named by its OrderID. It is published once, like the others; the
+// gateway refuses what the order's state does not allow (a second accept,
+// an overfill), and that refusal comes back as an alert with the order's
+// row resent (which ends the dashboard's in-flight mark).
+func (s *orderService) Desk(_ context.Context, req tui.DeskRequest) error {
+	if req.OrderID == "" {
+		return fmt.Errorf("order %s has no OrderID yet: the gateway has not reported it", req.ID)
+	}
+	r := &orderwire.Request{Action: orderwire.Action(req.Action), OrderID: req.OrderID, Text: clip(req.Text)}
+	if !r.Action.Desk() {
+		return fmt.Errorf("%q is not a desk action", req.Action)
+	}
+	if req.Action == tui.DeskFill {
+		r.LastQty, r.LastPx = decimal.NewNullDecimal(req.Qty), decimal.NewNullDecimal(req.Price)
+	}
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	data, err := r.Encode()
+	if err != nil {
+		return err
+	}
+	if err := s.pub.Publish(&protocol.Event{Type: protocol.TypePublishEvent, Topic: orderwire.RequestTopic, Data: data}); err != nil {
+		if errors.Is(err, client.ErrNotConnected) {
+			return errors.New("not connected to the server")
+		}
+		return err
+	}
+	s.log.Info("desk request sent", "action", r.Action, "orderid", r.OrderID, "order", req.ID, "qty", r.LastQty, "px", r.LastPx, "text", r.Text)
+	return nil
+}
+
+func clip(t string) string {
+	if len(t) > orderwire.MaxTextLen {
+		t = t[:orderwire.MaxTextLen]
+	}
+	return t
 }
 
 func staleText(ack string) string {
@@ -343,6 +389,11 @@ func (s *orderService) applyReport(er *orderwire.ExecutionReport, account string
 			id += "@" + er.OrderID // another session used the same ClOrdID
 		}
 		row = &orderRow{order: tui.Order{ID: id}, session: er.Session, account: account}
+		// Reports do not carry HandlInst: an order is a care order when it
+		// was entered here as one.
+		if req, ok := s.requests[er.ClOrdID]; ok && req.action == orderwire.ActionNew && er.Session == orderwire.TraderSession(account) {
+			row.order.Care = req.order.Care
+		}
 		s.rows[key] = row
 		s.byID[id] = row
 	case er.ExecType == orderwire.ExecTypeRejected && er.OrdRejReason == orderwire.OrdRejReasonDuplicateOrder:
@@ -411,13 +462,16 @@ func (s *orderService) refused(rf *orderwire.Refusal) {
 		r := req.order
 		o := tui.Order{ID: rf.ID, ClOrdID: rf.ID, Symbol: r.Symbol, Side: r.Side, Type: r.Type, TIF: r.TIF, Qty: r.Qty,
 			Price: r.Price, Status: tui.StatusRejected, CumQty: decimal.Zero, LeavesQty: decimal.Zero, AvgPx: decimal.Zero,
-			Text: "refused: " + rf.Text, Updated: now}
+			Text: "refused: " + rf.Text, Care: r.Care, Updated: now}
 		s.upsert(&o)
 	case ok && (rf.Action == orderwire.ActionCancel || rf.Action == orderwire.ActionReplace):
 		s.batch.CancelRejects = append(s.batch.CancelRejects, tui.CancelReject{ID: req.id, ClOrdID: rf.ID,
 			Replace: rf.Action == orderwire.ActionReplace, Reason: "refused: " + rf.Text, Time: now})
 	default:
 		s.alert(tui.LevelError, "order request "+rf.Error())
+		if row := s.rows[rf.ID]; row != nil && rf.Action.Desk() {
+			s.upsert(&row.order) // unchanged: ends the dashboard's in-flight mark on it
+		}
 	}
 }
 

@@ -53,7 +53,7 @@ type chanSender chan tea.Msg
 
 func (c chanSender) Send(m tea.Msg) { c <- m }
 
-func newOrderRig(t *testing.T, account string) *orderRig {
+func newOrderRig(t *testing.T, account string, opts ...func(*fix.Config)) *orderRig {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	r := &orderRig{t: t, reqs: newOrderRequests(log), sent: make(chan tea.Msg, 256), state: orderState{rows: map[string]tui.Order{}}}
@@ -88,8 +88,12 @@ TargetCompID=CLORDERS
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.gw, err = fix.New(fix.Config{Settings: settings, DataDir: filepath.Join(t.TempDir(), "fix"), Logger: log,
-		Prices: fix.SnapshotPrices(r.srv.Hub().Snapshot), Events: hubOrderEvents{r.srv.Hub()}})
+	cfg := fix.Config{Settings: settings, DataDir: filepath.Join(t.TempDir(), "fix"), Logger: log,
+		Prices: fix.SnapshotPrices(r.srv.Hub().Snapshot), Events: hubOrderEvents{r.srv.Hub()}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	r.gw, err = fix.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,14 +419,197 @@ func TestOrderServiceRefusesWhatItCannotSend(t *testing.T) {
 }
 
 type fakePublisher struct {
-	err error
-	n   int
+	err  error
+	n    int
+	last string // the last request payload
 }
 
-func (p *fakePublisher) Publish(...protocol.Frame) error {
+func (p *fakePublisher) Publish(frames ...protocol.Frame) error {
 	if p.err != nil {
 		return p.err
 	}
 	p.n++
+	if ev, ok := frames[0].(*protocol.Event); ok {
+		p.last = string(ev.Data)
+	}
 	return nil
+}
+
+// TestOrderServiceDesk: desk requests become orderwire desk-* actions on
+// the OrderID; what cannot be sent is refused at once; a refusal of one
+// resends the order's row (the dashboard's in-flight mark ends) with an
+// alert.
+func TestOrderServiceDesk(t *testing.T) {
+	pub := &fakePublisher{}
+	s := newOrderService(pub, []string{"ACC"}, slog.New(slog.DiscardHandler))
+	ctx := context.Background()
+	if err := s.Desk(ctx, tui.DeskRequest{Action: tui.DeskAccept, ID: "T-1"}); err == nil || !strings.Contains(err.Error(), "no OrderID") {
+		t.Fatalf("Desk without OrderID: %v", err)
+	}
+	if err := s.Desk(ctx, tui.DeskRequest{Action: tui.DeskFill, ID: "T-1", OrderID: "O1", Qty: d("30"), Price: d("1.3")}); err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"Action":"desk-fill","OrderID":"O1","LastQty":"30","LastPx":"1.3"}`; pub.last != want {
+		t.Fatalf("published %s, want %s", pub.last, want)
+	}
+	if err := s.Desk(ctx, tui.DeskRequest{Action: tui.DeskRejectCancel, ID: "T-1", OrderID: "O1", Text: "too late"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"Action":"desk-reject-cancel","OrderID":"O1","Text":"too late"}`; pub.last != want {
+		t.Fatalf("published %s, want %s", pub.last, want)
+	}
+	pub.err = client.ErrNotConnected
+	if err := s.Desk(ctx, tui.DeskRequest{Action: tui.DeskAccept, ID: "T-1", OrderID: "O1"}); err == nil || !strings.Contains(err.Error(), "not connected") {
+		t.Fatalf("Desk while down: %v", err)
+	}
+	// A care order entered here is marked care from its first report.
+	pub.err = nil
+	if err := s.Submit(ctx, tui.OrderRequest{ClOrdID: "T-1", Symbol: "EURUSD", Side: tui.SideBuy, Type: tui.OrdTypeMarket, Qty: d("5"), Care: true}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(pub.last, `"HandlInst":"3"`) {
+		t.Fatalf("care order published as %s", pub.last)
+	}
+	data := `{"epoch":"e","seq":1,"index":0,"kind":"ExecutionReport","account":"ACC","report":{"Session":"TRADER:ACC","OrderID":"O1","ClOrdID":"T-1","ExecID":"E1","ExecType":"A","OrdStatus":"A","OrdRejReason":-1,"ExecRestatementReason":-1,"Account":"ACC","Symbol":"EURUSD","Side":"1","OrdType":"1","TimeInForce":"0","Price":null,"OrderQty":"5","CumQty":"0","LeavesQty":"5","AvgPx":"0","LastQty":"0","LastPx":"0","TransactTime":"2026-01-02T15:04:05Z"}}`
+	s.consume(client.SequencedEvent{Topic: "orders.ACC", Seq: 1, Data: []byte(data)})
+	if o := s.batch.Orders; len(o) != 1 || !o[0].Care || o[0].OrderID != "O1" || o[0].Status != tui.StatusPendingNew {
+		t.Fatalf("batch %+v", o)
+	}
+	s.batch, s.batchIdx = tui.OrdersMsg{}, map[string]int{}
+	s.consume(client.ErrorEvent{Err: &protocol.Error{Code: protocol.CodeBadPublish, Topic: orderwire.RequestTopic,
+		Reason: "desk-fill O1: order: CumQty 0 + 6 > OrderQty 5"}})
+	if o := s.batch.Orders; len(o) != 1 || o[0].ID != "T-1" || len(s.alerts) != 1 || !strings.Contains(s.alerts[0].Text, "desk-fill O1") {
+		t.Fatalf("refused desk fill: batch %+v alerts %+v", o, s.alerts)
+	}
+}
+
+// press drives the dashboard model with keys, as the program would: each
+// key's command runs (the order service's calls publish for real) and what
+// it returns goes back to the model. A key of more than one rune is typed
+// rune by rune; enter, tab, right and ctrl+u are those keys.
+func (r *orderRig) press(ks ...string) {
+	r.t.Helper()
+	for _, k := range ks {
+		var msgs []tea.KeyMsg
+		switch k {
+		case "enter":
+			msgs = []tea.KeyMsg{{Type: tea.KeyEnter}}
+		case "tab":
+			msgs = []tea.KeyMsg{{Type: tea.KeyTab}}
+		case "right":
+			msgs = []tea.KeyMsg{{Type: tea.KeyRight}}
+		case "ctrl+u":
+			msgs = []tea.KeyMsg{{Type: tea.KeyCtrlU}}
+		default:
+			for _, c := range k {
+				msgs = append(msgs, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{c}})
+			}
+		}
+		for _, msg := range msgs {
+			_, cmd := r.model.Update(msg)
+			for cmd != nil {
+				out := cmd()
+				cmd = nil
+				if out != nil {
+					_, cmd = r.model.Update(out)
+				}
+			}
+		}
+	}
+}
+
+// viewLine returns the first line of the dashboard containing s.
+func (r *orderRig) viewLine(s string) string {
+	for _, l := range strings.Split(r.model.View(), "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
+}
+
+// TestTraderDeskCareOrder: the dashboard, driven with keys against a real
+// server and gateway, enters a care order (Route: Desk), and works it at
+// the desk from the blotter: accept, a partial fill, a second press while
+// that fill is in flight (sends nothing), the fill of the rest. Each state
+// on screen comes from the gateway's own order events. The gateway
+// acknowledges new orders with PendingNew (order.Config.AckPendingNew): that
+// report is what names a care order's OrderID before the desk works it.
+func TestTraderDeskCareOrder(t *testing.T) {
+	r := newOrderRig(t, "DESK", func(c *fix.Config) { c.Book.AckPendingNew = true })
+	r.model = tui.New(tui.Config{Symbols: []string{"EURUSD"}, Orders: r.svc, ClOrdIDPrefix: "DK"})
+	r.model.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	var q protocol.Quote
+	q.Put(protocol.Bid, 1.1)
+	q.Put(protocol.Ask, 1.1002)
+	r.model.Update(tui.EventsMsg{client.StateEvent{State: client.Connected, URL: r.url},
+		client.PriceEvent{Topic: "EURUSD", Quote: q, Received: time.Now()}})
+
+	// Buy 100 EURUSD at the ask, routed to the desk.
+	r.press("b", "100", "tab", "tab", "tab", "tab", "right")
+	if l := r.viewLine("Route"); !strings.Contains(l, "Desk (care)") {
+		t.Fatalf("route line %q:\n%s", l, r.model.View())
+	}
+	r.press("enter")
+	r.wait("DK-1 awaiting the desk", func(s *orderState) bool {
+		o := s.rows["DK-1"]
+		return o.Status == tui.StatusPendingNew && o.OrderID != "" && o.Care
+	})
+	oid := r.state.rows["DK-1"].OrderID
+	r.press("tab") // the blotter: DK-1 selected
+	if l := r.viewLine("◆DK-1"); !strings.Contains(l, "◆") || !strings.Contains(l, "PendNew") {
+		t.Fatalf("DK-1 row %q", l)
+	}
+	if v := r.model.View(); !strings.Contains(v, "a accept • n reject • e fill") {
+		t.Fatalf("no desk hints for DK-1:\n%s", v)
+	}
+	r.press("D") // not offered before the ack
+	if l := r.viewLine("done for day ends"); l == "" {
+		t.Fatalf("D on a PendNew order not refused:\n%s", r.model.View())
+	}
+
+	r.press("a")
+	r.wait("DK-1 accepted", func(s *orderState) bool { return s.status("DK-1", tui.StatusNew) })
+	if l := r.viewLine("◆DK-1"); !strings.Contains(l, "New") || strings.Contains(l, "PendNew") {
+		t.Fatalf("accepted DK-1 row %q", l)
+	}
+
+	// A partial fill; pressing again while it is in flight sends nothing.
+	r.press("e", "ctrl+u", "30", "enter", "e")
+	if l := r.viewLine("already in flight"); l == "" {
+		t.Fatalf("second press not refused:\n%s", r.model.View())
+	}
+	r.wait("DK-1 part filled", func(s *orderState) bool {
+		return s.status("DK-1", tui.StatusPartiallyFilled) && len(s.fills) == 1
+	})
+	if o, f := r.state.rows["DK-1"], r.state.fills[0]; !o.CumQty.Equal(d("30")) || !o.LeavesQty.Equal(d("70")) ||
+		!f.Qty.Equal(d("30")) || !f.Price.Equal(d("1.1002")) || f.ID != "DK-1" {
+		t.Fatalf("DK-1 %+v, fill %+v", o, f)
+	}
+	if l := r.viewLine("◆DK-1"); !strings.Contains(l, "PartFill") || !strings.Contains(l, "70") {
+		t.Fatalf("part-filled DK-1 row %q", l)
+	}
+
+	// The rest: the form offers the leaves at the order's price.
+	r.press("e", "enter")
+	r.wait("DK-1 filled", func(s *orderState) bool { return s.status("DK-1", tui.StatusFilled) && len(s.fills) == 2 })
+	if o := r.state.rows["DK-1"]; !o.CumQty.Equal(d("100")) || !o.LeavesQty.IsZero() || o.OrderID != oid {
+		t.Fatalf("filled DK-1 %+v", o)
+	}
+	if l := r.viewLine("◆DK-1"); !strings.Contains(l, "Filled") {
+		t.Fatalf("filled DK-1 row %q", l)
+	}
+	// Filled: nothing left for the desk.
+	r.press("e")
+	if l := r.viewLine("nothing left to fill"); l == "" {
+		t.Fatalf("e on a filled order not refused:\n%s", r.model.View())
+	}
+	// Exactly two fills reached the book.
+	snap, ok, err := r.gw.Order(context.Background(), oid)
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if len(snap.Executions) != 2 {
+		t.Fatalf("gateway holds %d executions, want 2", len(snap.Executions))
+	}
 }

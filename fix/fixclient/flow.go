@@ -376,6 +376,12 @@ func (k *checker) execReport(m Msg) []request {
 			t.pending = nil
 		}
 		t.terminal = st == "2"
+	case "A":
+		// Pending New: a gateway that acknowledges receipt before the venue
+		// acts (order.Config.AckPendingNew). The venue's New or Rejected follows.
+		if cl != t.cl || st != "A" {
+			k.bad(t, m, "Pending New with ClOrdID %s OrdStatus %s, want %s and A", cl, st, t.cl)
+		}
 	case "I":
 	default:
 		k.bad(t, m, "unexpected ExecType %s", et)
