@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -223,7 +224,9 @@ func demoOrderFlow(ctx context.Context, hub *feedserver.Hub, addr, dir string, r
 	}
 	res, err := c.RunFlow(ctx, fixclient.Flow{
 		Orders: 1 << 20, Rate: rate, Window: 10, Symbols: symbols, Qty: "100000",
-		CancelEvery: 5, ReplaceEvery: 7, Account: demoAccount, Prefix: fmt.Sprintf("demo-%d-", time.Now().Unix()),
+		CancelEvery: 5, ReplaceEvery: 7, Account: demoAccount,
+		// Short, and new each run: ClOrdIDs are unique for ever per session.
+		Prefix: "D" + strconv.FormatInt(time.Now().Unix()%(36*36*36*36), 36) + "-",
 	}, nil)
 	log.Info("demo order flow ended", "orders", res.Orders, "reports", res.Reports, "mismatches", len(res.Mismatches), "err", err)
 	for _, m := range res.Mismatches {

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -103,9 +102,6 @@ type ack struct {
 // sequence number, in one epoch; nothing is duplicated or skipped.
 func TestServerKill9Resume(t *testing.T) {
 	bin := buildBinary(t)
-	if help, _ := exec.Command(bin, "server", "--help").CombinedOutput(); !regexp.MustCompile(`(?m)^\s+-data\b`).Match(help) {
-		t.Skip("tickwire server has no --data flag yet (wire recoveryFlags from recovery.go into runServer)")
-	}
 	dir := t.TempDir()
 	addr := loopbackAddr(t)
 	srv := startJournalServer(t, bin, addr, dir)

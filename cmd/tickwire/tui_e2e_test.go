@@ -30,18 +30,13 @@ import (
 //     says the link is down;
 //  4. the server comes back on the same port: connected again, rows fresh,
 //     alerts for the reconnect and the gap recovery.
-//
-// If the server binary predates --stale-after, step 2 checks the trader's
-// own per-symbol threshold instead (STALE), and says so in the log.
 func TestTraderUnderTmux(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	replay := writeTicks(t, dir, 10*time.Minute, 100*time.Millisecond)
 	addr := freeAddr(t)
 	url := "ws://" + addr + "/ws"
-	feedStale := serverHasFlag(t, bin, "stale-after")
-
-	srv := startServer(t, bin, dir, addr, replay, feedStale)
+	srv := startServer(t, bin, dir, addr, replay)
 	cfg := filepath.Join(dir, "trader.json")
 	writeFile(t, cfg, fmt.Sprintf(`{
   "title": "e2e trader",
@@ -63,10 +58,6 @@ func TestTraderUnderTmux(t *testing.T) {
 
 	// 2. One symbol's source stops, then resumes.
 	staleMark, staleAlert := "FEED-STALE", `NZDUSD feed stale: the server says its source is silent`
-	if !feedStale {
-		t.Log("server has no --stale-after yet: checking the trader's own 2s threshold for NZDUSD (STALE) instead of FEED-STALE")
-		staleMark, staleAlert = "STALE", `NZDUSD stale: no price for over 2\.0s`
-	}
 	post(t, "http://"+addr+"/sources/pause/NZDUSD")
 	w.until("NZDUSD alone marked "+staleMark+", with an alert", 10*time.Second, func(sc *screen) bool {
 		return sc.mark("NZDUSD") == staleMark && sc.mark("EURUSD") == "" && sc.alert("WARN", staleAlert) &&
@@ -91,7 +82,7 @@ func TestTraderUnderTmux(t *testing.T) {
 	}
 
 	// 4. The server comes back: a new process on the same port, every source live.
-	srv = startServer(t, bin, dir, addr, replay, feedStale)
+	srv = startServer(t, bin, dir, addr, replay)
 	w.until("connected again, rows fresh, reconnect and gap-recovery alerts", 20*time.Second, func(sc *screen) bool {
 		return strings.Contains(sc.text, "● connected  "+url) && sc.priced("EURUSD") && sc.priced("NZDUSD") &&
 			(sc.mark("EURUSD") == "" || sc.mark("EURUSD") == "gap") && (sc.mark("NZDUSD") == "" || sc.mark("NZDUSD") == "gap") &&
@@ -196,13 +187,10 @@ type serverProc struct {
 
 // startServer starts `tickwire server` on addr replaying file in a loop, and
 // waits until it answers /healthz.
-func startServer(t *testing.T, bin, dir, addr, file string, staleAfter bool) *serverProc {
+func startServer(t *testing.T, bin, dir, addr, file string) *serverProc {
 	t.Helper()
 	log := filepath.Join(dir, "server.log")
-	args := []string{"server", "--listen", addr, "--name", "e2e", "--replay", file, "--speed", "1", "--loop", "--log", log}
-	if staleAfter {
-		args = append(args, "--stale-after", "1s")
-	}
+	args := []string{"server", "--listen", addr, "--name", "e2e", "--replay", file, "--speed", "1", "--loop", "--log", log, "--stale-after", "1s"}
 	cmd := exec.Command(bin, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -254,11 +242,6 @@ func (p *serverProc) kill(t *testing.T) {
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
 	_ = p.cmd.Wait()
-}
-
-func serverHasFlag(t *testing.T, bin, flag string) bool {
-	out, _ := exec.Command(bin, "server", "--help").CombinedOutput()
-	return strings.Contains(string(out), "-"+flag+" ")
 }
 
 // freeAddr returns a loopback address with a port free right now.
