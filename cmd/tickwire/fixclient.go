@@ -111,7 +111,9 @@ Flags:
 	err = c.WaitLogon(logonCtx, 1)
 	cancel()
 	if err != nil {
-		return err
+		// The usual cause: the gateway's message store and ours (--store)
+		// disagree on sequence numbers (one was wiped); the log says which.
+		return fmt.Errorf("%w (no logon: is the gateway up? if one side's store was wiped, sequence numbers disagree: see the log, or --reset)", err)
 	}
 	fmt.Fprintf(stdout, "logged on\n")
 	var hi byte
