@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"tickwire/protocol"
 	"tickwire/sessions"
@@ -34,12 +35,17 @@ type Server struct {
 	sentFrames atomic.Uint64 // frames written to all clients
 	sentBytes  atomic.Uint64
 
-	sessions *sessions.Store // session.go
-	streams  sync.Map        // HTTP streams by ID: *httpStream (httpstream.go)
+	sessions *sessions.Store      // session.go
+	registry *prometheus.Registry // served at /metrics (metrics.go)
+	serving  atomic.Bool          // Serve is serving: /readyz
+	streams  sync.Map             // HTTP streams by ID: *httpStream (httpstream.go)
 
 	mu      sync.Mutex
 	clients map[*Client]struct{}
 	closing bool
+	// conflatedGone sums the conflation counts of clients gone, so
+	// tickwire_conflated_total does not fall when a client leaves.
+	conflatedGone uint64
 }
 
 // New returns a Server with its own Hub.
@@ -58,6 +64,7 @@ func New(cfg Config) *Server {
 		}
 	}
 	s.hub.snapshotter = cfg.Snapshotter
+	s.registry = newRegistry(s)
 	secret := cfg.SessionSecret
 	if secret == nil {
 		secret = sessions.NewSecret()
@@ -98,6 +105,8 @@ func (s *Server) Hub() *Hub { return s.hub }
 //	POST /sources/pause/{name}  drop the topic's source publishes (it goes stale)
 //	POST /sources/resume/{name} accept them again
 //	GET /healthz       liveness
+//	GET /readyz        readiness: 200 while serving, 503 once shutting down
+//	GET /metrics       Prometheus metrics (metrics.go, docs/operations.md)
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", s.serveWS)
@@ -113,6 +122,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	mux.HandleFunc("GET /readyz", s.serveReady)
+	mux.Handle("GET /metrics", s.metricsHandler())
 	return mux
 }
 
@@ -121,6 +132,8 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: s.cfg.HandshakeTimeout, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
+	s.serving.Store(true) // before Accept: the first request sees it
+	defer s.serving.Store(false)
 	go func() { errc <- hs.Serve(ln) }()
 	hubDone := make(chan struct{})
 	go func() {
@@ -193,8 +206,12 @@ func (s *Server) add(c *Client) (refusal string) {
 }
 
 func (s *Server) remove(c *Client) {
+	conflated := c.queue.stats().conflated // before s.mu: never hold it with a queue lock
 	s.mu.Lock()
-	delete(s.clients, c)
+	if _, ok := s.clients[c]; ok {
+		delete(s.clients, c)
+		s.conflatedGone += conflated
+	}
 	s.mu.Unlock()
 }
 

@@ -141,6 +141,9 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	reqs.setGateway(gw) // nil without --fix-config: order requests are refused with a reason
+	if gw != nil {
+		srv.Registry().MustRegister(newFIXCollector(gw)) // FIX sessions at /metrics (metrics.go)
+	}
 	snaps.gw.Store(gw)
 	log.Info("serving", "ws", "ws://"+ln.Addr().String()+"/ws", "node", *name)
 	fmt.Fprintf(stdout, "tickwire server listening on ws://%s/ws\n", ln.Addr())

@@ -2,6 +2,7 @@ package order
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -33,7 +34,7 @@ func TestEnumStrings(t *testing.T) {
 	}
 	// Every value the book emits has a name.
 	for _, et := range []ExecType{etNew, etDFD, etCanceled, etReplaced, etPendCxl, etRejected, ExecTypePendingNew, etRestated, etPendRpl, etTrade, etCorrect, etBust, etStatus} {
-		if et.String() == unknownChar("ExecType", byte(et)) {
+		if strings.HasPrefix(et.String(), "ExecType(") {
 			t.Errorf("ExecType %c has no name", et)
 		}
 	}
