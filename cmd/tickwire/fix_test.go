@@ -20,40 +20,7 @@ import (
 // cancels and replaces, every response checked.
 func TestFixClientAgainstGateway(t *testing.T) {
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "fix.cfg")
-	if err := os.WriteFile(cfg, []byte(`[DEFAULT]
-ConnectionType=acceptor
-SocketAcceptHost=127.0.0.1
-SocketAcceptPort=0
-FileStoreSync=N
-ResetOnLogon=N
-HeartBtInt=30
-[SESSION]
-BeginString=FIX.4.4
-SenderCompID=TWCMD
-TargetCompID=CLCMD
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var q protocol.Quote
-	q.Put(protocol.Bid, 1.1)
-	q.Put(protocol.Ask, 1.1002)
-	q.Put(protocol.AskSize, 250)
-	q.Put(protocol.BidSize, 250)
-	prices := fix.PricesFunc(func(sym string) (protocol.Quote, uint64, bool) { return q, 1, sym == "EURUSD" })
-	gw, err := startFIX(fixFlags{config: cfg, pollInterval: 20 * time.Millisecond}, prices, nil, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- runFIXUntil(ctx, gw) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	gw := startTestGateway(t, dir, "TWCMD", "CLCMD")
 	if _, err := os.Stat(filepath.Join(dir, "tickwire-fix", "journal.db")); err != nil {
 		t.Fatalf("journal not in the default data dir: %v", err)
 	}
@@ -100,4 +67,47 @@ func TestFixClientHelp(t *testing.T) {
 	if err := runFixClient(context.Background(), []string{"--side", "up"}, &out, &errb); err == nil || !strings.Contains(fmt.Sprint(err), "--side") {
 		t.Fatalf("--side up: %v", err)
 	}
+}
+
+// startTestGateway starts the FIX gateway through startFIX (as `tickwire
+// server --fix-config` does) with one session sender->target on a free
+// loopback port, data in dir/tickwire-fix, and a fixed EURUSD quote for the
+// auto venue. It stops when the test ends.
+func startTestGateway(t *testing.T, dir, sender, target string) *fix.Gateway {
+	t.Helper()
+	cfg := filepath.Join(dir, "fix.cfg")
+	if err := os.WriteFile(cfg, []byte(`[DEFAULT]
+ConnectionType=acceptor
+SocketAcceptHost=127.0.0.1
+SocketAcceptPort=0
+FileStoreSync=N
+ResetOnLogon=N
+HeartBtInt=30
+[SESSION]
+BeginString=FIX.4.4
+SenderCompID=`+sender+`
+TargetCompID=`+target+`
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var q protocol.Quote
+	q.Put(protocol.Bid, 1.1)
+	q.Put(protocol.Ask, 1.1002)
+	q.Put(protocol.AskSize, 250)
+	q.Put(protocol.BidSize, 250)
+	prices := fix.PricesFunc(func(sym string) (protocol.Quote, uint64, bool) { return q, 1, sym == "EURUSD" })
+	gw, err := startFIX(fixFlags{config: cfg, pollInterval: 20 * time.Millisecond}, prices, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runFIXUntil(ctx, gw) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return gw
 }

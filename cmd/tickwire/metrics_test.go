@@ -3,17 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"log/slog"
-	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"tickwire/fix"
-	"tickwire/protocol"
 )
 
 // gatherFIX returns the FIX collector's series by "name session" (and by name
@@ -48,40 +44,7 @@ func gaugeValue(m *dto.Metric) float64 { return m.GetGauge().GetValue() }
 // collector: the session's sequence numbers moved past the logon.
 func TestMetricsFIXSessions(t *testing.T) {
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "fix.cfg")
-	if err := os.WriteFile(cfg, []byte(`[DEFAULT]
-ConnectionType=acceptor
-SocketAcceptHost=127.0.0.1
-SocketAcceptPort=0
-FileStoreSync=N
-ResetOnLogon=N
-HeartBtInt=30
-[SESSION]
-BeginString=FIX.4.4
-SenderCompID=TWMET
-TargetCompID=CLMET
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var q protocol.Quote
-	q.Put(protocol.Bid, 1.1)
-	q.Put(protocol.Ask, 1.1002)
-	q.Put(protocol.AskSize, 250)
-	q.Put(protocol.BidSize, 250)
-	prices := fix.PricesFunc(func(sym string) (protocol.Quote, uint64, bool) { return q, 1, sym == "EURUSD" })
-	gw, err := startFIX(fixFlags{config: cfg, pollInterval: 20 * time.Millisecond}, prices, nil, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- runFIXUntil(ctx, gw) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	gw := startTestGateway(t, dir, "TWMET", "CLMET")
 	const session = "FIX.4.4:TWMET->CLMET"
 	m := gatherFIX(t, gw)
 	if m["tickwire_fix_sessions"] != 1 || m["tickwire_fix_session_logged_on "+session] != 0 {
