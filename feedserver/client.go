@@ -3,6 +3,7 @@ package feedserver
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"sync"
@@ -65,6 +66,53 @@ func newClient(srv *Server, conn transport, id string) *Client {
 	c.queue.spawn = w.run
 	return c
 }
+
+// inbound reads the next message. Over a WebSocket it reads into a pooled
+// buffer, handed back with releaseInbound once the message's frames are
+// handled: one large read instead of io.ReadAll's growing ones, and no
+// garbage per message. Other transports read as they do (buf is nil).
+func (c *Client) inbound() (mt int, msg []byte, buf *[]byte, err error) {
+	ws, ok := c.conn.(*websocket.Conn)
+	if !ok {
+		mt, msg, err = c.conn.ReadMessage()
+		return mt, msg, nil, err
+	}
+	mt, r, err := ws.NextReader()
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	buf = c.srv.inbufs.Get().(*[]byte)
+	b := (*buf)[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // grow; the read limit bounds it
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			*buf = b[:0]
+			c.srv.inbufs.Put(buf)
+			return 0, nil, nil, err
+		}
+	}
+	*buf = b
+	return mt, b, buf, nil
+}
+
+// releaseInbound returns an inbound buffer to the pool (nil is a no-op).
+func (c *Client) releaseInbound(buf *[]byte) {
+	if buf == nil || cap(*buf) > maxPooledInbound {
+		return // a rare big message's buffer is left to the collector
+	}
+	*buf = (*buf)[:0]
+	c.srv.inbufs.Put(buf)
+}
+
+// maxPooledInbound caps the buffers kept for inbound messages.
+const maxPooledInbound = 256 << 10
 
 // releaseDecoder returns dec to the pool without the message it read.
 func (c *Client) releaseDecoder(dec *protocol.Decoder) {
@@ -137,12 +185,13 @@ func (c *Client) readLoop() (respawn bool) {
 		if err := c.conn.SetReadDeadline(time.Now().Add(deadline)); err != nil {
 			return false
 		}
-		mt, msg, err := c.conn.ReadMessage()
+		mt, msg, buf, err := c.inbound()
 		if err != nil {
 			c.readFailed(err)
 			return false
 		}
 		if mt != websocket.BinaryMessage {
+			c.releaseInbound(buf)
 			c.badFrame(errors.New("text message: frames travel in binary messages"))
 			continue
 		}
@@ -162,11 +211,14 @@ func (c *Client) readLoop() (respawn bool) {
 			}
 			if !c.handle(f) {
 				c.releaseDecoder(dec)
+				c.releaseInbound(buf)
 				return false
 			}
 		}
 		c.releaseDecoder(dec)
 		c.flushEvents()
+		// Decoded frames hold copies (strings, event data): the buffer is free.
+		c.releaseInbound(buf)
 		c.releaseHeld() // a resuming message has been read: its positions are in place
 		if deep {
 			return true

@@ -30,6 +30,7 @@ type Server struct {
 	nextID   atomic.Uint64
 
 	encoders sync.Pool // *protocol.Encoder: shared so idle clients hold none
+	inbufs   sync.Pool // *[]byte: inbound message buffers (Client.inbound)
 	decoders sync.Pool // *protocol.Decoder
 
 	sentFrames atomic.Uint64 // frames written to all clients
@@ -75,6 +76,7 @@ func New(cfg Config) *Server {
 	}
 	s.sessions = store
 	s.encoders.New = func() any { return protocol.NewEncoder() }
+	s.inbufs.New = func() any { b := make([]byte, 0, 4<<10); return &b }
 	s.decoders.New = func() any { return protocol.NewDecoder() }
 	s.upgrader = websocket.Upgrader{
 		// Small read buffer: clients send little. Pooled write buffers: an idle
