@@ -439,15 +439,6 @@ func (c *Client) shutdown() {
 	})
 }
 
-// unsubscribeAll removes every subscription. Reader goroutine only.
-func (c *Client) unsubscribeAll() {
-	for name := range c.subs {
-		c.srv.hub.unsubscribe(c, name)
-	}
-	clear(c.subs)
-	c.nsubs.Store(0)
-}
-
 // ClientStats describes one connected client.
 type ClientStats struct {
 	ID             string

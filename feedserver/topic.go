@@ -171,9 +171,6 @@ func (r *ring) reset(head uint64, epoch string) {
 	r.head, r.lo, r.epoch, r.early = head, head+1, epoch, nil
 }
 
-// oldest returns the seq of the oldest cached event (head+1 when none).
-func (r *ring) oldest() uint64 { return r.lo }
-
 // sub is one client's subscription to one topic: the slot of the client's
 // virtual queue for that topic. All fields but topic and seq are guarded by the
 // client's queue mutex unless noted otherwise.

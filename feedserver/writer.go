@@ -96,7 +96,7 @@ func (w *writer) run() {
 		if !next.IsZero() {
 			// Deferred values (rate limit, budget) fall due then, whether or
 			// not this goroutine is still around.
-			wait := max(next.Sub(time.Now()), time.Millisecond)
+			wait := max(time.Until(next), time.Millisecond)
 			if w.due == nil {
 				w.due = time.AfterFunc(wait, q.signal)
 			} else {

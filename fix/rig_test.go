@@ -78,8 +78,6 @@ type rigOption func(*rig)
 
 func withAuto(a fix.AutoConfig) rigOption { return func(r *rig) { r.cfg.Auto = a } }
 
-func withSettings(s string) rigOption { return func(r *rig) { r.extraCfg += s } }
-
 // withoutClient starts no Go client: another counterparty (jspurefix)
 // logs on as r.clID.
 func withoutClient() rigOption { return func(r *rig) { r.noClient = true } }

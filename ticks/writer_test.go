@@ -2,7 +2,6 @@ package ticks
 
 import (
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"flag"
 	"io"
@@ -14,33 +13,6 @@ import (
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
-
-// writeTickwireFile writes ts to path in the tickwire format, gzipped if gz.
-func writeTickwireFile(tb testing.TB, path string, ts []Tick, gz bool) {
-	tb.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var out io.Writer = f
-	var zw *gzip.Writer
-	if gz {
-		zw = gzip.NewWriter(f)
-		out = zw
-	}
-	n, err := Copy(NewWriter(out), FromSlice(ts))
-	if err != nil || n != len(ts) {
-		tb.Fatalf("Copy: %d, %v", n, err)
-	}
-	if zw != nil {
-		if err := zw.Close(); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	if err := f.Close(); err != nil {
-		tb.Fatal(err)
-	}
-}
 
 func writeAll(tb testing.TB, ts []Tick) []byte {
 	tb.Helper()

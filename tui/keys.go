@@ -58,15 +58,6 @@ func DefaultKeyMap() KeyMap {
 	}
 }
 
-// keyHelp adapts a list of bindings to help.KeyMap.
-type keyHelp struct {
-	short []key.Binding
-	full  [][]key.Binding
-}
-
-func (k keyHelp) ShortHelp() []key.Binding  { return k.short }
-func (k keyHelp) FullHelp() [][]key.Binding { return k.full }
-
 // ShortHelp implements help.KeyMap: the global keys.
 func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.NextPane, k.Filter, k.Help, k.Quit}

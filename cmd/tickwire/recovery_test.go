@@ -201,8 +201,8 @@ func TestServerKill9Resume(t *testing.T) {
 	}
 	<-srv.done
 	killedAt := nacks.Load()
-	time.Sleep(300 * time.Millisecond) // clients and publishers find the server gone
-	srv = startJournalServer(t, bin, addr, dir)
+	time.Sleep(300 * time.Millisecond)    // clients and publishers find the server gone
+	startJournalServer(t, bin, addr, dir) // stopped by the test's cleanup
 	waitAcks(killedAt + 300)
 	stop.Store(true)
 	pwg.Wait()

@@ -82,7 +82,7 @@ func TestTraderUnderTmux(t *testing.T) {
 	}
 
 	// 4. The server comes back: a new process on the same port, every source live.
-	srv = startServer(t, bin, dir, addr, replay)
+	startServer(t, bin, dir, addr, replay) // stopped by the test's cleanup
 	w.until("connected again, rows fresh, reconnect and gap-recovery alerts", 20*time.Second, func(sc *screen) bool {
 		return strings.Contains(sc.text, "● connected  "+url) && sc.priced("EURUSD") && sc.priced("NZDUSD") &&
 			(sc.mark("EURUSD") == "" || sc.mark("EURUSD") == "gap") && (sc.mark("NZDUSD") == "" || sc.mark("NZDUSD") == "gap") &&

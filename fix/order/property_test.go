@@ -137,7 +137,6 @@ type gen struct {
 	b        *Book
 	clOrdIDs int
 	execs    int
-	t        time.Time
 }
 
 func newGen(seed uint64, b *Book) *gen {
