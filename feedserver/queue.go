@@ -26,6 +26,8 @@ type queue struct {
 	closing    bool   // no more input; the writer flushes and closes
 	final      []byte // the frame written last before closing (the reason), if any
 	overflow   bool   // control queue overflowed: the client is a slow consumer
+	pongData   []byte // payload of the peer's latest WebSocket ping, to answer
+	hasPong    bool
 
 	conflated uint64 // pending versions replaced or merged before they were written
 	wake      chan struct{}
@@ -133,6 +135,16 @@ func (q *queue) push(frame []byte) bool {
 	q.mu.Unlock()
 	q.signal()
 	return true
+}
+
+// pong asks the writer to answer the peer's WebSocket ping. Only the latest
+// ping needs an answer (RFC 6455 §5.5.3); its payload is at most 125 bytes.
+func (q *queue) pong(data string) {
+	q.mu.Lock()
+	q.pongData = append(q.pongData[:0], data...)
+	q.hasPong = true
+	q.mu.Unlock()
+	q.signal()
 }
 
 // close marks the queue closing. The writer sends what is queued, then frame

@@ -31,6 +31,7 @@ type Server struct {
 
 	encoders sync.Pool // *protocol.Encoder: shared so idle clients hold none
 	inbufs   sync.Pool // *[]byte: inbound message buffers (Client.inbound)
+	outbufs  sync.Pool // *[]byte: a batch gathered for a socket without writev (wsframe.go)
 	decoders sync.Pool // *protocol.Decoder
 
 	sentFrames atomic.Uint64 // frames written to all clients
@@ -77,6 +78,7 @@ func New(cfg Config) *Server {
 	s.sessions = store
 	s.encoders.New = func() any { return protocol.NewEncoder() }
 	s.inbufs.New = func() any { b := make([]byte, 0, 4<<10); return &b }
+	s.outbufs.New = func() any { b := make([]byte, 0, 16<<10); return &b }
 	s.decoders.New = func() any { return protocol.NewDecoder() }
 	s.upgrader = websocket.Upgrader{
 		// Small read buffer: clients send little. Pooled write buffers: an idle
@@ -172,6 +174,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		_ = tc.SetWriteBuffer(s.cfg.SocketSendBuffer)
 	}
 	c := newClient(s, conn, "c"+strconv.FormatUint(s.nextID.Add(1), 10))
+	c.installControlHandlers(conn)
 	// Pings start before the client is visible to closeAll, which stops them.
 	c.startPings()
 	if reason := s.add(c); reason != "" {

@@ -22,6 +22,9 @@ type writer struct {
 	spare  []*sub            // the other half of the dirty double buffer
 	ctl    [][]byte          // the other half of the control double buffer
 	seqd   []*sub            // sequenced subscriptions to read this batch
+	sock   socketWriter      // WebSocket framing and writev (wsframe.go)
+	pong   []byte            // a ping's payload to answer this batch
+	ponged bool
 
 	idle  *time.Timer // linger before exiting; created on first run
 	pause *time.Timer // FlushInterval; created on first use
@@ -62,6 +65,7 @@ func (w *writer) run() {
 		case <-c.done:
 			return
 		case <-w.idle.C:
+			w.sock.trim()
 			q.running.Store(false)
 			// A signal may have come after we last looked: if so, and no
 			// new writer took over, carry on.
@@ -88,8 +92,7 @@ func (w *writer) run() {
 			return
 		}
 		if closing {
-			_ = c.conn.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+			w.writeClose(websocket.CloseNormalClosure, "")
 			c.shutdown()
 			return
 		}
@@ -153,6 +156,8 @@ func (w *writer) collect(now time.Time) (closing, overflow bool, next time.Time)
 		q.mu.Unlock()
 		return false, true, next
 	}
+	w.pong, w.ponged = append(w.pong[:0], q.pongData...), q.hasPong
+	q.hasPong = false
 	ctl := q.control
 	q.control, w.ctl = w.ctl[:0], ctl
 	q.ctlBytes = 0
@@ -263,36 +268,24 @@ func (w *writer) readSequenced() error {
 }
 
 func (w *writer) write() error {
-	if len(w.frames) == 0 {
+	if len(w.frames) == 0 && !w.ponged {
 		return nil
 	}
 	c := w.c
-	max := c.srv.cfg.MaxOutboundMessage
-	if err := c.conn.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout)); err != nil {
-		return err
-	}
+	deadline := time.Now().Add(c.srv.cfg.WriteTimeout)
 	var bytes int
-	for i := 0; i < len(w.frames); {
-		mw, err := c.conn.NextWriter(websocket.BinaryMessage)
-		if err != nil {
+	var err error
+	if ws, ok := c.conn.(*websocket.Conn); ok {
+		nc := ws.NetConn()
+		if err := nc.SetWriteDeadline(deadline); err != nil {
 			return err
 		}
-		size := 0
-		for ; i < len(w.frames) && (size == 0 || size+len(w.frames[i]) <= max); i++ {
-			if _, err := mw.Write(w.frames[i]); err != nil {
-				return err
-			}
-			size += len(w.frames[i])
-		}
-		if err := mw.Close(); err != nil {
-			return err
-		}
-		bytes += size
+		bytes, err = w.sock.write(nc, w.frames, c.srv.cfg.MaxOutboundMessage, w.pong, w.ponged, &c.srv.outbufs)
+	} else {
+		bytes, err = w.writeMessages(deadline)
 	}
-	if f, ok := c.conn.(flusher); ok { // HTTP streaming: one chunk per batch
-		if err := f.Flush(); err != nil {
-			return err
-		}
+	if err != nil || len(w.frames) == 0 {
+		return err
 	}
 	c.sentFrames.Add(uint64(len(w.frames)))
 	c.sentBytes.Add(uint64(bytes))
@@ -300,4 +293,51 @@ func (w *writer) write() error {
 	c.srv.sentBytes.Add(uint64(bytes))
 	clear(w.frames)
 	return nil
+}
+
+// writeMessages writes the batch through the transport's message writer:
+// transports other than a WebSocket (HTTP streaming).
+func (w *writer) writeMessages(deadline time.Time) (int, error) {
+	c := w.c
+	max := c.srv.cfg.MaxOutboundMessage
+	if err := c.conn.SetWriteDeadline(deadline); err != nil {
+		return 0, err
+	}
+	var bytes int
+	for i := 0; i < len(w.frames); {
+		mw, err := c.conn.NextWriter(websocket.BinaryMessage)
+		if err != nil {
+			return bytes, err
+		}
+		size := 0
+		for ; i < len(w.frames) && (size == 0 || size+len(w.frames[i]) <= max); i++ {
+			if _, err := mw.Write(w.frames[i]); err != nil {
+				return bytes, err
+			}
+			size += len(w.frames[i])
+		}
+		if err := mw.Close(); err != nil {
+			return bytes, err
+		}
+		bytes += size
+	}
+	if f, ok := c.conn.(flusher); ok { // HTTP streaming: one chunk per batch
+		if err := f.Flush(); err != nil {
+			return bytes, err
+		}
+	}
+	return bytes, nil
+}
+
+// writeClose sends the WebSocket close frame after the final batch.
+func (w *writer) writeClose(code int, reason string) {
+	c := w.c
+	ws, ok := c.conn.(*websocket.Conn)
+	if !ok {
+		_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+		return
+	}
+	nc := ws.NetConn()
+	_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = nc.Write(closeFrame(code, reason))
 }
