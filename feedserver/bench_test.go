@@ -1,8 +1,7 @@
 package feedserver
 
 import (
-	"context"
-	"fmt"
+		"fmt"
 	"io"
 	"runtime"
 	"testing"
@@ -16,9 +15,7 @@ import (
 // The fan-out benchmarks publish into a real server whose clients are real
 // loopback WebSockets. Each client sends its Hello and Subscribe, then drains
 // its socket's raw bytes without parsing them, so the process's allocations
-// (-benchmem) are the server's: hub, queues and writers. allocs/op is per
-// publish; allocs/frame divides them by the frames written to all clients:
-// the per-message-per-client cost, which must stay near zero.
+// (-benchmem) are the server's: hub, queues and writers.
 
 // rawSubscriber dials url, subscribes to topics and drains the socket until
 // the benchmark ends.
@@ -76,8 +73,9 @@ func waitSent(srv *Server) uint64 {
 }
 
 // BenchmarkFanoutConflated publishes quote updates to one conflated topic
-// with n subscribers: each client's queue holds at most one pending value,
-// written by its writer with the shared encoded version.
+// with n subscribers; each op is one update written to all n clients (the
+// loop waits for the writers, so nothing conflates): allocs/op that do not
+// grow with n are allocations per publish, not per client.
 func BenchmarkFanoutConflated(b *testing.B) {
 	for _, n := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprintf("clients=%d", n), func(b *testing.B) {
@@ -86,8 +84,7 @@ func BenchmarkFanoutConflated(b *testing.B) {
 			q := protocol.Quote{}
 			q.Put(protocol.Bid, 1.1)
 			q.Put(protocol.Ask, 1.2)
-			before := waitSent(srv)
-			m0 := mallocs()
+			sent := waitSent(srv)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
@@ -95,25 +92,25 @@ func BenchmarkFanoutConflated(b *testing.B) {
 				if err := srv.hub.Publish(topic, &q, time.Now().UnixNano(), 0); err != nil {
 					b.Fatal(err)
 				}
+				sent += uint64(n)
+				awaitSent(b, srv, sent)
 			}
 			b.StopTimer()
-			sent := waitSent(srv) - before
-			reportPerFrame(b, sent, mallocs()-m0)
+			b.ReportMetric(float64(n), "frames/op")
 		})
 	}
 }
 
 // BenchmarkFanoutSequenced publishes 125-byte events to one sequenced topic
-// with n subscribers: every client gets every event, from the topic's ring
-// of encoded frames.
+// with n subscribers; each op is one event written to all n clients, from
+// the topic's ring of encoded frames.
 func BenchmarkFanoutSequenced(b *testing.B) {
 	for _, n := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprintf("clients=%d", n), func(b *testing.B) {
 			const topic = "alerts.bench"
 			srv := benchServer(b, n, topic)
 			data := make([]byte, 125)
-			before := waitSent(srv)
-			m0 := mallocs()
+			sent := waitSent(srv)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
@@ -121,52 +118,26 @@ func BenchmarkFanoutSequenced(b *testing.B) {
 				if _, _, err := srv.hub.PublishEvents(topic, EventIn{Data: data}); err != nil {
 					b.Fatal(err)
 				}
-				if i%256 == 255 {
-					// Let the writers keep up: a client past its sequenced
-					// bound is disconnected, by design.
-					pace(srv)
-				}
+				sent += uint64(n)
+				awaitSent(b, srv, sent)
 			}
 			b.StopTimer()
-			sent := waitSent(srv) - before
-			reportPerFrame(b, sent, mallocs()-m0)
+			b.ReportMetric(float64(n), "frames/op")
 		})
 	}
 }
 
-// pace waits until every subscriber's queue has nothing pending.
-func pace(srv *Server) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for ctx.Err() == nil {
-		pending := 0
-		srv.mu.Lock()
-		for c := range srv.clients {
-			pending += c.queue.stats().pending
+// awaitSent spins until the server has written target frames. It allocates
+// nothing, so the loop's allocations are the server's.
+func awaitSent(b *testing.B, srv *Server, target uint64) {
+	for i := 0; srv.sentFrames.Load() < target; i++ {
+		if i%1024 == 1023 {
+			time.Sleep(10 * time.Microsecond)
+		} else {
+			runtime.Gosched()
 		}
-		srv.mu.Unlock()
-		if pending == 0 {
-			return
+		if i > 50_000_000 {
+			b.Fatalf("writers stuck at %d of %d frames", srv.sentFrames.Load(), target)
 		}
-		time.Sleep(time.Millisecond)
 	}
-}
-
-// mallocs returns the process's heap allocations so far.
-func mallocs() uint64 {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.Mallocs
-}
-
-// reportPerFrame reports the frames written per publish and the allocations
-// per frame written (allocs counts the whole loop, waits included): the
-// per-message-per-client cost.
-func reportPerFrame(b *testing.B, sent, allocs uint64) {
-	b.Helper()
-	if sent == 0 {
-		b.Fatal("no frames written")
-	}
-	b.ReportMetric(float64(sent)/float64(b.N), "frames/op")
-	b.ReportMetric(float64(allocs)/float64(sent), "allocs/frame")
 }
