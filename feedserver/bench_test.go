@@ -1,7 +1,7 @@
 package feedserver
 
 import (
-		"fmt"
+	"fmt"
 	"io"
 	"runtime"
 	"testing"
