@@ -22,6 +22,10 @@ type PingPongResult struct {
 	EchoP99  Micros  `json:"echo_p99_us"`
 	RatioP50 float64 `json:"ratio_p50"`
 	RatioP99 float64 `json:"ratio_p99"`
+	// CPU time each server process spent per recorded round trip: where
+	// the difference comes from, apart from the clock's view.
+	OursCPU Micros `json:"ours_server_cpu_us"`
+	EchoCPU Micros `json:"echo_server_cpu_us"`
 }
 
 // PingPong measures, for each payload size, the RTT of an event published
@@ -48,10 +52,12 @@ func PingPong(ctx context.Context, feed, echo *Child, payloads []int, iters int)
 	for _, size := range payloads {
 		data := make([]byte, size)
 		var h1, h2 Hist
+		var cpu1, cpu2 time.Duration
 		const rounds = 10
 		per := max(iters/rounds, 1)
 		for r := 0; r < rounds+1; r++ {
 			record := r > 0 // round 0 warms up
+			c0, _ := TaskCPU(feed.Pid)
 			for range per {
 				d, err := oursRTT(ours, topic, data)
 				if err != nil {
@@ -61,6 +67,8 @@ func PingPong(ctx context.Context, feed, echo *Child, payloads []int, iters int)
 					h1.Record(d)
 				}
 			}
+			c1, _ := TaskCPU(feed.Pid)
+			e0, _ := TaskCPU(echo.Pid)
 			for range per {
 				start := time.Now()
 				if err := raw.WriteMessage(websocket.BinaryMessage, data); err != nil {
@@ -73,6 +81,11 @@ func PingPong(ctx context.Context, feed, echo *Child, payloads []int, iters int)
 					h2.Record(time.Since(start))
 				}
 			}
+			e1, _ := TaskCPU(echo.Pid)
+			if record {
+				cpu1 += c1 - c0
+				cpu2 += e1 - e0
+			}
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
@@ -80,6 +93,7 @@ func PingPong(ctx context.Context, feed, echo *Child, payloads []int, iters int)
 		res := PingPongResult{Payload: size, Iter: per * rounds,
 			OursP50: US(h1.Quantile(0.5)), OursP99: US(h1.Quantile(0.99)),
 			EchoP50: US(h2.Quantile(0.5)), EchoP99: US(h2.Quantile(0.99))}
+		res.OursCPU, res.EchoCPU = US(cpu1/time.Duration(per*rounds)), US(cpu2/time.Duration(per*rounds))
 		res.RatioP50 = float64(res.OursP50) / float64(max(res.EchoP50, 0.001))
 		res.RatioP99 = float64(res.OursP99) / float64(max(res.EchoP99, 0.001))
 		out = append(out, res)

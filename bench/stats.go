@@ -134,3 +134,32 @@ func CPUPercent(a, b Proc) float64 {
 	}
 	return 100 * float64(b.CPU-a.CPU) / float64(wall)
 }
+
+// TaskCPU returns the CPU time process pid's threads have used, to the
+// nanosecond (/proc/PID/task/*/schedstat): fine enough to divide among
+// round trips of a few microseconds, where /proc/PID/stat counts 10 ms ticks.
+// Threads that exited are not counted; the Go runtime keeps its threads.
+func TaskCPU(pid int) (time.Duration, error) {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("read tasks: %w", err)
+	}
+	var sum time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile(dir + "/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue // the thread exited meanwhile
+		}
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			continue
+		}
+		ns, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parse %s: %w", dir, err)
+		}
+		sum += time.Duration(ns)
+	}
+	return sum, nil
+}
