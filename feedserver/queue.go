@@ -23,11 +23,11 @@ type queue struct {
 	control    [][]byte // control frames, in order
 	ctlBytes   int
 	maxControl int
-	closing    bool   // no more input; the writer flushes and closes
-	final      []byte // the frame written last before closing (the reason), if any
-	overflow   bool   // control queue overflowed: the client is a slow consumer
-	pongData   []byte // payload of the peer's latest WebSocket ping, to answer
-	hasPong    bool
+	closing    bool    // no more input; the writer flushes and closes
+	final      []byte  // the frame written last before closing (the reason), if any
+	overflow   bool    // control queue overflowed: the client is a slow consumer
+	hasPong    bool    // the peer's latest WebSocket ping awaits its pong
+	ping       *[]byte // its payload; allocated on the first ping (most peers never send one)
 
 	conflated uint64 // pending versions replaced or merged before they were written
 	wake      chan struct{}
@@ -141,7 +141,10 @@ func (q *queue) push(frame []byte) bool {
 // ping needs an answer (RFC 6455 §5.5.3); its payload is at most 125 bytes.
 func (q *queue) pong(data string) {
 	q.mu.Lock()
-	q.pongData = append(q.pongData[:0], data...)
+	if q.ping == nil {
+		q.ping = new([]byte)
+	}
+	*q.ping = append((*q.ping)[:0], data...)
 	q.hasPong = true
 	q.mu.Unlock()
 	q.signal()

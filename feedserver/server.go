@@ -32,6 +32,7 @@ type Server struct {
 	encoders sync.Pool // *protocol.Encoder: shared so idle clients hold none
 	inbufs   sync.Pool // *[]byte: inbound message buffers (Client.inbound)
 	outbufs  sync.Pool // *[]byte: a batch gathered for a socket without writev (wsframe.go)
+	sockets  sync.Pool // *socketWriter: held by running writers only
 	decoders sync.Pool // *protocol.Decoder
 
 	sentFrames atomic.Uint64 // frames written to all clients
@@ -79,6 +80,7 @@ func New(cfg Config) *Server {
 	s.encoders.New = func() any { return protocol.NewEncoder() }
 	s.inbufs.New = func() any { b := make([]byte, 0, 4<<10); return &b }
 	s.outbufs.New = func() any { b := make([]byte, 0, 16<<10); return &b }
+	s.sockets.New = func() any { return new(socketWriter) }
 	s.decoders.New = func() any { return protocol.NewDecoder() }
 	s.upgrader = websocket.Upgrader{
 		// Small read buffer: clients send little. Pooled write buffers: an idle

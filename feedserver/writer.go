@@ -22,9 +22,7 @@ type writer struct {
 	spare  []*sub            // the other half of the dirty double buffer
 	ctl    [][]byte          // the other half of the control double buffer
 	seqd   []*sub            // sequenced subscriptions to read this batch
-	sock   socketWriter      // WebSocket framing and writev (wsframe.go)
-	pong   []byte            // a ping's payload to answer this batch
-	ponged bool
+	sock   *socketWriter     // framing and writev (wsframe.go): from the server's pool while running
 
 	idle  *time.Timer // linger before exiting; created on first run
 	pause *time.Timer // FlushInterval; created on first use
@@ -51,6 +49,16 @@ const writerLinger = 25 * time.Millisecond
 // it exits after writerLinger without work, when the connection closes, or on
 // a write error (which shuts the client down).
 func (w *writer) run() {
+	w.sock = w.c.srv.sockets.Get().(*socketWriter)
+	if w.loop() {
+		w.releaseSock()
+	}
+}
+
+// loop is run's body. It reports whether it still holds the socket writer:
+// on the idle exit it gives it back before letting a new writer start, and
+// must not touch w after that.
+func (w *writer) loop() (holding bool) {
 	c := w.c
 	q := c.queue
 	if w.idle == nil {
@@ -63,15 +71,17 @@ func (w *writer) run() {
 		select {
 		case <-q.wake:
 		case <-c.done:
-			return
+			return true
 		case <-w.idle.C:
-			w.sock.trim()
+			// Before letting go of running: a new writer may start at once.
+			w.releaseSock()
 			q.running.Store(false)
 			// A signal may have come after we last looked: if so, and no
 			// new writer took over, carry on.
 			if len(q.wake) == 0 || !q.running.CompareAndSwap(false, true) {
-				return
+				return false
 			}
+			w.sock = c.srv.sockets.Get().(*socketWriter)
 			continue
 		}
 		now := time.Now()
@@ -89,12 +99,12 @@ func (w *writer) run() {
 		if err := w.write(); err != nil {
 			c.logger().Debug("write failed", "err", err)
 			c.shutdown()
-			return
+			return true
 		}
 		if closing {
 			w.writeClose(websocket.CloseNormalClosure, "")
 			c.shutdown()
-			return
+			return true
 		}
 		if !next.IsZero() {
 			// Deferred values (rate limit, budget) fall due then, whether or
@@ -117,7 +127,7 @@ func (w *writer) run() {
 			select {
 			case <-w.pause.C:
 			case <-c.done:
-				return
+				return true
 			}
 		}
 		if !w.idle.Stop() {
@@ -156,8 +166,10 @@ func (w *writer) collect(now time.Time) (closing, overflow bool, next time.Time)
 		q.mu.Unlock()
 		return false, true, next
 	}
-	w.pong, w.ponged = append(w.pong[:0], q.pongData...), q.hasPong
-	q.hasPong = false
+	if q.hasPong {
+		w.sock.pong, w.sock.ponged = append(w.sock.pong[:0], *q.ping...), true
+		q.hasPong = false
+	}
 	ctl := q.control
 	q.control, w.ctl = w.ctl[:0], ctl
 	q.ctlBytes = 0
@@ -268,7 +280,7 @@ func (w *writer) readSequenced() error {
 }
 
 func (w *writer) write() error {
-	if len(w.frames) == 0 && !w.ponged {
+	if len(w.frames) == 0 && !w.sock.ponged {
 		return nil
 	}
 	c := w.c
@@ -280,7 +292,7 @@ func (w *writer) write() error {
 		if err := nc.SetWriteDeadline(deadline); err != nil {
 			return err
 		}
-		bytes, err = w.sock.write(nc, w.frames, c.srv.cfg.MaxOutboundMessage, w.pong, w.ponged, &c.srv.outbufs)
+		bytes, err = w.sock.write(nc, w.frames, c.srv.cfg.MaxOutboundMessage, &c.srv.outbufs)
 	} else {
 		bytes, err = w.writeMessages(deadline)
 	}
@@ -327,6 +339,17 @@ func (w *writer) writeMessages(deadline time.Time) (int, error) {
 		}
 	}
 	return bytes, nil
+}
+
+// releaseSock returns the socket writer to the server's pool: an idle
+// client holds none.
+func (w *writer) releaseSock() {
+	if w.sock == nil {
+		return
+	}
+	w.sock.trim()
+	w.c.srv.sockets.Put(w.sock)
+	w.sock = nil
 }
 
 // writeClose sends the WebSocket close frame after the final batch.

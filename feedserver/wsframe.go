@@ -58,6 +58,9 @@ type socketWriter struct {
 	iov  net.Buffers // header, frames, header, frames, ...: writev's vector
 	vec  net.Buffers // the copy of iov that WriteTo consumes (a field: no escape)
 	msgs []message   // where each header lies in hdr
+
+	pong   []byte // a ping's payload to answer with this batch
+	ponged bool
 }
 
 // message holds the positions of one message's header in hdr until the
@@ -65,15 +68,16 @@ type socketWriter struct {
 type message struct{ iov, start, end int }
 
 // write sends frames as binary messages of at most max bytes each (a frame
-// larger than max is a message of its own), preceded by a pong carrying
-// pong if hasPong. Sockets without writev (TLS) get the batch copied into a
-// buffer from gather, one write. It returns the payload bytes written.
-func (sw *socketWriter) write(nc net.Conn, frames [][]byte, max int, pong []byte, hasPong bool, gather *sync.Pool) (int, error) {
+// larger than max is a message of its own), preceded by the pong if one is
+// due. Sockets without writev (TLS) get the batch copied into a buffer from
+// gather, one write. It returns the payload bytes written.
+func (sw *socketWriter) write(nc net.Conn, frames [][]byte, max int, gather *sync.Pool) (int, error) {
 	msgs := sw.msgs[:0]
 	sw.hdr, sw.iov = sw.hdr[:0], sw.iov[:0]
-	if hasPong {
-		sw.hdr = appendWSHeader(sw.hdr, wsOpPong, len(pong))
-		sw.hdr = append(sw.hdr, pong...)
+	if sw.ponged {
+		sw.ponged = false
+		sw.hdr = appendWSHeader(sw.hdr, wsOpPong, len(sw.pong))
+		sw.hdr = append(sw.hdr, sw.pong...)
 		msgs = append(msgs, message{iov: 0, start: 0, end: len(sw.hdr)})
 		sw.iov = append(sw.iov, nil)
 	}
