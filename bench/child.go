@@ -40,6 +40,14 @@ type Child struct {
 func StartChild(ctx context.Context, exe, mode string, args ...string) (*Child, error) {
 	cmd := exec.CommandContext(ctx, exe, append([]string{"bench", "serve", "--mode", mode}, args...)...)
 	cmd.Stderr = os.Stderr
+	// The child's settings are its arguments: TICKWIRE_* variables (flag
+	// overrides, a --config file) meant for the parent must not reach it.
+	cmd.Env = []string{} // not nil: nil would mean the parent's environment
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TICKWIRE_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	// The child dies with us, even if we are killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()

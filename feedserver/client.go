@@ -403,6 +403,7 @@ func (c *Client) send(f protocol.Frame) bool {
 
 func (c *Client) sendError(code protocol.ErrorCode, reason, topic string) {
 	c.logger().Warn("refused", "code", code, "reason", reason, "topic", topic)
+	c.srv.errSent.inc(code)
 	c.send(&protocol.Error{Code: code, Reason: reason, Topic: topic})
 }
 
@@ -417,7 +418,9 @@ func (c *Client) badFrame(err error) {
 
 // closeWith sends a final Error frame and closes the connection after it.
 func (c *Client) closeWith(code protocol.ErrorCode, reason string) {
-	c.closing.Store(true)
+	if !c.closing.Swap(true) {
+		c.srv.errSent.inc(code) // only the first final frame is sent
+	}
 	c.logger().Info("closing", "code", code, "reason", reason)
 	b, _ := protocol.NewEncoder().Append(nil, &protocol.Error{Code: code, Reason: reason})
 	c.queue.close(b)

@@ -240,6 +240,7 @@ func (w *writer) historyLost(sb *sub, pe *recovery.PositionError, enc *protocol.
 			reason = fmt.Sprintf("position %d has no epoch, so it cannot be vouched for: continuing after a history-lost marker", pe.Pos.Seq)
 		}
 		w.c.logger().Warn("bad position", "topic", name, "reason", reason)
+		w.c.srv.errSent.inc(protocol.CodeBadPosition)
 		w.appendArena(func(dst []byte) []byte {
 			b, _ := enc.Append(dst, &protocol.Error{Code: protocol.CodeBadPosition, Reason: reason, Topic: name})
 			return b

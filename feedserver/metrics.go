@@ -2,10 +2,14 @@ package feedserver
 
 import (
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"tickwire/recovery"
 )
 
 // MaxTopicMetrics bounds the per-topic series of /metrics: only the first
@@ -34,7 +38,22 @@ const (
 	metricTopicStale       = "tickwire_topic_stale"
 	metricTopicPaused      = "tickwire_topic_paused"
 	metricTopicSubscribers = "tickwire_topic_subscribers"
+	metricNodeState        = "tickwire_node_state"
+	metricErrorsSent       = "tickwire_errors_sent_total"
+	metricJournalDurable   = "tickwire_journal_durable"
+	metricJournalCommits   = "tickwire_journal_commits_total"
+	metricJournalRecords   = "tickwire_journal_records_total"
+	metricJournalPending   = "tickwire_journal_pending_records"
+	metricJournalUnsynced  = "tickwire_journal_unsynced_records"
+	metricJournalLag       = "tickwire_journal_lag_seconds"
+	metricJournalCommitDur = "tickwire_journal_last_commit_seconds"
 )
+
+// journalStats is implemented by journals that report their lag
+// (*recovery.BoltJournal); the in-memory one is never durable.
+type journalStats interface {
+	Stats() recovery.BoltStats
+}
 
 // serverCollector is the server's prometheus.Collector. It holds no state of
 // its own: Collect reads the server.
@@ -46,6 +65,9 @@ type serverCollector struct {
 	conflated                                          *prometheus.Desc
 	pending, pendingMax, control, controlMax           *prometheus.Desc
 	topicSeq, topicStale, topicPaused, topicSubcribers *prometheus.Desc
+	nodeState, errorsSent                              *prometheus.Desc
+	jDurable, jCommits, jRecords, jPending, jUnsynced  *prometheus.Desc
+	jLag, jCommitDur                                   *prometheus.Desc
 }
 
 func newServerCollector(s *Server) *serverCollector {
@@ -70,13 +92,23 @@ func newServerCollector(s *Server) *serverCollector {
 		topicStale:      d(metricTopicStale, "1 when the topic's source went quiet (marked stale); only the first 1000 topics by name.", "topic"),
 		topicPaused:     d(metricTopicPaused, "1 when the topic's source publishes are paused; only the first 1000 topics by name.", "topic"),
 		topicSubcribers: d(metricTopicSubscribers, "Clients subscribed to the topic; only the first 1000 topics by name.", "topic"),
+		nodeState:       d(metricNodeState, "1 for the node's current state (booting, active, stopping; HA: syncing, standby, switching), 0 for the others.", "state"),
+		errorsSent:      d(metricErrorsSent, "Error frames sent to clients (refusals, and the final frame of a close), by protocol error code.", "code"),
+		jDurable:        d(metricJournalDurable, "1 when sequenced topics are journaled on disk (--data), 0 when in memory."),
+		jCommits:        d(metricJournalCommits, "Group commits of the on-disk journal."),
+		jRecords:        d(metricJournalRecords, "Events appended to the on-disk journal."),
+		jPending:        d(metricJournalPending, "Events handed to the journal and not yet committed."),
+		jUnsynced:       d(metricJournalUnsynced, "Events committed to the journal but not yet fsynced (--sync interval or none)."),
+		jLag:            d(metricJournalLag, "Age of the oldest journal event not yet durable (pending or unsynced); 0 when all are."),
+		jCommitDur:      d(metricJournalCommitDur, "Duration of the journal's last group commit, fsync included under --sync always."),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.connections, c.topics, c.published, c.enqueued, c.dropped, c.frames, c.bytes,
-		c.conflated, c.pending, c.pendingMax, c.control, c.controlMax, c.topicSeq, c.topicStale, c.topicPaused, c.topicSubcribers} {
+		c.conflated, c.pending, c.pendingMax, c.control, c.controlMax, c.topicSeq, c.topicStale, c.topicPaused, c.topicSubcribers,
+		c.nodeState, c.errorsSent, c.jDurable, c.jCommits, c.jRecords, c.jPending, c.jUnsynced, c.jLag, c.jCommitDur} {
 		ch <- d
 	}
 }
@@ -129,6 +161,35 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.topicPaused, b2f(t.Paused), t.Name)
 		gauge(c.topicSubcribers, float64(t.Subscribers), t.Name)
 	}
+	state := s.NodeState()
+	for _, st := range NodeStates() {
+		gauge(c.nodeState, b2f(st == state), st.String())
+	}
+	for code, n := range s.errSent.snapshot() {
+		counter(c.errorsSent, n, strconv.Itoa(int(code)))
+	}
+	c.collectJournal(gauge, counter)
+}
+
+// collectJournal exports the journal's counters and lag, if it has any.
+func (c *serverCollector) collectJournal(gauge func(*prometheus.Desc, float64, ...string), counter func(*prometheus.Desc, uint64, ...string)) {
+	js, ok := c.s.hub.journal.(journalStats)
+	if !ok || c.s.hub.ownJournal {
+		gauge(c.jDurable, 0)
+		return
+	}
+	st := js.Stats()
+	gauge(c.jDurable, 1)
+	counter(c.jCommits, st.Commits)
+	counter(c.jRecords, st.Records)
+	gauge(c.jPending, float64(st.Pending))
+	gauge(c.jUnsynced, float64(st.Unsynced))
+	lag := 0.0
+	if !st.OldestNotDurable.IsZero() {
+		lag = max(time.Since(st.OldestNotDurable).Seconds(), 0)
+	}
+	gauge(c.jLag, lag)
+	gauge(c.jCommitDur, st.LastCommit.Seconds())
 }
 
 func b2f(b bool) float64 {

@@ -7,12 +7,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"tickwire/client"
 	"tickwire/protocol"
+	"tickwire/recovery"
 )
 
 // scrape GETs base/metrics and returns each series ("name" or
@@ -27,8 +30,14 @@ func scrape(t *testing.T, base string) map[string]float64 {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("/metrics: HTTP %d", resp.StatusCode)
 	}
+	return parseMetrics(t, resp.Body)
+}
+
+// parseMetrics reads the Prometheus text format: each series with its value.
+func parseMetrics(t *testing.T, r io.Reader) map[string]float64 {
+	t.Helper()
 	out := make(map[string]float64)
-	sc := bufio.NewScanner(resp.Body)
+	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line := sc.Text()
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -63,7 +72,8 @@ func TestMetricsMove(t *testing.T) {
 	for _, name := range []string{metricConnections, metricTopics, metricPublished, metricEnqueued, metricDroppedPaused,
 		metricSentFrames, metricSentBytes, metricConflated, metricQueuePending, metricQueuePendingMax, metricQueueControl,
 		metricQueueControlMax, metricTopicSeq + `{topic="EURUSD"}`, metricTopicStale + `{topic="EURUSD"}`,
-		metricTopicPaused + `{topic="EURUSD"}`, metricTopicSubscribers + `{topic="EURUSD"}`, "go_goroutines"} {
+		metricTopicPaused + `{topic="EURUSD"}`, metricTopicSubscribers + `{topic="EURUSD"}`, "go_goroutines",
+		metricNodeState + `{state="active"}`, metricNodeState + `{state="booting"}`, metricJournalDurable} {
 		if _, ok := before[name]; !ok {
 			t.Errorf("%s missing from /metrics", name)
 		}
@@ -167,5 +177,205 @@ func TestReadyz(t *testing.T) {
 	}
 	if code, body := get(); code != http.StatusServiceUnavailable || !strings.Contains(body, "shutting down") {
 		t.Fatalf("after shutdown: %d %q", code, body)
+	}
+}
+
+// TestMetricsNodeState: booting before Serve, active while serving, stopping
+// once shutdown has begun; one state at 1, every other at 0.
+func TestMetricsNodeState(t *testing.T) {
+	srv := New(Config{Logger: quiet()})
+	h := srv.Handler()
+	states := func(m map[string]float64) (on []string) {
+		t.Helper()
+		for _, st := range NodeStates() {
+			v, ok := m[metricNodeState+`{state="`+st.String()+`"}`]
+			if !ok {
+				t.Fatalf("no series for state %s", st)
+			}
+			if v == 1 {
+				on = append(on, st.String())
+			}
+		}
+		return on
+	}
+	local := func() map[string]float64 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		return parseMetrics(t, rec.Body)
+	}
+	if on := states(local()); len(on) != 1 || on[0] != "booting" {
+		t.Fatalf("before Serve: %v", on)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	waitFor(t, 10*time.Second, "serving", func() bool { return srv.NodeState() == NodeActive })
+	url := "ws://" + ln.Addr().String() + "/ws"
+	if on := states(scrape(t, baseURL(url))); len(on) != 1 || on[0] != "active" {
+		t.Fatalf("serving: %v", on)
+	}
+	c := dial(t, url)
+	waitFor(t, 5*time.Second, "connection", func() bool { return srv.Stats().Connections == 1 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	m := local()
+	if on := states(m); len(on) != 1 || on[0] != "stopping" {
+		t.Fatalf("after shutdown: %v", on)
+	}
+	// The client got the final frame of the shutdown, counted under its code.
+	readUntil(t, c, 5*time.Second, func(f protocol.Frame) bool {
+		e, ok := f.(*protocol.Error)
+		return ok && e.Code == protocol.CodeShutdown
+	})
+	if got := m[metricErrorsSent+`{code="`+strconv.Itoa(int(protocol.CodeShutdown))+`"}`]; got != 1 {
+		t.Fatalf("shutdown Error frames counted: %v, want 1", got)
+	}
+
+	// A state set by an HA driver before Serve is kept.
+	srv2 := New(Config{Logger: quiet()})
+	srv2.SetNodeState(NodeStandby)
+	ln2, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	done2 := make(chan error, 1)
+	go func() { done2 <- srv2.Serve(ctx2, ln2) }()
+	t.Cleanup(func() { cancel2(); <-done2 })
+	if on := states(scrape(t, "http://"+ln2.Addr().String())); len(on) != 1 || on[0] != "standby" {
+		t.Fatalf("standby node serving: %v", on)
+	}
+}
+
+// TestMetricsErrorsSent: refused frames and a refused connection each count
+// under their code (TestMetricsNodeState counts a shutdown's final frame).
+func TestMetricsErrorsSent(t *testing.T) {
+	srv, url := startServer(t, Config{MaxConnections: 1})
+	base := baseURL(url)
+	series := func(code protocol.ErrorCode) string {
+		return metricErrorsSent + `{code="` + strconv.Itoa(int(code)) + `"}`
+	}
+	if m := scrape(t, base); m[series(protocol.CodeBadTopic)] != 0 {
+		t.Fatalf("before: %v", m[series(protocol.CodeBadTopic)])
+	}
+	c := dial(t, url)
+	for range 2 {
+		if err := c.Send(&protocol.Subscribe{Topics: []string{"bad topic!"}}); err != nil {
+			t.Fatal(err)
+		}
+		readUntil(t, c, 5*time.Second, func(f protocol.Frame) bool {
+			e, ok := f.(*protocol.Error)
+			return ok && e.Code == protocol.CodeBadTopic
+		})
+	}
+	if got := scrape(t, base)[series(protocol.CodeBadTopic)]; got != 2 {
+		t.Fatalf("%s = %v after two refused subscribes, want 2", series(protocol.CodeBadTopic), got)
+	}
+	// A second connection is over the limit: refused with CodeServerFull.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if c2, err := client.Dial(ctx, url, protocol.Hello{Client: "second"}); err == nil {
+		_ = c2.Close()
+		t.Fatal("second connection accepted over MaxConnections 1")
+	}
+	waitFor(t, 5*time.Second, "refusal counted", func() bool { return scrape(t, base)[series(protocol.CodeServerFull)] == 1 })
+	if srv.Stats().Connections != 1 {
+		t.Fatalf("connections %d", srv.Stats().Connections)
+	}
+}
+
+// TestMetricsConflationRatio: with a flush interval holding the writer back,
+// values published meanwhile conflate; conflated/enqueued (the documented
+// ratio) is between 0 and 1 and high here.
+func TestMetricsConflationRatio(t *testing.T) {
+	srv, url := startServer(t, Config{FlushInterval: time.Second})
+	base := baseURL(url)
+	var q protocol.Quote
+	q.Put(protocol.Bid, 1)
+	if err := srv.Hub().Publish("EURUSD", &q, 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, url)
+	if err := c.Send(&protocol.Subscribe{Topics: []string{"EURUSD"}}); err != nil {
+		t.Fatal(err)
+	}
+	readUntil(t, c, 5*time.Second, func(f protocol.Frame) bool { _, ok := f.(*protocol.Price); return ok })
+	before := scrape(t, base)
+	const n = 50
+	for i := range n {
+		q.Put(protocol.Bid, 1+float64(i+1)/1000)
+		if err := srv.Hub().Publish("EURUSD", &q, int64(2+i), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	readUntil(t, c, 10*time.Second, func(f protocol.Frame) bool {
+		p, ok := f.(*protocol.Price)
+		return ok && p.Seq == n+1
+	})
+	after := scrape(t, base)
+	conflated := after[metricConflated] - before[metricConflated]
+	enqueued := after[metricEnqueued] - before[metricEnqueued]
+	if enqueued != n {
+		t.Fatalf("enqueued moved by %v, want %d", enqueued, n)
+	}
+	// At most two writes in the second the values arrived within.
+	if ratio := conflated / enqueued; ratio < 0.9 || ratio > 1 {
+		t.Fatalf("conflated %v of %v enqueued: ratio %v, want most", conflated, enqueued, ratio)
+	}
+}
+
+// TestMetricsJournalLag: with an on-disk journal, an event appended but not
+// yet fsynced shows as unsynced with an age; after an fsync the lag is 0. The
+// in-memory journal reports itself not durable and no lag.
+func TestMetricsJournalLag(t *testing.T) {
+	_, memURL := startServer(t, Config{})
+	m := scrape(t, baseURL(memURL))
+	if v, ok := m[metricJournalDurable]; !ok || v != 0 {
+		t.Fatalf("memory journal: durable %v (present %v)", v, ok)
+	}
+	if _, ok := m[metricJournalLag]; ok {
+		t.Fatal("memory journal has a lag series")
+	}
+
+	j, err := recovery.OpenBolt(filepath.Join(t.TempDir(), "journal.db"), recovery.BoltOptions{Sync: recovery.SyncInterval, SyncInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, url := startServer(t, Config{Journal: j})
+	t.Cleanup(func() { _ = j.Close() }) // after the server (cleanups run last first)
+	base := baseURL(url)
+	m = scrape(t, base)
+	for _, name := range []string{metricJournalDurable, metricJournalCommits, metricJournalRecords, metricJournalPending,
+		metricJournalUnsynced, metricJournalLag, metricJournalCommitDur} {
+		if _, ok := m[name]; !ok {
+			t.Errorf("%s missing", name)
+		}
+	}
+	if m[metricJournalDurable] != 1 || m[metricJournalLag] != 0 || m[metricJournalUnsynced] != 0 {
+		t.Fatalf("idle journal: durable %v lag %v unsynced %v", m[metricJournalDurable], m[metricJournalLag], m[metricJournalUnsynced])
+	}
+	for i := range 3 {
+		if _, _, err := srv.Hub().PublishEvent("orders.A", []byte(`{"n":`+strconv.Itoa(i)+`}`), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m = scrape(t, base)
+	if m[metricJournalUnsynced] != 3 || m[metricJournalLag] <= 0 || m[metricJournalRecords] != 3 || m[metricJournalCommits] < 1 || m[metricJournalCommitDur] <= 0 {
+		t.Fatalf("after 3 events: unsynced %v lag %v records %v commits %v last commit %v", m[metricJournalUnsynced],
+			m[metricJournalLag], m[metricJournalRecords], m[metricJournalCommits], m[metricJournalCommitDur])
+	}
+	if err := j.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	m = scrape(t, base)
+	if m[metricJournalUnsynced] != 0 || m[metricJournalLag] != 0 || m[metricJournalPending] != 0 {
+		t.Fatalf("after fsync: unsynced %v lag %v pending %v", m[metricJournalUnsynced], m[metricJournalLag], m[metricJournalPending])
 	}
 }

@@ -41,6 +41,8 @@ type Server struct {
 	sessions *sessions.Store      // session.go
 	registry *prometheus.Registry // served at /metrics (metrics.go)
 	serving  atomic.Bool          // Serve is serving: /readyz
+	state    atomic.Int32         // NodeState (nodestate.go)
+	errSent  errorCounts          // Error frames sent, by code: /metrics
 	streams  sync.Map             // HTTP streams by ID: *httpStream (httpstream.go)
 
 	mu      sync.Mutex
@@ -60,6 +62,7 @@ func New(cfg Config) *Server {
 		hub:     NewHub(cfg.Topics, cfg.StaleAfter),
 		clients: make(map[*Client]struct{}),
 	}
+	s.state.Store(int32(NodeBooting))
 	if cfg.Journal != nil {
 		s.hub.journal, s.hub.ownJournal = cfg.Journal, false
 		if err := s.hub.loadJournalTopics(); err != nil {
@@ -139,6 +142,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: s.cfg.HandshakeTimeout, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	s.serving.Store(true) // before Accept: the first request sees it
+	if s.state.CompareAndSwap(int32(NodeBooting), int32(NodeActive)) {
+		s.log.Info("node state", "state", NodeActive.String())
+	}
 	defer s.serving.Store(false)
 	go func() { errc <- hs.Serve(ln) }()
 	hubDone := make(chan struct{})
@@ -149,9 +155,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer func() { <-hubDone }()
 	select {
 	case err := <-errc:
+		s.SetNodeState(NodeStopping)
 		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
+	s.SetNodeState(NodeStopping)
 	s.closeAll()
 	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -187,6 +195,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 			code = protocol.CodeShutdown
 		}
 		b, _ := protocol.NewEncoder().Append(nil, &protocol.Error{Code: code, Reason: reason})
+		s.errSent.inc(code)
 		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
 		_ = conn.WriteMessage(websocket.BinaryMessage, b)
 		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, reason), time.Now().Add(time.Second))

@@ -161,6 +161,50 @@ type BoltJournal struct {
 
 	commits atomic.Uint64
 	records atomic.Uint64
+
+	// The journal's lag (Stats): records not yet durable.
+	pending       atomic.Int64 // records in Append calls not yet answered
+	oldestPending atomic.Int64 // UnixNano: Append of the batch being committed; 0 when idle
+	lastCommit    atomic.Int64 // duration of the last group commit
+	lag           unsyncedLag  // committed, not yet fsynced (SyncInterval, SyncNone)
+	syncMu        sync.Mutex   // one fsync at a time: Sync, the periodic one, Close
+}
+
+// unsyncedLag counts the records committed but not yet fsynced.
+type unsyncedLag struct {
+	mu    sync.Mutex
+	n     uint64
+	since int64 // UnixNano: Append of the oldest of them; 0 when n is 0
+}
+
+// committed adds n records of a commit whose oldest Append was at queued.
+func (l *unsyncedLag) committed(n uint64, queued int64) {
+	l.mu.Lock()
+	if l.n == 0 {
+		l.since = queued
+	}
+	l.n += n
+	l.mu.Unlock()
+}
+
+// snapshot returns the count and the time of the oldest.
+func (l *unsyncedLag) snapshot() (uint64, int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n, l.since
+}
+
+// synced removes the n records an fsync started at start has made durable.
+// Records committed while it ran may not be: they count from start.
+func (l *unsyncedLag) synced(n uint64, start int64) {
+	l.mu.Lock()
+	l.n -= n
+	if l.n == 0 {
+		l.since = 0
+	} else {
+		l.since = max(l.since, start)
+	}
+	l.mu.Unlock()
 }
 
 type streamState struct {
@@ -365,16 +409,73 @@ func seqKey(seq uint64) []byte {
 // Path returns the journal's file.
 func (j *BoltJournal) Path() string { return j.path }
 
-// BoltStats counts the work of the committer since OpenBolt.
+// BoltStats counts the work of the committer since OpenBolt, and what is
+// not yet durable: the journal's lag.
 type BoltStats struct {
 	Commits uint64 // bbolt write transactions for appends (each one fsync under SyncAlways)
 	Records uint64 // records appended
+
+	// Pending counts the records of Append calls not yet answered: queued
+	// for the committer or in the commit (and its fsync) under way.
+	Pending uint64
+	// Unsynced counts the records committed (readable, acknowledged) but
+	// not yet fsynced: always 0 under SyncAlways, whose commits include
+	// their fsync; under SyncInterval they wait for the next periodic fsync,
+	// under SyncNone for Sync or Close.
+	Unsynced uint64
+	// OldestNotDurable is when the oldest record of Pending or Unsynced was
+	// handed to Append (approximately: see Stats); zero when nothing waits.
+	OldestNotDurable time.Time
+	// LastCommit is how long the last group commit took, its fsync included
+	// under SyncAlways.
+	LastCommit time.Duration
 }
 
-// Stats returns the committer's counters. Records/Commits is the average
-// group commit size.
+// Stats returns the committer's counters and the journal's lag. It takes no
+// lock the committer holds while writing, so it answers while a commit is
+// stuck. Records/Commits is the average group commit size.
 func (j *BoltJournal) Stats() BoltStats {
-	return BoltStats{Commits: j.commits.Load(), Records: j.records.Load()}
+	st := BoltStats{Commits: j.commits.Load(), Records: j.records.Load(), LastCommit: time.Duration(j.lastCommit.Load())}
+	st.Pending = uint64(max(j.pending.Load(), 0))
+	var since int64
+	st.Unsynced, since = j.lag.snapshot()
+	// The committer marks the oldest Append of the batch it is committing;
+	// Appends still queued behind it are younger.
+	if p := j.oldestPending.Load(); p != 0 && st.Pending > 0 && (since == 0 || p < since) {
+		since = p
+	}
+	if since != 0 && st.Pending+st.Unsynced > 0 {
+		st.OldestNotDurable = time.Unix(0, since)
+	}
+	return st
+}
+
+// Sync fsyncs what has been committed, making it durable. Under SyncAlways
+// every commit is already fsynced and Sync has nothing to do.
+func (j *BoltJournal) Sync() error {
+	if j.opts.Sync == SyncAlways {
+		return nil
+	}
+	if err := j.failed(); err != nil {
+		return err
+	}
+	if err := j.sync(); err != nil {
+		return j.fail(fmt.Errorf("fsync: %w", err))
+	}
+	return nil
+}
+
+// sync fsyncs the file and takes what it made durable off the lag.
+func (j *BoltJournal) sync() error {
+	j.syncMu.Lock()
+	defer j.syncMu.Unlock()
+	start := time.Now().UnixNano()
+	n, _ := j.lag.snapshot()
+	if err := j.db.Sync(); err != nil {
+		return err
+	}
+	j.lag.synced(n, start)
+	return nil
 }
 
 // Append implements Journal; see the interface for its contract. With
@@ -393,7 +494,9 @@ func (j *BoltJournal) Append(ctx context.Context, stream string, recs ...Record)
 		}
 		size += len(r.Data)
 	}
-	r := &request{stream: stream, recs: recs, size: size, done: make(chan struct{})}
+	r := &request{stream: stream, recs: recs, size: size, queued: time.Now().UnixNano(), done: make(chan struct{})}
+	j.pending.Add(int64(len(recs)))
+	defer j.pending.Add(-int64(len(recs))) // answered: committed, failed or given up
 	if err := j.do(ctx, r); err != nil {
 		return Position{}, err
 	}
@@ -591,7 +694,7 @@ func (j *BoltJournal) Close() error {
 	j.hub.Close()
 	var err error
 	if j.opts.Sync != SyncAlways && j.failed() == nil {
-		err = j.db.Sync()
+		err = j.sync()
 	}
 	if cerr := j.db.Close(); err == nil {
 		err = cerr
@@ -614,7 +717,7 @@ func (j *BoltJournal) syncLoop(ctx context.Context) {
 			if j.failed() != nil {
 				continue
 			}
-			if err := j.db.Sync(); err != nil {
+			if err := j.sync(); err != nil {
 				j.background(j.fail(fmt.Errorf("periodic fsync: %w", err)))
 			}
 		}

@@ -23,6 +23,7 @@ type request struct {
 	stream  string
 	recs    []Record // Append; read by the committer while the caller waits
 	size    int      // payload bytes
+	queued  int64    // Append: when it was called (UnixNano), for the journal's lag
 	trim    bool
 	through uint64 // Trim
 
@@ -64,6 +65,7 @@ func (j *BoltJournal) run() {
 			j.trim(r)
 			continue
 		}
+		j.oldestPending.Store(r.queued) // FIFO: the oldest not yet committed
 		batch = append(batch[:0], r)
 		n, size := len(r.recs), r.size
 		// add takes r into the batch unless it does not fit (or is a
@@ -118,6 +120,8 @@ func (j *BoltJournal) run() {
 		start := time.Now()
 		j.commit(batch)
 		lastCommit = time.Since(start)
+		j.lastCommit.Store(int64(lastCommit))
+		j.oldestPending.Store(0)
 		prevReqs = len(batch)
 		clear(batch)
 	}
@@ -176,6 +180,9 @@ func (j *BoltJournal) commit(batch []*request) {
 	}
 	j.commits.Add(1)
 	j.records.Add(uint64(nrec))
+	if j.opts.Sync != SyncAlways {
+		j.lag.committed(uint64(nrec), live[0].queued)
+	}
 	j.mu.Lock()
 	for name, st := range states {
 		j.streams[name] = st

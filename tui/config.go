@@ -94,11 +94,17 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 // LoadConfig reads and checks a config file. Unknown fields are errors, so a
 // typo does not silently fall back to a default.
 func LoadConfig(path string) (FileConfig, error) {
-	var fc FileConfig
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return fc, err
+		return FileConfig{}, err
 	}
+	return ParseConfig(path, b)
+}
+
+// ParseConfig checks and decodes a config file's JSON contents; path (the
+// file's) prefixes the errors.
+func ParseConfig(path string, b []byte) (FileConfig, error) {
+	var fc FileConfig
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&fc); err != nil {

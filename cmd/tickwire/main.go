@@ -89,8 +89,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 type usageError struct{ error }
 
 // parseFlags parses args into fs, turning errors into usageError. fs must use
-// ContinueOnError; its output goes to stderr, or stdout for --help.
+// ContinueOnError; its output goes to stderr, or stdout for --help. Flags not
+// given come from the environment (TICKWIRE_<FLAG>), then from the --config
+// file, which parseFlags adds to fs unless the command has its own (config.go).
 func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
+	prepareFlags(fs)
 	fs.SetOutput(stderr)
 	for _, a := range args {
 		if a == "-h" || a == "--help" || a == "-help" {
@@ -106,5 +109,5 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected arguments: %v", fs.Args())}
 	}
-	return nil
+	return applyEnvAndFile(fs)
 }

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -87,5 +93,87 @@ func TestMetricsFIXCollector(t *testing.T) {
 		if got, ok := m[k]; !ok || got != v {
 			t.Errorf("%s = %v (present %v), want %v", k, got, ok, v)
 		}
+	}
+}
+
+// scrapeServer GETs http://addr/metrics and returns each series with its value.
+func scrapeServer(t *testing.T, addr string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := make(map[string]float64)
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("/metrics line %q: %v", line, err)
+		}
+		out[line[:i]] = v
+	}
+	return out
+}
+
+// TestMetricsServerProcess: real `tickwire server --data DIR` processes,
+// configured through a config file. They report themselves active with an
+// on-disk journal; order events published over HTTP move the journal's
+// counters. With --sync none nothing is fsynced before exit: the lag appears
+// and stays; with --sync interval the periodic fsync brings it back to 0.
+func TestMetricsServerProcess(t *testing.T) {
+	bin := buildBinary(t)
+	for _, sync := range []string{"none", "interval"} {
+		t.Run(sync, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := writeConfig(t, "listen: 127.0.0.1:0\ndata: "+filepath.Join(dir, "data")+"\nsync: "+sync+"\nlog-level: warn\n")
+			url := startConfiguredServer(t, bin, nil, "--config", cfg)
+			addr := strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/ws")
+			m := scrapeServer(t, addr)
+			if m[`tickwire_node_state{state="active"}`] != 1 || m[`tickwire_node_state{state="booting"}`] != 0 {
+				t.Fatalf("node state: %v", m)
+			}
+			if m["tickwire_journal_durable"] != 1 || m["tickwire_journal_records_total"] != 0 || m["tickwire_journal_lag_seconds"] != 0 {
+				t.Fatalf("journal before publishing: durable %v records %v lag %v", m["tickwire_journal_durable"],
+					m["tickwire_journal_records_total"], m["tickwire_journal_lag_seconds"])
+			}
+			const n = 5
+			for i := range n {
+				resp, err := http.Post("http://"+addr+"/publish/orders.MET", "application/json", strings.NewReader(`{"event": "e`+strconv.Itoa(i)+`"}`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("publish: HTTP %d %s", resp.StatusCode, body)
+				}
+			}
+			m = scrapeServer(t, addr)
+			if m["tickwire_journal_records_total"] != n || m["tickwire_journal_commits_total"] < 1 || m["tickwire_journal_last_commit_seconds"] <= 0 {
+				t.Fatalf("after %d events: records %v commits %v last commit %v", n, m["tickwire_journal_records_total"],
+					m["tickwire_journal_commits_total"], m["tickwire_journal_last_commit_seconds"])
+			}
+			if sync == "none" {
+				if m["tickwire_journal_unsynced_records"] != n || m["tickwire_journal_lag_seconds"] <= 0 {
+					t.Fatalf("--sync none: unsynced %v lag %v, want %d and > 0", m["tickwire_journal_unsynced_records"], m["tickwire_journal_lag_seconds"], n)
+				}
+				return
+			}
+			// Unsynced until the next periodic fsync (every 100ms), then 0.
+			deadline := time.Now().Add(30 * time.Second)
+			for m["tickwire_journal_unsynced_records"] != 0 || m["tickwire_journal_lag_seconds"] != 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("journal lag not back to 0: unsynced %v lag %v", m["tickwire_journal_unsynced_records"], m["tickwire_journal_lag_seconds"])
+				}
+				time.Sleep(20 * time.Millisecond)
+				m = scrapeServer(t, addr)
+			}
+		})
 	}
 }

@@ -135,6 +135,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // parseFlagsAndArgs is parseFlags for commands that take positional
 // arguments: flags may come before, between or after them ("--" ends flags).
 func parseFlagsAndArgs(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) ([]string, error) {
+	prepareFlags(fs)
 	fs.SetOutput(stderr)
 	for _, a := range args {
 		if a == "--" {
@@ -154,10 +155,10 @@ func parseFlagsAndArgs(fs *flag.FlagSet, args []string, stdout, stderr io.Writer
 		}
 		rest := fs.Args()
 		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
-			return append(pos, rest...), nil
+			return append(pos, rest...), applyEnvAndFile(fs)
 		}
 		if len(rest) == 0 {
-			return pos, nil
+			return pos, applyEnvAndFile(fs)
 		}
 		pos = append(pos, rest[0])
 		args = rest[1:]

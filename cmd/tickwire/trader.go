@@ -32,7 +32,7 @@ type traderFlags struct {
 func (t *traderFlags) register(fs *flag.FlagSet, defaultSymbols string) {
 	fs.StringVar(&t.symbols, "symbols", defaultSymbols, "comma-separated symbols to watch (`LIST`)")
 	fs.DurationVar(&t.staleAfter, "stale-after", 5*time.Second, "mark a row stale when its data is older than this")
-	fs.StringVar(&t.config, "config", "", "read servers, watchlist, per-symbol stale thresholds and colours from `FILE` (JSON, see docs/tui.md); flags given on the command line win")
+	fs.Var((*dashboardConfigFile)(&t.config), "config", "read servers, watchlist, per-symbol stale thresholds and colours (see docs/tui.md), and flag values, from `FILE` (YAML or JSON)")
 	fs.BoolVar(&t.paper, "paper", false, "paper trading: order entry works against a simulator in the dashboard (limit orders fill half at once); nothing is sent anywhere")
 	fs.StringVar(&t.accounts, "accounts", "", "comma-separated accounts (`LIST`): the blotter shows their orders (topics orders.ACCOUNT) and new orders go to the server's order gateway for the first; none: order entry unavailable")
 	t.fs = fs
@@ -63,7 +63,7 @@ func (t *traderFlags) fileConfig() (tui.FileConfig, error) {
 	if t.config == "" {
 		return tui.FileConfig{}, nil
 	}
-	return tui.LoadConfig(t.config)
+	return loadDashboardConfig(t.config) // config_dashboard.go
 }
 
 // dashboardConfig merges flags and the config file: flags given explicitly
