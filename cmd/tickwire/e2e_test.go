@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,7 +36,11 @@ func newTmux(t *testing.T, width, height int, command string) *tmuxSession {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Fatal("tmux not found: run the tests with 'make test', which installs it")
 	}
-	s := &tmuxSession{t: t, socket: "tickwire-test-" + filepath.Base(t.TempDir()), name: "e2e"}
+	// The socket name must be unique across test processes running at once:
+	// t.TempDir's own name is only a counter (001); its parent's is random.
+	dir := t.TempDir()
+	socket := fmt.Sprintf("tickwire-test-%d-%s-%s", os.Getpid(), filepath.Base(filepath.Dir(dir)), filepath.Base(dir))
+	s := &tmuxSession{t: t, socket: socket, name: "e2e"}
 	s.run("new-session", "-d", "-s", s.name, "-x", strconv.Itoa(width), "-y", strconv.Itoa(height), command)
 	t.Cleanup(func() { _ = exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
 	return s
