@@ -88,8 +88,13 @@ func (w *writer) run() {
 			return
 		}
 		if closing {
+			status := int(c.closeStatus.Load())
+			if status == 0 {
+				status = websocket.CloseNormalClosure
+			}
 			_ = c.conn.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+				websocket.FormatCloseMessage(status, ""), time.Now().Add(time.Second))
+			c.drained.Store(true)
 			c.shutdown()
 			return
 		}
