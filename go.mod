@@ -18,6 +18,7 @@ require (
 	github.com/shopspring/decimal v1.4.0
 	github.com/vmihailenco/msgpack/v5 v5.4.1
 	go.etcd.io/bbolt v1.5.0
+	golang.org/x/time v0.9.0
 )
 
 require (

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
 	"tickwire/protocol"
 	"tickwire/sessions"
@@ -48,6 +49,16 @@ type Client struct {
 	published  atomic.Uint64 // values and events this client published
 	telemetry  atomic.Pointer[protocol.Telemetry]
 	connected  time.Time
+
+	// Limits (limits.go). Reader goroutine only.
+	subRate   *rate.Limiter // subscription changes; created on the first Subscribe
+	refusals  float64       // rate refusals, decaying by one a second
+	refusedAt time.Time
+	// closeStatus is the WebSocket close code the writer sends after the
+	// final Error frame (set by closeWith before the queue closes).
+	closeStatus atomic.Int32
+	drained     atomic.Bool // the writer wrote the final frame and the close
+	untracked   sync.Once   // Server.conns.Done, once
 }
 
 func newClient(srv *Server, conn transport, id string) *Client {
@@ -61,7 +72,11 @@ func newClient(srv *Server, conn transport, id string) *Client {
 		done:      make(chan struct{}),
 		connected: time.Now(),
 	}
-	conn.SetReadLimit(srv.cfg.MaxInboundMessage)
+	if _, ok := conn.(*websocket.Conn); !ok {
+		// A WebSocket's limit is checked by inbound: gorilla's own would
+		// send its close frame before our Error 2007 could go out.
+		conn.SetReadLimit(srv.cfg.MaxInboundMessage)
+	}
 	w := &writer{c: c}
 	c.queue.spawn = w.run
 	return c
@@ -83,7 +98,14 @@ func (c *Client) inbound() (mt int, msg []byte, buf *[]byte, err error) {
 	}
 	buf = c.srv.inbufs.Get().(*[]byte)
 	b := (*buf)[:0]
+	limit := c.srv.cfg.MaxInboundMessage
 	for {
+		if int64(len(b)) > limit {
+			// Stop reading: the rest of the message is never buffered.
+			*buf = b
+			c.releaseInbound(buf)
+			return 0, nil, nil, websocket.ErrReadLimit
+		}
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)] // grow; the read limit bounds it
 		}
@@ -166,10 +188,14 @@ func (c *Client) read() {
 	// The subscriptions are the reader's; release them once it is done, and
 	// leave their state with the session for a resume.
 	c.endSession()
-	// After closeWith the writer sends the final Error frame, then closes.
+	// After closeWith the writer sends the final Error frame, then closes
+	// (or closeWith's timer does): the connection is over when done closes.
 	if !c.closing.Load() {
 		c.shutdown()
+	} else {
+		<-c.done
 	}
+	c.untrack()
 }
 
 // readLoop reads and handles messages. It returns true to be restarted on a
@@ -178,9 +204,11 @@ func (c *Client) read() {
 func (c *Client) readLoop() (respawn bool) {
 	cfg := c.srv.cfg
 	for {
+		// The deadline covers the whole next message: one dribbled in
+		// slower than this is cut off like silence.
 		deadline := cfg.HandshakeTimeout
 		if c.hello {
-			deadline = 3 * cfg.Heartbeat
+			deadline = cfg.IdleTimeout
 		}
 		if err := c.conn.SetReadDeadline(time.Now().Add(deadline)); err != nil {
 			return false
@@ -254,7 +282,7 @@ func (c *Client) readFailed(err error) {
 	switch {
 	case errors.As(err, &ne) && ne.Timeout():
 		if c.hello {
-			c.closeWith(protocol.CodeIdle, fmt.Sprintf("nothing received for %s", 3*c.srv.cfg.Heartbeat))
+			c.closeWith(protocol.CodeIdle, fmt.Sprintf("no complete message received within the %s idle timeout", c.srv.cfg.IdleTimeout))
 		} else {
 			c.closeWith(protocol.CodeHelloRequired, "no Hello within the handshake timeout")
 		}
@@ -282,7 +310,13 @@ func (c *Client) handle(f protocol.Frame) bool {
 	}
 	switch f := f.(type) {
 	case *protocol.Subscribe:
-		c.handleSubscribe(f)
+		allowed, alive := c.allowSubscribe(f) // limits.go
+		if !alive {
+			return false
+		}
+		if allowed {
+			c.handleSubscribe(f)
+		}
 	case *protocol.Limits:
 		c.maxBps.Store(f.MaxBytesPerSec)
 	case *protocol.Telemetry:
@@ -418,14 +452,30 @@ func (c *Client) badFrame(err error) {
 
 // closeWith sends a final Error frame and closes the connection after it.
 func (c *Client) closeWith(code protocol.ErrorCode, reason string) {
-	if !c.closing.Swap(true) {
-		c.srv.errSent.inc(code) // only the first final frame is sent
+	c.closeWithin(code, reason, c.srv.cfg.WriteTimeout)
+}
+
+// closeWithin is closeWith giving the writer d to flush what is queued and
+// the final frame; then the connection is closed regardless.
+func (c *Client) closeWithin(code protocol.ErrorCode, reason string, d time.Duration) {
+	if c.closing.Swap(true) {
+		return // the first reason stands: the queue holds its final frame
 	}
-	c.logger().Info("closing", "code", code, "reason", reason)
+	c.srv.errSent.inc(code)
+	status := websocket.CloseNormalClosure
+	if code == protocol.CodeShutdown {
+		// Going away: reconnect, here or elsewhere. Logged per client at
+		// debug level only: the shutdown logs the count.
+		status = websocket.CloseGoingAway
+		c.logger().Debug("closing", "code", code, "reason", reason)
+	} else {
+		c.logger().Info("closing", "code", code, "reason", reason)
+	}
+	c.closeStatus.Store(int32(status))
 	b, _ := protocol.NewEncoder().Append(nil, &protocol.Error{Code: code, Reason: reason})
 	c.queue.close(b)
 	// If the writer is stuck on a dead peer, the write deadline frees it.
-	time.AfterFunc(c.srv.cfg.WriteTimeout, c.shutdown)
+	time.AfterFunc(d, c.shutdown)
 }
 
 // shutdown releases the client: unsubscribes everything and closes the socket.

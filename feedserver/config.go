@@ -13,9 +13,10 @@ type Config struct {
 	// Name identifies this node in Welcome frames and logs. Default "tickwire".
 	Name string
 	// Heartbeat is how often the server pings each client; a client silent for
-	// three heartbeats is disconnected. Default 1s.
+	// IdleTimeout (default three heartbeats) is disconnected. Default 1s.
 	Heartbeat time.Duration
-	// HandshakeTimeout bounds the wait for a client's Hello. Default 5s.
+	// HandshakeTimeout bounds the wait for a client's Hello, and for an HTTP
+	// request's header (slowloris). Default 5s.
 	HandshakeTimeout time.Duration
 	// WriteTimeout bounds one batch write to a client. Default 5s.
 	WriteTimeout time.Duration
@@ -78,6 +79,46 @@ type Config struct {
 	// published. Keys are exact topic names, e.g. "requests.orders".
 	// Default none.
 	Requests map[string]RequestHandler
+
+	// Limits against hostile or broken clients, and the shutdown's drain
+	// (docs/limits.md).
+
+	// MaxConnectionsPerAddr caps concurrent connections from one remote IP
+	// address; more are refused with CodeServerFull. Default 0: unlimited
+	// (behind a proxy every client has the proxy's address; the bench opens
+	// thousands from 127.0.0.1).
+	MaxConnectionsPerAddr int
+	// IdleTimeout disconnects (CodeIdle) a client that has said Hello and
+	// sent nothing, not even a Pong, for this long. It also bounds reading
+	// one message, so a message dribbled in forever is cut off. Default
+	// three heartbeats.
+	IdleTimeout time.Duration
+	// SubscribeRate caps a client's subscription changes (each topic of a
+	// Subscribe or Unsubscribe counts one) per second, in a token bucket of
+	// SubscribeBurst. A frame over it is refused whole with
+	// CodeRateLimited; a client that keeps on is disconnected with
+	// CodeFlood. Default 100; negative: unlimited.
+	SubscribeRate float64
+	// SubscribeBurst is the subscription changes a client may make at once.
+	// Default twice MaxTopicsPerClient, so a (re)connecting client can
+	// subscribe to its whole set in one go.
+	SubscribeBurst int
+	// HTTPReadTimeout bounds reading one HTTP request, its body included
+	// (REST calls, HTTP-stream POSTs). WebSockets and the HTTP stream's
+	// download are not bound by it. Default 10s.
+	HTTPReadTimeout time.Duration
+	// HTTPIdleTimeout closes a keep-alive HTTP connection idle this long.
+	// Default 60s.
+	HTTPIdleTimeout time.Duration
+	// MaxHeaderBytes caps an HTTP request's header (431 past it). Default 16 KiB.
+	MaxHeaderBytes int
+	// MaxPublishBody caps a POST /publish body (413 past it). Default 64 KiB.
+	MaxPublishBody int64
+	// MaxStreamPost caps a POST /stream/{id} body (413 past it). Default 1 MiB.
+	MaxStreamPost int64
+	// DrainTimeout bounds a graceful shutdown's flush of each client's
+	// queued frames and the HTTP requests in flight. Default 5s.
+	DrainTimeout time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -105,6 +146,21 @@ func (c Config) withDefaults() Config {
 	defInt(&c.MaxOutboundMessage, 64<<10)
 	defInt(&c.MaxControlBytes, 1<<20)
 	defInt(&c.MaxBadFrames, 10)
+	def(&c.IdleTimeout, 3*c.Heartbeat)
+	if c.SubscribeRate == 0 {
+		c.SubscribeRate = 100
+	}
+	defInt(&c.SubscribeBurst, 2*c.MaxTopicsPerClient)
+	def(&c.HTTPReadTimeout, 10*time.Second)
+	def(&c.HTTPIdleTimeout, 60*time.Second)
+	defInt(&c.MaxHeaderBytes, 16<<10)
+	if c.MaxPublishBody <= 0 {
+		c.MaxPublishBody = 64 << 10
+	}
+	if c.MaxStreamPost <= 0 {
+		c.MaxStreamPost = 1 << 20
+	}
+	def(&c.DrainTimeout, 5*time.Second)
 	if c.Topics == nil {
 		c.Topics = DefaultTopicRules()
 	}

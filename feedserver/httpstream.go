@@ -36,9 +36,6 @@ const StreamIDHeader = "X-Tickwire-Stream"
 // StreamContentType is the media type of both directions of an HTTP stream.
 const StreamContentType = "application/x-tickwire-stream"
 
-// maxStreamPost bounds one upstream POST body.
-const maxStreamPost = 1 << 20
-
 // httpStream is the server side of one HTTP-streaming connection.
 type httpStream struct {
 	id     string
@@ -259,6 +256,7 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	if err := st.rc.Flush(); err != nil {
 		c.shutdown()
+		c.untrack() // no reader was started to do it
 		return
 	}
 	// The client going away cancels the request: end the connection.
@@ -278,13 +276,9 @@ func (s *Server) serveStreamPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := v.(*httpStream)
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxStreamPost+1))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxStreamPost))
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	if len(body) > maxStreamPost {
-		http.Error(w, fmt.Sprintf("body over %d bytes", maxStreamPost), http.StatusRequestEntityTooLarge)
+		bodyError(w, err, "stream post") // 413 over Config.MaxStreamPost
 		return
 	}
 	if err := st.post(body, s.cfg.WriteTimeout); err != nil {

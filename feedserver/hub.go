@@ -293,6 +293,11 @@ func (h *Hub) unsubscribe(c *Client, name string) (pos recovery.Position, sent u
 			// Copy on write: publishers may be iterating the old slice.
 			i := slices.IndexFunc(tp.members, func(m member) bool { return m.sb == sb })
 			tp.members = slices.Delete(slices.Clone(tp.members), i, i+1)
+			if tp.empty() {
+				// Only subscribers made it: forget it, so subscribing to
+				// ever new names cannot grow the hub (docs/limits.md).
+				delete(s.topics, name)
+			}
 		}
 	}
 	s.mu.Unlock()

@@ -64,7 +64,8 @@ func (h *Hub) Journal() recovery.Journal { return h.journal }
 // loadSequencedLocked sets a new sequenced topic's head and epoch from the
 // journal: its ring starts empty, after the head. Caller holds s.mu.
 func (h *Hub) loadSequencedLocked(tp *topic) {
-	tp.events.buf = make([]event, tp.rule.Window)
+	// The ring's buffer is made on the first event (insertLocked): a
+	// client may subscribe to many names that never get one.
 	head, err := h.journal.Head(tp.name)
 	if err != nil {
 		// A closed or failed journal: readers will get its error from ReadFrom.
@@ -109,6 +110,9 @@ func (h *Hub) insertLocked(s *shard, tp *topic, first uint64, epoch string, evs 
 		r.reset(first-1, epoch)
 	}
 	r.epoch = epoch
+	if r.buf == nil {
+		r.buf = make([]event, tp.rule.Window)
+	}
 	moved := false
 	for i := range evs {
 		seq := first + uint64(i)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -22,9 +21,6 @@ type publishRequest struct {
 	Simulated bool               `json:"simulated"`
 }
 
-// maxPublishBody bounds a publish request body.
-const maxPublishBody = 64 << 10
-
 func (s *Server) servePublish(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if err := protocol.ValidTopic(name); err != nil {
@@ -32,10 +28,10 @@ func (s *Server) servePublish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req publishRequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxPublishBody))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.cfg.MaxPublishBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		http.Error(w, fmt.Sprintf("bad publish body: %v", err), http.StatusBadRequest)
+		bodyError(w, err, "bad publish body") // 413 over Config.MaxPublishBody
 		return
 	}
 	t := time.Now()

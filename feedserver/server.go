@@ -45,8 +45,12 @@ type Server struct {
 	errSent  errorCounts          // Error frames sent, by code: /metrics
 	streams  sync.Map             // HTTP streams by ID: *httpStream (httpstream.go)
 
+	conns    sync.WaitGroup // one per client added, done when its connection is over (Client.untrack)
+	inflight atomic.Int64   // HTTP requests being handled, other than WebSocket upgrades and streams (Serve)
+
 	mu      sync.Mutex
 	clients map[*Client]struct{}
+	perAddr map[string]int // connections per remote IP, with Config.MaxConnectionsPerAddr
 	closing bool
 	// conflatedGone sums the conflation counts of clients gone, so
 	// tickwire_conflated_total does not fall when a client leaves.
@@ -61,6 +65,7 @@ func New(cfg Config) *Server {
 		log:     cfg.Logger,
 		hub:     NewHub(cfg.Topics, cfg.StaleAfter),
 		clients: make(map[*Client]struct{}),
+		perAddr: make(map[string]int),
 	}
 	s.state.Store(int32(NodeBooting))
 	if cfg.Journal != nil {
@@ -136,10 +141,21 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-// Serve serves HTTP and WebSocket clients on ln until ctx is done, then closes
-// every client with CodeShutdown and returns.
+// Serve serves HTTP and WebSocket clients on ln until ctx is done, then
+// shuts down gracefully (shutdown.go): it stops accepting, lets the HTTP
+// requests in flight finish, flushes each client's queue, closes each with
+// CodeShutdown, and returns once every connection is over or the drain
+// timeout has passed. The caller closes the journal after it returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: s.cfg.HandshakeTimeout, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	hs := &http.Server{
+		Handler: s.countInflight(s.Handler()),
+		// Slowloris: a client dribbling its request header is cut off.
+		ReadHeaderTimeout: s.cfg.HandshakeTimeout,
+		ReadTimeout:       s.cfg.HTTPReadTimeout,
+		IdleTimeout:       s.cfg.HTTPIdleTimeout,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
 	errc := make(chan error, 1)
 	s.serving.Store(true) // before Accept: the first request sees it
 	if s.state.CompareAndSwap(int32(NodeBooting), int32(NodeActive)) {
@@ -160,10 +176,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	s.SetNodeState(NodeStopping)
-	s.closeAll()
-	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = hs.Shutdown(sctx)
+	s.shutdown(hs)
 	s.sessions.Close()
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -185,20 +198,20 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	c := newClient(s, conn, "c"+strconv.FormatUint(s.nextID.Add(1), 10))
 	c.installControlHandlers(conn)
-	// Pings start before the client is visible to closeAll, which stops them.
+	// Pings start before the client is visible to the shutdown, which stops them.
 	c.startPings()
 	if reason := s.add(c); reason != "" {
 		c.pinger.Stop()
 		c.logger().Warn("connection refused", "reason", reason)
-		code := protocol.CodeServerFull
+		code, status := protocol.CodeServerFull, websocket.CloseTryAgainLater
 		if s.isClosing() {
-			code = protocol.CodeShutdown
+			code, status = protocol.CodeShutdown, websocket.CloseGoingAway
 		}
 		b, _ := protocol.NewEncoder().Append(nil, &protocol.Error{Code: code, Reason: reason})
 		s.errSent.inc(code)
 		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
 		_ = conn.WriteMessage(websocket.BinaryMessage, b)
-		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, reason), time.Now().Add(time.Second))
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(status, reason), time.Now().Add(time.Second))
 		_ = conn.Close()
 		return
 	}
@@ -217,7 +230,13 @@ func (s *Server) add(c *Client) (refusal string) {
 	if len(s.clients) >= s.cfg.MaxConnections {
 		return fmt.Sprintf("connection limit %d reached", s.cfg.MaxConnections)
 	}
+	key := addrKey(c.addr)
+	if max := s.cfg.MaxConnectionsPerAddr; max > 0 && s.perAddr[key] >= max {
+		return fmt.Sprintf("per-address connection limit %d reached for %s", max, key)
+	}
 	s.clients[c] = struct{}{}
+	s.perAddr[key]++
+	s.conns.Add(1)
 	return ""
 }
 
@@ -227,6 +246,10 @@ func (s *Server) remove(c *Client) {
 	if _, ok := s.clients[c]; ok {
 		delete(s.clients, c)
 		s.conflatedGone += conflated
+		key := addrKey(c.addr)
+		if s.perAddr[key]--; s.perAddr[key] <= 0 {
+			delete(s.perAddr, key)
+		}
 	}
 	s.mu.Unlock()
 }
@@ -235,19 +258,6 @@ func (s *Server) isClosing() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.closing
-}
-
-func (s *Server) closeAll() {
-	s.mu.Lock()
-	s.closing = true
-	cs := make([]*Client, 0, len(s.clients))
-	for c := range s.clients {
-		cs = append(cs, c)
-	}
-	s.mu.Unlock()
-	for _, c := range cs {
-		c.closeWith(protocol.CodeShutdown, "server shutting down")
-	}
 }
 
 // ServerStats are server-wide counters.

@@ -101,6 +101,13 @@ type topic struct {
 	members []member // the same subscribers as a slice, replaced (never mutated) on change
 }
 
+// empty reports whether the topic holds nothing but its name: no
+// subscriber, no value, no event, no operator's pause. Caller holds the
+// shard lock.
+func (tp *topic) empty() bool {
+	return len(tp.subs) == 0 && tp.cur == nil && !tp.paused && tp.events.head == 0 && len(tp.events.early) == 0
+}
+
 // member is one subscriber of a topic.
 type member struct {
 	c  *Client

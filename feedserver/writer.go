@@ -102,7 +102,12 @@ func (w *writer) loop() (holding bool) {
 			return true
 		}
 		if closing {
-			w.writeClose(websocket.CloseNormalClosure, "")
+			status := int(c.closeStatus.Load())
+			if status == 0 {
+				status = websocket.CloseNormalClosure
+			}
+			w.writeClose(status, "")
+			c.drained.Store(true)
 			c.shutdown()
 			return true
 		}

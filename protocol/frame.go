@@ -219,6 +219,12 @@ const (
 	CodeSessionMoved  ErrorCode = 2008 // the session was resumed on another connection
 )
 
+// Error codes of the server's limits (docs/limits.md).
+const (
+	CodeRateLimited ErrorCode = 1010 // a Subscribe or Unsubscribe over the subscription-change rate was refused whole
+	CodeFlood       ErrorCode = 2011 // the client kept sending over a rate limit after refusals
+)
+
 // Fatal reports whether the server closes the connection after this error.
 func (c ErrorCode) Fatal() bool { return c >= 2000 }
 

@@ -24,25 +24,26 @@ import (
 
 // journalServer is a `tickwire server` child process.
 type journalServer struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited
+	cmd    *exec.Cmd
+	done   chan struct{}    // closed when the process has exited
+	stderr *strings.Builder // read only after done
 }
 
-// startJournalServer runs bin server on addr with data dir, and waits until it
-// listens.
-func startJournalServer(t *testing.T, bin, addr, dir string) *journalServer {
+// startJournalServer runs bin server on addr with data dir (and extra flags),
+// and waits until it listens.
+func startJournalServer(t *testing.T, bin, addr, dir string, extra ...string) *journalServer {
 	t.Helper()
-	cmd := exec.Command(bin, "server", "--listen", addr, "--data", dir, "--heartbeat", "250ms", "--log-level", "warn")
+	cmd := exec.Command(bin, append([]string{"server", "--listen", addr, "--data", dir, "--heartbeat", "250ms", "--log-level", "warn"}, extra...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder // read only after the process has exited
-	cmd.Stderr = &stderr
+	stderr := new(strings.Builder) // read only after the process has exited
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &journalServer{cmd: cmd, done: make(chan struct{})}
+	p := &journalServer{cmd: cmd, done: make(chan struct{}), stderr: stderr}
 	ready := make(chan bool, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)

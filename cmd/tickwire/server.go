@@ -92,7 +92,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:8080", "address to serve WebSocket and HTTP on (`HOST:PORT`)")
 	name := fs.String("name", "tickwire", "node name sent to clients")
-	heartbeat := fs.Duration("heartbeat", time.Second, "ping interval; a client silent for 3 is dropped")
+	heartbeat := fs.Duration("heartbeat", time.Second, "ping interval; a client silent for 3 is dropped (see --idle-timeout)")
 	maxConns := fs.Int("max-connections", 10000, "connection cap")
 	staleAfter := fs.Duration("stale-after", 10*time.Second, "mark a price topic stale when its source is silent this long (0: never)")
 	var lf logFlags
@@ -103,6 +103,8 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	ff.register(fs)
 	var rec recoveryFlags
 	rec.register(fs)
+	var lim limitFlags
+	lim.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: tickwire server [flags]\n\nRuns a feed server: WebSocket clients at ws://LISTEN/ws, topics at http://LISTEN/topics.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -122,13 +124,21 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	reqs := newOrderRequests(log.With("component", "requests"))
 	cfg := feedserver.Config{Name: *name, Heartbeat: *heartbeat, MaxConnections: *maxConns, StaleAfter: *staleAfter, Logger: log,
 		Requests: reqs.handlers()}
+	if err := lim.apply(&cfg); err != nil {
+		return err
+	}
 	snaps := &orderSnapshots{}
 	cfg.Snapshotter = snaps
 	closeJournal, err := rec.apply(&cfg, log)
 	if err != nil {
 		return err
 	}
-	defer closeJournal()
+	journalOpen := true
+	defer func() {
+		if journalOpen {
+			_ = closeJournal()
+		}
+	}()
 	srv := feedserver.New(cfg)
 	snaps.hub.Store(srv.Hub())
 	ln, err := net.Listen("tcp", *listen)
@@ -149,21 +159,38 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "tickwire server listening on ws://%s/ws\n", ln.Addr())
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var fixDone chan error
 	if gw != nil {
 		fmt.Fprintf(stdout, "FIX gateway listening on %s\n", gw.Addr())
-		fixDone = make(chan error, 1)
 		go func() {
-			err := runFIXUntil(ctx, gw)
-			cancel()
-			fixDone <- err
+			select {
+			case <-ctx.Done():
+			case <-gw.Done(): // a storage failure: stop everything
+				log.Error("fix gateway failed", "err", gw.Err())
+				cancel()
+			}
 		}()
 	}
+	// Shutdown order (docs/limits.md): the server drains (its clients'
+	// requests to the gateway finish), then the gateway finishes its
+	// orders in flight and logs its sessions out, then the journal, which
+	// both publish into, is synced and closed.
 	err = serveWithReplay(ctx, srv, ln, open, rf.options(), log)
-	if fixDone != nil {
-		if ferr := <-fixDone; err == nil {
+	if gw != nil {
+		if ferr := stopFIX(gw, log); err == nil {
 			err = ferr
 		}
+	}
+	journalOpen = false
+	if jerr := closeJournal(); jerr != nil {
+		log.Error("shutdown: journal close", "err", jerr)
+		if err == nil {
+			err = jerr
+		}
+	} else if rec.data != "" {
+		log.Info("shutdown: journal synced and closed")
+	}
+	if err == nil {
+		log.Info("shutdown: done")
 	}
 	return err
 }
@@ -204,6 +231,7 @@ func serveWithReplay(ctx context.Context, srv *feedserver.Server, ln net.Listene
 	if open != nil {
 		n++
 		go func() {
+			// Ingest stops as the server starts draining, on the same ctx.
 			st, err := feedserver.Replay(ctx, srv.Hub(), open, opt)
 			log.Info("replay ended", "ticks", st.Ticks, "loops", st.Loops, "max_drift", st.MaxDrift, "err", err)
 			if err != nil {

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"tickwire/feedserver"
+	"tickwire/fix"
+)
+
+// limitFlags are the server's limits against hostile or broken clients and
+// its shutdown drain (docs/limits.md). Wiring in runServer:
+//
+//	var lim limitFlags
+//	lim.register(fs)
+//	... parse ...
+//	if err := lim.apply(&cfg); err != nil { ... }
+type limitFlags struct {
+	perAddr        int
+	maxTopics      int
+	maxMessage     int64
+	handshake      time.Duration
+	idle           time.Duration
+	write          time.Duration
+	subscribeRate  float64
+	subscribeBurst int
+	httpRead       time.Duration
+	httpIdle       time.Duration
+	maxHeader      int
+	maxPublishBody int64
+	maxStreamPost  int64
+	drain          time.Duration
+}
+
+func (l *limitFlags) register(fs *flag.FlagSet) {
+	fs.IntVar(&l.perAddr, "max-connections-per-addr", 0, "connection cap per remote IP address (0: none; behind a proxy every client shares its address)")
+	fs.IntVar(&l.maxTopics, "max-topics", 1024, "subscriptions per client")
+	fs.Int64Var(&l.maxMessage, "max-message", 64<<10, "largest message a client may send, in `BYTES` (Error 2007 past it)")
+	fs.DurationVar(&l.handshake, "handshake-timeout", 5*time.Second, "time for a client's HTTP request header and for its Hello")
+	fs.DurationVar(&l.idle, "idle-timeout", 0, "disconnect a client that sends nothing (not even a Pong) this long; also bounds reading one message (0: three heartbeats)")
+	fs.DurationVar(&l.write, "write-timeout", 5*time.Second, "time for one batch write to a client")
+	fs.Float64Var(&l.subscribeRate, "subscribe-rate", 100, "subscription changes (topics subscribed or unsubscribed) per second per client (0: unlimited)")
+	fs.IntVar(&l.subscribeBurst, "subscribe-burst", 0, "subscription changes a client may make at once (0: twice --max-topics)")
+	fs.DurationVar(&l.httpRead, "http-read-timeout", 10*time.Second, "time to read one HTTP request, body included (REST, HTTP-stream posts)")
+	fs.DurationVar(&l.httpIdle, "http-idle-timeout", 60*time.Second, "close keep-alive HTTP connections idle this long")
+	fs.IntVar(&l.maxHeader, "max-header-bytes", 16<<10, "largest HTTP request header, in `BYTES`")
+	fs.Int64Var(&l.maxPublishBody, "max-publish-body", 64<<10, "largest POST /publish body, in `BYTES` (413 past it)")
+	fs.Int64Var(&l.maxStreamPost, "max-stream-post", 1<<20, "largest POST /stream/{id} body, in `BYTES` (413 past it)")
+	fs.DurationVar(&l.drain, "drain-timeout", 5*time.Second, "on SIGTERM, time to flush clients' queued data and finish HTTP requests in flight")
+}
+
+// apply checks the flags and puts them in cfg.
+func (l *limitFlags) apply(cfg *feedserver.Config) error {
+	for _, c := range []struct {
+		name string
+		bad  bool
+	}{
+		{"--max-connections-per-addr", l.perAddr < 0},
+		{"--max-topics", l.maxTopics <= 0},
+		{"--max-message", l.maxMessage <= 0},
+		{"--handshake-timeout", l.handshake <= 0},
+		{"--idle-timeout", l.idle < 0},
+		{"--write-timeout", l.write <= 0},
+		{"--subscribe-rate", l.subscribeRate < 0},
+		{"--subscribe-burst", l.subscribeBurst < 0},
+		{"--http-read-timeout", l.httpRead <= 0},
+		{"--http-idle-timeout", l.httpIdle <= 0},
+		{"--max-header-bytes", l.maxHeader <= 0},
+		{"--max-publish-body", l.maxPublishBody <= 0},
+		{"--max-stream-post", l.maxStreamPost <= 0},
+		{"--drain-timeout", l.drain <= 0},
+	} {
+		if c.bad {
+			return usageError{fmt.Errorf("%s: out of range", c.name)}
+		}
+	}
+	cfg.MaxConnectionsPerAddr = l.perAddr
+	cfg.MaxTopicsPerClient = l.maxTopics
+	cfg.MaxInboundMessage = l.maxMessage
+	cfg.HandshakeTimeout = l.handshake
+	cfg.IdleTimeout = l.idle // 0: the Config's default, three heartbeats
+	cfg.WriteTimeout = l.write
+	cfg.SubscribeRate = l.subscribeRate
+	if l.subscribeRate == 0 {
+		cfg.SubscribeRate = -1 // the flag's 0 means unlimited; the Config's 0 the default
+	}
+	cfg.SubscribeBurst = l.subscribeBurst
+	cfg.HTTPReadTimeout = l.httpRead
+	cfg.HTTPIdleTimeout = l.httpIdle
+	cfg.MaxHeaderBytes = l.maxHeader
+	cfg.MaxPublishBody = l.maxPublishBody
+	cfg.MaxStreamPost = l.maxStreamPost
+	cfg.DrainTimeout = l.drain
+	return nil
+}
+
+// stopFIX stops the gateway after the feed server has drained: the orders in
+// flight are finished and journalled, and the sessions logged out. It
+// returns why the gateway stopped, if it failed first.
+func stopFIX(gw *fix.Gateway, log *slog.Logger) error {
+	err := gw.Err() // a storage failure that stopped it already
+	on := 0
+	for _, s := range gw.Sessions() {
+		if s.LoggedOn {
+			on++
+		}
+	}
+	start := time.Now()
+	if serr := gw.Stop(); err == nil {
+		err = serr
+	}
+	log.Info("shutdown: FIX gateway stopped", "sessions_logged_out", on, "elapsed", time.Since(start).Round(time.Millisecond), "err", err)
+	if err != nil {
+		return fmt.Errorf("fix gateway: %w", err)
+	}
+	return nil
+}
