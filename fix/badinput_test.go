@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/quickfixgo/quickfix"
 	"github.com/quickfixgo/tag"
 
+	"tickwire/fix"
 	"tickwire/fix/fixclient"
 )
 
@@ -135,4 +137,24 @@ func TestBadInput(t *testing.T) {
 		r.expect(want{execType: "0", clOrdID: "OK2"})
 		r.expect(want{execType: "F", clOrdID: "OK2"})
 	})
+}
+
+// TestNewBadDataDictionary: a settings file naming a data dictionary that
+// does not exist is an error from New that names the file, not a crash, and
+// the journal New opened is closed again (the same data directory opens).
+func TestNewBadDataDictionary(t *testing.T) {
+	dir := t.TempDir()
+	text := "[DEFAULT]\nConnectionType=acceptor\nSocketAcceptHost=127.0.0.1\nSocketAcceptPort=0\n" +
+		"UseDataDictionary=Y\nDataDictionary=" + filepath.Join(dir, "missing.xml") + "\n" +
+		"[SESSION]\nBeginString=FIX.4.4\nSenderCompID=GW\nTargetCompID=CL\n"
+	s, err := fix.ParseSettings(strings.NewReader(text), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second New would time out on the journal's lock if the first left it open
+		_, err = fix.New(fix.Config{Settings: s, DataDir: filepath.Join(dir, "gw"), Logger: testLogger(t)})
+		if err == nil || !strings.Contains(err.Error(), "missing.xml") {
+			t.Fatalf("New: %v, want an error naming missing.xml", err)
+		}
+	}
 }

@@ -160,8 +160,11 @@ func New(cfg Config) (g *Gateway, err error) {
 		j, g.ownJournal = bj, true
 	}
 	g.cfg.Journal = j
+	// A failed New closes the journal it opened. (Not through g: the named
+	// result is nil by the time a deferred call runs after "return nil, err".)
+	ownJournal := g.ownJournal
 	defer func() {
-		if err != nil && g.ownJournal {
+		if err != nil && ownJournal {
 			_ = j.Close()
 		}
 	}()
