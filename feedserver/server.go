@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"tickwire/auth"
 	"tickwire/protocol"
 	"tickwire/sessions"
 )
@@ -41,6 +42,8 @@ type Server struct {
 	serving  atomic.Bool          // Serve is serving: /readyz
 	streams  sync.Map             // HTTP streams by ID: *httpStream (httpstream.go)
 
+	anonymous *auth.Principal // every client's principal in open mode (auth.go)
+
 	mu      sync.Mutex
 	clients map[*Client]struct{}
 	closing bool
@@ -58,6 +61,7 @@ func New(cfg Config) *Server {
 		hub:     NewHub(cfg.Topics, cfg.StaleAfter),
 		clients: make(map[*Client]struct{}),
 	}
+	s.anonymous = auth.Anonymous()
 	if cfg.Journal != nil {
 		s.hub.journal, s.hub.ownJournal = cfg.Journal, false
 		if err := s.hub.loadJournalTopics(); err != nil {
@@ -94,7 +98,10 @@ func New(cfg Config) *Server {
 // Hub returns the server's hub, where sources publish.
 func (s *Server) Hub() *Hub { return s.hub }
 
-// Handler returns the server's HTTP routes:
+// Handler returns the server's HTTP routes (with an Authenticator, every
+// route but /ws, /stream (their Hello carries the credential), /healthz,
+// /readyz and /metrics needs "Authorization: Bearer <credential>";
+// /clients and /sources/* need an admin: auth.go):
 //
 //	GET /ws            WebSocket endpoint (protocol v1)
 //	GET /topics        JSON list of topics
@@ -112,13 +119,13 @@ func (s *Server) Hub() *Hub { return s.hub }
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", s.serveWS)
-	mux.HandleFunc("GET /topics", s.serveTopics)
-	mux.HandleFunc("GET /topics/{name}", s.serveTopic)
-	mux.HandleFunc("GET /clients", s.serveClients)
-	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, s.Stats()) })
-	mux.HandleFunc("POST /publish/{name}", s.servePublish)
-	mux.HandleFunc("POST /sources/pause/{name}", s.servePause(true))
-	mux.HandleFunc("POST /sources/resume/{name}", s.servePause(false))
+	mux.HandleFunc("GET /topics", s.authed(s.serveTopics))
+	mux.HandleFunc("GET /topics/{name}", s.authed(s.serveTopic))
+	mux.HandleFunc("GET /clients", s.adminOnly(s.serveClients))
+	mux.HandleFunc("GET /stats", s.authed(func(w http.ResponseWriter, _ *http.Request, _ *auth.Principal) { writeJSON(w, s.Stats()) }))
+	mux.HandleFunc("POST /publish/{name}", s.authed(s.servePublish))
+	mux.HandleFunc("POST /sources/pause/{name}", s.adminOnly(s.servePause(true)))
+	mux.HandleFunc("POST /sources/resume/{name}", s.adminOnly(s.servePause(false)))
 	mux.HandleFunc("GET /stream", s.serveStream)
 	mux.HandleFunc("POST /stream/{id}", s.serveStreamPost)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -133,6 +140,9 @@ func (s *Server) Handler() http.Handler {
 // every client with CodeShutdown and returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: s.cfg.HandshakeTimeout, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	if s.cfg.Authenticator == nil {
+		s.log.Warn("authentication is disabled: every client is an anonymous admin (see docs/auth.md)")
+	}
 	errc := make(chan error, 1)
 	s.serving.Store(true) // before Accept: the first request sees it
 	defer s.serving.Store(false)
@@ -275,13 +285,27 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = enc.Encode(v)
 }
 
-func (s *Server) serveTopics(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, s.hub.Topics())
+// serveTopics lists the topics the principal may subscribe to.
+func (s *Server) serveTopics(w http.ResponseWriter, _ *http.Request, pr *auth.Principal) {
+	all := s.hub.Topics()
+	out := all[:0]
+	for _, t := range all {
+		if pr.CanSubscribe(t.Name) {
+			out = append(out, t)
+		}
+	}
+	writeJSON(w, out)
 }
 
-func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request) {
+// serveTopic answers a topic's value; a topic the principal may not see is
+// answered exactly like one that has no value.
+func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
 	name := r.PathValue("name")
 	p, ok := s.hub.Snapshot(name)
+	if !pr.CanSubscribe(name) {
+		s.log.Warn("not entitled", "subject", pr.Subject, "remote", r.RemoteAddr, "action", "GET /topics", "topic", name)
+		ok = false
+	}
 	if !ok {
 		http.Error(w, fmt.Sprintf("no value for topic %q", name), http.StatusNotFound)
 		return

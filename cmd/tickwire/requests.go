@@ -45,15 +45,18 @@ func (o *orderRequests) handle(ctx context.Context, from feedserver.ClientInfo, 
 	r, err := orderwire.DecodeRequest(data)
 	if err == nil {
 		gw := o.gw.Load()
-		if gw == nil {
+		if aerr := from.Principal.AuthorizeOrder(r.Action, r.Account); aerr != nil {
+			// Before the gateway: a request the principal may not make
+			// touches no order.
+			err = r.Refuse(aerr)
+		} else if gw == nil {
 			err = r.Refuse(errNoGateway)
 		} else {
 			err = gw.Request(ctx, r)
 		}
 	}
-	// The audit line of every request, accepted or not. (No authentication
-	// yet: the client's identity is only its connection.)
-	attrs := []any{"client", from.ID, "remote", from.Remote, "session", from.Session}
+	// The audit line of every request, accepted or not.
+	attrs := []any{"subject", from.Principal.Subject, "client", from.ID, "remote", from.Remote, "session", from.Session}
 	if r != nil {
 		attrs = append(attrs, "action", r.Action, "id", r.ID(), "account", r.Account)
 		if r.Text != "" {
