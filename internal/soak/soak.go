@@ -43,12 +43,13 @@ type Options struct {
 	Timeout    time.Duration       // for the whole run. Default 2m.
 	Seed       uint64              // of the cut schedule. Default: random.
 	Logger     *slog.Logger        // server and client logs. Default: discarded.
+	Progress   io.Writer           // a line every few seconds, if set
+
 	// Authenticator, if set, turns the server's authentication on; every
 	// client presents Token (which must entitle it to the soak's topics,
 	// orders.soak0...): resumes then go through the subject check too.
 	Authenticator feedserver.Authenticator
 	Token         string
-	Progress   io.Writer           // a line every few seconds, if set
 }
 
 func (o *Options) defaults() {
