@@ -28,7 +28,9 @@ import (
 //     were written, not received); then served from there, from the journal.
 //
 // A token that fails its signature check gets Error 1005 and a new session,
-// and touches no session. After the linger, a restart or on another server
+// and touches no session; so does a genuine token of a session that belongs
+// to another subject (the authenticated principal that created it). A
+// resumed session's topics are re-checked against the resuming principal. After the linger, a restart or on another server
 // the client gets a new session and continues from the positions it sends.
 
 // kickGrace is how long a connection whose session was resumed elsewhere
