@@ -47,10 +47,11 @@ vet:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-## fuzz: run each decoder's fuzz target briefly (FUZZTIME=10m for a long run)
+## fuzz: run each decoder's (and the credential parser's) fuzz target briefly (FUZZTIME=10m for a long run)
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./protocol/
 	$(GO) test -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME) ./ticks/
+	$(GO) test -run '^$$' -fuzz '^FuzzAuthenticate$$' -fuzztime $(FUZZTIME) ./auth/
 
 ## bench: Go benchmarks of the hot paths
 bench:

@@ -25,6 +25,11 @@ type Options struct {
 	// from Client.Positions): their events after these are delivered, once.
 	// Topics without one start from the beginning of their history.
 	Positions []protocol.StreamPosition
+	// Token is the client's credential, a signed token or an API key
+	// (docs/auth.md), sent in every Hello. A server refusing it (Error 2009,
+	// or 2010 when it expires) is reported as StateEvent.AuthRefused and
+	// retried only every MaxBackoff: retrying sooner cannot help.
+	Token string
 	// ResumeToken resumes a session of a previous run (Client.ResumeToken),
 	// if the server still keeps it; otherwise a new session starts.
 	ResumeToken string
@@ -223,7 +228,13 @@ func (c *Client) Run(ctx context.Context) error {
 		idx++
 		next := c.opts.URLs[idx%len(c.opts.URLs)]
 		delay := c.backoff(attempt)
-		c.emit(ctx, StateEvent{State: Reconnecting, URL: next, Attempt: attempt, NextRetry: time.Now().Add(delay), Err: err})
+		refused := authRefusal(err)
+		if refused != "" {
+			// The same credential will be refused again: do not hammer.
+			delay = c.opts.MaxBackoff
+			c.log.Warn("server refused our credential", "url", url, "reason", refused)
+		}
+		c.emit(ctx, StateEvent{State: Reconnecting, URL: next, Attempt: attempt, NextRetry: time.Now().Add(delay), Err: err, AuthRefused: refused})
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
@@ -233,6 +244,16 @@ func (c *Client) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// authRefusal returns the server's reason if err is its refusal of our
+// credential (Error 2009 or 2010), else "".
+func authRefusal(err error) string {
+	var perr *protocol.Error
+	if errors.As(err, &perr) && (perr.Code == protocol.CodeUnauthorized || perr.Code == protocol.CodeTokenExpired) {
+		return perr.Reason
+	}
+	return ""
 }
 
 // errConnected marks a session that got as far as a Welcome before it ended.
@@ -291,7 +312,7 @@ func (c *Client) dial(ctx context.Context, url string, hello protocol.Hello, ext
 func (c *Client) session(ctx context.Context, url, lastURL string, rebuilt map[string]*topicState) error {
 	c.mu.Lock()
 	topics := append([]string(nil), c.topics...)
-	hello := protocol.Hello{Client: c.opts.Name, ResumeToken: c.token}
+	hello := protocol.Hello{Client: c.opts.Name, Token: c.opts.Token, ResumeToken: c.token}
 	var extra []protocol.Frame
 	if c.opts.MaxBytesPerSec > 0 {
 		extra = append(extra, &protocol.Limits{MaxBytesPerSec: c.opts.MaxBytesPerSec})

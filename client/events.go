@@ -54,6 +54,11 @@ type StateEvent struct {
 	Resumed   bool
 	Transport string // "websocket" or "http" (streaming fallback) (Connected)
 	Err       error  // why the link was lost (Reconnecting, Closed)
+	// AuthRefused (Reconnecting): the server refused the client's
+	// credential (Error 2009: missing, bad, unknown or expired; 2010: it
+	// expired during the session), and this is its reason, e.g.
+	// "unauthorized: token expired". The next attempt is MaxBackoff away.
+	AuthRefused string
 }
 
 // PriceEvent carries a topic's full value, rebuilt from snapshots and deltas.

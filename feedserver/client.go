@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
 
+	"tickwire/auth"
 	"tickwire/protocol"
 	"tickwire/sessions"
 )
@@ -30,6 +31,8 @@ type Client struct {
 	nsubs atomic.Int32
 	bad   int // malformed frames so far; reader goroutine only
 
+	principal atomic.Pointer[auth.Principal]   // who the client is: set by the Hello (auth.go)
+	expiry    atomic.Pointer[time.Timer]       // ends the session when the principal's credential expires
 	sess      *sessions.Session                // set by the Hello (session.go); reader goroutine only
 	sessStats atomic.Pointer[sessions.Session] // the same, for Stats
 	held      []*sub                           // resumed sequenced subscriptions not yet released; reader goroutine only
@@ -145,6 +148,9 @@ func (c *Client) releaseDecoder(dec *protocol.Decoder) {
 // logger returns the server's logger with the client's identity. Built on
 // demand: logging is rare, and an idle client should not hold one.
 func (c *Client) logger() *slog.Logger {
+	if p := c.principalOf(); p != nil {
+		return c.srv.log.With("client", c.id, "remote", c.addr, "subject", p.Subject)
+	}
 	return c.srv.log.With("client", c.id, "remote", c.addr)
 }
 
@@ -339,6 +345,11 @@ func (c *Client) handle(f protocol.Frame) bool {
 		if c.handleRequest(f) { // a request topic's handler answers it (requests.go)
 			break
 		}
+		if !c.principalOf().CanPublish(f.Topic) {
+			c.flushEvents()
+			c.notEntitled("publish", f.Topic)
+			break
+		}
 		// Consecutive events to one topic in a message publish as one batch:
 		// subscribers are woken once for all of them.
 		if c.pubTopic != f.Topic {
@@ -363,6 +374,9 @@ func (c *Client) handleHello(h *protocol.Hello) bool {
 		c.closeWith(protocol.CodeBadVersion, fmt.Sprintf("protocol version %d not supported; this server speaks %d", h.Version, protocol.Version))
 		return false
 	}
+	if !c.authenticateHello(h) {
+		return false
+	}
 	return c.startSession(h)
 }
 
@@ -379,6 +393,10 @@ func (c *Client) handleSubscribe(s *protocol.Subscribe) {
 				c.nsubs.Add(-1)
 				c.srv.hub.unsubscribe(c, name)
 			}
+			continue
+		}
+		if !c.canSubscribe(name) {
+			c.notEntitled("subscribe", name)
 			continue
 		}
 		pos, hasPos := positions[name]
@@ -402,6 +420,10 @@ func (c *Client) handleSubscribe(s *protocol.Subscribe) {
 func (c *Client) handlePublish(p *protocol.Price) {
 	if err := protocol.ValidTopic(p.Topic); err != nil {
 		c.sendError(protocol.CodeBadPublish, err.Error(), "")
+		return
+	}
+	if !c.principalOf().CanPublish(p.Topic) {
+		c.notEntitled("publish", p.Topic)
 		return
 	}
 	t := p.Time
@@ -486,6 +508,9 @@ func (c *Client) shutdown() {
 		if c.pinger != nil {
 			c.pinger.Stop()
 		}
+		if t := c.expiry.Load(); t != nil {
+			t.Stop()
+		}
 		c.queue.close(nil)
 		_ = c.conn.Close()
 		c.srv.remove(c)
@@ -496,6 +521,7 @@ func (c *Client) shutdown() {
 type ClientStats struct {
 	ID             string
 	Session        string // session id (Welcome.SessionID); empty before the Hello
+	Subject        string // the authenticated principal ("anonymous" in open mode); empty before the Hello
 	Transport      string // "websocket" or "http" (streaming)
 	Remote         string
 	Connected      time.Time
@@ -531,6 +557,9 @@ func (c *Client) Stats() ClientStats {
 	}
 	if sess := c.sessStats.Load(); sess != nil {
 		st.Session = sess.ID
+	}
+	if p := c.principalOf(); p != nil {
+		st.Subject = p.Subject
 	}
 	if _, ok := c.conn.(*httpStream); ok {
 		st.Transport = "http"

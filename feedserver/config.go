@@ -74,6 +74,13 @@ type Config struct {
 	// negative: sessions end with their connection.
 	SessionLinger time.Duration
 
+	// Authenticator checks every client's credential (Hello.Token; REST:
+	// Authorization: Bearer) and gives its principal, whose entitlements
+	// decide what it may subscribe to, publish and ask (auth.go,
+	// docs/auth.md). Default nil: open mode, every client an anonymous
+	// admin, and one WARN at start says so.
+	Authenticator Authenticator
+
 	// Requests makes topics request topics (requests.go): a PublishEvent on
 	// one is handed to its handler, which answers it, instead of being
 	// published. Keys are exact topic names, e.g. "requests.orders".

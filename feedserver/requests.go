@@ -5,6 +5,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"tickwire/auth"
 	"tickwire/protocol"
 )
 
@@ -27,13 +28,15 @@ import (
 // requestTimeout; a handler that cannot answer by then should say so.
 type RequestHandler func(ctx context.Context, from ClientInfo, topic string, data []byte) error
 
-// ClientInfo names the connection a request came on, for logs and audit.
-// The protocol has no authentication yet: nothing here is proof of who
-// the client is.
+// ClientInfo names the connection a request came on and who sent it. The
+// handler decides what Principal may ask (e.g. Principal.AuthorizeOrder).
 type ClientInfo struct {
 	ID      string // the connection, as in logs and GET /clients
 	Remote  string // the peer's address
 	Session string // the session id of the Welcome
+	// Principal is the authenticated client (auth.Anonymous(), an admin,
+	// in open mode). Never nil.
+	Principal *auth.Principal
 }
 
 // requestTimeout bounds a request handler's context.
@@ -50,7 +53,7 @@ func (c *Client) handleRequest(f *protocol.Event) bool {
 		return false
 	}
 	c.flushEvents() // events published before the request take effect first
-	from := ClientInfo{ID: c.id, Remote: c.addr}
+	from := ClientInfo{ID: c.id, Remote: c.addr, Principal: c.principalOf()}
 	if c.sess != nil {
 		from.Session = c.sess.ID
 	}

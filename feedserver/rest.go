@@ -9,6 +9,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"tickwire/auth"
 	"tickwire/protocol"
 )
 
@@ -21,10 +22,14 @@ type publishRequest struct {
 	Simulated bool               `json:"simulated"`
 }
 
-func (s *Server) servePublish(w http.ResponseWriter, r *http.Request) {
+func (s *Server) servePublish(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
 	name := r.PathValue("name")
 	if err := protocol.ValidTopic(name); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if !pr.CanPublish(name) {
+		s.forbidden(w, r, pr)
 		return
 	}
 	var req publishRequest

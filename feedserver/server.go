@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"tickwire/auth"
 	"tickwire/protocol"
 	"tickwire/sessions"
 )
@@ -45,8 +46,9 @@ type Server struct {
 	errSent  errorCounts          // Error frames sent, by code: /metrics
 	streams  sync.Map             // HTTP streams by ID: *httpStream (httpstream.go)
 
-	conns    sync.WaitGroup // one per client added, done when its connection is over (Client.untrack)
-	inflight atomic.Int64   // HTTP requests being handled, other than WebSocket upgrades and streams (Serve)
+	conns     sync.WaitGroup  // one per client added, done when its connection is over (Client.untrack)
+	inflight  atomic.Int64    // HTTP requests being handled, other than WebSocket upgrades and streams (Serve)
+	anonymous *auth.Principal // every client's principal in open mode (auth.go)
 
 	mu      sync.Mutex
 	clients map[*Client]struct{}
@@ -68,6 +70,7 @@ func New(cfg Config) *Server {
 		perAddr: make(map[string]int),
 	}
 	s.state.Store(int32(NodeBooting))
+	s.anonymous = auth.Anonymous()
 	if cfg.Journal != nil {
 		s.hub.journal, s.hub.ownJournal = cfg.Journal, false
 		if err := s.hub.loadJournalTopics(); err != nil {
@@ -106,7 +109,10 @@ func New(cfg Config) *Server {
 // Hub returns the server's hub, where sources publish.
 func (s *Server) Hub() *Hub { return s.hub }
 
-// Handler returns the server's HTTP routes:
+// Handler returns the server's HTTP routes (with an Authenticator, every
+// route but /ws, /stream (their Hello carries the credential), /healthz,
+// /readyz and /metrics needs "Authorization: Bearer <credential>";
+// /clients and /sources/* need an admin: auth.go):
 //
 //	GET /ws            WebSocket endpoint (protocol v1)
 //	GET /topics        JSON list of topics
@@ -124,13 +130,13 @@ func (s *Server) Hub() *Hub { return s.hub }
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", s.serveWS)
-	mux.HandleFunc("GET /topics", s.serveTopics)
-	mux.HandleFunc("GET /topics/{name}", s.serveTopic)
-	mux.HandleFunc("GET /clients", s.serveClients)
-	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, s.Stats()) })
-	mux.HandleFunc("POST /publish/{name}", s.servePublish)
-	mux.HandleFunc("POST /sources/pause/{name}", s.servePause(true))
-	mux.HandleFunc("POST /sources/resume/{name}", s.servePause(false))
+	mux.HandleFunc("GET /topics", s.authed(s.serveTopics))
+	mux.HandleFunc("GET /topics/{name}", s.authed(s.serveTopic))
+	mux.HandleFunc("GET /clients", s.adminOnly(s.serveClients))
+	mux.HandleFunc("GET /stats", s.authed(func(w http.ResponseWriter, _ *http.Request, _ *auth.Principal) { writeJSON(w, s.Stats()) }))
+	mux.HandleFunc("POST /publish/{name}", s.authed(s.servePublish))
+	mux.HandleFunc("POST /sources/pause/{name}", s.adminOnly(s.servePause(true)))
+	mux.HandleFunc("POST /sources/resume/{name}", s.adminOnly(s.servePause(false)))
 	mux.HandleFunc("GET /stream", s.serveStream)
 	mux.HandleFunc("POST /stream/{id}", s.serveStreamPost)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -155,6 +161,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       s.cfg.HTTPIdleTimeout,
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	if s.cfg.Authenticator == nil {
+		s.log.Warn("authentication is disabled: every client is an anonymous admin (see docs/auth.md)")
 	}
 	errc := make(chan error, 1)
 	s.serving.Store(true) // before Accept: the first request sees it
@@ -299,13 +308,27 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = enc.Encode(v)
 }
 
-func (s *Server) serveTopics(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, s.hub.Topics())
+// serveTopics lists the topics the principal may subscribe to.
+func (s *Server) serveTopics(w http.ResponseWriter, _ *http.Request, pr *auth.Principal) {
+	all := s.hub.Topics()
+	out := all[:0]
+	for _, t := range all {
+		if pr.CanSubscribe(t.Name) {
+			out = append(out, t)
+		}
+	}
+	writeJSON(w, out)
 }
 
-func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request) {
+// serveTopic answers a topic's value; a topic the principal may not see is
+// answered exactly like one that has no value.
+func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
 	name := r.PathValue("name")
 	p, ok := s.hub.Snapshot(name)
+	if !pr.CanSubscribe(name) {
+		s.log.Warn("not entitled", "subject", pr.Subject, "remote", r.RemoteAddr, "action", "GET /topics", "topic", name)
+		ok = false
+	}
 	if !ok {
 		http.Error(w, fmt.Sprintf("no value for topic %q", name), http.StatusNotFound)
 		return

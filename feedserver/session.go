@@ -28,7 +28,9 @@ import (
 //     were written, not received); then served from there, from the journal.
 //
 // A token that fails its signature check gets Error 1005 and a new session,
-// and touches no session. After the linger, a restart or on another server
+// and touches no session; so does a genuine token of a session that belongs
+// to another subject (the authenticated principal that created it). A
+// resumed session's topics are re-checked against the resuming principal. After the linger, a restart or on another server
 // the client gets a new session and continues from the positions it sends.
 
 // kickGrace is how long a connection whose session was resumed elsewhere
@@ -52,12 +54,18 @@ func (c *Client) startSession(h *protocol.Hello) bool {
 		resumed bool
 		refusal error
 	)
+	subject := c.principalOf().Subject
 	if h.ResumeToken != "" {
-		sess, state, err := store.Resume(context.Background(), h.ResumeToken, c)
+		sess, state, err := store.ResumeAs(context.Background(), h.ResumeToken, subject, c)
 		switch {
 		case err == nil:
 			c.sess, st, resumed = sess, state, true
 		case errors.Is(err, sessions.ErrBadToken):
+			refusal = err
+		case errors.Is(err, sessions.ErrNotYours):
+			// Someone else's session: theirs stays untouched. Logged as
+			// the refusal it is.
+			c.logger().Warn("not entitled", "action", "resume", "reason", err.Error())
 			refusal = err
 		default:
 			// Expired, restarted, another server, still held: a new session,
@@ -66,7 +74,7 @@ func (c *Client) startSession(h *protocol.Hello) bool {
 		}
 	}
 	if c.sess == nil {
-		c.sess = store.Create(c)
+		c.sess = store.CreateFor(c, subject)
 	}
 	sess := c.sess
 	c.sessStats.Store(sess)
@@ -89,10 +97,16 @@ func (c *Client) startSession(h *protocol.Hello) bool {
 	return ok
 }
 
-// restore subscribes c to a resumed session's topics. Reader goroutine.
+// restore subscribes c to a resumed session's topics. Each is checked
+// against the principal of the resuming Hello: a topic it may no longer
+// subscribe to is dropped with Error 1007. Reader goroutine.
 func (c *Client) restore(st sessions.State) {
 	c.maxBps.Store(st.MaxBytesPerSec)
 	for _, s := range st.Subscriptions {
+		if !c.canSubscribe(s.Topic) {
+			c.notEntitled("resume", s.Topic)
+			continue
+		}
 		if _, ok := c.subs[s.Topic]; ok || len(c.subs) >= c.srv.cfg.MaxTopicsPerClient {
 			continue
 		}
@@ -129,6 +143,8 @@ func (c *Client) subscribePositions(s *protocol.Subscribe) map[string]recovery.P
 	m := make(map[string]recovery.Position, len(s.Positions))
 	for _, p := range s.Positions {
 		switch {
+		case protocol.ValidTopic(p.Topic) == nil && !c.canSubscribe(p.Topic):
+			// The topic itself is refused (1007); its position says nothing more.
 		case protocol.ValidTopic(p.Topic) != nil:
 			c.sendError(protocol.CodeBadPosition, "position for an invalid topic name", "")
 		case c.srv.hub.Kind(p.Topic) != Sequenced:

@@ -36,6 +36,10 @@ const RequestTopic = "requests.orders"
 // "FIX.4.4:SENDER->TARGET", so the two never collide.
 const TraderSessionPrefix = "TRADER:"
 
+// AccountTopicPrefix starts every account's order topic (AccountTopic):
+// the gateway's own, where only it publishes.
+const AccountTopicPrefix = "orders."
+
 // TraderSession returns the internal session of account's trader requests.
 func TraderSession(account string) string { return TraderSessionPrefix + account }
 
@@ -59,7 +63,7 @@ func AccountTopic(account string) string {
 			b[i] = '_'
 		}
 	}
-	return "orders." + string(b)
+	return AccountTopicPrefix + string(b)
 }
 
 // topicByte reports whether c may appear in a topic name (protocol.ValidTopic).

@@ -95,6 +95,10 @@ func TestWireExamples(t *testing.T) {
 		{&Event{Type: TypeEvent, Topic: "o", Epoch: "e", Seq: 9, Time: 2, Data: []byte{0x80}, Flags: EventHistoryLost | EventSnapshot},
 			"97 0a a1 6f a1 65 09 02 c4 01 80 03"},
 		{&Error{Code: CodeBadPosition, Reason: "x", Topic: "o"}, "94 09 cd 03 ee a1 78 a1 6f"},
+		// Authentication (docs/auth.md).
+		{&Error{Code: CodeNotEntitled, Reason: "not entitled", Topic: "orders.B"},
+			"94 09 cd 03 ef ac 6e 6f 74 20 65 6e 74 69 74 6c 65 64 a8 6f 72 64 65 72 73 2e 42"},
+		{&Error{Code: CodeTokenExpired, Reason: "token expired"}, "94 09 cd 07 da ad 74 6f 6b 65 6e 20 65 78 70 69 72 65 64 a0"},
 		// The annotated examples of docs/protocol.md.
 		{&Subscribe{Topics: []string{"orders.A1"}, Positions: []StreamPosition{{Topic: "orders.A1", Seq: 41, Epoch: "9f2c0b7e5d1a8c34"}}},
 			"94 03 91 a9 6f 72 64 65 72 73 2e 41 31 00 91 93 a9 6f 72 64 65 72 73 2e 41 31 29 b0 39 66 32 63 30 62 37 65 35 64 31 61 38 63 33 34"},

@@ -68,7 +68,7 @@ type Frame interface {
 type Hello struct {
 	Version     uint32 // protocol version the client speaks
 	Client      string // free-form client name and version, for logs
-	Token       string // authentication token (empty until the trust work lands)
+	Token       string // credential: a signed token or an API key (docs/auth.md); empty where the server runs without authentication
 	ResumeToken string // token from an earlier Welcome to resume that session; empty for new
 }
 
@@ -208,6 +208,7 @@ const (
 	CodeBadPublish    ErrorCode = 1004 // a publish was refused (reason says why)
 	CodeBadResume     ErrorCode = 1005 // the resume token is invalid (forged, damaged): a new session was started instead
 	CodeBadPosition   ErrorCode = 1006 // a Subscribe position is impossible (ahead of the history, no epoch, not a sequenced topic)
+	CodeNotEntitled   ErrorCode = 1007 // the principal may not subscribe or publish to the topic; same reason whether or not it exists
 	CodeBadVersion    ErrorCode = 2000 // Hello asked for a version the server does not speak
 	CodeHelloRequired ErrorCode = 2001 // the first frame was not a Hello
 	CodeServerFull    ErrorCode = 2002 // connection cap reached
@@ -217,6 +218,8 @@ const (
 	CodeTooManyErrors ErrorCode = 2006 // too many bad frames
 	CodeTooLarge      ErrorCode = 2007 // a message over the server's size limit
 	CodeSessionMoved  ErrorCode = 2008 // the session was resumed on another connection
+	CodeUnauthorized  ErrorCode = 2009 // the Hello's credential is missing, malformed, forged, unknown or expired (reason says which)
+	CodeTokenExpired  ErrorCode = 2010 // the session's token expired: the connection ends then
 )
 
 // Error codes of the server's limits (docs/limits.md).

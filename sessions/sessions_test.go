@@ -274,3 +274,34 @@ func TestNoLinger(t *testing.T) {
 		t.Fatalf("resume without linger: %v", err)
 	}
 }
+
+// TestResumeBySameSubjectOnly: a session of subject "ann" is resumed by ann
+// only; another subject (or none) with its genuine token is refused with
+// ErrNotYours, and the connection holding it is not kicked.
+func TestResumeBySameSubjectOnly(t *testing.T) {
+	s := newStore(t, Config{})
+	holder := &owner{store: s, state: State{MaxBytesPerSec: 5}}
+	sess := s.CreateFor(holder, "ann")
+	holder.sess = sess
+	if sess.Subject != "ann" {
+		t.Fatalf("subject %q", sess.Subject)
+	}
+	for _, other := range []string{"bob", ""} {
+		if _, _, err := s.ResumeAs(context.Background(), sess.Token, other, &owner{store: s}); !errors.Is(err, ErrNotYours) {
+			t.Fatalf("resume by %q: %v, want ErrNotYours", other, err)
+		}
+	}
+	if _, _, err := s.Resume(context.Background(), sess.Token, &owner{store: s}); !errors.Is(err, ErrNotYours) {
+		t.Fatalf("Resume (no subject) of ann's session: %v, want ErrNotYours", err)
+	}
+	if holder.kicks != 0 {
+		t.Fatalf("refused resumes kicked the holder %d times", holder.kicks)
+	}
+	if st := s.Stats(); st.Refused != 3 {
+		t.Fatalf("stats %+v, want 3 refused", st)
+	}
+	got, st, err := s.ResumeAs(context.Background(), sess.Token, "ann", &owner{store: s})
+	if err != nil || got != sess || st.MaxBytesPerSec != 5 || holder.kicks != 1 {
+		t.Fatalf("resume by ann: %v %+v %v kicks=%d", got, st, err, holder.kicks)
+	}
+}

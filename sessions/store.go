@@ -53,10 +53,13 @@ type Subscription struct {
 	Sent uint64
 }
 
-// Session is one client session. ID and Token never change.
+// Session is one client session. ID, Token and Subject never change.
 type Session struct {
 	ID    string // shown in Welcome, logs and stats
 	Token string // the resume token
+	// Subject is the authenticated principal the session belongs to: only
+	// the same subject may resume it (ResumeAs).
+	Subject string
 
 	// Guarded by Store.mu.
 	owner    Owner         // nil while lingering
@@ -75,7 +78,7 @@ type Stats struct {
 	Resumed   uint64 // successful resumes
 	Taken     uint64 // resumes that took the session from a live connection
 	Expired   uint64 // sessions dropped after their linger (or early, past MaxLingering)
-	Refused   uint64 // resumes refused for a bad token
+	Refused   uint64 // resumes refused for a bad token or another subject
 }
 
 // Store holds the sessions of one server.
@@ -111,8 +114,11 @@ func NewStore(cfg Config) (*Store, error) {
 // Linger returns the configured linger time.
 func (s *Store) Linger() time.Duration { return s.cfg.Linger }
 
-// Create starts a new session held by owner.
-func (s *Store) Create(owner Owner) *Session {
+// Create starts a new session held by owner, of no subject.
+func (s *Store) Create(owner Owner) *Session { return s.CreateFor(owner, "") }
+
+// CreateFor starts a new session held by owner for subject.
+func (s *Store) CreateFor(owner Owner, subject string) *Session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var id string
@@ -121,7 +127,7 @@ func (s *Store) Create(owner Owner) *Session {
 			break
 		}
 	}
-	sess := &Session{ID: id, Token: s.signer.sign(id), owner: owner, released: make(chan struct{})}
+	sess := &Session{ID: id, Token: s.signer.sign(id), Subject: subject, owner: owner, released: make(chan struct{})}
 	if !s.closed {
 		s.byID[id] = sess
 	}
@@ -136,6 +142,14 @@ func (s *Store) Create(owner Owner) *Session {
 // ErrUnknownSession, ErrBusy, ErrClosed, or ctx's error. On any error the
 // caller starts a new session; nobody's session has changed.
 func (s *Store) Resume(ctx context.Context, token string, owner Owner) (*Session, State, error) {
+	return s.ResumeAs(ctx, token, "", owner)
+}
+
+// ResumeAs is Resume for subject: a session created for another subject
+// is refused with ErrNotYours before anything happens to it (its
+// connection is not kicked), so a stolen resume token is of no use to
+// another principal.
+func (s *Store) ResumeAs(ctx context.Context, token, subject string, owner Owner) (*Session, State, error) {
 	id, err := s.signer.verify(token)
 	if err != nil {
 		s.mu.Lock()
@@ -156,6 +170,11 @@ func (s *Store) Resume(ctx context.Context, token string, owner Owner) (*Session
 		if sess == nil {
 			s.mu.Unlock()
 			return nil, State{}, ErrUnknownSession
+		}
+		if sess.Subject != subject {
+			s.stats.Refused++
+			s.mu.Unlock()
+			return nil, State{}, ErrNotYours
 		}
 		if sess.owner == nil {
 			sess.owner = owner

@@ -58,11 +58,17 @@ func (s *statusBar) connLine(now time.Time) string {
 		} else {
 			state += ", dialing"
 		}
-		parts = append(parts, st.Bad.Render(state), "→ "+c.URL)
+		parts = append(parts, st.Bad.Render(state))
+		if c.AuthRefused != "" {
+			// Retrying cannot help until the credential changes: say so
+			// first, before anything the width may cut.
+			parts = append(parts, st.Bad.Render("auth refused: "+strings.TrimPrefix(c.AuthRefused, "unauthorized: ")))
+		}
+		parts = append(parts, "→ "+c.URL)
 		if !s.mk.downSince.IsZero() {
 			parts = append(parts, "down "+formatAge(now.Sub(s.mk.downSince)))
 		}
-		if c.Err != nil {
+		if c.Err != nil && c.AuthRefused == "" {
 			parts = append(parts, st.Muted.Render(rootCause(c.Err)))
 		}
 	case client.Connecting:

@@ -77,8 +77,15 @@ Flags:
 	url := "ws://" + ln.Addr().String() + "/ws"
 	reqs := newOrderRequests(log.With("component", "requests"))
 	snaps := &orderSnapshots{}
+	da, err := newDemoAuth() // authentication on, with a key pair that lives in memory only (tokenflags.go)
+	if err != nil {
+		return err
+	}
+	if tf.token, err = da.traderToken(); err != nil {
+		return err
+	}
 	srv := feedserver.New(feedserver.Config{Name: "demo", StaleAfter: *feedStale, Logger: log.With("component", "server"),
-		Requests: reqs.handlers(), Snapshotter: snaps})
+		Requests: reqs.handlers(), Snapshotter: snaps, Authenticator: da.verifier})
 	snaps.hub.Store(srv.Hub())
 
 	ctx, cancel := context.WithCancel(ctx)

@@ -8,6 +8,7 @@
 //	tickwire fixclient send a FIX order flow to the gateway and check every response
 //	tickwire soak     precise-recovery soak: random connection cuts, exact streams
 //	tickwire bench    measure tickwire against baselines
+//	tickwire token    key pairs, signed tokens and API keys
 package main
 
 import (
@@ -37,6 +38,7 @@ func commands() []command {
 		{"fixclient", "send a FIX order flow to the gateway and check every response", runFixClient},
 		{"soak", "cut client connections at random while publishing order events; check each got all, once, in order", runSoak},
 		{"bench", "measure tickwire against baselines (pingpong, fanout, idle, ramp)", runBench},
+		{"token", "key pairs, signed tokens and API keys for authentication", runToken},
 	}
 }
 

@@ -62,6 +62,7 @@ Flags:
 // recordConfig is what the flags of 'tickwire record' select.
 type recordConfig struct {
 	server   string // ws:// URL
+	token    string // credential: in the Hello and as Bearer on GET /topics
 	patterns []string
 	out      string
 	duration time.Duration
@@ -94,6 +95,8 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.DurationVar(&cfg.duration, "duration", 0, "stop after this long (0: until interrupted)")
 	fs.IntVar(&cfg.count, "count", 0, "stop after writing this many ticks (0: no limit)")
 	fs.DurationVar(&cfg.poll, "poll", time.Second, "how often to look for new topics matching a wildcard pattern")
+	var cf credFlags
+	cf.register(fs)
 	var lf logFlags
 	lf.register(fs, "")
 	fs.Usage = func() {
@@ -108,6 +111,9 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{fmt.Errorf("--server: %w", err)}
 	}
 	cfg.server = u
+	if cfg.token, err = cf.credential(); err != nil {
+		return err
+	}
 	if cfg.out == "" {
 		return usageError{errors.New("--out FILE is required")}
 	}
@@ -311,7 +317,7 @@ func recordMain(ctx context.Context, cfg recordConfig, stdout, summary io.Writer
 		defer cancel()
 	}
 	cl := client.New(client.Options{
-		URLs: []string{cfg.server}, Name: "tickwire-record", Topics: literal,
+		URLs: []string{cfg.server}, Name: "tickwire-record", Topics: literal, Token: cfg.token,
 		EventBuffer: 4096, Logger: log,
 	})
 	var wg sync.WaitGroup
@@ -328,7 +334,7 @@ func recordMain(ctx context.Context, cfg recordConfig, stdout, summary io.Writer
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			recordPollTopics(runCtx, serverHTTPBase(cfg.server), cfg.patterns, cfg.poll, subs, cl, log)
+			recordPollTopics(runCtx, serverHTTPBase(cfg.server), cfg.token, cfg.patterns, cfg.poll, subs, cl, log)
 		}()
 	}
 
@@ -436,13 +442,13 @@ type recordTopicListing struct {
 
 // recordPollTopics subscribes cl to every topic of the server matching a pattern,
 // now and every interval, until ctx is done.
-func recordPollTopics(ctx context.Context, base string, patterns []string, every time.Duration, subs *recordTopicSet, cl *client.Client, log *slog.Logger) {
+func recordPollTopics(ctx context.Context, base, token string, patterns []string, every time.Duration, subs *recordTopicSet, cl *client.Client, log *slog.Logger) {
 	hc := &http.Client{Timeout: 5 * time.Second}
 	failing := false
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		list, err := recordFetchTopics(ctx, hc, base+"/topics")
+		list, err := recordFetchTopics(ctx, hc, base+"/topics", token)
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:
 			failing = true
@@ -473,10 +479,13 @@ func recordPollTopics(ctx context.Context, base string, patterns []string, every
 	}
 }
 
-func recordFetchTopics(ctx context.Context, hc *http.Client, url string) ([]recordTopicListing, error) {
+func recordFetchTopics(ctx context.Context, hc *http.Client, url, token string) ([]recordTopicListing, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

@@ -77,6 +77,7 @@ type replayConfig struct {
 	loop     bool
 	from, to string
 	server   string
+	token    string // credential presented to --server
 	listen   string
 	hold     bool
 	skipBad  bool
@@ -97,6 +98,8 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.BoolVar(&cfg.skipBad, "skip-bad", false, "skip and count malformed rows instead of stopping at the first")
 	fs.BoolVar(&cfg.preserve, "preserve-time", true, "publish each value with its tick's recorded time; false stamps the time of publishing")
 	fs.BoolVar(&cfg.bench, "bench-drift", false, "measure pacing lateness against a bare timer loop on the same schedule, and print it")
+	var cf credFlags
+	cf.register(fs)
 	var lf logFlags
 	lf.register(fs, "")
 	fs.Usage = func() {
@@ -123,6 +126,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return usageError{fmt.Errorf("--server: %w", err)}
 		}
 		cfg.server = u
+	}
+	if cfg.token, err = cf.credential(); err != nil {
+		return err
 	}
 	log, closeLog, err := lf.logger(stderr)
 	if err != nil {
@@ -215,7 +221,7 @@ func replayMain(ctx context.Context, cfg replayConfig, stdout io.Writer, log *sl
 		served chan error
 	)
 	if cfg.server != "" {
-		np, err := dialReplayPublisher(ctx, cfg.server, log)
+		np, err := dialReplayPublisher(ctx, cfg.server, cfg.token, log)
 		if err != nil {
 			return err
 		}
@@ -653,10 +659,10 @@ type replayNetPublisher struct {
 	nonce   int64
 }
 
-func dialReplayPublisher(ctx context.Context, url string, log *slog.Logger) (*replayNetPublisher, error) {
+func dialReplayPublisher(ctx context.Context, url, token string, log *slog.Logger) (*replayNetPublisher, error) {
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	conn, err := client.Dial(dctx, url, protocol.Hello{Client: "tickwire-replay"})
+	conn, err := client.Dial(dctx, url, protocol.Hello{Client: "tickwire-replay", Token: token})
 	if err != nil {
 		return nil, err
 	}

@@ -38,6 +38,16 @@ func (o *orderRequests) handlers() map[string]feedserver.RequestHandler {
 	return map[string]feedserver.RequestHandler{orderwire.RequestTopic: o.handle}
 }
 
+// errNoPrincipal refuses a request that came without a principal.
+var errNoPrincipal = errors.New("not entitled: unauthenticated")
+
+func subjectOf(from feedserver.ClientInfo) string {
+	if from.Principal == nil {
+		return ""
+	}
+	return from.Principal.Subject
+}
+
 // errNoGateway refuses requests on a server without an order gateway.
 var errNoGateway = errors.New("order entry unavailable: this server runs no order gateway")
 
@@ -45,15 +55,20 @@ func (o *orderRequests) handle(ctx context.Context, from feedserver.ClientInfo, 
 	r, err := orderwire.DecodeRequest(data)
 	if err == nil {
 		gw := o.gw.Load()
-		if gw == nil {
+		if from.Principal == nil {
+			err = r.Refuse(errNoPrincipal) // feedserver always sets one: refuse rather than guess
+		} else if aerr := from.Principal.AuthorizeOrder(r.Action, r.Account); aerr != nil {
+			// Before the gateway: a request the principal may not make
+			// touches no order.
+			err = r.Refuse(aerr)
+		} else if gw == nil {
 			err = r.Refuse(errNoGateway)
 		} else {
 			err = gw.Request(ctx, r)
 		}
 	}
-	// The audit line of every request, accepted or not. (No authentication
-	// yet: the client's identity is only its connection.)
-	attrs := []any{"client", from.ID, "remote", from.Remote, "session", from.Session}
+	// The audit line of every request, accepted or not.
+	attrs := []any{"subject", subjectOf(from), "client", from.ID, "remote", from.Remote, "session", from.Session}
 	if r != nil {
 		attrs = append(attrs, "action", r.Action, "id", r.ID(), "account", r.Account)
 		if r.Text != "" {

@@ -14,7 +14,7 @@ import (
 	"tickwire/demodata"
 	"tickwire/feedserver"
 	"tickwire/fix"
-	"tickwire/protocol"
+	"tickwire/orderwire"
 	"tickwire/ticks"
 )
 
@@ -105,6 +105,8 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	rec.register(fs)
 	var lim limitFlags
 	lim.register(fs)
+	var af authFlags
+	af.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: tickwire server [flags]\n\nRuns a feed server: WebSocket clients at ws://LISTEN/ws, topics at http://LISTEN/topics.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -121,9 +123,13 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	authn, err := af.authenticator()
+	if err != nil {
+		return err
+	}
 	reqs := newOrderRequests(log.With("component", "requests"))
 	cfg := feedserver.Config{Name: *name, Heartbeat: *heartbeat, MaxConnections: *maxConns, StaleAfter: *staleAfter, Logger: log,
-		Requests: reqs.handlers()}
+		Requests: reqs.handlers(), Authenticator: authn}
 	if err := lim.apply(&cfg); err != nil {
 		return err
 	}
@@ -201,23 +207,8 @@ type hubOrderEvents struct{ h *feedserver.Hub }
 
 // PublishOrderEvent implements fix.OrderEvents.
 func (o hubOrderEvents) PublishOrderEvent(account string, ev []byte) error {
-	_, _, err := o.h.PublishEvent(orderTopic(account), ev, time.Now().UnixNano())
+	_, _, err := o.h.PublishEvent(orderwire.AccountTopic(account), ev, time.Now().UnixNano())
 	return err
-}
-
-// orderTopic maps an account to its topic, replacing bytes a topic name may
-// not hold; an empty account is "unassigned".
-func orderTopic(account string) string {
-	if account == "" {
-		account = "unassigned"
-	}
-	b := []byte(account)
-	for i, c := range b {
-		if protocol.ValidTopic(string(c)) != nil {
-			b[i] = '_'
-		}
-	}
-	return "orders." + string(b)
 }
 
 // serveWithReplay serves srv on ln and, if open is not nil, replays into it,

@@ -11,6 +11,7 @@ import (
 	"tickwire/feedserver"
 	"tickwire/fix"
 	"tickwire/fix/order"
+	"tickwire/orderwire"
 	"tickwire/recovery"
 )
 
@@ -36,7 +37,7 @@ func (o *orderSnapshots) SnapshotState(ctx context.Context, topic string) (feeds
 	}
 	var pos recovery.Position
 	var headErr error
-	orders, err := gw.OrdersAt(ctx, func(s *order.OrderState) bool { return orderTopic(s.Account) == topic }, func() {
+	orders, err := gw.OrdersAt(ctx, func(s *order.OrderState) bool { return orderwire.AccountTopic(s.Account) == topic }, func() {
 		pos, headErr = hub.Journal().Head(topic)
 	})
 	if err := errors.Join(err, headErr); err != nil {

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"time"
 
+	"tickwire/auth"
 	"tickwire/internal/soak"
 	"tickwire/recovery"
 )
@@ -31,6 +32,7 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	data := fs.String("data", "", "directory for the bbolt journal (default: a temporary one, removed after)")
 	mem := fs.Bool("mem", false, "use an in-memory journal instead of bbolt")
 	sync := fs.String("sync", "always", "journal fsync policy: always, interval, none")
+	withAuth := fs.Bool("auth", false, "run the server with authentication on (an ephemeral key pair; each client presents a token for the soak's accounts), so every resume is also checked against its subject")
 	var lf logFlags
 	lf.register(fs, "")
 	fs.Usage = func() {
@@ -70,6 +72,20 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			defer os.RemoveAll(dir)
 			o.JournalDir = dir
 		}
+	}
+	if *withAuth {
+		da, err := newDemoAuth()
+		if err != nil {
+			return err
+		}
+		accounts := make([]string, max(o.Topics, 2))
+		for i := range accounts {
+			accounts[i] = fmt.Sprintf("soak%d", i) // the soak's topics are orders.soakN
+		}
+		if o.Token, err = auth.Mint(da.priv, auth.MintOptions{Subject: "soak", Roles: []string{auth.RoleTrader}, Accounts: accounts, TTL: o.Timeout + time.Hour}); err != nil {
+			return err
+		}
+		o.Authenticator = da.verifier
 	}
 	o.Progress = stderr
 	host, _ := os.Hostname()

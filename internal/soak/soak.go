@@ -44,6 +44,12 @@ type Options struct {
 	Seed       uint64              // of the cut schedule. Default: random.
 	Logger     *slog.Logger        // server and client logs. Default: discarded.
 	Progress   io.Writer           // a line every few seconds, if set
+
+	// Authenticator, if set, turns the server's authentication on; every
+	// client presents Token (which must entitle it to the soak's topics,
+	// orders.soak0...): resumes then go through the subject check too.
+	Authenticator feedserver.Authenticator
+	Token         string
 }
 
 func (o *Options) defaults() {
@@ -168,7 +174,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	srv := feedserver.New(feedserver.Config{
 		Name: "soak", Heartbeat: opts.Heartbeat, Journal: j, Logger: opts.Logger,
-		WriteTimeout: 2 * time.Second, HandshakeTimeout: 2 * time.Second,
+		WriteTimeout: 2 * time.Second, HandshakeTimeout: 2 * time.Second, Authenticator: opts.Authenticator,
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -212,7 +218,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		sc.cl = client.New(client.Options{
 			URLs: []string{"ws://" + p.Addr() + "/ws"}, Name: "soak-" + sc.name, Topics: topics, Transport: transport,
 			MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, EventBuffer: 4096,
-			TelemetryEvery: -1, Logger: opts.Logger,
+			TelemetryEvery: -1, Logger: opts.Logger, Token: opts.Token,
 		})
 		clients = append(clients, sc)
 		cwg.Add(2)

@@ -1,0 +1,216 @@
+package auth
+
+import (
+	"crypto/ed25519"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Why a credential is refused. The text of each is the reason a client is
+// given (with Error 2009): it says what is wrong with the credential and
+// nothing about the server's topics or other principals. Test with
+// errors.Is.
+var (
+	ErrMissing      = errors.New("no credential: present a token or an API key")
+	ErrMalformed    = errors.New("malformed token")
+	ErrBadSignature = errors.New("bad token signature")
+	ErrUnknownKey   = errors.New("token signed by an unknown key")
+	ErrExpired      = errors.New("token expired")
+	ErrNotYetValid  = errors.New("token not valid yet")
+	ErrBadClaims    = errors.New("invalid token claims")
+	ErrBadAPIKey    = errors.New("unknown API key")
+)
+
+// CredentialError is a refused credential: Reason is one of the Err values
+// above; Subject is the credential's subject when it is known (a genuine
+// but expired token), for logs.
+type CredentialError struct {
+	Reason  error
+	Subject string
+	Detail  string // for logs: the library's words
+}
+
+func (e *CredentialError) Error() string { return e.Reason.Error() }
+func (e *CredentialError) Unwrap() error { return e.Reason }
+
+// Config configures a Verifier.
+type Config struct {
+	// PublicKeys verify tokens; more than one during a key rotation. A
+	// token whose kid names one is checked against it alone.
+	PublicKeys []ed25519.PublicKey
+	// APIKeys are the services' keys (LoadAPIKeys).
+	APIKeys []APIKey
+	// Leeway tolerates clock skew on exp and iat. Default 30s; negative: none.
+	Leeway time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Verifier turns credentials into Principals. It is safe for concurrent
+// use and holds no secret: public keys and key hashes only.
+type Verifier struct {
+	keys   []ed25519.PublicKey
+	kids   map[string]ed25519.PublicKey
+	api    []apiEntry
+	leeway time.Duration
+	now    func() time.Time
+	parser *jwt.Parser
+}
+
+type apiEntry struct {
+	hash [32]byte
+	p    *Principal
+}
+
+// NewVerifier returns a Verifier for cfg. It needs at least one public key
+// or API key: a verifier that accepts nothing is a configuration mistake.
+func NewVerifier(cfg Config) (*Verifier, error) {
+	if len(cfg.PublicKeys) == 0 && len(cfg.APIKeys) == 0 {
+		return nil, errors.New("auth: no public key and no API key: nothing could ever authenticate")
+	}
+	if cfg.Leeway == 0 {
+		cfg.Leeway = 30 * time.Second
+	} else if cfg.Leeway < 0 {
+		cfg.Leeway = 0
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	v := &Verifier{kids: make(map[string]ed25519.PublicKey), leeway: cfg.Leeway, now: cfg.Now}
+	for i, k := range cfg.PublicKeys {
+		if len(k) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("auth: public key %d: %d bytes, want %d", i+1, len(k), ed25519.PublicKeySize)
+		}
+		v.keys = append(v.keys, k)
+		v.kids[KeyID(k)] = k
+	}
+	for i, k := range cfg.APIKeys {
+		if err := k.validate(); err != nil {
+			return nil, fmt.Errorf("auth: api key %d (%q): %w", i+1, k.Name, err)
+		}
+		var e apiEntry
+		b, _ := hex.DecodeString(strings.ToLower(k.SHA256))
+		copy(e.hash[:], b)
+		e.p = &Principal{Subject: "apikey:" + k.Name, Roles: k.Roles, Accounts: k.Accounts, Topics: k.Topics, Method: MethodAPIKey}
+		v.api = append(v.api, e)
+	}
+	v.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuer(Issuer),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(cfg.Leeway),
+		jwt.WithTimeFunc(cfg.Now),
+		jwt.WithStrictDecoding(),
+	)
+	return v, nil
+}
+
+// Authenticate returns the principal of credential, a token or an API key
+// (APIKeyPrefix), or a *CredentialError.
+func (v *Verifier) Authenticate(credential string) (*Principal, error) {
+	switch {
+	case credential == "":
+		return nil, &CredentialError{Reason: ErrMissing}
+	case strings.HasPrefix(credential, APIKeyPrefix):
+		return v.apiKey(credential)
+	}
+	return v.token(credential)
+}
+
+// apiKey looks key up by its hash, comparing with every entry in constant
+// time: how long it takes says nothing about which entries exist.
+func (v *Verifier) apiKey(key string) (*Principal, error) {
+	h, _ := hex.DecodeString(HashAPIKey(key))
+	var found *Principal
+	for i := range v.api {
+		if subtle.ConstantTimeCompare(v.api[i].hash[:], h) == 1 {
+			found = v.api[i].p
+		}
+	}
+	if found == nil {
+		return nil, &CredentialError{Reason: ErrBadAPIKey}
+	}
+	return found, nil
+}
+
+// token verifies a JWT: EdDSA only, signed by one of the keys, issuer
+// tickwire, a subject, an expiry in the future.
+func (v *Verifier) token(s string) (*Principal, error) {
+	var c Claims
+	if len(v.keys) == 0 {
+		return nil, &CredentialError{Reason: ErrUnknownKey, Detail: "this server accepts API keys only"}
+	}
+	_, err := v.parser.ParseWithClaims(s, &c, func(t *jwt.Token) (any, error) {
+		if kid, ok := t.Header["kid"].(string); ok && kid != "" {
+			k, ok := v.kids[kid]
+			if !ok {
+				return nil, errUnknownKid
+			}
+			return k, nil
+		}
+		keys := make([]jwt.VerificationKey, len(v.keys))
+		for i, k := range v.keys {
+			keys[i] = k
+		}
+		return jwt.VerificationKeySet{Keys: keys}, nil
+	})
+	if err != nil {
+		ce := &CredentialError{Detail: err.Error()}
+		switch {
+		case errors.Is(err, errUnknownKid):
+			ce.Reason = ErrUnknownKey
+		case errors.Is(err, jwt.ErrTokenMalformed), errors.Is(err, jwt.ErrTokenUnverifiable):
+			ce.Reason = ErrMalformed
+		case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+			ce.Reason = ErrBadSignature
+		case errors.Is(err, jwt.ErrTokenExpired):
+			// The signature was checked first: the subject is genuine.
+			ce.Reason, ce.Subject = ErrExpired, c.Subject
+		case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+			ce.Reason, ce.Subject = ErrNotYetValid, c.Subject
+		default:
+			ce.Reason, ce.Subject = ErrBadClaims, c.Subject
+		}
+		return nil, ce
+	}
+	if c.Subject == "" {
+		return nil, &CredentialError{Reason: ErrBadClaims, Detail: "no subject"}
+	}
+	if err := validPatterns(c.Topics); err != nil {
+		return nil, &CredentialError{Reason: ErrBadClaims, Subject: c.Subject, Detail: err.Error()}
+	}
+	return &Principal{
+		Subject: c.Subject, Roles: c.Roles, Accounts: c.Accounts, Topics: c.Topics,
+		Expires: c.ExpiresAt.Time.Add(v.leeway), Method: MethodToken,
+	}, nil
+}
+
+var errUnknownKid = errors.New("unknown kid")
+
+// Describe verifies a token like Authenticate and also returns its claims,
+// for `tickwire token inspect`.
+func (v *Verifier) Describe(token string) (*Principal, *Claims, error) {
+	p, err := v.Authenticate(token)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := UnverifiedClaims(token)
+	return p, c, err
+}
+
+// UnverifiedClaims decodes a token's claims WITHOUT checking anything: for
+// showing a token to a human, never for deciding.
+func UnverifiedClaims(token string) (*Claims, error) {
+	var c Claims
+	if _, _, err := jwt.NewParser().ParseUnverified(token, &c); err != nil {
+		return nil, &CredentialError{Reason: ErrMalformed, Detail: err.Error()}
+	}
+	return &c, nil
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"tickwire/auth"
+	"tickwire/feedserver"
+)
+
+// authFlags are a server's authentication options (docs/auth.md): public
+// keys verifying tokens, and the API keys file. Neither: open mode.
+type authFlags struct {
+	pubkeys string
+	apiKeys string
+}
+
+func (a *authFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.pubkeys, "auth-pubkey", "", "turn authentication on: verify tokens with these Ed25519 public keys (`FILES`, comma-separated PEM, e.g. auth.pub from 'tickwire token keygen'; several during a key rotation)")
+	fs.StringVar(&a.apiKeys, "api-keys", "", "turn authentication on: accept the API keys listed in this YAML `FILE` (see 'tickwire token apikey')")
+}
+
+// authenticator returns the configured verifier, or nil (open mode) when no
+// flag is given.
+func (a *authFlags) authenticator() (feedserver.Authenticator, error) {
+	if a.pubkeys == "" && a.apiKeys == "" {
+		return nil, nil
+	}
+	var cfg auth.Config
+	for _, f := range strings.Split(a.pubkeys, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		k, err := auth.LoadPublicKey(f)
+		if err != nil {
+			return nil, fmt.Errorf("--auth-pubkey: %w", err)
+		}
+		cfg.PublicKeys = append(cfg.PublicKeys, k)
+	}
+	if a.apiKeys != "" {
+		keys, err := auth.LoadAPIKeys(a.apiKeys)
+		if err != nil {
+			return nil, fmt.Errorf("--api-keys: %w", err)
+		}
+		cfg.APIKeys = keys
+	}
+	v, err := auth.NewVerifier(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("authentication: %w", err)
+	}
+	return v, nil
+}
+
+// credFlags are a client command's credential: --token or --token-file.
+type credFlags struct {
+	token string
+	file  string
+}
+
+func (c *credFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.token, "token", "", "credential presented to the server: a token from 'tickwire token mint' or an API key (visible in ps: prefer --token-file)")
+	fs.StringVar(&c.file, "token-file", "", "read the credential from `FILE` (surrounding whitespace ignored)")
+}
+
+// credential returns the credential given, "" for none.
+func (c *credFlags) credential() (string, error) {
+	switch {
+	case c.token != "" && c.file != "":
+		return "", usageError{errors.New("--token and --token-file: give one")}
+	case c.file != "":
+		b, err := os.ReadFile(c.file)
+		if err != nil {
+			return "", fmt.Errorf("--token-file: %w", err)
+		}
+		s := strings.TrimSpace(string(b))
+		if s == "" {
+			return "", fmt.Errorf("--token-file %s: empty", c.file)
+		}
+		return s, nil
+	}
+	return strings.TrimSpace(c.token), nil
+}
+
+// demoAuth is the demo's authentication: an ephemeral key pair, in memory
+// only, gone with the process.
+type demoAuth struct {
+	verifier *auth.Verifier
+	priv     ed25519.PrivateKey
+}
+
+func newDemoAuth() (*demoAuth, error) {
+	pub, priv, err := auth.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	v, err := auth.NewVerifier(auth.Config{PublicKeys: []ed25519.PublicKey{pub}})
+	if err != nil {
+		return nil, err
+	}
+	return &demoAuth{verifier: v, priv: priv}, nil
+}
+
+// traderToken mints the demo dashboard's token: account DEMO, roles trader
+// and desk (it works care orders too), all market data, valid a day.
+func (d *demoAuth) traderToken() (string, error) {
+	return auth.Mint(d.priv, auth.MintOptions{Subject: "demo-trader", Roles: []string{auth.RoleTrader, auth.RoleDesk},
+		Accounts: []string{demoAccount}, TTL: demoTokenTTL})
+}
+
+const demoTokenTTL = 24 * time.Hour // the demo runs for minutes
