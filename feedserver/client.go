@@ -85,20 +85,23 @@ func newClient(srv *Server, conn transport, id string) *Client {
 	return c
 }
 
-// inbound reads the next message. Over a WebSocket it reads into a pooled
-// buffer, handed back with releaseInbound once the message's frames are
-// handled: one large read instead of io.ReadAll's growing ones, and no
-// garbage per message. Other transports read as they do (buf is nil).
-func (c *Client) inbound() (mt int, msg []byte, buf *[]byte, err error) {
-	ws, ok := c.conn.(*websocket.Conn)
-	if !ok {
-		mt, msg, err = c.conn.ReadMessage()
-		return mt, msg, nil, err
+// nextMessage waits for the next message. Over a WebSocket it returns its
+// reader, read by readMessage into a pooled buffer; other transports return
+// the message (r is nil). It is kept apart from the handling so that an idle
+// connection waits on a shallow stack (see read).
+func (c *Client) nextMessage() (mt int, r io.Reader, msg []byte, err error) {
+	if ws, ok := c.conn.(*websocket.Conn); ok {
+		mt, r, err = ws.NextReader()
+		return mt, r, nil, err
 	}
-	mt, r, err := ws.NextReader()
-	if err != nil {
-		return 0, nil, nil, err
-	}
+	mt, msg, err = c.conn.ReadMessage()
+	return mt, nil, msg, err
+}
+
+// readMessage reads a WebSocket message from r into a pooled buffer, handed
+// back with releaseInbound once the message's frames are handled: one large
+// read instead of io.ReadAll's growing ones, and no garbage per message.
+func (c *Client) readMessage(r io.Reader) (msg []byte, buf *[]byte, err error) {
 	buf = c.srv.inbufs.Get().(*[]byte)
 	b := (*buf)[:0]
 	limit := c.srv.cfg.MaxInboundMessage
@@ -107,7 +110,7 @@ func (c *Client) inbound() (mt int, msg []byte, buf *[]byte, err error) {
 			// Stop reading: the rest of the message is never buffered.
 			*buf = b
 			c.releaseInbound(buf)
-			return 0, nil, nil, websocket.ErrReadLimit
+			return nil, nil, websocket.ErrReadLimit
 		}
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)] // grow; the read limit bounds it
@@ -120,11 +123,11 @@ func (c *Client) inbound() (mt int, msg []byte, buf *[]byte, err error) {
 		if err != nil {
 			*buf = b[:0]
 			c.srv.inbufs.Put(buf)
-			return 0, nil, nil, err
+			return nil, nil, err
 		}
 	}
 	*buf = b
-	return mt, b, buf, nil
+	return b, buf, nil
 }
 
 // releaseInbound returns an inbound buffer to the pool (nil is a no-op).
@@ -184,13 +187,44 @@ func (c *Client) startPings() {
 
 // read is the client's reader goroutine. It returns when the connection ends.
 func (c *Client) read() {
-	if c.readLoop() {
-		// Handing the loop to a fresh goroutine sheds the stack that Hello
-		// and Subscribe processing grew: an idle connection then rests on a
-		// small stack. This happens once per such message, which is rare.
-		go c.read()
-		return
+	// An idle connection waits here, in NextReader: this frame and
+	// nextMessage's are all that sits below gorilla's and the runtime's on
+	// its stack. Handling happens in handleMessage, whose frames are gone by
+	// the next wait.
+	for {
+		// The deadline covers the whole next message: one dribbled in
+		// slower than this is cut off like silence.
+		deadline := c.srv.cfg.HandshakeTimeout
+		if c.hello {
+			deadline = c.srv.cfg.IdleTimeout
+		}
+		if err := c.conn.SetReadDeadline(time.Now().Add(deadline)); err != nil {
+			break
+		}
+		mt, r, msg, err := c.nextMessage()
+		if err != nil {
+			c.readFailed(err)
+			break
+		}
+		ok, deep := c.handleMessage(mt, r, msg)
+		if !ok {
+			break
+		}
+		if deep {
+			// Handing the loop to a fresh goroutine sheds the stack that
+			// handling grew: an idle connection then waits on a 2 KiB
+			// stack where 4 would be a third of its memory. This happens
+			// after messages other than publishes: about one a heartbeat
+			// (the Pong) for an idle client.
+			go c.read()
+			return
+		}
 	}
+	c.readEnded()
+}
+
+// readEnded releases the client once its reader is done.
+func (c *Client) readEnded() {
 	// The subscriptions are the reader's; release them once it is done, and
 	// leave their state with the session for a resume.
 	c.endSession()
@@ -204,60 +238,52 @@ func (c *Client) read() {
 	c.untrack()
 }
 
-// readLoop reads and handles messages. It returns true to be restarted on a
-// new goroutine (after a message that grew the stack), false when the
-// connection ends.
-func (c *Client) readLoop() (respawn bool) {
-	cfg := c.srv.cfg
-	for {
-		// The deadline covers the whole next message: one dribbled in
-		// slower than this is cut off like silence.
-		deadline := cfg.HandshakeTimeout
-		if c.hello {
-			deadline = cfg.IdleTimeout
-		}
-		if err := c.conn.SetReadDeadline(time.Now().Add(deadline)); err != nil {
-			return false
-		}
-		mt, msg, buf, err := c.inbound()
-		if err != nil {
+// handleMessage reads the rest of a message (from r, or msg) and handles
+// its frames. It reports whether the connection continues, and whether the
+// message held anything but publishes (the reader then moves to a fresh
+// goroutine).
+//
+//go:noinline
+func (c *Client) handleMessage(mt int, r io.Reader, msg []byte) (ok, deep bool) {
+	var buf *[]byte
+	if r != nil {
+		var err error
+		if msg, buf, err = c.readMessage(r); err != nil {
 			c.readFailed(err)
-			return false
-		}
-		if mt != websocket.BinaryMessage {
-			c.releaseInbound(buf)
-			c.badFrame(errors.New("text message: frames travel in binary messages"))
-			continue
-		}
-		dec := c.srv.decoders.Get().(*protocol.Decoder)
-		dec.Reset(msg)
-		deep := false
-		for dec.More() {
-			f, err := dec.Next()
-			if err != nil {
-				// The rest of this message cannot be trusted; later messages can.
-				c.badFrame(err)
-				break
-			}
-			switch f.FrameType() {
-			case protocol.TypeHello, protocol.TypeSubscribe, protocol.TypeUnsubscribe:
-				deep = true
-			}
-			if !c.handle(f) {
-				c.releaseDecoder(dec)
-				c.releaseInbound(buf)
-				return false
-			}
-		}
-		c.releaseDecoder(dec)
-		c.flushEvents()
-		// Decoded frames hold copies (strings, event data): the buffer is free.
-		c.releaseInbound(buf)
-		c.releaseHeld() // a resuming message has been read: its positions are in place
-		if deep {
-			return true
+			return false, false
 		}
 	}
+	if mt != websocket.BinaryMessage {
+		c.releaseInbound(buf)
+		c.badFrame(errors.New("text message: frames travel in binary messages"))
+		return true, false
+	}
+	dec := c.srv.decoders.Get().(*protocol.Decoder)
+	dec.Reset(msg)
+	for dec.More() {
+		f, err := dec.Next()
+		if err != nil {
+			// The rest of this message cannot be trusted; later messages can.
+			c.badFrame(err)
+			break
+		}
+		switch f.FrameType() {
+		case protocol.TypePublish, protocol.TypePublishEvent:
+		default:
+			deep = true
+		}
+		if !c.handle(f) {
+			c.releaseDecoder(dec)
+			c.releaseInbound(buf)
+			return false, false
+		}
+	}
+	c.releaseDecoder(dec)
+	c.flushEvents()
+	// Decoded frames hold copies (strings, event data): the buffer is free.
+	c.releaseInbound(buf)
+	c.releaseHeld() // a resuming message has been read: its positions are in place
+	return true, deep
 }
 
 func feedEvent(f *protocol.Event) EventIn {
