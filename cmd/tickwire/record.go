@@ -3,6 +3,7 @@ package main
 import (
 	"compress/gzip"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -61,7 +62,8 @@ Flags:
 
 // recordConfig is what the flags of 'tickwire record' select.
 type recordConfig struct {
-	server   string // ws:// URL
+	server   string      // ws:// or wss:// URL
+	tls      *tls.Config // for wss:// (--ca); nil: system roots
 	patterns []string
 	out      string
 	duration time.Duration
@@ -94,6 +96,8 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.DurationVar(&cfg.duration, "duration", 0, "stop after this long (0: until interrupted)")
 	fs.IntVar(&cfg.count, "count", 0, "stop after writing this many ticks (0: no limit)")
 	fs.DurationVar(&cfg.poll, "poll", time.Second, "how often to look for new topics matching a wildcard pattern")
+	var ca caFlag
+	ca.register(fs)
 	var lf logFlags
 	lf.register(fs, "")
 	fs.Usage = func() {
@@ -108,6 +112,9 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{fmt.Errorf("--server: %w", err)}
 	}
 	cfg.server = u
+	if cfg.tls, err = ca.config(); err != nil {
+		return err
+	}
 	if cfg.out == "" {
 		return usageError{errors.New("--out FILE is required")}
 	}
@@ -312,7 +319,7 @@ func recordMain(ctx context.Context, cfg recordConfig, stdout, summary io.Writer
 	}
 	cl := client.New(client.Options{
 		URLs: []string{cfg.server}, Name: "tickwire-record", Topics: literal,
-		EventBuffer: 4096, Logger: log,
+		EventBuffer: 4096, Logger: log, TLS: cfg.tls,
 	})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -328,7 +335,7 @@ func recordMain(ctx context.Context, cfg recordConfig, stdout, summary io.Writer
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			recordPollTopics(runCtx, serverHTTPBase(cfg.server), cfg.patterns, cfg.poll, subs, cl, log)
+			recordPollTopics(runCtx, serverHTTPBase(cfg.server), cfg.tls, cfg.patterns, cfg.poll, subs, cl, log)
 		}()
 	}
 
@@ -436,8 +443,11 @@ type recordTopicListing struct {
 
 // recordPollTopics subscribes cl to every topic of the server matching a pattern,
 // now and every interval, until ctx is done.
-func recordPollTopics(ctx context.Context, base string, patterns []string, every time.Duration, subs *recordTopicSet, cl *client.Client, log *slog.Logger) {
-	hc := &http.Client{Timeout: 5 * time.Second}
+func recordPollTopics(ctx context.Context, base string, tlsConf *tls.Config, patterns []string, every time.Duration, subs *recordTopicSet, cl *client.Client, log *slog.Logger) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tlsConf
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: tr}
+	defer hc.CloseIdleConnections()
 	failing := false
 	t := time.NewTicker(every)
 	defer t.Stop()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -77,6 +78,7 @@ type replayConfig struct {
 	loop     bool
 	from, to string
 	server   string
+	tls      *tls.Config // for a wss:// --server (--ca)
 	listen   string
 	hold     bool
 	skipBad  bool
@@ -91,7 +93,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.BoolVar(&cfg.loop, "loop", false, "start again at the end, forever, with times moving forward")
 	fs.StringVar(&cfg.from, "from", "", "replay ticks recorded at or after `T` (see above for the forms of T)")
 	fs.StringVar(&cfg.to, "to", "", "replay ticks recorded before `T`")
-	fs.StringVar(&cfg.server, "server", "", "publish into the running server at this WebSocket `URL` (ws://HOST:PORT/ws) instead of an embedded one")
+	fs.StringVar(&cfg.server, "server", "", "publish into the running server at this WebSocket `URL` (ws://HOST:PORT/ws, or wss:// with TLS) instead of an embedded one")
+	var ca caFlag
+	ca.register(fs)
 	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8080", "address of the embedded server (`HOST:PORT`, port 0 picks a free one); unused with --server")
 	fs.BoolVar(&cfg.hold, "hold", false, "keep the embedded server serving after the replay ends, until interrupted")
 	fs.BoolVar(&cfg.skipBad, "skip-bad", false, "skip and count malformed rows instead of stopping at the first")
@@ -123,6 +127,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return usageError{fmt.Errorf("--server: %w", err)}
 		}
 		cfg.server = u
+	}
+	if cfg.tls, err = ca.config(); err != nil {
+		return err
 	}
 	log, closeLog, err := lf.logger(stderr)
 	if err != nil {
@@ -214,7 +221,7 @@ func replayMain(ctx context.Context, cfg replayConfig, stdout io.Writer, log *sl
 		served chan error
 	)
 	if cfg.server != "" {
-		np, err := dialReplayPublisher(ctx, cfg.server, log)
+		np, err := dialReplayPublisher(ctx, cfg.server, cfg.tls, log)
 		if err != nil {
 			return err
 		}
@@ -652,10 +659,11 @@ type replayNetPublisher struct {
 	nonce   int64
 }
 
-func dialReplayPublisher(ctx context.Context, url string, log *slog.Logger) (*replayNetPublisher, error) {
+func dialReplayPublisher(ctx context.Context, url string, tlsConf *tls.Config, log *slog.Logger) (*replayNetPublisher, error) {
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	conn, err := client.Dial(dctx, url, protocol.Hello{Client: "tickwire-replay"})
+	d := client.Dialer{TLSConfig: tlsConf}
+	conn, err := d.Dial(dctx, url, protocol.Hello{Client: "tickwire-replay"})
 	if err != nil {
 		return nil, err
 	}

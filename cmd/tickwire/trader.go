@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -26,6 +27,7 @@ type traderFlags struct {
 	config     string
 	paper      bool
 	accounts   string
+	tls        *tls.Config // for wss:// servers (--ca); nil: system roots
 	fs         *flag.FlagSet
 }
 
@@ -109,6 +111,8 @@ func runTrader(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	servers := fs.String("server", "ws://127.0.0.1:8080/ws", "comma-separated server WebSocket URLs, tried in order (`URLS`)")
 	var tf traderFlags
 	tf.register(fs, "EURUSD,NZDUSD")
+	var ca caFlag
+	ca.register(fs)
 	var lf logFlags
 	lf.register(fs, defaultLogFile("tickwire-trader"))
 	fs.Usage = func() {
@@ -137,6 +141,9 @@ func runTrader(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if len(urls) == 0 {
 		return usageError{fmt.Errorf("--server: no URL")}
+	}
+	if tf.tls, err = ca.config(); err != nil {
+		return err
 	}
 	log, closeLog, err := lf.logger(stderr)
 	if err != nil {
@@ -173,7 +180,7 @@ func runDashboard(ctx context.Context, urls []string, tf traderFlags, title stri
 		accounts = nil
 	}
 	topics := append(append([]string(nil), cfg.Symbols...), orderTopics(accounts)...)
-	cl := client.New(client.Options{URLs: urls, Name: "tickwire-trader", Topics: topics, Logger: log})
+	cl := client.New(client.Options{URLs: urls, Name: "tickwire-trader", Topics: topics, Logger: log, TLS: tf.tls})
 	go func() { _ = cl.Run(ctx) }()
 
 	var paper *tui.Paper
