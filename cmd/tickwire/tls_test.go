@@ -251,10 +251,17 @@ func TestServerTLSFlagErrors(t *testing.T) {
 			t.Errorf("%v: listened anyway", tc.args)
 		}
 	}
-	// A client's --ca that is not a certificate file.
-	var out, errb bytes.Buffer
-	if code := run([]string{"replay", "--server", "wss://127.0.0.1:1/ws", "--ca", missing, "embedded"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), missing) {
-		t.Errorf("replay --ca missing: exit %d: %s", code, errb.String())
+	// A client's --ca that is not a certificate file: exit 1, naming it.
+	for _, args := range [][]string{
+		{"replay", "--server", "wss://127.0.0.1:1/ws", "--ca", missing, "embedded"},
+		{"record", "--server", "wss://127.0.0.1:1/ws", "--ca", missing, "--out", filepath.Join(dir, "x.csv")},
+		{"trader", "--server", "wss://127.0.0.1:1/ws", "--ca", missing},
+		{"fixclient", "--addr", "127.0.0.1:1", "--ca", missing, "--store", filepath.Join(dir, "fc")},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(args, &out, &errb); code != 1 || !strings.Contains(errb.String(), "--ca") || !strings.Contains(errb.String(), missing) {
+			t.Errorf("%s --ca missing: exit %d: %s", args[0], code, errb.String())
+		}
 	}
 }
 
@@ -311,7 +318,8 @@ TargetCompID=CLTLS
 }
 
 // TestTLSProcesses: the real binary: `tickwire server --tls-self-signed DIR`,
-// `tickwire record` and `tickwire replay` with --ca DIR/cert.pem over wss://;
+// `tickwire record` (its topic listing over https) and `tickwire replay` with
+// --ca DIR/cert.pem over wss://;
 // replay without --ca fails with the x509 error and exit 1.
 func TestTLSProcesses(t *testing.T) {
 	bin := buildBinary(t)
@@ -370,7 +378,11 @@ func TestTLSProcesses(t *testing.T) {
 
 	// record, then replay into the server; record stops after 20 ticks.
 	recOut := filepath.Join(dir, "rec.csv")
-	rec := exec.CommandContext(ctx, bin, "record", "--server", url, "--ca", ca, "--topics", "EURUSD", "--count", "20", "--out", recOut, "--log-level", "warn")
+	// A wildcard: the recorder lists the topics over https (GET /topics);
+	// publish one so there is something to find.
+	hc := httpsClient(t, ca)
+	publishPrice(t, hc, "https://"+addr, "EURUSD", 1.3)
+	rec := exec.CommandContext(ctx, bin, "record", "--server", url, "--ca", ca, "--topics", "EUR*", "--poll", "100ms", "--count", "20", "--out", recOut, "--log-level", "warn")
 	recLog := &rrBuffer{}
 	rec.Stdout, rec.Stderr = recLog, recLog
 	if err := rec.Start(); err != nil {
@@ -380,7 +392,6 @@ func TestTLSProcesses(t *testing.T) {
 	go func() { recDone <- rec.Wait() }()
 	// The recorder subscribes before the replay starts: wait for it in
 	// the server's client list.
-	hc := httpsClient(t, ca)
 	for end := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		resp, err := hc.Get("https://" + addr + "/clients")
 		if err == nil {
