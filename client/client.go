@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,6 +38,10 @@ type Options struct {
 	// the upgrade is refused (a proxy that blocks WebSockets); "websocket"
 	// or "http" use only that.
 	Transport string
+	// TLS configures wss:// and https:// connections, the WebSocket and the
+	// HTTP streaming fallback alike (nil: the system roots). See
+	// tlsconf.ClientConfig.
+	TLS *tls.Config
 	// MinBackoff and MaxBackoff bound the exponential reconnect delay (with
 	// full jitter). Defaults 100ms and 5s.
 	MinBackoff, MaxBackoff time.Duration
@@ -285,17 +290,18 @@ const wsRetryAfter = time.Minute
 func (c *Client) dial(ctx context.Context, url string, hello protocol.Hello, extra []protocol.Frame) (*Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	d := Dialer{TLSConfig: c.opts.TLS}
 	switch c.opts.Transport {
 	case TransportHTTP:
-		return Dial(dctx, StreamURL(url), hello, extra...)
+		return d.Dial(dctx, StreamURL(url), hello, extra...)
 	case TransportWebSocket:
-		return Dial(dctx, url, hello, extra...)
+		return d.Dial(dctx, url, hello, extra...)
 	}
 	c.mu.Lock()
 	refused, ok := c.wsRefused[url]
 	c.mu.Unlock()
 	if !ok || time.Since(refused) > wsRetryAfter {
-		conn, err := Dial(dctx, url, hello, extra...)
+		conn, err := d.Dial(dctx, url, hello, extra...)
 		if !errors.Is(err, ErrUpgradeRefused) {
 			return conn, err
 		}
@@ -304,7 +310,7 @@ func (c *Client) dial(ctx context.Context, url string, hello protocol.Hello, ext
 		c.wsRefused[url] = time.Now()
 		c.mu.Unlock()
 	}
-	return Dial(dctx, StreamURL(url), hello, extra...)
+	return d.Dial(dctx, StreamURL(url), hello, extra...)
 }
 
 // session runs one connection. It returns an error wrapping errConnected if
@@ -355,7 +361,7 @@ func (c *Client) session(ctx context.Context, url, lastURL string, rebuilt map[s
 		c.stats.httpConnects.Add(1)
 	}
 	c.emit(ctx, StateEvent{State: Connected, URL: url, Server: conn.Welcome.Server, SessionID: conn.Welcome.SessionID,
-		FailedOver: lastURL != "" && lastURL != url, Resumed: conn.Welcome.Resumed, Transport: conn.Transport()})
+		FailedOver: lastURL != "" && lastURL != url, Resumed: conn.Welcome.Resumed, Transport: conn.Transport(), TLS: tlsVersion(conn)})
 
 	hb := time.Duration(conn.Welcome.HeartbeatMs) * time.Millisecond
 	if hb <= 0 {
@@ -551,4 +557,13 @@ func (c *Client) pinger(ctx context.Context, conn *Conn, every time.Duration, te
 			}
 		}
 	}
+}
+
+// tlsVersion names the connection's TLS version ("TLS 1.3"), or "" when it
+// is not encrypted.
+func tlsVersion(conn *Conn) string {
+	if st := conn.TLS(); st != nil {
+		return tls.VersionName(st.Version)
+	}
+	return ""
 }

@@ -6,9 +6,12 @@
 package client
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -38,6 +41,7 @@ type transport interface {
 	Close() error // polite
 	Abort()       // unblocks a pending ReadMessage, now
 	Kind() string
+	TLS() *tls.ConnectionState // nil when not encrypted
 }
 
 // Conn is one protocol connection: Dial has exchanged Hello and Welcome.
@@ -54,21 +58,37 @@ type Conn struct {
 	early []protocol.Frame // frames that came with the Welcome; Read delivers them first
 }
 
+// Dialer opens Conns. The zero value dials with the system's TLS roots.
+type Dialer struct {
+	// TLSConfig is used for wss:// and https:// URLs (nil: the defaults,
+	// trusting the system roots). Build it with tlsconf.ClientConfig to
+	// trust a private CA or a development certificate.
+	TLSConfig *tls.Config
+}
+
+// Dial connects to a tickwire server with the zero Dialer: see Dialer.Dial.
+func Dial(ctx context.Context, url string, hello protocol.Hello, extra ...protocol.Frame) (*Conn, error) {
+	var d Dialer
+	return d.Dial(ctx, url, hello, extra...)
+}
+
 // Dial connects to a tickwire server, sends hello (and the frames in extra,
 // in the same message: the Go client subscribes with its positions there, so
 // a resumed session is positioned before anything is delivered) and waits
 // for the Welcome. The URL's scheme chooses the transport: ws:// and wss://
 // a WebSocket (ws://host:port/ws), http:// and https:// HTTP streaming
-// (http://host:port/stream). A server refusal comes back as a
-// *protocol.Error; a refused WebSocket upgrade wraps ErrUpgradeRefused.
-func Dial(ctx context.Context, url string, hello protocol.Hello, extra ...protocol.Frame) (*Conn, error) {
+// (http://host:port/stream); wss:// and https:// over TLS (d.TLSConfig). A
+// server refusal comes back as a *protocol.Error; a refused WebSocket upgrade
+// wraps ErrUpgradeRefused; a certificate the client does not trust, the
+// x509 error (errors.As x509.UnknownAuthorityError, x509.HostnameError...).
+func (d *Dialer) Dial(ctx context.Context, url string, hello protocol.Hello, extra ...protocol.Frame) (*Conn, error) {
 	var t transport
 	var err error
 	switch {
 	case strings.HasPrefix(url, "ws://"), strings.HasPrefix(url, "wss://"):
-		t, err = dialWS(ctx, url)
+		t, err = dialWS(ctx, url, d.TLSConfig)
 	case strings.HasPrefix(url, "http://"), strings.HasPrefix(url, "https://"):
-		t, err = dialHTTP(ctx, url)
+		t, err = dialHTTP(ctx, url, d.TLSConfig)
 	default:
 		err = fmt.Errorf("dial %s: scheme must be ws, wss, http or https", url)
 	}
@@ -120,6 +140,9 @@ func Dial(ctx context.Context, url string, hello protocol.Hello, extra ...protoc
 
 // Transport returns "websocket" or "http".
 func (c *Conn) Transport() string { return c.t.Kind() }
+
+// TLS returns the connection's TLS state, or nil when it is not encrypted.
+func (c *Conn) TLS() *tls.ConnectionState { return c.t.TLS() }
 
 // Send writes frames as one message.
 func (c *Conn) Send(frames ...protocol.Frame) error {
@@ -188,13 +211,20 @@ func (c *Conn) abort() { c.t.Abort() }
 // wsTransport is a WebSocket.
 type wsTransport struct{ ws *websocket.Conn }
 
-func dialWS(ctx context.Context, url string) (*wsTransport, error) {
-	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second, ReadBufferSize: 16 << 10, WriteBufferSize: 4 << 10}
+func dialWS(ctx context.Context, url string, tlsConf *tls.Config) (*wsTransport, error) {
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second, ReadBufferSize: 16 << 10, WriteBufferSize: 4 << 10, TLSClientConfig: tlsConf}
 	ws, resp, err := d.DialContext(ctx, url, nil)
 	if err != nil {
 		if resp != nil {
+			// The body says why, e.g. a ws:// URL for a TLS server: "Client
+			// sent an HTTP request to an HTTPS server."
+			var why []byte
 			if resp.Body != nil {
+				why, _ = io.ReadAll(io.LimitReader(resp.Body, 256))
 				_ = resp.Body.Close()
+			}
+			if why = bytes.TrimSpace(why); len(why) > 0 {
+				return nil, fmt.Errorf("dial %s: %w: HTTP %s: %s", url, ErrUpgradeRefused, resp.Status, why)
 			}
 			return nil, fmt.Errorf("dial %s: %w: HTTP %s", url, ErrUpgradeRefused, resp.Status)
 		}
@@ -228,3 +258,11 @@ func (t *wsTransport) Close() error {
 
 func (t *wsTransport) Abort()       { _ = t.ws.Close() }
 func (t *wsTransport) Kind() string { return TransportWebSocket }
+
+func (t *wsTransport) TLS() *tls.ConnectionState {
+	if tc, ok := t.ws.NetConn().(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		return &st
+	}
+	return nil
+}

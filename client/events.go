@@ -53,6 +53,7 @@ type StateEvent struct {
 	// as snapshots marked Gap where values were skipped.
 	Resumed   bool
 	Transport string // "websocket" or "http" (streaming fallback) (Connected)
+	TLS       string // "TLS 1.3" or the like when encrypted (wss://, https://), "" otherwise (Connected)
 	Err       error  // why the link was lost (Reconnecting, Closed)
 	// AuthRefused (Reconnecting): the server refused the client's
 	// credential (Error 2009: missing, bad, unknown or expired; 2010: it

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -49,6 +50,7 @@ type httpTransport struct {
 	body    io.ReadCloser
 	br      *bufio.Reader
 	cancel  context.CancelFunc // ends the downstream request
+	tls     *tls.ConnectionState
 
 	dmu   sync.Mutex
 	timer *time.Timer // read deadline: cancels the stream when it fires
@@ -58,8 +60,10 @@ type httpTransport struct {
 	buf []byte
 }
 
-func dialHTTP(ctx context.Context, url string) (*httpTransport, error) {
+func dialHTTP(ctx context.Context, url string, tlsConf *tls.Config) (*httpTransport, error) {
 	tr := &http.Transport{
+		TLSClientConfig:       tlsConf,
+		TLSHandshakeTimeout:   5 * time.Second,
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 		ResponseHeaderTimeout: 5 * time.Second,
@@ -101,6 +105,7 @@ func dialHTTP(ctx context.Context, url string) (*httpTransport, error) {
 		body:    resp.Body,
 		br:      bufio.NewReaderSize(resp.Body, 16<<10),
 		cancel:  cancel,
+		tls:     resp.TLS,
 	}, nil
 }
 
@@ -206,3 +211,5 @@ func (t *httpTransport) Abort() {
 }
 
 func (t *httpTransport) Kind() string { return TransportHTTP }
+
+func (t *httpTransport) TLS() *tls.ConnectionState { return t.tls }

@@ -200,7 +200,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.log.Debug("upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	if tc, ok := conn.NetConn().(*net.TCPConn); ok && s.cfg.SocketSendBuffer > 0 {
+	if tc, ok := tcpConn(conn.NetConn()); ok && s.cfg.SocketSendBuffer > 0 {
 		// Bytes in kernel buffers are a queue the server cannot conflate:
 		// keep it short so a slow client's data waits here, replaceable.
 		_ = tc.SetWriteBuffer(s.cfg.SocketSendBuffer)

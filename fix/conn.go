@@ -1,7 +1,6 @@
 package fix
 
 import (
-	"crypto/tls"
 	"errors"
 	"net"
 	"sync"
@@ -31,21 +30,6 @@ func (l bufferedListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	return newBufferedConn(c), nil
-}
-
-// listen is the acceptor's NewListenerCallback.
-func listen(address string, tlsConfig *tls.Config) (net.Listener, error) {
-	var ln net.Listener
-	var err error
-	if tlsConfig != nil {
-		ln, err = tls.Listen("tcp", address, tlsConfig)
-	} else {
-		ln, err = net.Listen("tcp", address)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return bufferedListener{ln}, nil
 }
 
 type bufferedConn struct {

@@ -3,6 +3,7 @@ package fix
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -53,6 +54,11 @@ type Config struct {
 	Auto AutoConfig
 	// MaxBatch caps the events of one journal append. Default 512.
 	MaxBatch int
+	// TLS is the acceptor's TLS configuration when the settings ask for TLS
+	// (SocketUseSSL=Y) without naming certificate files: the feed server's
+	// certificate, say. Settings with certificate files use those; settings
+	// without SocketUseSSL=Y or files are plain TCP, whatever TLS says.
+	TLS *tls.Config
 	// Logger receives the gateway's and quickfix's logs. Default: discard.
 	Logger *slog.Logger
 	// Clock is the time source of TransactTime. Default time.Now.
@@ -74,6 +80,7 @@ type Gateway struct {
 	cfg          Config
 	log          *slog.Logger
 	addr         string
+	tls          bool // the acceptor speaks TLS only (tls.go)
 	acceptor     *quickfix.Acceptor
 	stores       *storeFactory
 	sessionByKey map[string]quickfix.SessionID
@@ -145,6 +152,10 @@ func New(cfg Config) (g *Gateway, err error) {
 	if g.addr, err = prepareSettings(cfg.Settings, cfg.DataDir); err != nil {
 		return nil, err
 	}
+	var tlsExplicit *tls.Config
+	if g.tls, tlsExplicit, err = acceptorTLS(cfg.Settings, cfg.TLS); err != nil {
+		return nil, err
+	}
 	known := make(map[quickfix.SessionID]bool)
 	for id := range cfg.Settings.SessionSettings() {
 		g.sessionByKey[id.String()] = id
@@ -186,7 +197,10 @@ func New(cfg Config) (g *Gateway, err error) {
 		return nil, fmt.Errorf("fix: acceptor: %w", err)
 	}
 	g.acceptor.SetConnectionValidator(compIDValidator{known: known, log: cfg.Logger})
-	g.acceptor.SetNewListenerCallback(listen)
+	if tlsExplicit != nil {
+		g.acceptor.SetTLSConfig(tlsExplicit) // else quickfix builds it from the settings
+	}
+	g.acceptor.SetNewListenerCallback(listener(cfg.Logger))
 
 	e := &engine{
 		g:        g,
@@ -371,6 +385,9 @@ func (g *Gateway) Err() error {
 
 // Addr is the acceptor's host:port.
 func (g *Gateway) Addr() string { return g.addr }
+
+// TLS reports whether the acceptor speaks TLS (and only TLS).
+func (g *Gateway) TLS() bool { return g.tls }
 
 // Desk returns the desk operations.
 func (g *Gateway) Desk() *Desk { return g.desk }

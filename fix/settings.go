@@ -32,11 +32,15 @@ var pathSettings = map[string]bool{
 	config.TransportDataDictionary: true,
 	config.FileStorePath:           true,
 	config.FileLogPath:             true,
+	config.SocketCertificateFile:   true,
+	config.SocketPrivateKeyFile:    true,
+	config.SocketCAFile:            true,
 }
 
 // LoadSettings reads a standard QuickFIX settings file ([DEFAULT] and
 // [SESSION] sections of Key=Value lines). Relative paths in DataDictionary,
-// AppDataDictionary, TransportDataDictionary, FileStorePath and FileLogPath
+// AppDataDictionary, TransportDataDictionary, FileStorePath, FileLogPath and
+// the TLS files (SocketCertificateFile, SocketPrivateKeyFile, SocketCAFile)
 // are resolved against the directory of the file, so a configuration works
 // from any working directory.
 func LoadSettings(path string) (*quickfix.Settings, error) {

@@ -35,16 +35,21 @@ func (s *statusBar) connLine(now time.Time) string {
 		}
 		return n
 	}
+	// The link as connected: its URL, and its TLS version when encrypted.
+	link := c.URL
+	if c.TLS != "" {
+		link += "  " + c.TLS
+	}
 	var parts []string
 	switch c.State {
 	case client.Connected:
 		if c.FailedOver || s.mk.fromURL != "" {
-			parts = append(parts, st.Warn.Render("● FAILED OVER"), c.URL, node())
+			parts = append(parts, st.Warn.Render("● FAILED OVER"), link, node())
 			if s.mk.fromURL != "" {
 				parts = append(parts, "from "+s.mk.fromURL)
 			}
 		} else {
-			parts = append(parts, st.OK.Render("● connected"), c.URL, node())
+			parts = append(parts, st.OK.Render("● connected"), link, node())
 		}
 		session := "session " + sessionKind(c)
 		if c.SessionID != "" {

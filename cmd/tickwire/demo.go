@@ -39,6 +39,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	tf.register(fs, "EURUSD,NZDUSD")
 	var lf logFlags
 	lf.register(fs, defaultLogFile("tickwire-demo"))
+	var dt demoTLS
+	dt.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: tickwire demo [flags]
 
@@ -48,6 +50,8 @@ Starts, in one process and on 127.0.0.1:
   - the FIX 4.4 gateway with its simulated exchange, and a FIX counterparty
     sending market orders (some canceled or replaced) for account DEMO;
   - the trader dashboard, connected to the server over a real WebSocket.
+All of it over TLS (wss://, FIX over TLS) with a self-signed certificate made
+for the run, unless --tls=false.
 
 What you will see: prices moving with their age counting up; every %s the
 %s feed pauses for %s: its row turns FEED-STALE (the server says the source
@@ -70,11 +74,18 @@ Flags:
 	if err != nil {
 		return err
 	}
+	cleanTLS, err := dt.setup(log)
+	if err != nil {
+		return err
+	}
+	defer cleanTLS()
+	tf.tls = dt.client
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	url := "ws://" + ln.Addr().String() + "/ws"
+	ln = dt.server.listener(ln)
+	url := dt.server.wsScheme() + "://" + ln.Addr().String() + "/ws"
 	reqs := newOrderRequests(log.With("component", "requests"))
 	snaps := &orderSnapshots{}
 	da, err := newDemoAuth() // authentication on, with a key pair that lives in memory only (tokenflags.go)
@@ -100,7 +111,7 @@ Flags:
 			return err
 		}
 		defer os.RemoveAll(dir)
-		gw, addr, err := startDemoGateway(dir, srv, log)
+		gw, addr, err := startDemoGateway(dir, srv, &dt, log)
 		if err != nil {
 			return err
 		}
@@ -112,7 +123,7 @@ Flags:
 		fixDone := make(chan error, 1)
 		go func() { fixDone <- runFIXUntil(ctx, gw) }()
 		defer func() { cancel(); <-fixDone }()
-		go demoOrderFlow(ctx, srv.Hub(), addr, dir, *orderRate, tf.list(), log.With("component", "fixclient"))
+		go demoOrderFlow(ctx, srv.Hub(), addr, dir, dt.server.trust, *orderRate, tf.list(), log.With("component", "fixclient"))
 	}
 	if *pauseSymbol != "" && *pauseEvery > 0 {
 		go pauseNowAndThen(ctx, srv.Hub(), *pauseSymbol, *pauseEvery, *pauseFor, log)
@@ -133,7 +144,7 @@ Flags:
 
 // startDemoGateway starts the FIX gateway on a free loopback port with the
 // demo's counterparty, its journal and stores under dir.
-func startDemoGateway(dir string, srv *feedserver.Server, log *slog.Logger) (*fix.Gateway, string, error) {
+func startDemoGateway(dir string, srv *feedserver.Server, dt *demoTLS, log *slog.Logger) (*fix.Gateway, string, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, "", err
@@ -152,11 +163,11 @@ ResetOnLogout=N
 ResetOnDisconnect=N
 FileStoreSync=N
 DataDictionary=%s
-[SESSION]
+%s[SESSION]
 BeginString=FIX.4.4
 SenderCompID=TICKWIRE
 TargetCompID=DEMOCLIENT
-`, port, dict)
+`, port, dict, dt.fixSettings())
 	settings, err := fix.ParseSettings(strings.NewReader(cfg), "")
 	if err != nil {
 		return nil, "", err
@@ -168,6 +179,7 @@ TargetCompID=DEMOCLIENT
 		Events:   hubOrderEvents{srv.Hub()},
 		Auto:     fix.AutoConfig{Latency: 20 * time.Millisecond, PollInterval: 50 * time.Millisecond},
 		Book:     order.Config{AckPendingNew: true}, // care orders get an OrderID at once (docs/tui.md)
+		TLS:      dt.server.config,
 		Logger:   log.With("component", "fix"),
 	})
 	if err != nil {
@@ -193,7 +205,7 @@ func freePort() (int, error) {
 // DEMO at rate per second, every 5th canceled and every 7th replaced once
 // acknowledged, checked against the expected order state. It runs until ctx
 // ends; failures are logged, never shown on the dashboard's terminal.
-func demoOrderFlow(ctx context.Context, hub *feedserver.Hub, addr, dir string, rate float64, symbols []string, log *slog.Logger) {
+func demoOrderFlow(ctx context.Context, hub *feedserver.Hub, addr, dir, caFile string, rate float64, symbols []string, log *slog.Logger) {
 	// Orders on a symbol with no price yet are rejected by the venue:
 	// realistic, but not what a first look should show. Wait for prices.
 	for _, s := range symbols {
@@ -210,6 +222,7 @@ func demoOrderFlow(ctx context.Context, hub *feedserver.Hub, addr, dir string, r
 	}
 	settings, err := fixclient.Settings(fixclient.Options{
 		Addrs: []string{addr}, SenderCompID: "DEMOCLIENT", TargetCompID: "TICKWIRE", StoreDir: filepath.Join(dir, "fixclient"),
+		CAFile: caFile, // "": plain
 	})
 	if err != nil {
 		log.Error("demo order flow", "err", err)

@@ -90,8 +90,9 @@ func TestDemoUnderTmux(t *testing.T) {
 			rows[m[1]] = m[2:]
 		}
 	}
-	if !strings.Contains(screen, "connected") || !regexp.MustCompile(`ws://127\.0\.0\.1:\d+/ws`).MatchString(screen) {
-		t.Errorf("status line lacks state or server address:\n%s", screen)
+	// The demo runs over TLS: the status line says so.
+	if !strings.Contains(screen, "connected") || !regexp.MustCompile(`wss://127\.0\.0\.1:\d+/ws  TLS 1\.\d`).MatchString(screen) {
+		t.Errorf("status line lacks state, server address or TLS:\n%s", screen)
 	}
 	for _, line := range strings.Split(strings.TrimRight(screen, "\n"), "\n") {
 		if w := len([]rune(line)); w > 80 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,9 @@ type fixFlags struct {
 	latency      time.Duration
 	pollInterval time.Duration
 	symbols      string
+	// tls is the feed server's TLS (nil: plain), the certificate of a FIX
+	// config that sets SocketUseSSL=Y without files of its own.
+	tls *tls.Config
 }
 
 func (f *fixFlags) register(fs *flag.FlagSet) {
@@ -72,6 +76,7 @@ func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.L
 		// work them from the dashboard. A journal keeps the setting it was
 		// created with.
 		Book:   order.Config{AckPendingNew: true},
+		TLS:    f.tls,
 		Logger: log.With("component", "fix"),
 	})
 	if err != nil {
@@ -82,7 +87,7 @@ func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.L
 		return nil, err
 	}
 	for _, s := range gw.Sessions() {
-		log.Info("fix session configured", "session", s.ID, "addr", gw.Addr(), "next_out", s.NextSenderSeq, "next_in", s.NextTargetSeq)
+		log.Info("fix session configured", "session", s.ID, "addr", gw.Addr(), "tls", gw.TLS(), "next_out", s.NextSenderSeq, "next_in", s.NextTargetSeq)
 	}
 	return gw, nil
 }

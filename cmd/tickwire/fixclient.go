@@ -38,6 +38,8 @@ func runFixClient(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	manual := fs.Bool("manual", false, "send HandlInst=3: orders wait for a trader at the desk")
 	settle := fs.Duration("settle", 2*time.Second, "wait this long for late reports")
 	timeout := fs.Duration("timeout", 0, "give up after this long (0: no limit)")
+	useTLS := fs.Bool("tls", false, "connect over TLS (SocketUseSSL=Y), verifying the gateway with the system roots; implied by --ca")
+	ca := fs.String("ca", "", "connect over TLS trusting the certificate(s) in this PEM `FILE` (SocketCAFile: a CA, or the server's --tls-self-signed cert.pem)")
 	var lf logFlags
 	lf.register(fs, "")
 	fs.Usage = func() {
@@ -50,6 +52,9 @@ mismatches. Exits 1 if any. With --alt it fails over to alternate gateways.
 
 Example, against 'tickwire server --fix-config configs/fix-demo.cfg':
   tickwire fixclient --orders 200 --rate 100 --cancel-every 5 --replace-every 7
+Over TLS, against 'tickwire server --fix-config configs/fix-demo-tls.cfg
+--tls-self-signed DIR':
+  tickwire fixclient --ca DIR/cert.pem --orders 200
 
 Flags:
 `)
@@ -89,8 +94,12 @@ Flags:
 	}
 	settings, err := fixclient.Settings(fixclient.Options{
 		Addrs: addrs, SenderCompID: *sender, TargetCompID: *target, StoreDir: dir, ResetOnLogon: *reset,
+		TLS: *useTLS, CAFile: *ca,
 	})
 	if err != nil {
+		if *ca != "" && strings.Contains(err.Error(), *ca) {
+			return fmt.Errorf("--ca: %w", err) // a file problem, not usage
+		}
 		return usageError{err}
 	}
 	c, err := fixclient.New(settings, log)
@@ -106,14 +115,18 @@ Flags:
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
 	}
-	fmt.Fprintf(stdout, "connecting to %s as %s -> %s\n", strings.Join(addrs, ", "), *sender, *target)
+	over := ""
+	if *useTLS || *ca != "" {
+		over = " over TLS"
+	}
+	fmt.Fprintf(stdout, "connecting to %s%s as %s -> %s\n", strings.Join(addrs, ", "), over, *sender, *target)
 	logonCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	err = c.WaitLogon(logonCtx, 1)
 	cancel()
 	if err != nil {
 		// The usual cause: the gateway's message store and ours (--store)
 		// disagree on sequence numbers (one was wiped); the log says which.
-		return fmt.Errorf("%w (no logon: is the gateway up? if one side's store was wiped, sequence numbers disagree: see the log, or --reset)", err)
+		return fmt.Errorf("%w (no logon: is the gateway up? does it speak TLS (--ca) or not? if one side's store was wiped, sequence numbers disagree: see the log, or --reset)", err)
 	}
 	fmt.Fprintf(stdout, "logged on\n")
 	var hi byte

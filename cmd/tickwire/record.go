@@ -3,6 +3,7 @@ package main
 import (
 	"compress/gzip"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -61,8 +62,9 @@ Flags:
 
 // recordConfig is what the flags of 'tickwire record' select.
 type recordConfig struct {
-	server   string // ws:// URL
-	token    string // credential: in the Hello and as Bearer on GET /topics
+	server   string      // ws:// or wss:// URL
+	token    string      // credential: in the Hello and as Bearer on GET /topics
+	tls      *tls.Config // for wss:// (--ca); nil: system roots
 	patterns []string
 	out      string
 	duration time.Duration
@@ -97,6 +99,8 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.DurationVar(&cfg.poll, "poll", time.Second, "how often to look for new topics matching a wildcard pattern")
 	var cf credFlags
 	cf.register(fs)
+	var ca caFlag
+	ca.register(fs)
 	var lf logFlags
 	lf.register(fs, "")
 	fs.Usage = func() {
@@ -112,6 +116,9 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	cfg.server = u
 	if cfg.token, err = cf.credential(); err != nil {
+		return err
+	}
+	if cfg.tls, err = ca.config(); err != nil {
 		return err
 	}
 	if cfg.out == "" {
@@ -318,7 +325,7 @@ func recordMain(ctx context.Context, cfg recordConfig, stdout, summary io.Writer
 	}
 	cl := client.New(client.Options{
 		URLs: []string{cfg.server}, Name: "tickwire-record", Topics: literal, Token: cfg.token,
-		EventBuffer: 4096, Logger: log,
+		EventBuffer: 4096, Logger: log, TLS: cfg.tls,
 	})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -334,7 +341,7 @@ func recordMain(ctx context.Context, cfg recordConfig, stdout, summary io.Writer
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			recordPollTopics(runCtx, serverHTTPBase(cfg.server), cfg.token, cfg.patterns, cfg.poll, subs, cl, log)
+			recordPollTopics(runCtx, serverHTTPBase(cfg.server), cfg.token, cfg.tls, cfg.patterns, cfg.poll, subs, cl, log)
 		}()
 	}
 
@@ -442,8 +449,11 @@ type recordTopicListing struct {
 
 // recordPollTopics subscribes cl to every topic of the server matching a pattern,
 // now and every interval, until ctx is done.
-func recordPollTopics(ctx context.Context, base, token string, patterns []string, every time.Duration, subs *recordTopicSet, cl *client.Client, log *slog.Logger) {
-	hc := &http.Client{Timeout: 5 * time.Second}
+func recordPollTopics(ctx context.Context, base, token string, tlsConf *tls.Config, patterns []string, every time.Duration, subs *recordTopicSet, cl *client.Client, log *slog.Logger) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tlsConf
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: tr}
+	defer hc.CloseIdleConnections()
 	failing := false
 	t := time.NewTicker(every)
 	defer t.Stop()

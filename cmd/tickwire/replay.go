@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -77,7 +78,8 @@ type replayConfig struct {
 	loop     bool
 	from, to string
 	server   string
-	token    string // credential presented to --server
+	token    string      // credential presented to --server
+	tls      *tls.Config // for a wss:// --server (--ca)
 	listen   string
 	hold     bool
 	skipBad  bool
@@ -92,7 +94,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.BoolVar(&cfg.loop, "loop", false, "start again at the end, forever, with times moving forward")
 	fs.StringVar(&cfg.from, "from", "", "replay ticks recorded at or after `T` (see above for the forms of T)")
 	fs.StringVar(&cfg.to, "to", "", "replay ticks recorded before `T`")
-	fs.StringVar(&cfg.server, "server", "", "publish into the running server at this WebSocket `URL` (ws://HOST:PORT/ws) instead of an embedded one")
+	fs.StringVar(&cfg.server, "server", "", "publish into the running server at this WebSocket `URL` (ws://HOST:PORT/ws, or wss:// with TLS) instead of an embedded one")
+	var ca caFlag
+	ca.register(fs)
 	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8080", "address of the embedded server (`HOST:PORT`, port 0 picks a free one); unused with --server")
 	fs.BoolVar(&cfg.hold, "hold", false, "keep the embedded server serving after the replay ends, until interrupted")
 	fs.BoolVar(&cfg.skipBad, "skip-bad", false, "skip and count malformed rows instead of stopping at the first")
@@ -128,6 +132,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		cfg.server = u
 	}
 	if cfg.token, err = cf.credential(); err != nil {
+		return err
+	}
+	if cfg.tls, err = ca.config(); err != nil {
 		return err
 	}
 	log, closeLog, err := lf.logger(stderr)
@@ -221,7 +228,7 @@ func replayMain(ctx context.Context, cfg replayConfig, stdout io.Writer, log *sl
 		served chan error
 	)
 	if cfg.server != "" {
-		np, err := dialReplayPublisher(ctx, cfg.server, cfg.token, log)
+		np, err := dialReplayPublisher(ctx, cfg.server, cfg.token, cfg.tls, log)
 		if err != nil {
 			return err
 		}
@@ -659,10 +666,11 @@ type replayNetPublisher struct {
 	nonce   int64
 }
 
-func dialReplayPublisher(ctx context.Context, url, token string, log *slog.Logger) (*replayNetPublisher, error) {
+func dialReplayPublisher(ctx context.Context, url, token string, tlsConf *tls.Config, log *slog.Logger) (*replayNetPublisher, error) {
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	conn, err := client.Dial(dctx, url, protocol.Hello{Client: "tickwire-replay", Token: token})
+	d := client.Dialer{TLSConfig: tlsConf}
+	conn, err := d.Dial(dctx, url, protocol.Hello{Client: "tickwire-replay", Token: token})
 	if err != nil {
 		return nil, err
 	}

@@ -107,8 +107,10 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	lim.register(fs)
 	var af authFlags
 	af.register(fs)
+	var tf serverTLSFlags
+	tf.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: tickwire server [flags]\n\nRuns a feed server: WebSocket clients at ws://LISTEN/ws, topics at http://LISTEN/topics.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: tickwire server [flags]\n\nRuns a feed server: WebSocket clients at ws://LISTEN/ws, topics at http://LISTEN/topics\n(wss:// and https:// only, with --tls-cert/--tls-key or --tls-self-signed: docs/tls.md).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
@@ -119,6 +121,11 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer closeLog()
+	stls, err := tf.load(log)
+	if err != nil {
+		return err
+	}
+	ff.tls = stls.config // for a FIX config with SocketUseSSL=Y and no files of its own
 	open, err := rf.opener()
 	if err != nil {
 		return err
@@ -151,6 +158,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	ln = stls.listener(ln)
 	gw, err := startFIX(ff, fix.SnapshotPrices(srv.Hub().Snapshot), hubOrderEvents{srv.Hub()}, log)
 	if err != nil {
 		_ = ln.Close()
@@ -161,12 +169,16 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		srv.Registry().MustRegister(newFIXCollector(gw)) // FIX sessions at /metrics (metrics.go)
 	}
 	snaps.gw.Store(gw)
-	log.Info("serving", "ws", "ws://"+ln.Addr().String()+"/ws", "node", *name)
-	fmt.Fprintf(stdout, "tickwire server listening on ws://%s/ws\n", ln.Addr())
+	wsURL := stls.wsScheme() + "://" + ln.Addr().String() + "/ws"
+	log.Info("serving", "ws", wsURL, "node", *name, "tls", stls.config != nil)
+	fmt.Fprintf(stdout, "tickwire server listening on %s\n", wsURL)
+	if stls.trust != "" {
+		fmt.Fprintf(stdout, "self-signed certificate: clients trust it with --ca %s\n", stls.trust)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if gw != nil {
-		fmt.Fprintf(stdout, "FIX gateway listening on %s\n", gw.Addr())
+		fmt.Fprintf(stdout, "FIX gateway listening on %s%s\n", gw.Addr(), fixTLSNote(gw))
 		go func() {
 			select {
 			case <-ctx.Done():

@@ -34,7 +34,7 @@ func TestOrderStateSnapshotOnLostHistory(t *testing.T) {
 	defer cancel()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, ln) }()
-	gw, _, err := startDemoGateway(t.TempDir(), srv, log)
+	gw, _, err := startDemoGateway(t.TempDir(), srv, &demoTLS{}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

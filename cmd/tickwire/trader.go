@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -26,7 +27,8 @@ type traderFlags struct {
 	config     string
 	paper      bool
 	accounts   string
-	token      string // the credential: trader's --token/--token-file, or the demo's
+	token      string      // the credential: trader's --token/--token-file, or the demo's
+	tls        *tls.Config // for wss:// servers (--ca); nil: system roots
 	fs         *flag.FlagSet
 }
 
@@ -112,6 +114,8 @@ func runTrader(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	tf.register(fs, "EURUSD,NZDUSD")
 	var cf credFlags
 	cf.register(fs)
+	var ca caFlag
+	ca.register(fs)
 	var lf logFlags
 	lf.register(fs, defaultLogFile("tickwire-trader"))
 	fs.Usage = func() {
@@ -142,6 +146,9 @@ func runTrader(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{fmt.Errorf("--server: no URL")}
 	}
 	if tf.token, err = cf.credential(); err != nil {
+		return err
+	}
+	if tf.tls, err = ca.config(); err != nil {
 		return err
 	}
 	log, closeLog, err := lf.logger(stderr)
@@ -179,7 +186,7 @@ func runDashboard(ctx context.Context, urls []string, tf traderFlags, title stri
 		accounts = nil
 	}
 	topics := append(append([]string(nil), cfg.Symbols...), orderTopics(accounts)...)
-	cl := client.New(client.Options{URLs: urls, Name: "tickwire-trader", Topics: topics, Token: tf.token, Logger: log})
+	cl := client.New(client.Options{URLs: urls, Name: "tickwire-trader", Topics: topics, Token: tf.token, Logger: log, TLS: tf.tls})
 	go func() { _ = cl.Run(ctx) }()
 
 	var paper *tui.Paper

@@ -34,6 +34,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"tickwire/fix"
+	"tickwire/tlsconf"
 )
 
 // Options describe one initiator session.
@@ -54,6 +55,14 @@ type Options struct {
 	ResetOnLogon bool
 	// FileStoreSync fsyncs the store on every message (slow). Default off.
 	FileStoreSync bool
+	// TLS connects over TLS (SocketUseSSL=Y), verifying the gateway's
+	// certificate against CAFile, or the system roots when CAFile is "".
+	// A CAFile implies TLS.
+	TLS    bool
+	CAFile string
+	// CertFile and KeyFile are a client certificate, for a gateway that
+	// requires one (mutual TLS). Optional.
+	CertFile, KeyFile string
 }
 
 // Settings builds QuickFIX initiator settings for o. Messages from the
@@ -86,6 +95,23 @@ func Settings(o Options) (*quickfix.Settings, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[DEFAULT]\nConnectionType=initiator\nBeginString=FIX.4.4\nHeartBtInt=%d\nReconnectInterval=%d\n", o.HeartBtInt, o.ReconnectInterval)
 	fmt.Fprintf(&b, "FileStorePath=%s\nFileStoreSync=%s\nDataDictionary=%s\nResetOnLogon=%s\n", o.StoreDir, yn(o.FileStoreSync), dict, yn(o.ResetOnLogon))
+	if o.TLS || o.CAFile != "" || o.CertFile != "" {
+		// quickfix's initiator verifies the gateway's name against the
+		// host of the address it dials (an IP SAN for 127.0.0.1).
+		b.WriteString("SocketUseSSL=Y\nSocketMinimumTLSVersion=TLS12\n")
+		if o.CAFile != "" {
+			if _, err := tlsconf.LoadPool(o.CAFile); err != nil {
+				return nil, fmt.Errorf("fixclient: %w", err)
+			}
+			fmt.Fprintf(&b, "SocketCAFile=%s\n", o.CAFile)
+		}
+		if (o.CertFile == "") != (o.KeyFile == "") {
+			return nil, errors.New("fixclient: CertFile and KeyFile go together")
+		}
+		if o.CertFile != "" {
+			fmt.Fprintf(&b, "SocketCertificateFile=%s\nSocketPrivateKeyFile=%s\n", o.CertFile, o.KeyFile)
+		}
+	}
 	fmt.Fprintf(&b, "[SESSION]\nSenderCompID=%s\nTargetCompID=%s\n", o.SenderCompID, o.TargetCompID)
 	for i, a := range o.Addrs {
 		host, port, err := net.SplitHostPort(a)

@@ -1,0 +1,121 @@
+package fix
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/quickfixgo/quickfix"
+	"github.com/quickfixgo/quickfix/config"
+
+	"tickwire/tlsconf"
+)
+
+// TLS for the acceptor. quickfix reads the [DEFAULT] section's socket
+// settings (SocketCertificateFile, SocketPrivateKeyFile, SocketCAFile,
+// SocketUseSSL, SocketMinimumTLSVersion) and builds the listener's
+// tls.Config; the gateway checks them first, so a bad file is a clear startup
+// error rather than a listener that refuses everyone, and adds two things:
+//
+//   - SocketUseSSL=Y without certificate files takes the certificate from
+//     Config.TLS (`tickwire server --tls-cert/--tls-key` or
+//     --tls-self-signed): one certificate for the feed and the gateway;
+//   - handshakes complete off quickfix's accept loop, each bounded by
+//     tlsHandshakeTimeout (quickfix has no handshake timeout: a peer that
+//     never finishes one would hold its goroutine for ever).
+//
+// As in quickfix, an acceptor with certificate files and without
+// SocketUseSSL=Y requires client certificates (mutual TLS), verified against
+// SocketCAFile (or the system roots).
+
+// tlsHandshakeTimeout bounds one TLS handshake on the acceptor.
+const tlsHandshakeTimeout = 10 * time.Second
+
+// tlsSettings are the socket settings that concern TLS.
+var tlsSettings = []string{
+	config.SocketCertificateFile, config.SocketPrivateKeyFile, config.SocketCAFile,
+	config.SocketCertificateBytes, config.SocketPrivateKeyBytes, config.SocketCABytes,
+	config.SocketUseSSL, config.SocketMinimumTLSVersion, config.SocketInsecureSkipVerify, config.SocketServerName,
+}
+
+// acceptorTLS checks the TLS settings of s. It reports whether the acceptor
+// speaks TLS and returns the tls.Config to set on it when the gateway, not
+// quickfix, provides it (SocketUseSSL=Y without files: fallback).
+func acceptorTLS(s *quickfix.Settings, fallback *tls.Config) (on bool, explicit *tls.Config, err error) {
+	g := s.GlobalSettings()
+	// quickfix reads an acceptor's TLS settings from [DEFAULT] only (one
+	// listener): in a [SESSION] they would be ignored, and the session plain.
+	// (SessionSettings overlays [DEFAULT]: a key there and not in
+	// [DEFAULT] was set in the session.)
+	for id, ss := range s.SessionSettings() {
+		for _, k := range tlsSettings {
+			if ss.HasSetting(k) && !g.HasSetting(k) {
+				return false, nil, fmt.Errorf("fix: session %v: %s must be in [DEFAULT]: the acceptor's TLS applies to its listener, not to one session", id, k)
+			}
+		}
+	}
+	str := func(k string) string { v, _ := g.Setting(k); return v }
+	useSSL := false
+	if g.HasSetting(config.SocketUseSSL) {
+		if useSSL, err = g.BoolSetting(config.SocketUseSSL); err != nil {
+			return false, nil, fmt.Errorf("fix: SocketUseSSL: %w", err)
+		}
+	}
+	switch v := str(config.SocketMinimumTLSVersion); v {
+	case "", "TLS12":
+	case "SSL30", "TLS10", "TLS11":
+		return false, nil, fmt.Errorf("fix: SocketMinimumTLSVersion=%s: tickwire requires TLS 1.2 or later (TLS12)", v)
+	default:
+		return false, nil, fmt.Errorf("fix: SocketMinimumTLSVersion=%q: want TLS12", v)
+	}
+	if g.HasSetting(config.SocketCertificateBytes) || g.HasSetting(config.SocketPrivateKeyBytes) || g.HasSetting(config.SocketCABytes) {
+		return false, nil, errors.New("fix: Socket*Bytes settings are not supported: name PEM files with SocketCertificateFile, SocketPrivateKeyFile, SocketCAFile")
+	}
+	certFile, keyFile, caFile := str(config.SocketCertificateFile), str(config.SocketPrivateKeyFile), str(config.SocketCAFile)
+	if caFile != "" {
+		if _, err := tlsconf.LoadPool(caFile); err != nil {
+			return false, nil, fmt.Errorf("fix: SocketCAFile: %w", err)
+		}
+	}
+	switch {
+	case certFile != "" || keyFile != "":
+		if certFile == "" || keyFile == "" {
+			return false, nil, errors.New("fix: SocketCertificateFile and SocketPrivateKeyFile go together")
+		}
+		if _, err := tlsconf.LoadKeyPair(certFile, keyFile, time.Now()); err != nil {
+			return false, nil, fmt.Errorf("fix: %w", err)
+		}
+		return true, nil, nil // quickfix builds the config from the same files
+	case useSSL:
+		if fallback == nil || len(fallback.Certificates) == 0 && fallback.GetCertificate == nil {
+			return false, nil, errors.New("fix: SocketUseSSL=Y but no SocketCertificateFile/SocketPrivateKeyFile: name them, or start the server with --tls-cert/--tls-key or --tls-self-signed to use its certificate")
+		}
+		cfg := fallback.Clone()
+		if cfg.MinVersion < tlsconf.MinVersion {
+			cfg.MinVersion = tlsconf.MinVersion
+		}
+		return true, cfg, nil
+	}
+	return false, nil, nil
+}
+
+// listener returns the acceptor's NewListenerCallback: a TCP listener, with
+// TLS handshakes completed (and timed out) off the accept loop when
+// tlsConfig is set, and buffered writes (conn.go).
+func listener(log *slog.Logger) quickfix.NewListenerCallback {
+	return func(address string, tlsConfig *tls.Config) (net.Listener, error) {
+		ln, err := net.Listen("tcp", address)
+		if err != nil {
+			return nil, err
+		}
+		if tlsConfig != nil {
+			ln = tlsconf.NewHandshakeListener(ln, tlsConfig, tlsHandshakeTimeout, func(remote net.Addr, err error) {
+				log.Warn("fix tls handshake failed", "remote", remote.String(), "err", err)
+			})
+		}
+		return bufferedListener{ln}, nil
+	}
+}
