@@ -530,6 +530,9 @@ func (c *Client) closeWithin(code protocol.ErrorCode, reason string, d time.Dura
 // It is safe to call many times from any goroutine.
 func (c *Client) shutdown() {
 	c.closed.Do(func() {
+		// Removed before done closes: a reader waiting on done then untracks
+		// the connection, and Serve, waiting for them all, must find none.
+		c.srv.remove(c)
 		close(c.done)
 		if c.pinger != nil {
 			c.pinger.Stop()
@@ -539,7 +542,6 @@ func (c *Client) shutdown() {
 		}
 		c.queue.close(nil)
 		_ = c.conn.Close()
-		c.srv.remove(c)
 	})
 }
 
