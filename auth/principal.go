@@ -31,10 +31,11 @@ const (
 	RoleTrader    = "trader"    // order requests (new, cancel, replace) for the principal's accounts
 	RoleDesk      = "desk"      // desk actions on any order, and every account's order topic
 	RolePublisher = "publisher" // publish values and events (never into orders.*)
+	RoleMetrics   = "metrics"   // read GET /metrics and /stats (a Prometheus scraper's API key)
 )
 
 // Roles returns every role, in a stable order.
-func Roles() []string { return []string{RoleAdmin, RoleTrader, RoleDesk, RolePublisher} }
+func Roles() []string { return []string{RoleAdmin, RoleTrader, RoleDesk, RolePublisher, RoleMetrics} }
 
 // RequestTopicPrefix starts request topics (feedserver.Config.Requests):
 // what is published there goes to an application, so there is nothing to
@@ -201,3 +202,7 @@ func validRoles(roles []string) error {
 	}
 	return nil
 }
+
+// CanReadMetrics reports whether p may read the operational counters
+// (/metrics, /stats): they name topics and FIX counterparties.
+func (p *Principal) CanReadMetrics() bool { return p.Admin() || p.Has(RoleMetrics) }

@@ -18,7 +18,8 @@ func TestCanSubscribe(t *testing.T) {
 		want  bool
 	}{
 		{trader, "orders.ACC1", true},
-		{trader, "orders.a_b", true}, // the account's topic as orderwire.AccountTopic maps it
+		{trader, "orders.a:20b", true}, // the account "a b", as orderwire.AccountTopic maps it
+		{trader, "orders.a_b", false},  // another account's
 		{trader, "orders.ACC2", false},
 		{trader, "orders.ACC1x", false},
 		{trader, "orders.", false},

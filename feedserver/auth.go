@@ -109,6 +109,7 @@ func errDetail(err error) string {
 // notEntitled refuses action on topic with Error 1007 and logs it.
 func (c *Client) notEntitled(action, topic string) {
 	c.logger().Warn("not entitled", "action", action, "topic", topic)
+	c.srv.errSent.inc(protocol.CodeNotEntitled)
 	c.send(&protocol.Error{Code: protocol.CodeNotEntitled, Reason: notEntitledReason, Topic: topic})
 }
 
@@ -159,6 +160,18 @@ func (s *Server) adminOnly(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		h(w, r)
+	})
+}
+
+// metricsOnly wraps h for principals that may read the operational
+// counters (admin or metrics role; anyone in open mode).
+func (s *Server) metricsOnly(h http.Handler) http.HandlerFunc {
+	return s.authed(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+		if !p.CanReadMetrics() {
+			s.forbidden(w, r, p)
+			return
+		}
+		h.ServeHTTP(w, r)
 	})
 }
 

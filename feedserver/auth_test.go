@@ -124,7 +124,13 @@ func TestHelloRefusals(t *testing.T) {
 	good := r.token(t, auth.MintOptions{Subject: "ann", Roles: []string{auth.RoleTrader}})
 	parts := strings.Split(good, ".")
 	sig := []byte(parts[2])
-	sig[5] ^= 1 // still base64url, another signature
+	// Another base64url character: still well formed, another signature.
+	// (Flipping a bit could leave the alphabet: '@' for 'A'.)
+	if sig[5] == 'A' {
+		sig[5] = 'B'
+	} else {
+		sig[5] = 'A'
+	}
 	claims := auth.Claims{Roles: []string{auth.RoleAdmin}, RegisteredClaims: jwt.RegisteredClaims{Issuer: auth.Issuer, Subject: "mallory",
 		IssuedAt: jwt.NewNumericDate(time.Now()), ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}}
 	forge := func(m jwt.SigningMethod, key any) string {
@@ -505,9 +511,26 @@ func TestRESTAuth(t *testing.T) {
 	if code, _ := do("POST", "/publish/orders.A", admin, `{"event":{"x":1}}`); code != http.StatusOK {
 		t.Errorf("admin publish into orders.A: %d", code)
 	}
-	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+	for _, path := range []string{"/healthz", "/readyz"} {
 		if code, _ := do("GET", path, "", ""); code != http.StatusOK {
-			t.Errorf("GET %s without a credential: %d, want 200 (ops endpoints stay open)", path, code)
+			t.Errorf("GET %s without a credential: %d, want 200 (probes stay open)", path, code)
+		}
+	}
+	// The counters name topics and FIX counterparties: a scraper needs the
+	// metrics role (or admin), and no scrape names an account.
+	scraper := r.token(t, auth.MintOptions{Subject: "prometheus", Roles: []string{auth.RoleMetrics}})
+	for _, c := range []struct {
+		cred string
+		want int
+	}{{"", http.StatusUnauthorized}, {trader, http.StatusForbidden}, {scraper, http.StatusOK}, {admin, http.StatusOK}} {
+		for _, path := range []string{"/metrics", "/stats"} {
+			code, body := do("GET", path, c.cred, "")
+			if code != c.want {
+				t.Errorf("GET %s as %.12q: %d, want %d", path, c.cred, code, c.want)
+			}
+			if path == "/metrics" && code == http.StatusOK && (!strings.Contains(body, `topic="EURUSD"`) || strings.Contains(body, "orders.A")) {
+				t.Errorf("/metrics should label EURUSD and never name an order topic:\n%s", body)
+			}
 		}
 	}
 }

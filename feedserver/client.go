@@ -329,6 +329,12 @@ func (c *Client) readFailed(err error) {
 
 // handle processes one frame and reports whether the connection continues.
 func (c *Client) handle(f protocol.Frame) bool {
+	if c.closing.Load() {
+		// The connection is ending (its token expired, it was kicked, it
+		// fell behind): nothing more it sends is acted on while the writer
+		// flushes the final frame.
+		return false
+	}
 	if e, ok := f.(*protocol.Event); !ok || e.Type != protocol.TypePublishEvent {
 		c.flushEvents() // batched events take effect before anything after them
 	}

@@ -3,18 +3,22 @@ package feedserver
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"tickwire/auth"
+	"tickwire/orderwire"
 	"tickwire/recovery"
 )
 
 // MaxTopicMetrics bounds the per-topic series of /metrics: only the first
 // MaxTopicMetrics topics by name get tickwire_topic_* series, so a source
-// inventing topic names cannot grow a scrape without limit.
+// inventing topic names cannot grow a scrape without limit. Order topics
+// (orders.ACCOUNT) and request topics get none: their names are accounts.
 // tickwire_topics counts them all.
 const MaxTopicMetrics = 1000
 
@@ -151,11 +155,15 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.pendingMax, float64(pendingMax))
 	gauge(c.control, float64(control))
 	gauge(c.controlMax, float64(controlMax))
-	topics := s.hub.Topics() // sorted by name
-	if len(topics) > MaxTopicMetrics {
-		topics = topics[:MaxTopicMetrics]
-	}
-	for _, t := range topics {
+	n := 0
+	for _, t := range s.hub.Topics() { // sorted by name
+		if n == MaxTopicMetrics {
+			break
+		}
+		if strings.HasPrefix(t.Name, orderwire.AccountTopicPrefix) || strings.HasPrefix(t.Name, auth.RequestTopicPrefix) {
+			continue // order topics name accounts: not for a scrape's labels
+		}
+		n++
 		counter(c.topicSeq, t.Seq, t.Name)
 		gauge(c.topicStale, b2f(t.Stale), t.Name)
 		gauge(c.topicPaused, b2f(t.Paused), t.Name)

@@ -126,14 +126,15 @@ func (s *Server) Hub() *Hub { return s.hub }
 //	POST /sources/resume/{name} accept them again
 //	GET /healthz       liveness
 //	GET /readyz        readiness: 200 while serving, 503 once shutting down
-//	GET /metrics       Prometheus metrics (metrics.go, docs/operations.md)
+//	GET /metrics       Prometheus metrics (metrics.go, docs/operations.md); with
+//	                   authentication on, for the admin and metrics roles
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", s.serveWS)
 	mux.HandleFunc("GET /topics", s.authed(s.serveTopics))
 	mux.HandleFunc("GET /topics/{name}", s.authed(s.serveTopic))
 	mux.HandleFunc("GET /clients", s.adminOnly(s.serveClients))
-	mux.HandleFunc("GET /stats", s.authed(func(w http.ResponseWriter, _ *http.Request, _ *auth.Principal) { writeJSON(w, s.Stats()) }))
+	mux.HandleFunc("GET /stats", s.metricsOnly(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, s.Stats()) })))
 	mux.HandleFunc("POST /publish/{name}", s.authed(s.servePublish))
 	mux.HandleFunc("POST /sources/pause/{name}", s.adminOnly(s.servePause(true)))
 	mux.HandleFunc("POST /sources/resume/{name}", s.adminOnly(s.servePause(false)))
@@ -143,7 +144,7 @@ func (s *Server) Handler() http.Handler {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", s.serveReady)
-	mux.Handle("GET /metrics", s.metricsHandler())
+	mux.HandleFunc("GET /metrics", s.metricsOnly(s.metricsHandler()))
 	return mux
 }
 

@@ -11,10 +11,14 @@ import (
 // The writer frames WebSocket messages itself and hands the socket the
 // encoded frames where they lie (writev): gorilla's NextWriter would allocate
 // a message writer per message and copy every frame into a per-connection
-// buffer. Gorilla still owns the read side and the handshake. The one thing
-// gorilla would write on its own, the reply to a peer's WebSocket ping (and
-// close), is routed through the writer instead (installControlHandlers), so
-// exactly one goroutine writes to the socket.
+// buffer. Gorilla still owns the read side and the handshake. What gorilla
+// would write on its own during normal operation, the reply to a peer's
+// WebSocket ping (and close), is routed through the writer instead
+// (installControlHandlers), so the writer is the one goroutine writing data
+// to the socket. The exception is terminal: on a WebSocket protocol error
+// (a malformed frame header) gorilla's reader writes its own close frame,
+// 1002, and the connection ends; each write is whole (the socket's write
+// lock), so that frame never splits one of ours.
 
 // WebSocket opcodes (RFC 6455 §5.2).
 const (
@@ -125,6 +129,7 @@ func (sw *socketWriter) write(nc net.Conn, frames [][]byte, max int, gather *syn
 // trim lets go of a burst's large vectors when the writer goes idle, so an
 // idle client keeps little memory.
 func (sw *socketWriter) trim() {
+	sw.ponged = false // a pong not sent is not another client's to send
 	if cap(sw.iov) > 64 {
 		sw.iov, sw.msgs = nil, nil
 	}

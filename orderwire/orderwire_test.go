@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/shopspring/decimal"
+
+	"tickwire/protocol"
 )
 
 func TestDecodeRequest(t *testing.T) {
@@ -93,7 +95,10 @@ func TestRefusalRoundTrip(t *testing.T) {
 }
 
 func TestAccountTopicAndSessions(t *testing.T) {
-	for in, want := range map[string]string{"DEMO": "orders.DEMO", "": "orders.unassigned", "a b/c€": "orders.a_b/c___"} {
+	for in, want := range map[string]string{
+		"DEMO": "orders.DEMO", "": "orders.:", "a b/c€": "orders.a:20b/c:E2:82:AC",
+		"a_b": "orders.a_b", "a:20b": "orders.a:3A20b", "unassigned": "orders.unassigned",
+	} {
 		if got := AccountTopic(in); got != want {
 			t.Errorf("AccountTopic(%q) = %q, want %q", in, got, want)
 		}
@@ -120,4 +125,30 @@ func TestCharJSON(t *testing.T) {
 	if err := json.Unmarshal(data, &back); err != nil || back.A != 0x01 || back.B != ExecTypeTrade {
 		t.Fatalf("%+v %v", back, err)
 	}
+}
+
+// TestAccountTopicOneToOne: distinct accounts never share a topic (an
+// entitlement to one is never one to another's), and every topic is valid.
+func TestAccountTopicOneToOne(t *testing.T) {
+	alphabet := []byte("aZ09._-:/ \x00\xff_%")
+	seen := map[string]string{}
+	var walk func(prefix []byte, depth int)
+	walk = func(prefix []byte, depth int) {
+		acct := string(prefix)
+		topic := AccountTopic(acct)
+		if err := protocol.ValidTopic(topic); err != nil {
+			t.Fatalf("AccountTopic(%q) = %q: %v", acct, topic, err)
+		}
+		if other, ok := seen[topic]; ok && other != acct {
+			t.Fatalf("accounts %q and %q share %q", other, acct, topic)
+		}
+		seen[topic] = acct
+		if depth == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			walk(append(prefix, c), depth-1)
+		}
+	}
+	walk(nil, 3) // every account of up to 3 bytes over the alphabet
 }

@@ -50,20 +50,27 @@ func TraderAccount(session string) (string, bool) {
 }
 
 // AccountTopic returns the topic of account's order events: "orders." and
-// the account, each byte a topic name may not hold replaced by '_'; an
-// empty account is "unassigned". Trader requests name accounts made of
-// topic bytes only, so their topics are theirs alone.
+// the account, where each byte a topic name may not hold, and ':' (the
+// escape), is written ':' and two hex digits; an empty account is
+// "orders.:". The mapping is one-to-one, so an entitlement to one account's
+// topic is never one to another's: "a b" is "orders.a:20b", which no
+// account but "a b" produces.
 func AccountTopic(account string) string {
 	if account == "" {
-		account = "unassigned"
+		return AccountTopicPrefix + ":" // no account yields a lone ':'
 	}
-	b := []byte(account)
-	for i, c := range b {
-		if !topicByte(c) {
-			b[i] = '_'
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(AccountTopicPrefix)+len(account))
+	b = append(b, AccountTopicPrefix...)
+	for i := 0; i < len(account); i++ {
+		c := account[i]
+		if topicByte(c) && c != ':' {
+			b = append(b, c)
+			continue
 		}
+		b = append(b, ':', hex[c>>4], hex[c&15])
 	}
-	return AccountTopicPrefix + string(b)
+	return string(b)
 }
 
 // topicByte reports whether c may appear in a topic name (protocol.ValidTopic).
