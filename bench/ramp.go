@@ -85,6 +85,14 @@ func Ramp(ctx context.Context, feed *Child, cfg RampConfig) (RampResult, error) 
 	if err := sendFrames(pub, &protocol.Hello{Version: protocol.Version, Client: "bench-ramp-pub"}); err != nil {
 		return res, err
 	}
+	// The publisher's socket has two writers, the pong replies and the
+	// publishes: gorilla allows one at a time.
+	var pubMu sync.Mutex
+	send := func(f protocol.Frame) error {
+		pubMu.Lock()
+		defer pubMu.Unlock()
+		return sendFrames(pub, f)
+	}
 	go func() { // drain replies and answer pings
 		dec := protocol.NewDecoder()
 		for {
@@ -96,7 +104,7 @@ func Ramp(ctx context.Context, feed *Child, cfg RampConfig) (RampResult, error) 
 			for dec.More() {
 				if f, err := dec.Next(); err == nil {
 					if p, ok := f.(*protocol.Ping); ok {
-						_ = sendFrames(pub, &protocol.Pong{Nonce: p.Nonce})
+						_ = send(&protocol.Pong{Nonce: p.Nonce})
 					}
 				}
 			}
@@ -124,7 +132,7 @@ func Ramp(ctx context.Context, feed *Child, cfg RampConfig) (RampResult, error) 
 			} else {
 				f = &protocol.Event{Type: protocol.TypePublishEvent, Topic: topic, Time: now, Data: data}
 			}
-			if sendFrames(pub, f) != nil {
+			if send(f) != nil {
 				return
 			}
 		}
