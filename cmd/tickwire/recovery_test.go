@@ -22,18 +22,19 @@ import (
 	"tickwire/client"
 )
 
-// journalServer is a `tickwire server` child process.
-type journalServer struct {
-	cmd    *exec.Cmd
-	done   chan struct{}    // closed when the process has exited
-	stderr *strings.Builder // read only after done
+// serverProcess is a `tickwire server` child process.
+type serverProcess struct {
+	cmd     *exec.Cmd
+	done    chan struct{}    // closed when the process has exited
+	stderr  *strings.Builder // read only after done
+	startup []string         // its stdout up to the "listening on" line
 }
 
-// startJournalServer runs bin server on addr with data dir (and extra flags),
-// and waits until it listens.
-func startJournalServer(t *testing.T, bin, addr, dir string, extra ...string) *journalServer {
+// startServerProcess runs `bin server args...` and waits until it says it
+// listens. The test's cleanup kills it.
+func startServerProcess(t *testing.T, bin string, args ...string) *serverProcess {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"server", "--listen", addr, "--data", dir, "--heartbeat", "250ms", "--log-level", "warn"}, extra...)...)
+	cmd := exec.Command(bin, append([]string{"server"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -43,19 +44,23 @@ func startJournalServer(t *testing.T, bin, addr, dir string, extra ...string) *j
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &journalServer{cmd: cmd, done: make(chan struct{}), stderr: stderr}
-	ready := make(chan bool, 1)
+	p := &serverProcess{cmd: cmd, done: make(chan struct{}), stderr: stderr}
+	ready := make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
-		ok := false
+		var lines []string
+		sent := false
 		for sc.Scan() {
-			if !ok && strings.Contains(sc.Text(), "listening on") {
-				ok = true
-				ready <- true
+			if !sent {
+				lines = append(lines, sc.Text())
+				if strings.Contains(sc.Text(), "listening on") {
+					sent = true
+					ready <- lines
+				}
 			}
 		}
-		if !ok {
-			ready <- false
+		if !sent {
+			ready <- nil
 		}
 		_ = cmd.Wait()
 		close(p.done)
@@ -65,17 +70,48 @@ func startJournalServer(t *testing.T, bin, addr, dir string, extra ...string) *j
 		<-p.done
 	})
 	select {
-	case ok := <-ready:
-		if !ok {
+	case p.startup = <-ready:
+		if p.startup == nil {
 			<-p.done
 			t.Fatalf("server exited before listening: %s", stderr.String())
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second):
 		_ = cmd.Process.Kill()
 		<-p.done
-		t.Fatalf("server did not listen within 10s: %s", stderr.String())
+		t.Fatalf("server did not listen within 30s: %s", stderr.String())
 	}
 	return p
+}
+
+// startJournalServer runs bin server on addr with data dir (and extra flags),
+// and waits until it listens.
+func startJournalServer(t *testing.T, bin, addr, dir string, extra ...string) *serverProcess {
+	t.Helper()
+	return startServerProcess(t, bin, append([]string{"--listen", addr, "--data", dir, "--heartbeat", "250ms", "--log-level", "warn"}, extra...)...)
+}
+
+// topicHeads returns each topic's head sequence number, from the server's
+// GET /topics.
+func topicHeads(t *testing.T, addr string) map[string]uint64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/topics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var infos []struct {
+		Name string
+		Seq  uint64
+	}
+	err = json.NewDecoder(resp.Body).Decode(&infos)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	heads := map[string]uint64{}
+	for _, in := range infos {
+		heads[in.Name] = in.Seq
+	}
+	return heads
 }
 
 func loopbackAddr(t *testing.T) string {
@@ -209,24 +245,7 @@ func TestServerKill9Resume(t *testing.T) {
 	pwg.Wait()
 
 	// The heads, as the restarted server knows them.
-	resp, err := http.Get("http://" + addr + "/topics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var infos []struct {
-		Name  string
-		Seq   uint64
-		Epoch string
-	}
-	err = json.NewDecoder(resp.Body).Decode(&infos)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	heads := map[string]uint64{}
-	for _, in := range infos {
-		heads[in.Name] = in.Seq
-	}
+	heads := topicHeads(t, addr)
 	deadline := time.Now().Add(20 * time.Second)
 	for _, g := range clients {
 		for {

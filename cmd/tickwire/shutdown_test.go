@@ -150,23 +150,7 @@ func TestServerSIGTERMUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reader.Close()
-	resp, err := http.Get("http://" + addr + "/topics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var infos []struct {
-		Name string
-		Seq  uint64
-	}
-	err = json.NewDecoder(resp.Body).Decode(&infos)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	heads := map[string]uint64{}
-	for _, in := range infos {
-		heads[in.Name] = in.Seq
-	}
+	heads := topicHeads(t, addr)
 	got := map[string][]*protocol.Event{}
 	_ = reader.SetReadDeadline(time.Now().Add(30 * time.Second))
 	for uint64(len(got[topics[0]])) < heads[topics[0]] || uint64(len(got[topics[1]])) < heads[topics[1]] {

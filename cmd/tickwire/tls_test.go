@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -326,41 +325,9 @@ func TestTLSProcesses(t *testing.T) {
 	dir := t.TempDir()
 	certs := filepath.Join(dir, "tls")
 	addr := loopbackAddr(t)
-	srv := exec.Command(bin, "server", "--listen", addr, "--tls-self-signed", certs, "--log-level", "warn")
-	stdout, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var srvErr strings.Builder
-	srv.Stderr = &srvErr
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	lines := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default:
-			}
-		}
-		_ = srv.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() { _ = srv.Process.Kill(); <-exited })
-	var startup []string
-	for ready := false; !ready; {
-		select {
-		case l := <-lines:
-			startup = append(startup, l)
-			ready = strings.Contains(l, "listening on wss://"+addr+"/ws")
-		case <-exited:
-			t.Fatalf("server exited: %s", srvErr.String())
-		case <-time.After(30 * time.Second):
-			t.Fatalf("server not listening after 30s: %v", startup)
-		}
+	srv := startServerProcess(t, bin, "--listen", addr, "--tls-self-signed", certs, "--log-level", "warn")
+	if l := srv.startup[len(srv.startup)-1]; !strings.Contains(l, "listening on wss://"+addr+"/ws") {
+		t.Fatalf("server says %q, want it listening on wss://%s/ws", l, addr)
 	}
 	ca := filepath.Join(certs, "cert.pem")
 	if _, err := os.Stat(ca); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -263,45 +262,11 @@ func TestTokenCommandProcess(t *testing.T) {
 
 	// The server.
 	addr := loopbackAddr(t)
-	srv := exec.Command(bin, "server", "--listen", addr, "--auth-pubkey", pubFile, "--api-keys", keysFile, "--heartbeat", "10s", "--log-level", "warn")
-	stdout, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	srv.Stderr = &stderr
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	ready := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		ok := false
-		for sc.Scan() {
-			if !ok && strings.Contains(sc.Text(), "listening on") {
-				ok = true
-				ready <- true
-			}
-		}
-		if !ok {
-			ready <- false
-		}
-		_ = srv.Wait()
-		close(done)
-	}()
-	t.Cleanup(func() {
-		_ = srv.Process.Kill()
-		<-done
-	})
-	select {
-	case ok := <-ready:
-		if !ok {
-			<-done
-			t.Fatalf("server exited: %s", stderr.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("server did not listen within 20s")
+	srv := startServerProcess(t, bin, "--listen", addr, "--auth-pubkey", pubFile, "--api-keys", keysFile, "--heartbeat", "10s", "--log-level", "warn")
+	serverLog := func() string { // the server's stderr, once it is stopped
+		_ = srv.cmd.Process.Kill()
+		<-srv.done
+		return srv.stderr.String()
 	}
 	url := "ws://" + addr + "/ws"
 	dial := func(tok string) (*client.Conn, error) {
@@ -311,7 +276,7 @@ func TestTokenCommandProcess(t *testing.T) {
 	}
 	c, err := dial(tok)
 	if err != nil {
-		t.Fatalf("minted token refused: %v\n%s", err, stderr.String())
+		t.Fatalf("minted token refused: %v\n%s", err, serverLog())
 	}
 	_ = c.Close()
 	for _, bad := range []string{"", otherTok} {
