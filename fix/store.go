@@ -1,6 +1,7 @@
 package fix
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"sync"
@@ -191,13 +192,63 @@ func (s *gatedStore) SaveMessageAndIncrNextSenderMsgSeqNum(seq int, msg []byte) 
 }
 
 func (s *gatedStore) GetMessages(begin, end int) ([][]byte, error) {
-	return s.inner.GetMessages(begin, end)
+	var out [][]byte
+	err := s.IterateMessages(begin, end, func(m []byte) error {
+		out = append(out, append([]byte(nil), m...))
+		return nil
+	})
+	return out, err
 }
 
-// IterateMessages runs without the lock: the callback sends (resend), and
-// the FileStore synchronises its files itself.
+// IterateMessages gives each stored message of the range once, the last
+// stored under its sequence number, in order. The FileStore saves a message,
+// then advances the next sender sequence number, in two writes: a process
+// killed between them leaves a message that was never sent, and after the
+// restart the number is used again for the one that was. Given both,
+// quickfix's resend would send the stale one too, and a gap fill backwards
+// after it (MsgSeqNum 106, NewSeqNo 105), which the peer rejects. Two passes
+// over the store: the first finds each number's last copy.
+//
+// It runs without the lock: the callback sends (resend), and the FileStore
+// synchronises its files itself.
 func (s *gatedStore) IterateMessages(begin, end int, cb func([]byte) error) error {
-	return s.inner.IterateMessages(begin, end, cb)
+	last := make(map[int]int) // seq -> position of its last copy
+	pos := 0
+	if err := s.inner.IterateMessages(begin, end, func(m []byte) error {
+		last[storedSeq(m)] = pos
+		pos++
+		return nil
+	}); err != nil {
+		return err
+	}
+	pos = 0
+	return s.inner.IterateMessages(begin, end, func(m []byte) error {
+		i := pos
+		pos++
+		if last[storedSeq(m)] != i {
+			return nil // a stale copy
+		}
+		return cb(m)
+	})
+}
+
+// storedSeq returns the MsgSeqNum of a stored message, or -1.
+func storedSeq(m []byte) int {
+	i := bytes.Index(m, []byte("\x0134="))
+	if i < 0 {
+		return -1
+	}
+	n, ok := 0, false
+	for _, c := range m[i+4:] {
+		if c < '0' || c > '9' {
+			break
+		}
+		n, ok = n*10+int(c-'0'), true
+	}
+	if !ok {
+		return -1
+	}
+	return n
 }
 
 // Refresh reloads the inner store. Holds stay: messages still with the
