@@ -120,7 +120,7 @@ func (c *Child) Stop() {
 
 // ServeChild is the child's side: it serves mode on listen, prints
 // "listening ADDR" on stdout, and runs until ctx is done.
-func ServeChild(ctx context.Context, mode, listen string, flush time.Duration, stdout io.Writer) error {
+func ServeChild(ctx context.Context, mode, listen string, flush, heartbeat time.Duration, stdout io.Writer) error {
 	RaiseFDLimit()
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
@@ -145,7 +145,7 @@ func ServeChild(ctx context.Context, mode, listen string, flush time.Duration, s
 		j := recovery.NewMem()
 		go keepNewest(ctx, j, benchKeep)
 		srv := feedserver.New(feedserver.Config{
-			Name: "bench", Topics: rules, MaxConnections: 1 << 20, FlushInterval: flush, Journal: j,
+			Name: "bench", Topics: rules, MaxConnections: 1 << 20, FlushInterval: flush, Heartbeat: heartbeat, Journal: j,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		})
 		mux.Handle("/", srv.Handler())

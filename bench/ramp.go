@@ -24,6 +24,10 @@ type RampConfig struct {
 	Payload    int // bytes of event data (message style; conflated values are quotes)
 	P99Limit   time.Duration
 	PastSat    int // steps to run past saturation, to show what happens there
+	// MaxRate (conflated style): each client asks for at most this many
+	// updates per second (Subscribe.MinIntervalMs), as a dashboard would;
+	// the server conflates to meet it. 0: as many as the server can send.
+	MaxRate int
 }
 
 // RampStep is one step's measurement.
@@ -138,6 +142,12 @@ func Ramp(ctx context.Context, feed *Child, cfg RampConfig) (RampResult, error) 
 		}
 	}()
 
+	var minInterval uint32 // ms
+	perClient := cfg.Rate
+	if cfg.Style == "conflated" && cfg.MaxRate > 0 {
+		minInterval = uint32(1000 / cfg.MaxRate)
+		perClient = min(cfg.Rate, cfg.MaxRate)
+	}
 	saturatedSteps := 0
 	for len(clients) < cfg.MaxClients && saturatedSteps <= cfg.PastSat {
 		failed := 0
@@ -150,7 +160,7 @@ func Ramp(ctx context.Context, feed *Child, cfg RampConfig) (RampResult, error) 
 			go func() {
 				defer dw.Done()
 				defer func() { <-sem }()
-				c, err := dialRamp(ctx, feed, topic)
+				c, err := dialRamp(ctx, feed, topic, minInterval)
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
@@ -188,7 +198,7 @@ func Ramp(ctx context.Context, feed *Child, cfg RampConfig) (RampResult, error) 
 			total += per[i]
 		}
 		st := RampStep{
-			Clients: len(clients), Failed: failed, Expected: float64(len(clients) * cfg.Rate),
+			Clients: len(clients), Failed: failed, Expected: float64(len(clients) * perClient),
 			ClientRate: total, ServerRate: float64(s1-s0) / el.Seconds(),
 			P50: US(lat.Quantile(0.5)), P99: US(lat.Quantile(0.99)), AgeP99: US(lat.Quantile(0.99)),
 			Jain: Jain(per), ServerRSSKiB: p1.RSSKiB, ServerCPU: CPUPercent(p0, p1),
@@ -208,13 +218,13 @@ func Ramp(ctx context.Context, feed *Child, cfg RampConfig) (RampResult, error) 
 	return res, nil
 }
 
-func dialRamp(ctx context.Context, feed *Child, topic string) (*websocket.Conn, error) {
+func dialRamp(ctx context.Context, feed *Child, topic string, minIntervalMs uint32) (*websocket.Conn, error) {
 	d := websocket.Dialer{ReadBufferSize: 4 << 10, WriteBufferSize: 512, HandshakeTimeout: 10 * time.Second}
 	c, _, err := d.DialContext(ctx, feed.URL(), nil)
 	if err != nil {
 		return nil, err
 	}
-	if err := sendFrames(c, &protocol.Hello{Version: protocol.Version, Client: "bench-ramp"}, &protocol.Subscribe{Topics: []string{topic}}); err != nil {
+	if err := sendFrames(c, &protocol.Hello{Version: protocol.Version, Client: "bench-ramp"}, &protocol.Subscribe{Topics: []string{topic}, MinIntervalMs: minIntervalMs}); err != nil {
 		c.Close()
 		return nil, err
 	}

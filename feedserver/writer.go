@@ -186,12 +186,13 @@ func (w *writer) collect(now time.Time) (closing, overflow bool, next time.Time)
 	}
 	defer_ := func(sb *sub, at time.Time) {
 		q.enlist(sb) // still pending, still conflating
+		sb.deferred = true
 		if next.IsZero() || at.Before(next) {
 			next = at
 		}
 	}
 	for _, sb := range dirty {
-		sb.queued = false
+		sb.queued, sb.deferred = false, false
 		if sb.dead {
 			continue
 		}

@@ -51,6 +51,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	asJSON := fs.Bool("json", false, "print a JSON summary instead of a table")
 	svgDir := fs.String("svg", "", "write SVG charts into `DIR`")
 	flush := fs.Duration("flush", 0, "server FlushInterval (0: write as soon as data is queued)")
+	heartbeat := fs.Duration("heartbeat", time.Second, "server ping interval (each is a write per client, and a pong to read)")
 	var run func(context.Context, string) (any, []chart, error)
 	switch name {
 	case "pingpong":
@@ -61,7 +62,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if err != nil {
 				return nil, nil, usageError{err}
 			}
-			feed, echo, err := startPair(ctx, exe, bench.ModeEcho, *flush)
+			feed, echo, err := startPair(ctx, exe, bench.ModeEcho, *flush, *heartbeat)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -75,7 +76,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		frame := fs.Int("frame", 125, "frame size in bytes")
 		dur := fs.Duration("duration", 3*time.Second, "measuring time per server")
 		run = func(ctx context.Context, exe string) (any, []chart, error) {
-			feed, raw, err := startPair(ctx, exe, bench.ModeRawFan, *flush)
+			feed, raw, err := startPair(ctx, exe, bench.ModeRawFan, *flush, *heartbeat)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -87,7 +88,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "idle":
 		clients := fs.Int("clients", 2000, "idle clients")
 		run = func(ctx context.Context, exe string) (any, []chart, error) {
-			feed, echo, err := startPair(ctx, exe, bench.ModeEcho, *flush)
+			feed, echo, err := startPair(ctx, exe, bench.ModeEcho, *flush, *heartbeat)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -106,6 +107,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.IntVar(&cfg.Payload, "payload", 125, "event payload bytes (message style)")
 		fs.DurationVar(&cfg.P99Limit, "p99", 0, "latency (data age) p99 above which a step is saturated (default 50ms for message style, 250ms for conflated)")
 		fs.IntVar(&cfg.PastSat, "past", 2, "steps to run past saturation")
+		fs.IntVar(&cfg.MaxRate, "max-rate", 0, "conflated style: updates per second each client asks for at most (0: no limit)")
 		run = func(ctx context.Context, exe string) (any, []chart, error) {
 			if cfg.Style != "message" && cfg.Style != "conflated" {
 				return nil, nil, usageError{fmt.Errorf("--style %q: message or conflated", cfg.Style)}
@@ -121,7 +123,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				return nil, nil, usageError{fmt.Errorf("--step, --rate and --max must be positive")}
 			}
 			bench.RaiseFDLimit()
-			feed, err := bench.StartChild(ctx, exe, bench.ModeFeed, "--flush", flush.String())
+			feed, err := bench.StartChild(ctx, exe, bench.ModeFeed, "--flush", flush.String(), "--heartbeat", heartbeat.String())
 			if err != nil {
 				return nil, nil, err
 			}
@@ -171,9 +173,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 type chart struct{ file, svg string }
 
-func startPair(ctx context.Context, exe, baseline string, flush time.Duration) (*bench.Child, *bench.Child, error) {
+func startPair(ctx context.Context, exe, baseline string, flush, heartbeat time.Duration) (*bench.Child, *bench.Child, error) {
 	bench.RaiseFDLimit()
-	feed, err := bench.StartChild(ctx, exe, bench.ModeFeed, "--flush", flush.String())
+	feed, err := bench.StartChild(ctx, exe, bench.ModeFeed, "--flush", flush.String(), "--heartbeat", heartbeat.String())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -190,10 +192,11 @@ func benchServe(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	mode := fs.String("mode", bench.ModeFeed, "feed, echo or rawfan")
 	listen := fs.String("listen", "127.0.0.1:0", "listen address")
 	flush := fs.Duration("flush", 0, "feed server FlushInterval")
+	heartbeat := fs.Duration("heartbeat", time.Second, "feed server ping interval")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
-	return bench.ServeChild(ctx, *mode, *listen, *flush, stdout)
+	return bench.ServeChild(ctx, *mode, *listen, *flush, *heartbeat, stdout)
 }
 
 func parseInts(s string) ([]int, error) {
