@@ -187,13 +187,13 @@ type sub struct {
 	pending *version // conflated: at most one pending value per topic
 	merged  bool     // conflated-merge: fold holds the inputs since sent
 	fold    *protocol.Quote
-	queued  bool   // in the queue's dirty list
+	queued  bool // in the queue's dirty list
 	// deferred: the pending value waits for the client's rate limit or
 	// bandwidth budget, and the writer's due timer will come back for it:
 	// offers replace it without waking the writer. Guarded by the queue mutex.
 	deferred bool
-	sent    uint64 // conflated: seq of the last version written to the client
-	dead    bool   // unsubscribed: the writer drops its pending value
+	sent     uint64 // conflated: seq of the last version written to the client
+	dead     bool   // unsubscribed: the writer drops its pending value
 
 	// gapAfter (conflated, resumed session): the seq last written on the
 	// session's previous connection (not necessarily received); if not 0, the
