@@ -36,11 +36,26 @@ type blotterPane struct {
 	pending   map[string]orderAction // request in flight per Order.ID: nothing is sent twice
 	notice    string                 // the outcome of the last action, shown under the title
 	deskForm  deskForm               // fill and reject input for care orders
+	// since is when the dashboard started: order events from before it
+	// (an account's history, replayed on connect) fill the blotter but
+	// raise no alerts, which are for what happens while one watches.
+	since time.Time
 }
+
+// historySlack is how far before the dashboard's start an order event may
+// be and still raise an alert: the clocks of the gateway and the dashboard
+// may differ by this much.
+const historySlack = 5 * time.Second
 
 func newBlotterPane(c *Common, svc OrderService, newID func() string) *blotterPane {
 	return &blotterPane{Common: c, svc: svc, newID: newID, orders: make(map[string]*Order), pending: make(map[string]orderAction),
-		deskForm: newDeskForm(c)}
+		deskForm: newDeskForm(c), since: c.Now()}
+}
+
+// past reports whether an order event of time t is history: from before
+// the dashboard started.
+func (p *blotterPane) past(t time.Time) bool {
+	return !t.IsZero() && t.Before(p.since.Add(-historySlack))
 }
 
 func (p *blotterPane) SetSize(w, h int) { p.width, p.height = w, h }
@@ -207,7 +222,7 @@ func (p *blotterPane) apply(msg OrdersMsg, now time.Time) []Alert {
 		cp := o
 		p.orders[o.ID] = &cp
 		delete(p.pending, o.ID)
-		if ok && prev.Status == o.Status && !prev.Unconfirmed {
+		if ok && prev.Status == o.Status && !prev.Unconfirmed || p.past(o.Updated) {
 			continue
 		}
 		desc := "order " + o.ID + " " + o.Side.String() + " " + o.Qty.String() + " " + o.Symbol
@@ -224,6 +239,9 @@ func (p *blotterPane) apply(msg OrdersMsg, now time.Time) []Alert {
 	}
 	for _, f := range msg.Fills {
 		p.fills = append(p.fills, f)
+		if p.past(f.Time) {
+			continue
+		}
 		alerts = append(alerts, Alert{Time: now, Level: LevelInfo, Symbol: f.Symbol,
 			Text: "fill " + f.Side.String() + " " + f.Qty.String() + " " + f.Symbol + " @ " + f.Price.String() + " (order " + f.ID + ")"})
 	}
@@ -232,6 +250,9 @@ func (p *blotterPane) apply(msg OrdersMsg, now time.Time) []Alert {
 		what := "cancel"
 		if r.Replace {
 			what = "replace"
+		}
+		if p.past(r.Time) {
+			continue
 		}
 		sym := ""
 		if o := p.orders[r.ID]; o != nil {

@@ -214,3 +214,23 @@ func TestOrderEntryUnavailable(t *testing.T) {
 		t.Errorf("x without a service:\n%s", plain(m))
 	}
 }
+
+// TestHistoryRaisesNoAlerts: an account's order history, replayed when the
+// dashboard connects, fills the blotter without an alert per past fill;
+// what happens after the start alerts as before.
+func TestHistoryRaisesNoAlerts(t *testing.T) {
+	m, clk := orderModel(t, nil)
+	before := len(m.alerts.items)
+	update(m, partialFill(clk.t.Add(-time.Hour))) // an hour-old partial fill and rejection
+	if got := len(m.alerts.items); got != before {
+		t.Errorf("history raised %d alerts: %+v", got-before, m.alerts.items[before:])
+	}
+	if v := plain(m); !strings.Contains(v, "T-1") || !strings.Contains(v, "T-2") {
+		t.Errorf("history not in the blotter:\n%s", v)
+	}
+	// Now a new fill: it alerts.
+	update(m, OrdersMsg{Fills: []Fill{{ExecID: "E-3", ID: "T-1", Symbol: "EURUSD", Side: SideBuy, Qty: dec("5000"), Price: dec("1.3925"), Time: clk.add(time.Second)}}})
+	if a := m.alerts.items[len(m.alerts.items)-1]; a.Text != "fill Buy 5000 EURUSD @ 1.3925 (order T-1)" {
+		t.Errorf("live fill: last alert %+v", a)
+	}
+}
