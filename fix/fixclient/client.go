@@ -188,7 +188,7 @@ func New(s *quickfix.Settings, logger *slog.Logger) (*Client, error) {
 	for id := range s.SessionSettings() {
 		c.sid = id
 	}
-	ini, err := quickfix.NewInitiator(c, file.NewStoreFactory(s), s, logFactory{logger})
+	ini, err := quickfix.NewInitiator(c, lockedStoreFactory{file.NewStoreFactory(s)}, s, logFactory{logger})
 	if err != nil {
 		return nil, fmt.Errorf("fixclient: %w", err)
 	}
