@@ -721,7 +721,11 @@ dribble:
 // Serve returns once they are gone.
 func TestGracefulShutdown(t *testing.T) {
 	// Small send buffers, so the client that does not read is stuck soon.
-	cfg := Config{DrainTimeout: 1500 * time.Millisecond, SocketSendBuffer: 8192, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	// A long idle timeout: the stuck client, which answers no ping, must
+	// still be connected when the shutdown starts, however slow the machine
+	// (and its blocked writes must not time out first either).
+	cfg := Config{DrainTimeout: 1500 * time.Millisecond, SocketSendBuffer: 8192, IdleTimeout: time.Minute, WriteTimeout: time.Minute,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	srv := New(cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
