@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"tickwire/feedserver"
-	"tickwire/recovery"
 )
 
 // Modes of the child server.
@@ -142,10 +141,8 @@ func ServeChild(ctx context.Context, mode, listen string, flush, heartbeat time.
 		// The bench topics keep benchKeep events, in the ring and the
 		// journal alike: a run measures the server in its steady state,
 		// recycling memory, not growing toward the default retention.
-		j := recovery.NewMem()
-		go keepNewest(ctx, j, benchKeep)
 		srv := feedserver.New(feedserver.Config{
-			Name: "bench", Topics: rules, MaxConnections: 1 << 20, FlushInterval: flush, Heartbeat: heartbeat, Journal: j,
+			Name: "bench", Topics: rules, MaxConnections: 1 << 20, FlushInterval: flush, Heartbeat: heartbeat, MemoryRetention: benchKeep,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		})
 		mux.Handle("/", srv.Handler())
@@ -173,21 +170,6 @@ func ServeChild(ctx context.Context, mode, listen string, flush, heartbeat time.
 
 // benchKeep is how many events a bench topic keeps (ring and journal).
 const benchKeep = 4096
-
-// keepNewest trims j to the newest keep events per stream, every 100 ms,
-// until ctx is done (the hub does this for its own in-memory journal).
-func keepNewest(ctx context.Context, j recovery.Journal, keep int) {
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			_, _ = recovery.EnforceRetention(ctx, j, recovery.Retention{MaxEntries: uint64(keep)}, time.Now())
-		}
-	}
-}
 
 // RaiseFDLimit lifts the open-file soft limit to the hard limit (and the
 // hard limit as far as the kernel lets root), for tens of thousands of sockets.

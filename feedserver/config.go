@@ -58,8 +58,14 @@ type Config struct {
 	// Journal keeps the events of sequenced topics: PublishEvents returns
 	// once they are in it, and clients catch up and resume from it. The
 	// caller opens it and closes it after Serve returns. Default: in memory
-	// (recovery.NewMem), the newest 65,536 events per topic, lost on restart.
+	// (recovery.NewMemRetaining), the newest MemoryRetention events per
+	// topic, lost on restart.
 	Journal recovery.Journal
+	// MemoryRetention is how many events per topic the default in-memory
+	// Journal keeps at least (at most twice that: recovery.NewMemRetaining).
+	// Default 65,536. Ignored when Journal is set (a journal applies its
+	// own retention).
+	MemoryRetention int
 	// Snapshotter gives the state of a sequenced topic to clients whose
 	// position cannot be continued (history lost). Default none: they get
 	// the history-lost marker and every event still retained.
@@ -153,6 +159,7 @@ func (c Config) withDefaults() Config {
 	defInt(&c.MaxOutboundMessage, 64<<10)
 	defInt(&c.MaxControlBytes, 1<<20)
 	defInt(&c.MaxBadFrames, 10)
+	defInt(&c.MemoryRetention, memJournalKeep)
 	def(&c.IdleTimeout, 3*c.Heartbeat)
 	if c.SubscribeRate == 0 {
 		c.SubscribeRate = 100

@@ -33,7 +33,7 @@ type Hub struct {
 	shards     [numShards]shard
 
 	journal     recovery.Journal // sequenced topics' events (journal.go)
-	ownJournal  bool             // journal is the default in-memory one: the hub trims it
+	ownJournal  bool             // journal is the default in-memory one
 	snapshotter StateSnapshotter // may be nil
 
 	published atomic.Uint64 // versions and events published
@@ -54,7 +54,7 @@ type shard struct {
 // an in-memory journal of the newest 65,536 events per topic: positions
 // survive reconnects, not a restart. A Server's hub uses Config.Journal.
 func NewHub(rules []TopicRule, staleAfter time.Duration) *Hub {
-	h := &Hub{seed: maphash.MakeSeed(), rules: rules, staleAfter: staleAfter, journal: recovery.NewMem(), ownJournal: true}
+	h := &Hub{seed: maphash.MakeSeed(), rules: rules, staleAfter: staleAfter, journal: recovery.NewMemRetaining(memJournalKeep), ownJournal: true}
 	for i := range h.shards {
 		h.shards[i].topics = make(map[string]*topic)
 		h.shards[i].enc = protocol.NewEncoder()
@@ -331,16 +331,12 @@ func (h *Hub) Run(ctx context.Context) {
 	every := 100 * time.Millisecond
 	t := time.NewTicker(every)
 	defer t.Stop()
-	var ticks int
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
 			h.markStale(now)
-			if ticks++; ticks%100 == 0 {
-				h.trimMemJournal(ctx) // every 10s
-			}
 		}
 	}
 }

@@ -43,7 +43,7 @@ type StateSnapshot struct {
 var ErrNoState = errors.New("no state snapshot for this topic")
 
 // memJournalKeep is how many events per topic the default in-memory journal
-// keeps; older ones are trimmed by Hub.Run.
+// keeps by default (Config.MemoryRetention).
 const memJournalKeep = 1 << 16
 
 // journalPage bounds the entries one writer wake-up reads from the journal
@@ -290,15 +290,4 @@ func (w *writer) historyLost(sb *sub, pe *recovery.PositionError, enc *protocol.
 	// Check the new position on the next read: the journal may have moved.
 	w.setCursor(sb, pos.Seq+1, pos.Epoch, true)
 	return nil
-}
-
-// trimMemJournal applies the default in-memory journal's retention.
-func (h *Hub) trimMemJournal(ctx context.Context) {
-	if !h.ownJournal {
-		return
-	}
-	if _, err := recovery.EnforceRetention(ctx, h.journal, recovery.Retention{MaxEntries: memJournalKeep}, time.Now()); err != nil && ctx.Err() == nil {
-		// Only ErrClosed can happen here, at shutdown.
-		return
-	}
 }

@@ -2,6 +2,7 @@ package feedserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -135,4 +136,31 @@ func TestForeignAppend(t *testing.T) {
 		t.Fatal(err)
 	}
 	readEvents(t, late, n, false)
+}
+
+// TestMemoryRetention: the default in-memory journal keeps the newest
+// Config.MemoryRetention events of a topic (up to twice that, trimmed as it
+// appends); older positions are too old.
+func TestMemoryRetention(t *testing.T) {
+	srv, _ := startServer(t, Config{MemoryRetention: 10})
+	const topic = "alerts.retention"
+	var pos recovery.Position
+	for i := range 50 {
+		p := recovery.Position{}
+		var err error
+		if p.Epoch, p.Seq, err = srv.Hub().PublishEvent(topic, []byte(fmt.Sprint(i)), 0); err != nil {
+			t.Fatal(err)
+		}
+		if i == 5 {
+			pos = p
+		}
+	}
+	j := srv.Hub().Journal()
+	if _, err := j.ReadFrom(context.Background(), topic, pos, 1); !errors.Is(err, recovery.ErrPositionTooOld) {
+		t.Fatalf("reading after event 6 of 50, keeping 10: %v, want ErrPositionTooOld", err)
+	}
+	es, err := j.ReadFrom(context.Background(), topic, recovery.Position{Seq: 40, Epoch: pos.Epoch}, 100)
+	if err != nil || len(es) != 10 || es[0].Seq != 41 {
+		t.Fatalf("after 40: %d entries from %v, %v; want 41..50", len(es), es, err)
+	}
 }

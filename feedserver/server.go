@@ -19,6 +19,7 @@ import (
 
 	"tickwire/auth"
 	"tickwire/protocol"
+	"tickwire/recovery"
 	"tickwire/sessions"
 )
 
@@ -76,6 +77,8 @@ func New(cfg Config) *Server {
 		if err := s.hub.loadJournalTopics(); err != nil {
 			s.log.Error("list journal streams", "err", err)
 		}
+	} else if cfg.MemoryRetention != memJournalKeep {
+		s.hub.journal = recovery.NewMemRetaining(cfg.MemoryRetention)
 	}
 	s.hub.snapshotter = cfg.Snapshotter
 	s.registry = newRegistry(s)

@@ -18,6 +18,7 @@ type MemJournal struct {
 	closed  bool                  // guarded by mu
 	hub     *Hub
 	now     func() int64
+	keep    int // retention per stream (NewMemRetaining); 0: everything
 }
 
 type memStream struct {
@@ -27,12 +28,20 @@ type memStream struct {
 	head    uint64
 }
 
-// NewMem returns an empty in-memory journal.
-func NewMem() *MemJournal {
+// NewMem returns an empty in-memory journal that keeps everything.
+func NewMem() *MemJournal { return NewMemRetaining(0) }
+
+// NewMemRetaining returns an empty in-memory journal that keeps at least
+// the newest keep entries of each stream and at most twice that: an Append
+// that brings a stream to 2×keep drops all but the newest keep, so trimming
+// costs O(1) per entry, amortised, and memory stays bounded without a
+// sweeper. keep <= 0 keeps everything.
+func NewMemRetaining(keep int) *MemJournal {
 	return &MemJournal{
 		streams: make(map[string]*memStream),
 		hub:     NewHub(),
 		now:     func() int64 { return time.Now().UnixNano() },
+		keep:    max(keep, 0),
 	}
 }
 
@@ -84,6 +93,12 @@ func (m *MemJournal) Append(ctx context.Context, stream string, recs ...Record) 
 		entries[i].Epoch = s.epoch
 	}
 	s.entries = append(s.entries, entries...)
+	if m.keep > 0 && len(s.entries) >= 2*m.keep {
+		drop := len(s.entries) - m.keep
+		// Copy the survivors so the dropped prefix can be collected.
+		s.entries = slices.Clone(s.entries[drop:])
+		s.first += uint64(drop)
+	}
 	// Publishing under m.mu keeps publications in sequence order.
 	m.hub.Publish(stream, entries)
 	return Position{Seq: s.head, Epoch: s.epoch}, nil
