@@ -97,10 +97,8 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.DurationVar(&cfg.duration, "duration", 0, "stop after this long (0: until interrupted)")
 	fs.IntVar(&cfg.count, "count", 0, "stop after writing this many ticks (0: no limit)")
 	fs.DurationVar(&cfg.poll, "poll", time.Second, "how often to look for new topics matching a wildcard pattern")
-	var cf credFlags
-	cf.register(fs)
-	var ca caFlag
-	ca.register(fs)
+	var conn connFlags
+	conn.register(fs)
 	var lf logFlags
 	lf.register(fs, "")
 	fs.Usage = func() {
@@ -115,10 +113,7 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{fmt.Errorf("--server: %w", err)}
 	}
 	cfg.server = u
-	if cfg.token, err = cf.credential(); err != nil {
-		return err
-	}
-	if cfg.tls, err = ca.config(); err != nil {
+	if cfg.token, cfg.tls, err = conn.resolve(); err != nil {
 		return err
 	}
 	if cfg.out == "" {

@@ -95,15 +95,13 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&cfg.from, "from", "", "replay ticks recorded at or after `T` (see above for the forms of T)")
 	fs.StringVar(&cfg.to, "to", "", "replay ticks recorded before `T`")
 	fs.StringVar(&cfg.server, "server", "", "publish into the running server at this WebSocket `URL` (ws://HOST:PORT/ws, or wss:// with TLS) instead of an embedded one")
-	var ca caFlag
-	ca.register(fs)
 	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8080", "address of the embedded server (`HOST:PORT`, port 0 picks a free one); unused with --server")
 	fs.BoolVar(&cfg.hold, "hold", false, "keep the embedded server serving after the replay ends, until interrupted")
 	fs.BoolVar(&cfg.skipBad, "skip-bad", false, "skip and count malformed rows instead of stopping at the first")
 	fs.BoolVar(&cfg.preserve, "preserve-time", true, "publish each value with its tick's recorded time; false stamps the time of publishing")
 	fs.BoolVar(&cfg.bench, "bench-drift", false, "measure pacing lateness against a bare timer loop on the same schedule, and print it")
-	var cf credFlags
-	cf.register(fs)
+	var conn connFlags
+	conn.register(fs)
 	var lf logFlags
 	lf.register(fs, "")
 	fs.Usage = func() {
@@ -131,10 +129,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		cfg.server = u
 	}
-	if cfg.token, err = cf.credential(); err != nil {
-		return err
-	}
-	if cfg.tls, err = ca.config(); err != nil {
+	if cfg.token, cfg.tls, err = conn.resolve(); err != nil {
 		return err
 	}
 	log, closeLog, err := lf.logger(stderr)

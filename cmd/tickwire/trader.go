@@ -112,10 +112,8 @@ func runTrader(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	servers := fs.String("server", "ws://127.0.0.1:8080/ws", "comma-separated server WebSocket URLs, tried in order (`URLS`)")
 	var tf traderFlags
 	tf.register(fs, "EURUSD,NZDUSD")
-	var cf credFlags
-	cf.register(fs)
-	var ca caFlag
-	ca.register(fs)
+	var conn connFlags
+	conn.register(fs)
 	var lf logFlags
 	lf.register(fs, defaultLogFile("tickwire-trader"))
 	fs.Usage = func() {
@@ -145,10 +143,7 @@ func runTrader(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(urls) == 0 {
 		return usageError{fmt.Errorf("--server: no URL")}
 	}
-	if tf.token, err = cf.credential(); err != nil {
-		return err
-	}
-	if tf.tls, err = ca.config(); err != nil {
+	if tf.token, tf.tls, err = conn.resolve(); err != nil {
 		return err
 	}
 	log, closeLog, err := lf.logger(stderr)
