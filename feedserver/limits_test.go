@@ -745,7 +745,13 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 		readers = append(readers, c)
 	}
-	// A client that never reads, with far more queued than its socket takes.
+	// A client that never reads. What the server must write to it before its
+	// final frame (the latest value of each of stuckTopics quote topics with
+	// long names, ~230 B each, far more than its socket buffers take) can
+	// never fit, so its drain blocks until the timeout whenever the shutdown
+	// starts: sequenced events are not enough, since a closing writer leaves
+	// them to the journal and its final frame may fit beside them.
+	const stuckTopics = 1000
 	small := websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 		if err == nil {
@@ -762,12 +768,27 @@ func TestGracefulShutdown(t *testing.T) {
 		&protocol.Subscribe{Topics: []string{"alerts.sd"}})); err != nil {
 		t.Fatal(err)
 	}
+	var full protocol.Quote
+	for f := protocol.Field(0); f < protocol.NumFields; f++ {
+		full.Put(f, 1.0/3)
+	}
+	stuckTopic := func(i int) string { return fmt.Sprintf("%0*d", protocol.MaxTopicLen, i) }
+	for from := 0; from < stuckTopics; from += 250 { // under the inbound message limit
+		var sub protocol.Subscribe
+		for i := from; i < from+250; i++ {
+			sub.Topics = append(sub.Topics, stuckTopic(i))
+			srv.Hub().Publish(stuckTopic(i), &full, time.Now().UnixNano(), 0)
+		}
+		if err := stuck.WriteMessage(websocket.BinaryMessage, encodeFrames(t, &sub)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	waitFor(t, 5*time.Second, "subscriptions", func() bool {
 		n := 0
 		for _, cs := range srv.Clients() {
 			n += cs.Subscriptions
 		}
-		return n == 7
+		return n == 3*2+1+stuckTopics
 	})
 	for i := range 2000 {
 		if _, _, err := srv.Hub().PublishEvent("alerts.sd", bytes.Repeat([]byte{'e'}, 1000), 0); err != nil {
