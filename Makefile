@@ -9,7 +9,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # 5-10 s per target here.
 FUZZTIME ?= 150000x
 
-.PHONY: all build demo test test-deps vet fmt fuzz bench clean fix-deps
+.PHONY: all build demo test test-deps vet fmt fuzz bench clean fix-deps stress
 
 all: vet test
 
@@ -56,6 +56,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./protocol/
 	$(GO) test -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME) ./ticks/
 	$(GO) test -run '^$$' -fuzz '^FuzzAuthenticate$$' -fuzztime $(FUZZTIME) ./auth/
+
+## stress: every test that waits on time (polls, deadlines, tmux, killed processes), -race -count=20 (STRESS_COUNT=N; STRESS_LIST=1 lists them)
+stress: test-deps fix-deps
+	./.ci/stress
 
 ## bench: Go benchmarks of the hot paths
 bench:
