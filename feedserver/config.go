@@ -58,14 +58,19 @@ type Config struct {
 	// Journal keeps the events of sequenced topics: PublishEvents returns
 	// once they are in it, and clients catch up and resume from it. The
 	// caller opens it and closes it after Serve returns. Default: in memory
-	// (recovery.NewMemRetaining), the newest MemoryRetention events per
-	// topic, lost on restart.
+	// (recovery.NewMemRetaining), the newest MemoryRetention events and
+	// MemoryRetentionBytes per topic, lost on restart.
 	Journal recovery.Journal
 	// MemoryRetention is how many events per topic the default in-memory
-	// Journal keeps at least (at most twice that: recovery.NewMemRetaining).
-	// Default 65,536. Ignored when Journal is set (a journal applies its
-	// own retention).
+	// Journal keeps at least (at most twice that: recovery.NewMemRetaining),
+	// unless MemoryRetentionBytes says fewer. Default 65,536. Ignored when
+	// Journal is set (a journal applies its own retention).
 	MemoryRetention int
+	// MemoryRetentionBytes bounds the payload bytes per topic of the default
+	// in-memory Journal the same way: at least this much of the newest
+	// events is kept, at most twice that (or the one newest event). Default
+	// 8 MiB. Ignored when Journal is set.
+	MemoryRetentionBytes int
 	// Snapshotter gives the state of a sequenced topic to clients whose
 	// position cannot be continued (history lost). Default none: they get
 	// the history-lost marker and every event still retained.
@@ -160,6 +165,7 @@ func (c Config) withDefaults() Config {
 	defInt(&c.MaxControlBytes, 1<<20)
 	defInt(&c.MaxBadFrames, 10)
 	defInt(&c.MemoryRetention, memJournalKeep)
+	defInt(&c.MemoryRetentionBytes, memJournalKeepBytes)
 	def(&c.IdleTimeout, 3*c.Heartbeat)
 	if c.SubscribeRate == 0 {
 		c.SubscribeRate = 100

@@ -51,10 +51,11 @@ type shard struct {
 // NewHub returns an empty Hub. rules fix topic kinds (first match wins;
 // unmatched topics are replaced quotes); staleAfter is the default expected
 // interval of conflated topics (0: never stale). Its sequenced topics live in
-// an in-memory journal of the newest 65,536 events per topic: positions
-// survive reconnects, not a restart. A Server's hub uses Config.Journal.
+// an in-memory journal of the newest 65,536 events or 8 MiB per topic:
+// positions survive reconnects, not a restart. A Server's hub uses
+// Config.Journal.
 func NewHub(rules []TopicRule, staleAfter time.Duration) *Hub {
-	h := &Hub{seed: maphash.MakeSeed(), rules: rules, staleAfter: staleAfter, journal: recovery.NewMemRetaining(memJournalKeep), ownJournal: true}
+	h := &Hub{seed: maphash.MakeSeed(), rules: rules, staleAfter: staleAfter, journal: recovery.NewMemRetaining(memJournalKeep, memJournalKeepBytes), ownJournal: true}
 	for i := range h.shards {
 		h.shards[i].topics = make(map[string]*topic)
 		h.shards[i].enc = protocol.NewEncoder()

@@ -42,9 +42,13 @@ type StateSnapshot struct {
 // ErrNoState is returned by a StateSnapshotter that has no state for a topic.
 var ErrNoState = errors.New("no state snapshot for this topic")
 
-// memJournalKeep is how many events per topic the default in-memory journal
-// keeps by default (Config.MemoryRetention).
-const memJournalKeep = 1 << 16
+// The default in-memory journal keeps, per topic, at least the newest
+// memJournalKeep events and memJournalKeepBytes bytes of payload, whichever
+// is fewer (Config.MemoryRetention, MemoryRetentionBytes).
+const (
+	memJournalKeep      = 1 << 16
+	memJournalKeepBytes = 8 << 20
+)
 
 // journalPage bounds the entries one writer wake-up reads from the journal
 // for one subscription; fewer when they are large, so that a read is about

@@ -77,8 +77,8 @@ func New(cfg Config) *Server {
 		if err := s.hub.loadJournalTopics(); err != nil {
 			s.log.Error("list journal streams", "err", err)
 		}
-	} else if cfg.MemoryRetention != memJournalKeep {
-		s.hub.journal = recovery.NewMemRetaining(cfg.MemoryRetention)
+	} else if cfg.MemoryRetention != memJournalKeep || cfg.MemoryRetentionBytes != memJournalKeepBytes {
+		s.hub.journal = recovery.NewMemRetaining(cfg.MemoryRetention, cfg.MemoryRetentionBytes)
 	}
 	s.hub.snapshotter = cfg.Snapshotter
 	s.registry = newRegistry(s)
