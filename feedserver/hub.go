@@ -180,11 +180,16 @@ func (h *Hub) PublishEvents(name string, evs ...EventIn) (epoch string, seq uint
 		}
 		recs[i] = recovery.Record{Time: evs[i].Time, Data: evs[i].Data}
 	}
+	s := h.shard(name)
+	// Make the topic before the append, so a new topic caches its first
+	// events too: made after, it would take them as history (its head).
+	s.mu.Lock()
+	h.topicLocked(s, name)
+	s.mu.Unlock()
 	pos, err := h.journal.Append(context.Background(), name, recs...)
 	if err != nil {
 		return "", 0, fmt.Errorf("journal %q: %w", name, err)
 	}
-	s := h.shard(name)
 	s.mu.Lock()
 	tp := h.topicLocked(s, name)
 	moved := h.insertLocked(s, tp, pos.Seq-uint64(len(evs))+1, pos.Epoch, evs)
