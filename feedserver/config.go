@@ -134,6 +134,23 @@ type Config struct {
 	MaxPublishBody int64
 	// MaxStreamPost caps a POST /stream/{id} body (413 past it). Default 1 MiB.
 	MaxStreamPost int64
+	// MaxHubTopics caps the topics holding a value or a history: a client's
+	// publish (WebSocket or REST) that would make one more is refused with
+	// CodeTopicLimit (REST: 429). The server's own sources (replay, FIX
+	// gateway) are never refused; their topics count. Topics that only
+	// subscribers made are bounded by MaxTopicsPerClient instead. Default
+	// 100,000.
+	MaxHubTopics int
+	// MaxTopicsPerPublisher caps the topics one publisher made that still
+	// exist, the same way: a publisher is a principal's subject, or in open
+	// mode a remote IP address. Publishing to existing topics goes on.
+	// Default 10,000.
+	MaxTopicsPerPublisher int
+	// TopicReclaimAfter forgets a conflated topic nobody published to for
+	// this long and nobody subscribes to (unless an operator paused it),
+	// giving back its slot: a later subscriber sees no such topic until its
+	// next value, whose seq starts again at 1. Default 1h; negative: never.
+	TopicReclaimAfter time.Duration
 	// DrainTimeout bounds a graceful shutdown's flush of each client's
 	// queued frames and the HTTP requests in flight. Default 5s.
 	DrainTimeout time.Duration
@@ -181,6 +198,11 @@ func (c Config) withDefaults() Config {
 		c.MaxStreamPost = 1 << 20
 	}
 	def(&c.DrainTimeout, 5*time.Second)
+	defInt(&c.MaxHubTopics, 100_000)
+	defInt(&c.MaxTopicsPerPublisher, 10_000)
+	if c.TopicReclaimAfter == 0 {
+		c.TopicReclaimAfter = time.Hour
+	}
 	if c.Topics == nil {
 		c.Topics = DefaultTopicRules()
 	}

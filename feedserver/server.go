@@ -72,6 +72,8 @@ func New(cfg Config) *Server {
 	}
 	s.state.Store(int32(NodeBooting))
 	s.anonymous = auth.Anonymous()
+	s.hub.slots.max, s.hub.slots.perPub = cfg.MaxHubTopics, cfg.MaxTopicsPerPublisher
+	s.hub.reclaimAfter = max(cfg.TopicReclaimAfter, 0)
 	if cfg.Journal != nil {
 		s.hub.journal, s.hub.ownJournal = cfg.Journal, false
 		if err := s.hub.loadJournalTopics(); err != nil {

@@ -3,9 +3,11 @@ package feedserver
 import (
 	"fmt"
 	"path"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"tickwire/auth"
 	"tickwire/protocol"
 )
 
@@ -106,13 +108,83 @@ type topic struct {
 	events  ring           // sequenced: retained events
 	subs    map[*Client]*sub
 	members []member // the same subscribers as a slice, replaced (never mutated) on change
+	// slot: the topic counts against the topic limits (Hub.slots): it has a
+	// value or a history, or a publish is about to give it one. owner is
+	// the publisher it counts for ("" for nobody).
+	slot  bool
+	owner string
 }
 
 // empty reports whether the topic holds nothing but its name: no
-// subscriber, no value, no event, no operator's pause. Caller holds the
-// shard lock.
+// subscriber, no value, no event, no slot, no operator's pause. Caller
+// holds the shard lock.
 func (tp *topic) empty() bool {
-	return len(tp.subs) == 0 && tp.cur == nil && !tp.paused && tp.events.head == 0 && len(tp.events.early) == 0
+	return len(tp.subs) == 0 && tp.cur == nil && !tp.paused && tp.events.head == 0 && len(tp.events.early) == 0 && !tp.slot
+}
+
+// publisher is who publishes, for the per-publisher topic limit: its
+// principal and remote address. The zero publisher is one of the server's
+// own sources (replay, FIX gateway), never refused a topic.
+type publisher struct {
+	principal *auth.Principal
+	addr      string
+}
+
+// key names p in the per-publisher counts: its principal's subject or, in
+// open mode (everyone is the same anonymous principal), its IP address; ""
+// for the server's own sources.
+func (p publisher) key() string {
+	switch {
+	case p.principal == nil:
+		return ""
+	case p.principal.Method == auth.MethodNone:
+		return "address " + addrKey(p.addr)
+	}
+	return "subject " + p.principal.Subject
+}
+
+// topicSlots counts the topics that hold a slot, in all and by publisher
+// key, against Config.MaxHubTopics and MaxTopicsPerPublisher. Lock order:
+// shard, then topicSlots.
+type topicSlots struct {
+	mu     sync.Mutex
+	max    int // slots in all
+	perPub int // slots per publisher
+	n      int
+	by     map[string]int // publisher key: slots counted for it
+}
+
+// take takes a slot for publisher key, or refuses it over a limit. The
+// server's own sources (key "") are never refused, but count in all.
+func (ts *topicSlots) take(key string) error {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if key != "" {
+		if ts.max > 0 && ts.n >= ts.max {
+			return fmt.Errorf("%w: the server holds its maximum of %d topics", ErrTopicLimit, ts.max)
+		}
+		if ts.perPub > 0 && ts.by[key] >= ts.perPub {
+			return fmt.Errorf("%w: publisher %s has made its maximum of %d topics", ErrTopicLimit, key, ts.perPub)
+		}
+		if ts.by == nil {
+			ts.by = make(map[string]int)
+		}
+		ts.by[key]++
+	}
+	ts.n++
+	return nil
+}
+
+// release gives back a slot taken for key.
+func (ts *topicSlots) release(key string) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.n--
+	if key != "" {
+		if ts.by[key]--; ts.by[key] <= 0 {
+			delete(ts.by, key)
+		}
+	}
 }
 
 // member is one subscriber of a topic.
