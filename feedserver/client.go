@@ -299,8 +299,8 @@ func (c *Client) flushEvents() {
 	if len(c.pubBatch) == 0 {
 		return
 	}
-	if _, _, err := c.srv.hub.PublishEvents(c.pubTopic, c.pubBatch...); err != nil {
-		c.sendError(protocol.CodeBadPublish, err.Error(), c.pubTopic)
+	if _, _, err := c.srv.hub.publishEvents(c.publisher(), c.pubTopic, c.pubBatch...); err != nil {
+		c.sendError(publishRefusal(err), err.Error(), c.pubTopic)
 	} else {
 		c.published.Add(uint64(len(c.pubBatch)))
 	}
@@ -463,14 +463,25 @@ func (c *Client) handlePublish(p *protocol.Price) {
 		t = time.Now().UnixNano()
 	}
 	// Publishers mark simulated data; stale and gap are the server's to say.
-	if err := c.srv.hub.Publish(p.Topic, &p.Quote, t, p.Flags&protocol.FlagSimulated); err != nil {
+	if err := c.srv.hub.publish(c.publisher(), p.Topic, &p.Quote, t, p.Flags&protocol.FlagSimulated); err != nil {
 		if errors.Is(err, ErrPaused) {
 			return // an operator paused the topic: dropped and counted, not an error per tick
 		}
-		c.sendError(protocol.CodeBadPublish, err.Error(), p.Topic)
+		c.sendError(publishRefusal(err), err.Error(), p.Topic)
 		return
 	}
 	c.published.Add(1)
+}
+
+// publisher is the client as a publisher, for the topic limits.
+func (c *Client) publisher() publisher { return publisher{principal: c.principalOf(), addr: c.addr} }
+
+// publishRefusal is the Error code of a refused publish.
+func publishRefusal(err error) protocol.ErrorCode {
+	if errors.Is(err, ErrTopicLimit) {
+		return protocol.CodeTopicLimit
+	}
+	return protocol.CodeBadPublish
 }
 
 // send queues a control frame. It reports false if the client is gone.

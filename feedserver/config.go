@@ -58,14 +58,19 @@ type Config struct {
 	// Journal keeps the events of sequenced topics: PublishEvents returns
 	// once they are in it, and clients catch up and resume from it. The
 	// caller opens it and closes it after Serve returns. Default: in memory
-	// (recovery.NewMemRetaining), the newest MemoryRetention events per
-	// topic, lost on restart.
+	// (recovery.NewMemRetaining), the newest MemoryRetention events and
+	// MemoryRetentionBytes per topic, lost on restart.
 	Journal recovery.Journal
 	// MemoryRetention is how many events per topic the default in-memory
-	// Journal keeps at least (at most twice that: recovery.NewMemRetaining).
-	// Default 65,536. Ignored when Journal is set (a journal applies its
-	// own retention).
+	// Journal keeps at least (at most twice that: recovery.NewMemRetaining),
+	// unless MemoryRetentionBytes says fewer. Default 65,536. Ignored when
+	// Journal is set (a journal applies its own retention).
 	MemoryRetention int
+	// MemoryRetentionBytes bounds the payload bytes per topic of the default
+	// in-memory Journal the same way: at least this much of the newest
+	// events is kept, at most twice that (or the one newest event). Default
+	// 8 MiB. Ignored when Journal is set.
+	MemoryRetentionBytes int
 	// Snapshotter gives the state of a sequenced topic to clients whose
 	// position cannot be continued (history lost). Default none: they get
 	// the history-lost marker and every event still retained.
@@ -129,6 +134,23 @@ type Config struct {
 	MaxPublishBody int64
 	// MaxStreamPost caps a POST /stream/{id} body (413 past it). Default 1 MiB.
 	MaxStreamPost int64
+	// MaxHubTopics caps the topics holding a value or a history: a client's
+	// publish (WebSocket or REST) that would make one more is refused with
+	// CodeTopicLimit (REST: 429). The server's own sources (replay, FIX
+	// gateway) are never refused; their topics count. Topics that only
+	// subscribers made are bounded by MaxTopicsPerClient instead. Default
+	// 100,000.
+	MaxHubTopics int
+	// MaxTopicsPerPublisher caps the topics one publisher made that still
+	// exist, the same way: a publisher is a principal's subject, or in open
+	// mode a remote IP address. Publishing to existing topics goes on.
+	// Default 10,000.
+	MaxTopicsPerPublisher int
+	// TopicReclaimAfter forgets a conflated topic nobody published to for
+	// this long and nobody subscribes to (unless an operator paused it),
+	// giving back its slot: a later subscriber sees no such topic until its
+	// next value, whose seq starts again at 1. Default 1h; negative: never.
+	TopicReclaimAfter time.Duration
 	// DrainTimeout bounds a graceful shutdown's flush of each client's
 	// queued frames and the HTTP requests in flight. Default 5s.
 	DrainTimeout time.Duration
@@ -160,6 +182,7 @@ func (c Config) withDefaults() Config {
 	defInt(&c.MaxControlBytes, 1<<20)
 	defInt(&c.MaxBadFrames, 10)
 	defInt(&c.MemoryRetention, memJournalKeep)
+	defInt(&c.MemoryRetentionBytes, memJournalKeepBytes)
 	def(&c.IdleTimeout, 3*c.Heartbeat)
 	if c.SubscribeRate == 0 {
 		c.SubscribeRate = 100
@@ -175,6 +198,11 @@ func (c Config) withDefaults() Config {
 		c.MaxStreamPost = 1 << 20
 	}
 	def(&c.DrainTimeout, 5*time.Second)
+	defInt(&c.MaxHubTopics, 100_000)
+	defInt(&c.MaxTopicsPerPublisher, 10_000)
+	if c.TopicReclaimAfter == 0 {
+		c.TopicReclaimAfter = time.Hour
+	}
 	if c.Topics == nil {
 		c.Topics = DefaultTopicRules()
 	}

@@ -21,6 +21,10 @@ const numShards = 64
 var (
 	ErrWrongKind = errors.New("topic kind does not take this publish")
 	ErrPaused    = errors.New("topic ingest paused")
+	// ErrTopicLimit refuses a client's publish that would make a new topic
+	// over the server's or the publisher's topic limit (Config.MaxHubTopics,
+	// MaxTopicsPerPublisher).
+	ErrTopicLimit = errors.New("topic limit reached")
 )
 
 // Hub holds every topic's latest value or retained events and its
@@ -31,6 +35,10 @@ type Hub struct {
 	rules      []TopicRule
 	staleAfter time.Duration
 	shards     [numShards]shard
+
+	slots topicSlots // the topics holding a value or a history, against the limits (topic.go)
+	// reclaimAfter: a conflated topic unused this long is forgotten (sweep); 0 never.
+	reclaimAfter time.Duration
 
 	journal     recovery.Journal // sequenced topics' events (journal.go)
 	ownJournal  bool             // journal is the default in-memory one
@@ -51,10 +59,11 @@ type shard struct {
 // NewHub returns an empty Hub. rules fix topic kinds (first match wins;
 // unmatched topics are replaced quotes); staleAfter is the default expected
 // interval of conflated topics (0: never stale). Its sequenced topics live in
-// an in-memory journal of the newest 65,536 events per topic: positions
-// survive reconnects, not a restart. A Server's hub uses Config.Journal.
+// an in-memory journal of the newest 65,536 events or 8 MiB per topic:
+// positions survive reconnects, not a restart. A Server's hub uses
+// Config.Journal.
 func NewHub(rules []TopicRule, staleAfter time.Duration) *Hub {
-	h := &Hub{seed: maphash.MakeSeed(), rules: rules, staleAfter: staleAfter, journal: recovery.NewMemRetaining(memJournalKeep), ownJournal: true}
+	h := &Hub{seed: maphash.MakeSeed(), rules: rules, staleAfter: staleAfter, journal: recovery.NewMemRetaining(memJournalKeep, memJournalKeepBytes), ownJournal: true}
 	for i := range h.shards {
 		h.shards[i].topics = make(map[string]*topic)
 		h.shards[i].enc = protocol.NewEncoder()
@@ -73,10 +82,52 @@ func (h *Hub) topicLocked(s *shard, name string) *topic {
 		tp = &topic{name: name, rule: ruleFor(h.rules, name, h.staleAfter), subs: make(map[*Client]*sub)}
 		if tp.rule.Kind == Sequenced {
 			h.loadSequencedLocked(tp)
+			if tp.events.head > 0 {
+				// A history already in the journal (from before a restart,
+				// or appended behind the hub's back) exists whatever the
+				// limits: it holds a slot, counted for nobody.
+				h.holdLocked(tp)
+			}
 		}
 		s.topics[name] = tp
 	}
 	return tp
+}
+
+// claimLocked gives tp a slot before its first value or event, counted for
+// pub and refused over the limits (ErrTopicLimit); a topic refused that
+// holds nothing else is forgotten. Caller holds s.mu.
+func (h *Hub) claimLocked(s *shard, tp *topic, pub publisher) error {
+	if tp.slot {
+		return nil
+	}
+	key := pub.key()
+	if err := h.slots.take(key); err != nil {
+		if tp.empty() {
+			h.removeLocked(s, tp)
+		}
+		return fmt.Errorf("new topic %q: %w", tp.name, err)
+	}
+	tp.slot, tp.owner = true, key
+	return nil
+}
+
+// holdLocked gives tp a slot, counted for nobody and never refused: it has
+// a history. Caller holds the shard lock.
+func (h *Hub) holdLocked(tp *topic) {
+	if !tp.slot {
+		_ = h.slots.take("")
+		tp.slot = true
+	}
+}
+
+// removeLocked forgets tp and gives back its slot. Nobody subscribes to it:
+// a later publish or subscribe makes a new topic. Caller holds s.mu.
+func (h *Hub) removeLocked(s *shard, tp *topic) {
+	delete(s.topics, tp.name)
+	if tp.slot {
+		h.slots.release(tp.owner)
+	}
 }
 
 // Kind returns the kind topic name has or would have.
@@ -85,8 +136,14 @@ func (h *Hub) Kind(name string) TopicKind { return ruleFor(h.rules, name, 0).Kin
 // Publish merges the fields set in q into conflated topic name's value,
 // stamps it with time t (Unix ns) and flags, and offers the new version to
 // every subscriber. It encodes the update once for all of them and never
-// blocks on a client. A value clears the topic's stale mark.
+// blocks on a client. A value clears the topic's stale mark. It is for the
+// server's own sources: no topic limit applies.
 func (h *Hub) Publish(name string, q *protocol.Quote, t int64, flags protocol.Flags) error {
+	return h.publish(publisher{}, name, q, t, flags)
+}
+
+// publish is Publish by pub, whose new topics count against the limits.
+func (h *Hub) publish(pub publisher, name string, q *protocol.Quote, t int64, flags protocol.Flags) error {
 	s := h.shard(name)
 	s.mu.Lock()
 	tp := h.topicLocked(s, name)
@@ -98,6 +155,10 @@ func (h *Hub) Publish(name string, q *protocol.Quote, t int64, flags protocol.Fl
 		s.mu.Unlock()
 		h.dropped.Add(1)
 		return ErrPaused
+	}
+	if err := h.claimLocked(s, tp, pub); err != nil {
+		s.mu.Unlock()
+		return err
 	}
 	tp.lastPub = time.Now()
 	tp.stale = false
@@ -155,8 +216,15 @@ type EventIn struct {
 // position. The events are in the journal when it returns (durable under the
 // journal's sync policy): acknowledge their source only then. Either all
 // events are appended or none (after a journal storage failure: unknown, and
-// the journal refuses every later append). A zero Time is stamped now.
+// the journal refuses every later append). A zero Time is stamped now. It is
+// for the server's own sources: no topic limit applies.
 func (h *Hub) PublishEvents(name string, evs ...EventIn) (epoch string, seq uint64, err error) {
+	return h.publishEvents(publisher{}, name, evs...)
+}
+
+// publishEvents is PublishEvents by pub, whose new topics count against the
+// limits.
+func (h *Hub) publishEvents(pub publisher, name string, evs ...EventIn) (epoch string, seq uint64, err error) {
 	for _, e := range evs {
 		if len(e.Data) > protocol.MaxEventData {
 			return "", 0, fmt.Errorf("event of %d bytes for %q: max %d", len(e.Data), name, protocol.MaxEventData)
@@ -179,11 +247,22 @@ func (h *Hub) PublishEvents(name string, evs ...EventIn) (epoch string, seq uint
 		}
 		recs[i] = recovery.Record{Time: evs[i].Time, Data: evs[i].Data}
 	}
+	s := h.shard(name)
+	// Claim the topic's slot before the append: a refused topic never
+	// reaches the journal, and a new one, made now, caches its first events
+	// (made after, it would take them as history: its head). A failed
+	// append keeps the slot: the journal refuses every append after a
+	// failure, and client topic names are valid stream names.
+	s.mu.Lock()
+	err = h.claimLocked(s, h.topicLocked(s, name), pub)
+	s.mu.Unlock()
+	if err != nil {
+		return "", 0, err
+	}
 	pos, err := h.journal.Append(context.Background(), name, recs...)
 	if err != nil {
 		return "", 0, fmt.Errorf("journal %q: %w", name, err)
 	}
-	s := h.shard(name)
 	s.mu.Lock()
 	tp := h.topicLocked(s, name)
 	moved := h.insertLocked(s, tp, pos.Seq-uint64(len(evs))+1, pos.Epoch, evs)
@@ -296,7 +375,7 @@ func (h *Hub) unsubscribe(c *Client, name string) (pos recovery.Position, sent u
 			if tp.empty() {
 				// Only subscribers made it: forget it, so subscribing to
 				// ever new names cannot grow the hub (docs/limits.md).
-				delete(s.topics, name)
+				h.removeLocked(s, tp)
 			}
 		}
 	}
@@ -324,9 +403,9 @@ func (h *Hub) SetPaused(name string, paused bool) {
 }
 
 // Run marks conflated topics stale when their source has been silent beyond
-// their expected interval, until ctx is done. Subscribers receive the stale
-// mark as a new version with FlagStale and the same value; the next value
-// clears it.
+// their expected interval, and forgets unused ones (sweep), until ctx is
+// done. Subscribers receive the stale mark as a new version with FlagStale
+// and the same value; the next value clears it.
 func (h *Hub) Run(ctx context.Context) {
 	every := 100 * time.Millisecond
 	t := time.NewTicker(every)
@@ -336,17 +415,23 @@ func (h *Hub) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			h.markStale(now)
+			h.sweep(now)
 		}
 	}
 }
 
-func (h *Hub) markStale(now time.Time) {
+// sweep marks silent conflated topics stale and forgets the topics it may
+// (reclaimable).
+func (h *Hub) sweep(now time.Time) {
 	var empty protocol.Quote
 	for i := range h.shards {
 		s := &h.shards[i]
 		s.mu.Lock()
 		for _, tp := range s.topics {
+			if h.reclaimable(tp, now) {
+				h.removeLocked(s, tp)
+				continue
+			}
 			after := tp.rule.StaleAfter
 			if after <= 0 || tp.cur == nil || tp.stale || now.Sub(tp.lastPub) <= after {
 				continue
@@ -357,6 +442,19 @@ func (h *Hub) markStale(now time.Time) {
 		}
 		s.mu.Unlock()
 	}
+}
+
+// reclaimable reports whether tp may be forgotten: it holds nothing (say,
+// an operator paused and resumed a name that never had a value), or it is a
+// conflated topic nobody published to for reclaimAfter, with no subscriber
+// and no operator's pause. A topic forgotten is as one never published: a
+// later subscriber gets nothing until the next value, whose seq starts
+// again at 1 (a resumed session's first snapshot is flagged FlagGap, as
+// ever). Caller holds the shard lock, under which every subscribe and
+// publish finds its topic, so nobody holds a subscription to tp.
+func (h *Hub) reclaimable(tp *topic, now time.Time) bool {
+	return tp.empty() || (h.reclaimAfter > 0 && tp.rule.Kind != Sequenced && tp.cur != nil &&
+		len(tp.subs) == 0 && !tp.paused && now.Sub(tp.lastPub) > h.reclaimAfter)
 }
 
 // TopicInfo describes a topic for listings.

@@ -42,9 +42,13 @@ type StateSnapshot struct {
 // ErrNoState is returned by a StateSnapshotter that has no state for a topic.
 var ErrNoState = errors.New("no state snapshot for this topic")
 
-// memJournalKeep is how many events per topic the default in-memory journal
-// keeps by default (Config.MemoryRetention).
-const memJournalKeep = 1 << 16
+// The default in-memory journal keeps, per topic, at least the newest
+// memJournalKeep events and memJournalKeepBytes bytes of payload, whichever
+// is fewer (Config.MemoryRetention, MemoryRetentionBytes).
+const (
+	memJournalKeep      = 1 << 16
+	memJournalKeepBytes = 8 << 20
+)
 
 // journalPage bounds the entries one writer wake-up reads from the journal
 // for one subscription; fewer when they are large, so that a read is about
@@ -64,8 +68,8 @@ func (h *Hub) Journal() recovery.Journal { return h.journal }
 // loadSequencedLocked sets a new sequenced topic's head and epoch from the
 // journal: its ring starts empty, after the head. Caller holds s.mu.
 func (h *Hub) loadSequencedLocked(tp *topic) {
-	// The ring's buffer is made on the first event (insertLocked): a
-	// client may subscribe to many names that never get one.
+	// The ring's buffer is made on the first event (ring.add): a client
+	// may subscribe to many names that never get one.
 	head, err := h.journal.Head(tp.name)
 	if err != nil {
 		// A closed or failed journal: readers will get its error from ReadFrom.
@@ -110,9 +114,6 @@ func (h *Hub) insertLocked(s *shard, tp *topic, first uint64, epoch string, evs 
 		r.reset(first-1, epoch)
 	}
 	r.epoch = epoch
-	if r.buf == nil {
-		r.buf = make([]event, tp.rule.Window)
-	}
 	moved := false
 	for i := range evs {
 		seq := first + uint64(i)
@@ -127,7 +128,7 @@ func (h *Hub) insertLocked(s *shard, tp *topic, first uint64, epoch string, evs 
 		e := event{seq: seq, frame: append([]byte(nil), s.buf...)}
 		moved = true
 		if seq == r.head+1 {
-			r.add(e)
+			r.add(e, tp.rule.Window, tp.rule.WindowBytes)
 		} else {
 			if r.early == nil {
 				r.early = make(map[uint64]event)
@@ -135,7 +136,7 @@ func (h *Hub) insertLocked(s *shard, tp *topic, first uint64, epoch string, evs 
 			r.early[seq] = e
 		}
 	}
-	if len(r.early) > len(r.buf) {
+	if len(r.early) > tp.rule.Window {
 		lowest := uint64(0)
 		for seq := range r.early {
 			if lowest == 0 || seq < lowest {
@@ -152,7 +153,7 @@ func (h *Hub) insertLocked(s *shard, tp *topic, first uint64, epoch string, evs 
 			break
 		}
 		delete(r.early, e.seq)
-		r.add(e)
+		r.add(e, tp.rule.Window, tp.rule.WindowBytes)
 	}
 	return moved
 }

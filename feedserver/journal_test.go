@@ -164,3 +164,60 @@ func TestMemoryRetention(t *testing.T) {
 		t.Fatalf("after 40: %d entries from %v, %v; want 41..50", len(es), es, err)
 	}
 }
+
+// TestMemoryRetentionBytes: the default in-memory journal bounds each topic
+// in bytes too (Config.MemoryRetentionBytes), whatever its event count
+// bound: a topic of big events holds at most twice the bound, and a client
+// whose position is behind what it dropped gets a history-lost marker, then
+// every event retained, in order.
+func TestMemoryRetentionBytes(t *testing.T) {
+	const (
+		event = 16 << 10
+		keep  = 128 << 10
+	)
+	srv, url := startServer(t, Config{MemoryRetentionBytes: keep})
+	const topic = "alerts.big"
+	var head recovery.Position
+	for i := range 64 { // 1 MiB
+		data := make([]byte, event)
+		data[0] = byte(i)
+		p := recovery.Position{}
+		var err error
+		if p.Epoch, p.Seq, err = srv.Hub().PublishEvent(topic, data, 0); err != nil {
+			t.Fatal(err)
+		}
+		head = p
+	}
+	j := srv.Hub().Journal()
+	_, err := j.ReadFrom(context.Background(), topic, recovery.Position{Seq: 2, Epoch: head.Epoch}, 1)
+	var pe *recovery.PositionError
+	if !errors.As(err, &pe) || !errors.Is(err, recovery.ErrPositionTooOld) {
+		t.Fatalf("reading after event 2 of 64 events of %d KiB, keeping %d KiB: %v, want ErrPositionTooOld", event>>10, keep>>10, err)
+	}
+	if held := int(head.Seq-pe.First+1) * event; held < keep || held >= 2*keep {
+		t.Fatalf("the journal holds events %d..%d (%d KiB), want [%d, %d) KiB", pe.First, head.Seq, held>>10, keep>>10, 2*keep>>10)
+	}
+
+	c := dial(t, url)
+	if err := c.Send(&protocol.Subscribe{Topics: []string{topic}, Positions: []protocol.StreamPosition{{Topic: topic, Seq: 2, Epoch: head.Epoch}}}); err != nil {
+		t.Fatal(err)
+	}
+	var marker *protocol.Event
+	next := pe.First
+	readUntil(t, c, 10*time.Second, func(f protocol.Frame) bool {
+		e, ok := f.(*protocol.Event)
+		switch {
+		case !ok:
+		case marker == nil:
+			marker = e
+		case e.Seq != next || int(e.Data[0]) != int(next-1):
+			t.Fatalf("after the marker: event %d (payload %d), want %d", e.Seq, e.Data[0], next)
+		default:
+			next++
+		}
+		return next > head.Seq
+	})
+	if marker.Flags != protocol.EventHistoryLost || marker.Seq != pe.First-1 || marker.Epoch != head.Epoch {
+		t.Fatalf("first event %+v, want a history-lost marker at %d", marker, pe.First-1)
+	}
+}

@@ -58,9 +58,9 @@ func (s *Server) servePublish(w http.ResponseWriter, r *http.Request, pr *auth.P
 			http.Error(w, fmt.Sprintf("encode event: %v", err), http.StatusBadRequest)
 			return
 		}
-		epoch, seq, err := s.hub.PublishEvent(name, data, t.UnixNano())
+		epoch, seq, err := s.hub.publishEvents(publisher{pr, r.RemoteAddr}, name, EventIn{Data: data, Time: t.UnixNano()})
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+			http.Error(w, err.Error(), publishStatus(err))
 			return
 		}
 		writeJSON(w, map[string]any{"topic": name, "epoch": epoch, "seq": seq})
@@ -83,15 +83,22 @@ func (s *Server) servePublish(w http.ResponseWriter, r *http.Request, pr *auth.P
 	if req.Simulated {
 		flags = protocol.FlagSimulated
 	}
-	if err := s.hub.Publish(name, &q, t.UnixNano(), flags); err != nil {
-		code := http.StatusBadRequest
-		if errors.Is(err, ErrPaused) {
-			code = http.StatusConflict
-		}
-		http.Error(w, err.Error(), code)
+	if err := s.hub.publish(publisher{pr, r.RemoteAddr}, name, &q, t.UnixNano(), flags); err != nil {
+		http.Error(w, err.Error(), publishStatus(err))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// publishStatus is the HTTP status of a refused publish.
+func publishStatus(err error) int {
+	switch {
+	case errors.Is(err, ErrPaused):
+		return http.StatusConflict
+	case errors.Is(err, ErrTopicLimit):
+		return http.StatusTooManyRequests
+	}
+	return http.StatusBadRequest
 }
 
 func (s *Server) servePause(paused bool) http.HandlerFunc {

@@ -72,13 +72,15 @@ func New(cfg Config) *Server {
 	}
 	s.state.Store(int32(NodeBooting))
 	s.anonymous = auth.Anonymous()
+	s.hub.slots.max, s.hub.slots.perPub = cfg.MaxHubTopics, cfg.MaxTopicsPerPublisher
+	s.hub.reclaimAfter = max(cfg.TopicReclaimAfter, 0)
 	if cfg.Journal != nil {
 		s.hub.journal, s.hub.ownJournal = cfg.Journal, false
 		if err := s.hub.loadJournalTopics(); err != nil {
 			s.log.Error("list journal streams", "err", err)
 		}
-	} else if cfg.MemoryRetention != memJournalKeep {
-		s.hub.journal = recovery.NewMemRetaining(cfg.MemoryRetention)
+	} else if cfg.MemoryRetention != memJournalKeep || cfg.MemoryRetentionBytes != memJournalKeepBytes {
+		s.hub.journal = recovery.NewMemRetaining(cfg.MemoryRetention, cfg.MemoryRetentionBytes)
 	}
 	s.hub.snapshotter = cfg.Snapshotter
 	s.registry = newRegistry(s)

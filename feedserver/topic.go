@@ -3,9 +3,11 @@ package feedserver
 import (
 	"fmt"
 	"path"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"tickwire/auth"
 	"tickwire/protocol"
 )
 
@@ -53,8 +55,12 @@ type TopicRule struct {
 	// silent for longer is published as stale until its next value. 0 never.
 	StaleAfter time.Duration
 	// Window is how many of a Sequenced topic's newest events stay encoded
-	// in memory, a cache in front of the journal. Default 4096.
+	// in memory, a cache in front of the journal. Default 4096. The cache
+	// grows with use: room for a few events first, doubling up to Window.
 	Window int
+	// WindowBytes bounds the same cache in bytes of encoded events (it
+	// keeps at least the newest event). Default 1 MiB.
+	WindowBytes int
 }
 
 // DefaultTopicRules: orders, fills and alerts are sequenced; "*.trades"
@@ -75,6 +81,9 @@ func ruleFor(rules []TopicRule, name string, staleAfter time.Duration) TopicRule
 		if ok, _ := path.Match(r.Pattern, name); ok {
 			if r.Kind == Sequenced && r.Window <= 0 {
 				r.Window = 4096
+			}
+			if r.Kind == Sequenced && r.WindowBytes <= 0 {
+				r.WindowBytes = 1 << 20
 			}
 			if r.Kind != Sequenced && r.StaleAfter == 0 {
 				r.StaleAfter = staleAfter
@@ -99,13 +108,83 @@ type topic struct {
 	events  ring           // sequenced: retained events
 	subs    map[*Client]*sub
 	members []member // the same subscribers as a slice, replaced (never mutated) on change
+	// slot: the topic counts against the topic limits (Hub.slots): it has a
+	// value or a history, or a publish is about to give it one. owner is
+	// the publisher it counts for ("" for nobody).
+	slot  bool
+	owner string
 }
 
 // empty reports whether the topic holds nothing but its name: no
-// subscriber, no value, no event, no operator's pause. Caller holds the
-// shard lock.
+// subscriber, no value, no event, no slot, no operator's pause. Caller
+// holds the shard lock.
 func (tp *topic) empty() bool {
-	return len(tp.subs) == 0 && tp.cur == nil && !tp.paused && tp.events.head == 0 && len(tp.events.early) == 0
+	return len(tp.subs) == 0 && tp.cur == nil && !tp.paused && tp.events.head == 0 && len(tp.events.early) == 0 && !tp.slot
+}
+
+// publisher is who publishes, for the per-publisher topic limit: its
+// principal and remote address. The zero publisher is one of the server's
+// own sources (replay, FIX gateway), never refused a topic.
+type publisher struct {
+	principal *auth.Principal
+	addr      string
+}
+
+// key names p in the per-publisher counts: its principal's subject or, in
+// open mode (everyone is the same anonymous principal), its IP address; ""
+// for the server's own sources.
+func (p publisher) key() string {
+	switch {
+	case p.principal == nil:
+		return ""
+	case p.principal.Method == auth.MethodNone:
+		return "address " + addrKey(p.addr)
+	}
+	return "subject " + p.principal.Subject
+}
+
+// topicSlots counts the topics that hold a slot, in all and by publisher
+// key, against Config.MaxHubTopics and MaxTopicsPerPublisher. Lock order:
+// shard, then topicSlots.
+type topicSlots struct {
+	mu     sync.Mutex
+	max    int // slots in all
+	perPub int // slots per publisher
+	n      int
+	by     map[string]int // publisher key: slots counted for it
+}
+
+// take takes a slot for publisher key, or refuses it over a limit. The
+// server's own sources (key "") are never refused, but count in all.
+func (ts *topicSlots) take(key string) error {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if key != "" {
+		if ts.max > 0 && ts.n >= ts.max {
+			return fmt.Errorf("%w: the server holds its maximum of %d topics", ErrTopicLimit, ts.max)
+		}
+		if ts.perPub > 0 && ts.by[key] >= ts.perPub {
+			return fmt.Errorf("%w: publisher %s has made its maximum of %d topics", ErrTopicLimit, key, ts.perPub)
+		}
+		if ts.by == nil {
+			ts.by = make(map[string]int)
+		}
+		ts.by[key]++
+	}
+	ts.n++
+	return nil
+}
+
+// release gives back a slot taken for key.
+func (ts *topicSlots) release(key string) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.n--
+	if key != "" {
+		if ts.by[key]--; ts.by[key] <= 0 {
+			delete(ts.by, key)
+		}
+	}
 }
 
 // member is one subscriber of a topic.
@@ -150,32 +229,65 @@ type event struct {
 	frame []byte
 }
 
-// ring caches the newest events of a sequenced topic, lo..head, at most
-// len(buf) of them; the journal has them all.
+// ring caches the newest events of a sequenced topic, lo..head: at most the
+// rule's Window of them and WindowBytes of frames; the journal has them all.
+// Its buffer starts at ringMin events on the first event and doubles as the
+// cache fills, so a topic with a few events costs a few events' worth.
 type ring struct {
 	buf   []event
 	head  uint64           // seq of the newest event in the topic's history; 0 before the first
 	lo    uint64           // seq of the oldest cached event (head+1 when none)
+	bytes int              // frame bytes of the cached events
 	epoch string           // the history's epoch ("" before the first event)
 	early map[uint64]event // events whose Append returned before an earlier one's was added
 }
 
-// add caches ev, which must be event head+1.
-func (r *ring) add(ev event) {
-	r.buf[ev.seq%uint64(len(r.buf))] = ev
-	r.head = ev.seq
-	if n := uint64(len(r.buf)); r.head-r.lo+1 > n {
-		r.lo = r.head - n + 1
-	}
+// ringMin is the size of a ring's first buffer, in events.
+const ringMin = 8
+
+// add caches ev, which must be event head+1, growing the buffer up to
+// window events and evicting the oldest beyond window events or maxBytes
+// bytes (never ev itself).
+func (r *ring) add(ev event, window, maxBytes int) {
 	if r.lo == 0 {
 		r.lo = 1
 	}
+	if n := int(r.head + 1 - r.lo); n == len(r.buf) {
+		if n < window {
+			r.grow(min(max(2*n, ringMin), window))
+		} else {
+			r.evict()
+		}
+	}
+	r.buf[ev.seq%uint64(len(r.buf))] = ev
+	r.head = ev.seq
+	r.bytes += len(ev.frame)
+	for r.bytes > maxBytes && r.lo < r.head {
+		r.evict()
+	}
 }
 
-// reset empties the cache: the history is at head in epoch.
+// grow moves the cached events to a buffer of size events.
+func (r *ring) grow(size int) {
+	buf := make([]event, size)
+	for seq := r.lo; seq <= r.head; seq++ {
+		buf[seq%uint64(size)] = r.buf[seq%uint64(len(r.buf))]
+	}
+	r.buf = buf
+}
+
+// evict drops the oldest cached event.
+func (r *ring) evict() {
+	i := r.lo % uint64(len(r.buf))
+	r.bytes -= len(r.buf[i].frame)
+	r.buf[i] = event{}
+	r.lo++
+}
+
+// reset empties the cache and frees its buffer: the history is at head in
+// epoch.
 func (r *ring) reset(head uint64, epoch string) {
-	clear(r.buf)
-	r.head, r.lo, r.epoch, r.early = head, head+1, epoch, nil
+	*r = ring{head: head, lo: head + 1, epoch: epoch}
 }
 
 // sub is one client's subscription to one topic: the slot of the client's

@@ -225,6 +225,7 @@ const (
 // Error codes of the server's limits (docs/limits.md).
 const (
 	CodeRateLimited ErrorCode = 1010 // a Subscribe or Unsubscribe over the subscription-change rate was refused whole
+	CodeTopicLimit  ErrorCode = 1011 // a publish that would make a new topic over the server's or the publisher's topic limit was refused
 	CodeFlood       ErrorCode = 2011 // the client kept sending over a rate limit after refusals
 )
 

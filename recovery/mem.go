@@ -18,30 +18,36 @@ type MemJournal struct {
 	closed  bool                  // guarded by mu
 	hub     *Hub
 	now     func() int64
-	keep    int // retention per stream (NewMemRetaining); 0: everything
+	// Retention per stream (NewMemRetaining); 0: no bound.
+	keep      int // entries
+	keepBytes int // payload bytes
 }
 
 type memStream struct {
 	epoch   string
 	first   uint64  // seq of entries[0]
 	entries []Entry // retained entries, first..head
+	bytes   int     // payload bytes of entries
 	head    uint64
 }
 
 // NewMem returns an empty in-memory journal that keeps everything.
-func NewMem() *MemJournal { return NewMemRetaining(0) }
+func NewMem() *MemJournal { return NewMemRetaining(0, 0) }
 
-// NewMemRetaining returns an empty in-memory journal that keeps at least
-// the newest keep entries of each stream and at most twice that: an Append
-// that brings a stream to 2×keep drops all but the newest keep, so trimming
-// costs O(1) per entry, amortised, and memory stays bounded without a
-// sweeper. keep <= 0 keeps everything.
-func NewMemRetaining(keep int) *MemJournal {
+// NewMemRetaining returns an empty in-memory journal that bounds each
+// stream by entries and by payload bytes: an Append that brings a stream to
+// twice keep entries or twice keepBytes bytes drops its oldest entries until
+// it holds at most keep entries and keepBytes bytes (always the newest
+// one). So a stream holds at most 2×keep entries and 2×keepBytes bytes (or
+// its one newest entry), trimming costs O(1) per entry and byte, amortised,
+// and memory stays bounded without a sweeper. A bound <= 0 is no bound.
+func NewMemRetaining(keep, keepBytes int) *MemJournal {
 	return &MemJournal{
-		streams: make(map[string]*memStream),
-		hub:     NewHub(),
-		now:     func() int64 { return time.Now().UnixNano() },
-		keep:    max(keep, 0),
+		streams:   make(map[string]*memStream),
+		hub:       NewHub(),
+		now:       func() int64 { return time.Now().UnixNano() },
+		keep:      max(keep, 0),
+		keepBytes: max(keepBytes, 0),
 	}
 }
 
@@ -93,12 +99,8 @@ func (m *MemJournal) Append(ctx context.Context, stream string, recs ...Record) 
 		entries[i].Epoch = s.epoch
 	}
 	s.entries = append(s.entries, entries...)
-	if m.keep > 0 && len(s.entries) >= 2*m.keep {
-		drop := len(s.entries) - m.keep
-		// Copy the survivors so the dropped prefix can be collected.
-		s.entries = slices.Clone(s.entries[drop:])
-		s.first += uint64(drop)
-	}
+	s.bytes += size
+	m.retainLocked(s)
 	// Publishing under m.mu keeps publications in sequence order.
 	m.hub.Publish(stream, entries)
 	return Position{Seq: s.head, Epoch: s.epoch}, nil
@@ -132,11 +134,15 @@ func (m *MemJournal) ReadFrom(ctx context.Context, stream string, after Position
 		return nil, nil
 	}
 	n := min(uint64(limit), uint64(len(s.entries))-i)
-	out := make([]Entry, n)
-	copy(out, s.entries[i:i+n])
 	// Data is never modified after append, but give callers their own copy
 	// as BoltJournal does, so that a test of another package cannot corrupt
 	// the journal by writing into an entry.
+	return cloneEntries(s.entries[i : i+n]), nil
+}
+
+// cloneEntries returns a copy of es whose payloads share one new arena.
+func cloneEntries(es []Entry) []Entry {
+	out := slices.Clone(es)
 	size := 0
 	for _, e := range out {
 		size += len(e.Data)
@@ -147,7 +153,34 @@ func (m *MemJournal) ReadFrom(ctx context.Context, stream string, after Position
 		arena = append(arena, out[k].Data...)
 		out[k].Data = arena[off:len(arena):len(arena)]
 	}
-	return out, nil
+	return out
+}
+
+// retainLocked applies the journal's retention to s once s holds twice
+// either bound (NewMemRetaining). Caller holds m.mu.
+func (m *MemJournal) retainLocked(s *memStream) {
+	n := len(s.entries)
+	if (m.keep == 0 || n < 2*m.keep) && (m.keepBytes == 0 || s.bytes < 2*m.keepBytes) {
+		return
+	}
+	drop, bytes := 0, s.bytes
+	for drop < n-1 && ((m.keep > 0 && n-drop > m.keep) || (m.keepBytes > 0 && bytes > m.keepBytes)) {
+		bytes -= len(s.entries[drop].Data)
+		drop++
+	}
+	s.drop(drop)
+}
+
+// drop removes the oldest n entries of s.
+func (s *memStream) drop(n int) {
+	for _, e := range s.entries[:n] {
+		s.bytes -= len(e.Data)
+	}
+	// Copy the survivors, payloads included: the dropped prefix, and the
+	// arenas of the Appends it shared with survivors, can be collected, so
+	// the bytes counted are the bytes held.
+	s.entries = cloneEntries(s.entries[n:])
+	s.first += uint64(n)
 }
 
 // Head implements Journal.
@@ -218,10 +251,7 @@ func (m *MemJournal) Trim(ctx context.Context, stream string, through uint64) er
 	if s == nil || through < s.first {
 		return nil
 	}
-	n := through + 1 - s.first
-	// Copy the survivors so the trimmed prefix can be collected.
-	s.entries = slices.Clone(s.entries[n:])
-	s.first = through + 1
+	s.drop(int(through + 1 - s.first))
 	return nil
 }
 

@@ -3,6 +3,7 @@ package recovery_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 
 	"tickwire/recovery"
@@ -14,7 +15,7 @@ import (
 func TestMemRetaining(t *testing.T) {
 	ctx := context.Background()
 	const keep = 10
-	j := recovery.NewMemRetaining(keep)
+	j := recovery.NewMemRetaining(keep, 0)
 	defer j.Close()
 	var pos recovery.Position
 	for k := range 60 {
@@ -38,4 +39,71 @@ func TestMemRetaining(t *testing.T) {
 	if !errors.Is(err, recovery.ErrPositionTooOld) {
 		t.Fatalf("a position 2k+1 behind the head: %v, want ErrPositionTooOld", err)
 	}
+}
+
+// TestMemRetainingBytes: an in-memory journal bounded in bytes holds at
+// most twice its byte bound of big events per stream, in what it retains and
+// in the heap (the arenas of trimmed appends are freed, also when an append
+// is trimmed only in part), whatever its entry bound; a position before the
+// retained events is too old.
+func TestMemRetainingBytes(t *testing.T) {
+	ctx := context.Background()
+	const (
+		event     = 32 << 10
+		keepBytes = 256 << 10
+		total     = 32 << 20 // 1,024 events, in batches of 1 to 5
+	)
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	j := recovery.NewMemRetaining(1<<20, keepBytes)
+	defer j.Close()
+	before := heap()
+	var pos recovery.Position
+	for k, n := 0, 0; n < total/event; k++ {
+		recs := make([]recovery.Record, 1+k%5)
+		for i := range recs {
+			recs[i].Data = make([]byte, event)
+		}
+		p, err := j.Append(ctx, "big", recs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pos, n = p, n+len(recs)
+	}
+	grown := int64(heap()) - int64(before)
+	if budget := int64(4 * keepBytes); grown > budget {
+		t.Errorf("heap grew %d KiB with %d MiB appended: want under %d KiB", grown>>10, total>>20, budget>>10)
+	}
+	first := readFirst(t, j, "big", pos)
+	all, err := j.ReadFrom(ctx, "big", recovery.Position{Seq: first - 1, Epoch: pos.Epoch}, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := 0
+	for _, e := range all {
+		held += len(e.Data)
+	}
+	if held < keepBytes || held >= 2*keepBytes {
+		t.Errorf("retains %d bytes in %d events: want [%d, %d)", held, len(all), keepBytes, 2*keepBytes)
+	}
+	_, err = j.ReadFrom(ctx, "big", recovery.Position{Seq: first - 2, Epoch: pos.Epoch}, 1)
+	if !errors.Is(err, recovery.ErrPositionTooOld) {
+		t.Fatalf("a position before the retained events: %v, want ErrPositionTooOld", err)
+	}
+}
+
+// readFirst returns the first retained seq of stream, from the error of a
+// read from its start.
+func readFirst(t *testing.T, j recovery.Journal, stream string, head recovery.Position) uint64 {
+	t.Helper()
+	_, err := j.ReadFrom(context.Background(), stream, recovery.Position{Epoch: head.Epoch}, 1)
+	var pe *recovery.PositionError
+	if !errors.As(err, &pe) {
+		t.Fatalf("read from the start after trimming: %v, want a PositionError", err)
+	}
+	return pe.First
 }

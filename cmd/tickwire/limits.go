@@ -32,6 +32,9 @@ type limitFlags struct {
 	maxPublishBody int64
 	maxStreamPost  int64
 	drain          time.Duration
+	hubTopics      int
+	pubTopics      int
+	reclaimTopics  time.Duration
 }
 
 func (l *limitFlags) register(fs *flag.FlagSet) {
@@ -49,6 +52,9 @@ func (l *limitFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&l.maxPublishBody, "max-publish-body", 64<<10, "largest POST /publish body, in `BYTES` (413 past it)")
 	fs.Int64Var(&l.maxStreamPost, "max-stream-post", 1<<20, "largest POST /stream/{id} body, in `BYTES` (413 past it)")
 	fs.DurationVar(&l.drain, "drain-timeout", 5*time.Second, "on SIGTERM, time to flush clients' queued data and finish HTTP requests in flight")
+	fs.IntVar(&l.hubTopics, "max-hub-topics", 100_000, "topics with a value or a history on the server: a client's publish that would make one more is refused (Error 1011, REST 429)")
+	fs.IntVar(&l.pubTopics, "max-topics-per-publisher", 10_000, "topics one publisher (a principal's subject; in open mode an IP address) may have made that still exist")
+	fs.DurationVar(&l.reclaimTopics, "topic-reclaim-after", time.Hour, "forget a price topic nobody published to for this long and nobody subscribes to (0: never)")
 }
 
 // apply checks the flags and puts them in cfg.
@@ -71,6 +77,9 @@ func (l *limitFlags) apply(cfg *feedserver.Config) error {
 		{"--max-publish-body", l.maxPublishBody <= 0},
 		{"--max-stream-post", l.maxStreamPost <= 0},
 		{"--drain-timeout", l.drain <= 0},
+		{"--max-hub-topics", l.hubTopics <= 0},
+		{"--max-topics-per-publisher", l.pubTopics <= 0},
+		{"--topic-reclaim-after", l.reclaimTopics < 0},
 	} {
 		if c.bad {
 			return usageError{fmt.Errorf("%s: out of range", c.name)}
@@ -93,6 +102,12 @@ func (l *limitFlags) apply(cfg *feedserver.Config) error {
 	cfg.MaxPublishBody = l.maxPublishBody
 	cfg.MaxStreamPost = l.maxStreamPost
 	cfg.DrainTimeout = l.drain
+	cfg.MaxHubTopics = l.hubTopics
+	cfg.MaxTopicsPerPublisher = l.pubTopics
+	cfg.TopicReclaimAfter = l.reclaimTopics
+	if l.reclaimTopics == 0 {
+		cfg.TopicReclaimAfter = -1 // the flag's 0 means never; the Config's 0 the default
+	}
 	return nil
 }
 
