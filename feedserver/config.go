@@ -89,6 +89,18 @@ type Config struct {
 	// admin, and one WARN at start says so.
 	Authenticator Authenticator
 
+	// AllowedOrigins are the web origins ("https://dash.example.com":
+	// scheme, host, port) whose pages may open a WebSocket to the server,
+	// besides its own origin. A request whose Origin header is another is
+	// refused 403 (web.go); a request without one (not from a browser)
+	// passes. Default none: same-origin only.
+	AllowedOrigins []string
+	// AllowedHosts are the names (without port) this server answers to in
+	// open mode, besides IP addresses and localhost: a request with another
+	// Host is refused 403, so a DNS-rebinding page cannot reach it under its
+	// own name. Ignored with an Authenticator. Default none.
+	AllowedHosts []string
+
 	// Requests makes topics request topics (requests.go): a PublishEvent on
 	// one is handed to its handler, which answers it, instead of being
 	// published. Keys are exact topic names, e.g. "requests.orders".

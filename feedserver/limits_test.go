@@ -758,7 +758,7 @@ func TestHTTPLimits(t *testing.T) {
 	}
 	defer tc.Close()
 	start := time.Now()
-	fmt.Fprintf(tc, "POST /publish/alerts.slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"event\": ")
+	fmt.Fprintf(tc, "POST /publish/alerts.slow HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"event\": ")
 	readDone := make(chan error, 1)
 	go func() {
 		_ = tc.SetReadDeadline(time.Now().Add(20 * time.Second))
@@ -862,7 +862,7 @@ func TestGracefulShutdown(t *testing.T) {
 	waitFor(t, 5*time.Second, "/readyz 503", func() bool {
 		// The listener is closing: ask the handler itself.
 		rec := httptest.NewRecorder()
-		srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://127.0.0.1/readyz", nil))
 		return rec.Code == http.StatusServiceUnavailable
 	})
 	var wg sync.WaitGroup

@@ -108,8 +108,7 @@ func New(cfg Config) *Server {
 		ReadBufferSize:  512,
 		WriteBufferSize: 16 << 10,
 		WriteBufferPool: &sync.Pool{},
-		// Any origin: browsers are not a client of this server (yet), and the
-		// trust work adds tokens, which an Origin check would not replace.
+		// Server.guard has checked the Origin of every request (web.go).
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
 	return s
@@ -121,7 +120,9 @@ func (s *Server) Hub() *Hub { return s.hub }
 // Handler returns the server's HTTP routes (with an Authenticator, every
 // route but /ws, /stream (their Hello carries the credential), /healthz,
 // /readyz and /metrics needs "Authorization: Bearer <credential>";
-// /clients and /sources/* need an admin: auth.go):
+// /clients and /sources/* need an admin: auth.go). Every route refuses a
+// foreign Origin, and in open mode a Host that is not an address or an
+// allowed name; POST bodies must be JSON (web.go):
 //
 //	GET /ws            WebSocket endpoint (protocol v1)
 //	GET /topics        JSON list of topics
@@ -144,17 +145,17 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /topics/{name}", s.authed(s.serveTopic))
 	mux.HandleFunc("GET /clients", s.adminOnly(s.serveClients))
 	mux.HandleFunc("GET /stats", s.metricsOnly(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, s.Stats()) })))
-	mux.HandleFunc("POST /publish/{name}", s.authed(s.servePublish))
-	mux.HandleFunc("POST /sources/pause/{name}", s.adminOnly(s.servePause(true)))
-	mux.HandleFunc("POST /sources/resume/{name}", s.adminOnly(s.servePause(false)))
+	mux.HandleFunc("POST /publish/{name}", requireType(jsonType, s.authed(s.servePublish)))
+	mux.HandleFunc("POST /sources/pause/{name}", requireType(jsonType, s.adminOnly(s.servePause(true))))
+	mux.HandleFunc("POST /sources/resume/{name}", requireType(jsonType, s.adminOnly(s.servePause(false))))
 	mux.HandleFunc("GET /stream", s.serveStream)
-	mux.HandleFunc("POST /stream/{id}", s.serveStreamPost)
+	mux.HandleFunc("POST /stream/{id}", requireType(StreamContentType, s.serveStreamPost))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", s.serveReady)
 	mux.HandleFunc("GET /metrics", s.metricsOnly(s.metricsHandler()))
-	return mux
+	return s.guard(mux)
 }
 
 // Serve serves HTTP and WebSocket clients on ln until ctx is done, then
