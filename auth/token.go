@@ -40,6 +40,7 @@ type MintOptions struct {
 	Roles    []string
 	Accounts []string
 	Topics   []string
+	Audience []string      // the deployments (aud) it is for; none: any server not checking aud
 	TTL      time.Duration // required, > 0
 	Now      time.Time     // default time.Now()
 }
@@ -68,6 +69,7 @@ func Mint(key ed25519.PrivateKey, opts MintOptions) (string, error) {
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    Issuer,
 			Subject:   opts.Subject,
+			Audience:  opts.Audience,
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(opts.TTL)),
 		},

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,11 +25,13 @@ var (
 	ErrExpired      = errors.New("token expired")
 	ErrNotYetValid  = errors.New("token not valid yet")
 	ErrBadClaims    = errors.New("invalid token claims")
+	ErrAudience     = errors.New("token not meant for this server (audience)")
+	ErrTooLong      = errors.New("token lifetime over this server's maximum")
 	ErrBadAPIKey    = errors.New("unknown API key")
 )
 
-// CredentialError is a refused credential: Reason is one of the Err values
-// above; Subject is the credential's subject when it is known (a genuine
+// CredentialError is a refused credential: Reason is (or wraps) one of the
+// Err values above; Subject is the credential's subject when it is known (a genuine
 // but expired token), for logs.
 type CredentialError struct {
 	Reason  error
@@ -48,19 +51,34 @@ type Config struct {
 	APIKeys []APIKey
 	// Leeway tolerates clock skew on exp and iat. Default 30s; negative: none.
 	Leeway time.Duration
+	// Audience, if set, scopes tokens to this deployment: a token whose aud
+	// does not list it (or that has none) is refused. Default: aud is not
+	// checked.
+	Audience string
+	// MaxLifetime caps how long a token may live: one whose exp - iat (exp
+	// - now without iat) is longer is refused, so a key holder's typo
+	// cannot make a token valid for years. Default DefaultMaxLifetime;
+	// negative: no cap.
+	MaxLifetime time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
 
+// DefaultMaxLifetime is Config.MaxLifetime's default: a week, room for a
+// long weekend's token; services use API keys.
+const DefaultMaxLifetime = 7 * 24 * time.Hour
+
 // Verifier turns credentials into Principals. It is safe for concurrent
 // use and holds no secret: public keys and key hashes only.
 type Verifier struct {
-	keys   []ed25519.PublicKey
-	kids   map[string]ed25519.PublicKey
-	api    []apiEntry
-	leeway time.Duration
-	now    func() time.Time
-	parser *jwt.Parser
+	keys    []ed25519.PublicKey
+	kids    map[string]ed25519.PublicKey
+	api     []apiEntry
+	leeway  time.Duration
+	aud     string        // "": not checked
+	maxLife time.Duration // 0: no cap
+	now     func() time.Time
+	parser  *jwt.Parser
 }
 
 type apiEntry struct {
@@ -82,7 +100,12 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	v := &Verifier{kids: make(map[string]ed25519.PublicKey), leeway: cfg.Leeway, now: cfg.Now}
+	if cfg.MaxLifetime == 0 {
+		cfg.MaxLifetime = DefaultMaxLifetime
+	} else if cfg.MaxLifetime < 0 {
+		cfg.MaxLifetime = 0
+	}
+	v := &Verifier{kids: make(map[string]ed25519.PublicKey), leeway: cfg.Leeway, aud: cfg.Audience, maxLife: cfg.MaxLifetime, now: cfg.Now}
 	for i, k := range cfg.PublicKeys {
 		if len(k) != ed25519.PublicKeySize {
 			return nil, fmt.Errorf("auth: public key %d: %d bytes, want %d", i+1, len(k), ed25519.PublicKeySize)
@@ -186,6 +209,14 @@ func (v *Verifier) token(s string) (*Principal, error) {
 	if err := validPatterns(c.Topics); err != nil {
 		return nil, &CredentialError{Reason: ErrBadClaims, Subject: c.Subject, Detail: err.Error()}
 	}
+	// Checked here, not by the parser: its error for a missing aud is the
+	// one for a missing exp.
+	if v.aud != "" && !slices.Contains(c.Audience, v.aud) {
+		return nil, &CredentialError{Reason: ErrAudience, Subject: c.Subject, Detail: fmt.Sprintf("aud %q, want %q", c.Audience, v.aud)}
+	}
+	if err := v.checkLifetime(&c); err != nil {
+		return nil, err
+	}
 	return &Principal{
 		Subject: c.Subject, Roles: c.Roles, Accounts: c.Accounts, Topics: c.Topics,
 		Expires: c.ExpiresAt.Time.Add(v.leeway), Method: MethodToken,
@@ -193,6 +224,23 @@ func (v *Verifier) token(s string) (*Principal, error) {
 }
 
 var errUnknownKid = errors.New("unknown kid")
+
+// checkLifetime refuses a token meant to live longer than Config.MaxLifetime:
+// exp - iat, or exp - now for a token without iat.
+func (v *Verifier) checkLifetime(c *Claims) error {
+	if v.maxLife == 0 {
+		return nil
+	}
+	from, what := v.now(), "now"
+	if c.IssuedAt != nil {
+		from, what = c.IssuedAt.Time, "iat"
+	}
+	if life := c.ExpiresAt.Sub(from); life > v.maxLife {
+		return &CredentialError{Reason: fmt.Errorf("%w (%v)", ErrTooLong, v.maxLife), Subject: c.Subject,
+			Detail: fmt.Sprintf("exp - %s = %v", what, life.Round(time.Second))}
+	}
+	return nil
+}
 
 // Describe verifies a token like Authenticate and also returns its claims,
 // for `tickwire token inspect`.

@@ -160,6 +160,83 @@ func TestLeeway(t *testing.T) {
 	}
 }
 
+// TestAudience: a verifier with an Audience accepts tokens listing it and
+// refuses others, and tokens without aud; one without accepts any.
+func TestAudience(t *testing.T) {
+	pub, priv := testKeys(t)
+	v, err := NewVerifier(Config{PublicKeys: []ed25519.PublicKey{pub}, Audience: "prod", Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, aud := range [][]string{{"prod"}, {"uat", "prod"}} {
+		if _, err := v.Authenticate(mint(t, priv, MintOptions{Audience: aud})); err != nil {
+			t.Errorf("aud %q on a prod server: %v", aud, err)
+		}
+	}
+	for _, aud := range [][]string{nil, {"uat"}, {"Prod"}} {
+		_, err := v.Authenticate(mint(t, priv, MintOptions{Subject: "ann", Audience: aud}))
+		var ce *CredentialError
+		if !errors.Is(err, ErrAudience) || !errors.As(err, &ce) || ce.Subject != "ann" {
+			t.Errorf("aud %q on a prod server: %v, want ErrAudience naming ann", aud, err)
+		}
+	}
+	if _, err := newTestVerifier(t, t0, pub).Authenticate(mint(t, priv, MintOptions{Audience: []string{"uat"}})); err != nil {
+		t.Errorf("aud uat on a server without an audience: %v", err)
+	}
+}
+
+// TestMaxLifetime: a token meant to live longer than the verifier's
+// maximum (exp - iat, or exp - now without iat) is refused, whatever is
+// left of it; the default maximum is DefaultMaxLifetime.
+func TestMaxLifetime(t *testing.T) {
+	pub, priv := testKeys(t)
+	now := t0.Add(time.Minute)
+	v, err := NewVerifier(Config{PublicKeys: []ed25519.PublicKey{pub}, MaxLifetime: 8 * time.Hour, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Authenticate(mint(t, priv, MintOptions{TTL: 8 * time.Hour})); err != nil {
+		t.Fatalf("8h token, max 8h: %v", err)
+	}
+	long := mint(t, priv, MintOptions{Subject: "ann", TTL: 8*time.Hour + time.Second})
+	_, err = v.Authenticate(long)
+	var ce *CredentialError
+	if !errors.Is(err, ErrTooLong) || !errors.As(err, &ce) || ce.Subject != "ann" || !strings.Contains(err.Error(), "8h0m0s") {
+		t.Fatalf("8h0m1s token, max 8h: %v, want ErrTooLong naming the maximum", err)
+	}
+	// Issued long ago, little left: still refused (iat says what it was minted for).
+	old := mint(t, priv, MintOptions{Now: t0.Add(-20 * time.Hour), TTL: 21 * time.Hour})
+	if _, err := v.Authenticate(old); !errors.Is(err, ErrTooLong) {
+		t.Fatalf("21h token with an hour left: %v, want ErrTooLong", err)
+	}
+	// Without iat, exp - now counts.
+	noIat := validClaims(t0)
+	noIat.IssuedAt = nil
+	noIat.ExpiresAt = jwt.NewNumericDate(now.Add(7 * time.Hour))
+	if _, err := v.Authenticate(forge(t, jwt.SigningMethodEdDSA, priv, KeyID(pub), noIat)); err != nil {
+		t.Fatalf("no iat, 7h left: %v", err)
+	}
+	noIat.ExpiresAt = jwt.NewNumericDate(now.Add(9 * time.Hour))
+	if _, err := v.Authenticate(forge(t, jwt.SigningMethodEdDSA, priv, KeyID(pub), noIat)); !errors.Is(err, ErrTooLong) {
+		t.Fatalf("no iat, 9h left: %v, want ErrTooLong", err)
+	}
+	// The default refuses a token that lives until 9999; negative: no cap.
+	forever := mint(t, priv, MintOptions{TTL: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC).Sub(t0)})
+	if _, err := newTestVerifier(t, now, pub).Authenticate(forever); !errors.Is(err, ErrTooLong) {
+		t.Fatalf("token until 9999, default maximum: %v, want ErrTooLong", err)
+	}
+	if _, err := newTestVerifier(t, now, pub).Authenticate(mint(t, priv, MintOptions{TTL: DefaultMaxLifetime})); err != nil {
+		t.Fatalf("token of DefaultMaxLifetime: %v", err)
+	}
+	uncapped, err := NewVerifier(Config{PublicKeys: []ed25519.PublicKey{pub}, MaxLifetime: -1, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := uncapped.Authenticate(forever); err != nil {
+		t.Fatalf("token until 9999, no maximum: %v", err)
+	}
+}
+
 // Rotation: a server with the old and the new key accepts tokens of both,
 // with and without kid.
 func TestKeyRotation(t *testing.T) {

@@ -141,8 +141,11 @@ func ServeChild(ctx context.Context, mode, listen string, flush, heartbeat time.
 		// The bench topics keep benchKeep events, in the ring and the
 		// journal alike: a run measures the server in its steady state,
 		// recycling memory, not growing toward the default retention.
+		// Thousands of clients connect at once from 127.0.0.1, and the idle
+		// run holds connections that never say Hello: no pre-Hello budget.
 		srv := feedserver.New(feedserver.Config{
-			Name: "bench", Topics: rules, MaxConnections: 1 << 20, FlushInterval: flush, Heartbeat: heartbeat, MemoryRetention: benchKeep,
+			Name: "bench", Topics: rules, MaxConnections: 1 << 20, MaxPreHello: -1, MaxPreHelloPerAddr: -1,
+			FlushInterval: flush, Heartbeat: heartbeat, MemoryRetention: benchKeep,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		})
 		mux.Handle("/", srv.Handler())

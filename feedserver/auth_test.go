@@ -454,6 +454,9 @@ func TestRESTAuth(t *testing.T) {
 		if cred != "" {
 			req.Header.Set("Authorization", "Bearer "+cred)
 		}
+		if method == http.MethodPost {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

@@ -44,7 +44,7 @@ func rawSubscriber(b *testing.B, url string, topics ...string) {
 // of topic. Pings are off (an hour apart) so only publishes are measured.
 func benchServer(b *testing.B, n int, topic string) *Server {
 	b.Helper()
-	srv, url := startServer(b, Config{Heartbeat: time.Hour, Logger: quiet()})
+	srv, url := startServer(b, Config{Heartbeat: time.Hour, Logger: quiet(), MaxPreHelloPerAddr: -1})
 	for range n {
 		rawSubscriber(b, url, topic)
 	}

@@ -62,6 +62,9 @@ type Client struct {
 	closeStatus atomic.Int32
 	drained     atomic.Bool // the writer wrote the final frame and the close
 	untracked   sync.Once   // Server.conns.Done, once
+	// admitted: the Hello was accepted and the connection counts against
+	// Config.MaxConnections, no longer the pre-Hello budget. Under Server.mu.
+	admitted bool
 }
 
 func newClient(srv *Server, conn transport, id string) *Client {
@@ -409,6 +412,10 @@ func (c *Client) handleHello(h *protocol.Hello) bool {
 	if !c.authenticateHello(h) {
 		return false
 	}
+	if reason := c.srv.admit(c); reason != "" {
+		c.closeWith(protocol.CodeServerFull, reason)
+		return false
+	}
 	return c.startSession(h)
 }
 
@@ -528,12 +535,16 @@ func (c *Client) closeWithin(code protocol.ErrorCode, reason string, d time.Dura
 	}
 	c.srv.errSent.inc(code)
 	status := websocket.CloseNormalClosure
-	if code == protocol.CodeShutdown {
+	switch code {
+	case protocol.CodeShutdown:
 		// Going away: reconnect, here or elsewhere. Logged per client at
 		// debug level only: the shutdown logs the count.
 		status = websocket.CloseGoingAway
 		c.logger().Debug("closing", "code", code, "reason", reason)
-	} else {
+	case protocol.CodeServerFull:
+		status = websocket.CloseTryAgainLater
+		c.logger().Warn("connection refused", "reason", reason)
+	default:
 		c.logger().Info("closing", "code", code, "reason", reason)
 	}
 	c.closeStatus.Store(int32(status))

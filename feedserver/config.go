@@ -20,8 +20,10 @@ type Config struct {
 	HandshakeTimeout time.Duration
 	// WriteTimeout bounds one batch write to a client. Default 5s.
 	WriteTimeout time.Duration
-	// MaxConnections caps concurrent client connections; more are refused with
-	// CodeServerFull. Default 10000.
+	// MaxConnections caps concurrent client connections with a principal
+	// (their Hello accepted); more are refused with CodeServerFull. A
+	// connection awaiting its Hello counts against MaxPreHello instead, so
+	// sockets that never authenticate cannot crowd traders out. Default 10000.
 	MaxConnections int
 	// MaxTopicsPerClient caps one client's subscriptions. Default 1024.
 	MaxTopicsPerClient int
@@ -92,6 +94,18 @@ type Config struct {
 	// admin, and one WARN at start says so.
 	Authenticator Authenticator
 
+	// AllowedOrigins are the web origins ("https://dash.example.com":
+	// scheme, host, port) whose pages may open a WebSocket to the server,
+	// besides its own origin. A request whose Origin header is another is
+	// refused 403 (web.go); a request without one (not from a browser)
+	// passes. Default none: same-origin only.
+	AllowedOrigins []string
+	// AllowedHosts are the names (without port) this server answers to in
+	// open mode, besides IP addresses and localhost: a request with another
+	// Host is refused 403, so a DNS-rebinding page cannot reach it under its
+	// own name. Ignored with an Authenticator. Default none.
+	AllowedHosts []string
+
 	// Requests makes topics request topics (requests.go): a PublishEvent on
 	// one is handed to its handler, which answers it, instead of being
 	// published. Keys are exact topic names, e.g. "requests.orders".
@@ -101,11 +115,21 @@ type Config struct {
 	// Limits against hostile or broken clients, and the shutdown's drain
 	// (docs/limits.md).
 
-	// MaxConnectionsPerAddr caps concurrent connections from one remote IP
-	// address; more are refused with CodeServerFull. Default 0: unlimited
-	// (behind a proxy every client has the proxy's address; the bench opens
-	// thousands from 127.0.0.1).
+	// MaxConnectionsPerAddr caps concurrent connections with a principal
+	// from one remote IP address; more are refused with CodeServerFull.
+	// Default 0: unlimited (behind a proxy every client has the proxy's
+	// address; the bench opens thousands from 127.0.0.1).
 	MaxConnectionsPerAddr int
+	// MaxPreHello caps connections (WebSocket or HTTP stream) that have not
+	// yet had their Hello accepted; more are refused with CodeServerFull.
+	// Each lasts at most HandshakeTimeout; a legitimate client's lasts a
+	// round trip. Default 1024; negative: unlimited.
+	MaxPreHello int
+	// MaxPreHelloPerAddr caps those from one remote IP address, so one
+	// address cannot take the whole MaxPreHello. Default 64; negative:
+	// unlimited (a bench opening thousands of connections from 127.0.0.1
+	// at once).
+	MaxPreHelloPerAddr int
 	// IdleTimeout disconnects (CodeIdle) a client that has said Hello and
 	// sent nothing, not even a Pong, for this long. It also bounds reading
 	// one message, so a message dribbled in forever is cut off. Default
@@ -174,6 +198,12 @@ func (c Config) withDefaults() Config {
 	def(&c.HandshakeTimeout, 5*time.Second)
 	def(&c.WriteTimeout, 5*time.Second)
 	defInt(&c.MaxConnections, 10000)
+	if c.MaxPreHello == 0 {
+		c.MaxPreHello = 1024
+	}
+	if c.MaxPreHelloPerAddr == 0 {
+		c.MaxPreHelloPerAddr = 64
+	}
 	defInt(&c.MaxTopicsPerClient, 1024)
 	if c.MaxInboundMessage <= 0 {
 		c.MaxInboundMessage = 64 << 10

@@ -370,7 +370,7 @@ func TestStaleStatus(t *testing.T) {
 	})
 	// Pausing ingest silences the source: stale again, and REST says so.
 	base := "http://" + strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/ws")
-	resp, err := http.Post(base+"/sources/pause/EURUSD", "", nil)
+	resp, err := http.Post(base+"/sources/pause/EURUSD", "application/json", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -561,6 +561,83 @@ func TestPerAddressCap(t *testing.T) {
 	dial(t, url) // its slot is free again
 }
 
+// rawWSFrom opens a WebSocket from the local address ip (127.0.0.x) and
+// sends nothing on it.
+func rawWSFrom(t *testing.T, url string, ip net.IP) *websocket.Conn {
+	t.Helper()
+	d := websocket.Dialer{NetDialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}).DialContext}
+	ws, _, err := d.Dial(url, nil)
+	if err != nil {
+		t.Fatalf("dial from %v: %v", ip, err)
+	}
+	t.Cleanup(func() { _ = ws.Close() })
+	return ws
+}
+
+// TestPreHelloNotCounted: with MaxConnections 3, sockets that never say
+// Hello do not count against it: five of them, and three traders still
+// connect; a fourth trader is refused with 2002.
+func TestPreHelloNotCounted(t *testing.T) {
+	srv, url := startServer(t, Config{MaxConnections: 3, HandshakeTimeout: time.Minute})
+	for range 5 {
+		rawWSFrom(t, url, net.IPv4(127, 0, 0, 2))
+	}
+	waitFor(t, 5*time.Second, "five connections awaiting their Hello", func() bool { return srv.Stats().Connections == 5 })
+	for range 3 {
+		dial(t, url)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := client.Dial(ctx, url, protocol.Hello{Client: "fourth"})
+	var perr *protocol.Error
+	if !errors.As(err, &perr) || perr.Code != protocol.CodeServerFull || perr.Reason != "connection limit 3 reached" {
+		t.Fatalf("fourth trader: %v, want 2002 connection limit 3 reached", err)
+	}
+	if st := srv.Stats(); st.PreHello != 5 {
+		t.Fatalf("%d connections awaiting their Hello, want 5", st.PreHello)
+	}
+}
+
+// TestPreHelloBudget: connections awaiting their Hello have their own
+// budget, per address (MaxPreHelloPerAddr) and in all (MaxPreHello):
+// the excess is refused with 2002 naming the limit and close 1013, while
+// a trader from another address connects; a freed slot is used again.
+func TestPreHelloBudget(t *testing.T) {
+	srv, url := startServer(t, Config{MaxConnections: 3, MaxPreHello: 6, MaxPreHelloPerAddr: 4, HandshakeTimeout: time.Minute})
+	preHello := func(n int) func() bool { return func() bool { return srv.Stats().PreHello == n } }
+	refused := func(ws *websocket.Conn, want string) {
+		t.Helper()
+		errs, end := readWSErrors(ws, 5*time.Second)
+		if len(errs) != 1 || errs[0].Code != protocol.CodeServerFull || errs[0].Reason != want || closeCode(end) != websocket.CloseTryAgainLater {
+			t.Fatalf("got %v, then %v; want 2002 %q and close 1013", errs, end, want)
+		}
+	}
+	two, three, four := net.IPv4(127, 0, 0, 2), net.IPv4(127, 0, 0, 3), net.IPv4(127, 0, 0, 4)
+	for range 4 {
+		rawWSFrom(t, url, two)
+	}
+	waitFor(t, 5*time.Second, "4 awaiting their Hello", preHello(4))
+	refused(rawWSFrom(t, url, two), "per-address limit of 4 connections awaiting their Hello reached for 127.0.0.2")
+	dial(t, url) // a trader from 127.0.0.1
+
+	a := rawWSFrom(t, url, three)
+	rawWSFrom(t, url, three)
+	waitFor(t, 5*time.Second, "6 awaiting their Hello", preHello(6))
+	refused(rawWSFrom(t, url, four), "limit of 6 connections awaiting their Hello reached")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if c, err := client.Dial(ctx, "http://"+wsURLHost(url)+"/stream", protocol.Hello{}); err == nil {
+		_ = c.Close()
+		t.Fatal("an HTTP stream was accepted over the pre-Hello limit")
+	}
+	_ = a.Close()
+	waitFor(t, 5*time.Second, "a slot freed", preHello(5))
+	dial(t, url)
+	if st := srv.Stats(); st.Connections != 7 || st.PreHello != 5 {
+		t.Fatalf("stats %+v, want 7 connections, 5 awaiting their Hello", st)
+	}
+}
+
 // TestIdleTimeout: a client that says Hello and then nothing is cut after
 // IdleTimeout with Error 2004; one that sends something more often is not.
 func TestIdleTimeout(t *testing.T) {
@@ -681,7 +758,7 @@ func TestHTTPLimits(t *testing.T) {
 	}
 	defer tc.Close()
 	start := time.Now()
-	fmt.Fprintf(tc, "POST /publish/alerts.slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"event\": ")
+	fmt.Fprintf(tc, "POST /publish/alerts.slow HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"event\": ")
 	readDone := make(chan error, 1)
 	go func() {
 		_ = tc.SetReadDeadline(time.Now().Add(20 * time.Second))
@@ -806,7 +883,7 @@ func TestGracefulShutdown(t *testing.T) {
 	waitFor(t, 5*time.Second, "/readyz 503", func() bool {
 		// The listener is closing: ask the handler itself.
 		rec := httptest.NewRecorder()
-		srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://127.0.0.1/readyz", nil))
 		return rec.Code == http.StatusServiceUnavailable
 	})
 	var wg sync.WaitGroup

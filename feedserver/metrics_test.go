@@ -148,7 +148,7 @@ func TestReadyz(t *testing.T) {
 	h := srv.Handler()
 	get := func() (int, string) {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1/readyz", nil))
 		return rec.Code, rec.Body.String()
 	}
 	if code, body := get(); code != http.StatusServiceUnavailable || !strings.Contains(body, "not serving") {
@@ -200,7 +200,7 @@ func TestMetricsNodeState(t *testing.T) {
 	}
 	local := func() map[string]float64 {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1/metrics", nil))
 		return parseMetrics(t, rec.Body)
 	}
 	if on := states(local()); len(on) != 1 || on[0] != "booting" {

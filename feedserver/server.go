@@ -52,9 +52,14 @@ type Server struct {
 	anonymous *auth.Principal // every client's principal in open mode (auth.go)
 
 	mu      sync.Mutex
-	clients map[*Client]struct{}
-	perAddr map[string]int // connections per remote IP, with Config.MaxConnectionsPerAddr
-	closing bool
+	clients map[*Client]struct{} // every connection, before and after its Hello
+	// Connections with a principal (Client.admitted), against
+	// Config.MaxConnections and MaxConnectionsPerAddr, and those awaiting
+	// their Hello, against MaxPreHello and MaxPreHelloPerAddr: counts in
+	// all, and per remote IP.
+	admitted, preHello    int
+	perAddr, preHelloAddr map[string]int
+	closing               bool
 	// conflatedGone sums the conflation counts of clients gone, so
 	// tickwire_conflated_total does not fall when a client leaves.
 	conflatedGone uint64
@@ -64,11 +69,12 @@ type Server struct {
 func New(cfg Config) *Server {
 	cfg = cfg.withDefaults()
 	s := &Server{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		hub:     NewHub(cfg.Topics, cfg.StaleAfter),
-		clients: make(map[*Client]struct{}),
-		perAddr: make(map[string]int),
+		cfg:          cfg,
+		log:          cfg.Logger,
+		hub:          NewHub(cfg.Topics, cfg.StaleAfter),
+		clients:      make(map[*Client]struct{}),
+		perAddr:      make(map[string]int),
+		preHelloAddr: make(map[string]int),
 	}
 	s.state.Store(int32(NodeBooting))
 	s.anonymous = auth.Anonymous()
@@ -104,8 +110,7 @@ func New(cfg Config) *Server {
 		ReadBufferSize:  512,
 		WriteBufferSize: 16 << 10,
 		WriteBufferPool: &sync.Pool{},
-		// Any origin: browsers are not a client of this server (yet), and the
-		// trust work adds tokens, which an Origin check would not replace.
+		// Server.guard has checked the Origin of every request (web.go).
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
 	return s
@@ -117,7 +122,9 @@ func (s *Server) Hub() *Hub { return s.hub }
 // Handler returns the server's HTTP routes (with an Authenticator, every
 // route but /ws, /stream (their Hello carries the credential), /healthz,
 // /readyz and /metrics needs "Authorization: Bearer <credential>";
-// /clients and /sources/* need an admin: auth.go):
+// /clients and /sources/* need an admin: auth.go). Every route refuses a
+// foreign Origin, and in open mode a Host that is not an address or an
+// allowed name; POST bodies must be JSON (web.go):
 //
 //	GET /ws            WebSocket endpoint (protocol v1)
 //	GET /topics        JSON list of topics
@@ -140,17 +147,17 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /topics/{name}", s.authed(s.serveTopic))
 	mux.HandleFunc("GET /clients", s.adminOnly(s.serveClients))
 	mux.HandleFunc("GET /stats", s.metricsOnly(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, s.Stats()) })))
-	mux.HandleFunc("POST /publish/{name}", s.authed(s.servePublish))
-	mux.HandleFunc("POST /sources/pause/{name}", s.adminOnly(s.servePause(true)))
-	mux.HandleFunc("POST /sources/resume/{name}", s.adminOnly(s.servePause(false)))
+	mux.HandleFunc("POST /publish/{name}", requireType(jsonType, s.authed(s.servePublish)))
+	mux.HandleFunc("POST /sources/pause/{name}", requireType(jsonType, s.adminOnly(s.servePause(true))))
+	mux.HandleFunc("POST /sources/resume/{name}", requireType(jsonType, s.adminOnly(s.servePause(false))))
 	mux.HandleFunc("GET /stream", s.serveStream)
-	mux.HandleFunc("POST /stream/{id}", s.serveStreamPost)
+	mux.HandleFunc("POST /stream/{id}", requireType(StreamContentType, s.serveStreamPost))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", s.serveReady)
 	mux.HandleFunc("GET /metrics", s.metricsOnly(s.metricsHandler()))
-	return mux
+	return s.guard(mux)
 }
 
 // Serve serves HTTP and WebSocket clients on ln until ctx is done, then
@@ -236,37 +243,88 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	go c.read()
 }
 
+// add takes a new connection, awaiting its Hello, within the pre-Hello
+// budget (Config.MaxPreHello, MaxPreHelloPerAddr). A server already full
+// of connections with a principal refuses it at once rather than after
+// its Hello.
 func (s *Server) add(c *Client) (refusal string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
 		return "server shutting down"
 	}
-	if len(s.clients) >= s.cfg.MaxConnections {
+	key := addrKey(c.addr)
+	if r := s.full(key); r != "" {
+		return r
+	}
+	if max := s.cfg.MaxPreHello; max > 0 && s.preHello >= max {
+		return fmt.Sprintf("limit of %d connections awaiting their Hello reached", max)
+	}
+	if max := s.cfg.MaxPreHelloPerAddr; max > 0 && s.preHelloAddr[key] >= max {
+		return fmt.Sprintf("per-address limit of %d connections awaiting their Hello reached for %s", max, key)
+	}
+	s.clients[c] = struct{}{}
+	s.preHello++
+	s.preHelloAddr[key]++
+	s.conns.Add(1)
+	return ""
+}
+
+// admit counts c, whose Hello was just authenticated, against the
+// connection caps instead of the pre-Hello budget, or refuses it.
+func (s *Server) admit(c *Client) (refusal string) {
+	key := addrKey(c.addr)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.clients[c]; !ok || c.admitted {
+		return "" // already gone (shut down meanwhile), or admitted before
+	}
+	if r := s.full(key); r != "" {
+		return r
+	}
+	s.preHello--
+	decrement(s.preHelloAddr, key)
+	c.admitted = true
+	s.admitted++
+	s.perAddr[key]++
+	return ""
+}
+
+// full says why a connection with a principal from the IP key would be
+// over the connection caps, or "". Under s.mu.
+func (s *Server) full(key string) string {
+	if s.admitted >= s.cfg.MaxConnections {
 		return fmt.Sprintf("connection limit %d reached", s.cfg.MaxConnections)
 	}
-	key := addrKey(c.addr)
 	if max := s.cfg.MaxConnectionsPerAddr; max > 0 && s.perAddr[key] >= max {
 		return fmt.Sprintf("per-address connection limit %d reached for %s", max, key)
 	}
-	s.clients[c] = struct{}{}
-	s.perAddr[key]++
-	s.conns.Add(1)
 	return ""
 }
 
 func (s *Server) remove(c *Client) {
 	conflated := c.queue.stats().conflated // before s.mu: never hold it with a queue lock
+	key := addrKey(c.addr)
 	s.mu.Lock()
 	if _, ok := s.clients[c]; ok {
 		delete(s.clients, c)
 		s.conflatedGone += conflated
-		key := addrKey(c.addr)
-		if s.perAddr[key]--; s.perAddr[key] <= 0 {
-			delete(s.perAddr, key)
+		if c.admitted {
+			s.admitted--
+			decrement(s.perAddr, key)
+		} else {
+			s.preHello--
+			decrement(s.preHelloAddr, key)
 		}
 	}
 	s.mu.Unlock()
+}
+
+// decrement lowers m[key], deleting it at zero.
+func decrement(m map[string]int, key string) {
+	if m[key]--; m[key] <= 0 {
+		delete(m, key)
+	}
 }
 
 func (s *Server) isClosing() bool {
@@ -278,7 +336,8 @@ func (s *Server) isClosing() bool {
 // ServerStats are server-wide counters.
 type ServerStats struct {
 	HubStats
-	Connections int
+	Connections int // all connections, PreHello included
+	PreHello    int // connections whose Hello has not been accepted yet
 	SentFrames  uint64
 	SentBytes   uint64
 }
@@ -286,9 +345,9 @@ type ServerStats struct {
 // Stats returns the server's counters.
 func (s *Server) Stats() ServerStats {
 	s.mu.Lock()
-	n := len(s.clients)
+	n, pre := len(s.clients), s.preHello
 	s.mu.Unlock()
-	return ServerStats{HubStats: s.hub.Stats(), Connections: n, SentFrames: s.sentFrames.Load(), SentBytes: s.sentBytes.Load()}
+	return ServerStats{HubStats: s.hub.Stats(), Connections: n, PreHello: pre, SentFrames: s.sentFrames.Load(), SentBytes: s.sentBytes.Load()}
 }
 
 // Clients returns the stats of every connected client, sorted by ID.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,8 @@ import (
 //	if err := lim.apply(&cfg); err != nil { ... }
 type limitFlags struct {
 	perAddr        int
+	preHello       int
+	preHelloAddr   int
 	maxTopics      int
 	maxMessage     int64
 	handshake      time.Duration
@@ -39,6 +42,8 @@ type limitFlags struct {
 
 func (l *limitFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&l.perAddr, "max-connections-per-addr", 0, "connection cap per remote IP address (0: none; behind a proxy every client shares its address)")
+	fs.IntVar(&l.preHello, "max-pre-hello", 1024, "connections awaiting their Hello (not yet authenticated), all told (0: no limit); they do not count against --max-connections")
+	fs.IntVar(&l.preHelloAddr, "max-pre-hello-per-addr", 64, "connections awaiting their Hello per remote IP address (0: no limit, e.g. for a bench opening thousands from 127.0.0.1 at once)")
 	fs.IntVar(&l.maxTopics, "max-topics", 1024, "subscriptions per client")
 	fs.Int64Var(&l.maxMessage, "max-message", 64<<10, "largest message a client may send, in `BYTES` (Error 2007 past it)")
 	fs.DurationVar(&l.handshake, "handshake-timeout", 5*time.Second, "time for a client's HTTP request header and for its Hello")
@@ -64,6 +69,8 @@ func (l *limitFlags) apply(cfg *feedserver.Config) error {
 		bad  bool
 	}{
 		{"--max-connections-per-addr", l.perAddr < 0},
+		{"--max-pre-hello", l.preHello < 0},
+		{"--max-pre-hello-per-addr", l.preHelloAddr < 0},
 		{"--max-topics", l.maxTopics <= 0},
 		{"--max-message", l.maxMessage <= 0},
 		{"--handshake-timeout", l.handshake <= 0},
@@ -86,6 +93,9 @@ func (l *limitFlags) apply(cfg *feedserver.Config) error {
 		}
 	}
 	cfg.MaxConnectionsPerAddr = l.perAddr
+	// The flags' 0 means no limit; the Config's 0 the default.
+	cfg.MaxPreHello = cmp.Or(l.preHello, -1)
+	cfg.MaxPreHelloPerAddr = cmp.Or(l.preHelloAddr, -1)
 	cfg.MaxTopicsPerClient = l.maxTopics
 	cfg.MaxInboundMessage = l.maxMessage
 	cfg.HandshakeTimeout = l.handshake

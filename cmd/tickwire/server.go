@@ -107,6 +107,8 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	lim.register(fs)
 	var af authFlags
 	af.register(fs)
+	var wf webFlags
+	wf.register(fs)
 	var tf serverTLSFlags
 	tf.register(fs)
 	fs.Usage = func() {
@@ -134,10 +136,16 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if err := wf.checkOpenFIX(ff.config, authn, log.Warn); err != nil {
+		return err
+	}
 	reqs := newOrderRequests(log.With("component", "requests"))
 	cfg := feedserver.Config{Name: *name, Heartbeat: *heartbeat, MaxConnections: *maxConns, StaleAfter: *staleAfter, Logger: log,
 		Requests: reqs.handlers(), Authenticator: authn}
 	if err := lim.apply(&cfg); err != nil {
+		return err
+	}
+	if err := wf.apply(&cfg, *listen); err != nil {
 		return err
 	}
 	snaps := &orderSnapshots{}

@@ -287,7 +287,7 @@ TargetCompID=CLTLS
 		t.Fatal(err)
 	}
 	certs := filepath.Join(dir, "tls")
-	out := inProcessServer(t, "--listen", "127.0.0.1:0", "--tls-self-signed", certs, "--fix-config", cfg, "--log-level", "warn")
+	out := inProcessServer(t, "--listen", "127.0.0.1:0", "--tls-self-signed", certs, "--fix-config", cfg, "--insecure-open", "--log-level", "warn")
 	m := regexp.MustCompile(`FIX gateway listening on (127\.0\.0\.1:\d+) \(TLS\)`).FindStringSubmatch(out.String())
 	if m == nil {
 		t.Fatalf("no FIX TLS line:\n%s", out.String())

@@ -19,8 +19,8 @@ const tokenUsage = `Usage: tickwire token <command> [flags]
 Credentials for servers run with --auth-pubkey / --api-keys (docs/auth.md):
 
   keygen   --dir DIR: write a new Ed25519 key pair, auth.key (private, 0600) and auth.pub
-  mint     --key auth.key --sub NAME [--roles r1,r2] [--accounts A,B] [--topics 'EUR*,...'] [--ttl 8h]:
-           print a signed token
+  mint     --key auth.key --sub NAME [--roles r1,r2] [--accounts A,B] [--topics 'EUR*,...'] [--ttl 8h]
+           [--audience NAME]: print a signed token
   inspect  [--pub auth.pub[,...]] TOKEN|-: verify a token (with --pub) and print its claims
   apikey   --name NAME [--roles ...] [--accounts ...] [--topics ...]: print a new API key and
            the entry to paste under "keys:" in the server's --api-keys file
@@ -101,7 +101,8 @@ func tokenMint(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("token mint", flag.ContinueOnError)
 	key := fs.String("key", "", "the private key `FILE` (auth.key from keygen)")
 	sub := fs.String("sub", "", "the subject: who the token is for (`NAME`)")
-	ttl := fs.Duration("ttl", 8*time.Hour, "how long the token is valid")
+	ttl := fs.Duration("ttl", 8*time.Hour, "how long the token is valid (servers refuse more than their --auth-max-ttl, default a week)")
+	aud := fs.String("audience", "", "comma-separated deployments the token is for (`NAMES`, its aud): a server with --auth-audience accepts it only if listed")
 	var ef entitlementFlags
 	ef.register(fs)
 	fs.Usage = func() {
@@ -124,7 +125,7 @@ func tokenMint(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	tok, err := auth.Mint(priv, auth.MintOptions{Subject: *sub, Roles: splitList(ef.roles), Accounts: splitList(ef.accounts),
-		Topics: splitList(ef.topics), TTL: *ttl})
+		Topics: splitList(ef.topics), Audience: splitList(*aud), TTL: *ttl})
 	if err != nil {
 		return usageError{err}
 	}

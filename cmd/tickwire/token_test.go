@@ -291,6 +291,7 @@ func TestTokenCommandProcess(t *testing.T) {
 	post := func(path, cred, body string) int {
 		req, _ := http.NewRequest("POST", "http://"+addr+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+cred)
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -324,5 +325,57 @@ func TestTokenCommandProcess(t *testing.T) {
 	}
 	if code := get("/topics", "twk_wrong"); code != http.StatusUnauthorized {
 		t.Errorf("wrong API key: %d, want 401", code)
+	}
+}
+
+// TestServerAudienceAndMaxTTL: `tickwire server --auth-audience prod
+// --auth-max-ttl 2h` accepts a token minted with `token mint --audience
+// prod` within 2h, and refuses, with the reason, one for another
+// deployment, one with no audience, and one meant to live longer.
+func TestServerAudienceAndMaxTTL(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if err := runToken(context.Background(), []string{"keygen", "--dir", dir}, &out, &errb); err != nil {
+		t.Fatalf("keygen: %v %s", err, errb.String())
+	}
+	mint := func(args ...string) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if err := runToken(context.Background(), append([]string{"mint", "--key", filepath.Join(dir, "auth.key"), "--sub", "ann"}, args...), &out, &errb); err != nil {
+			t.Fatalf("mint %v: %v %s", args, err, errb.String())
+		}
+		return strings.TrimSpace(out.String())
+	}
+	addr := loopbackAddr(t)
+	inProcessServer(t, "--listen", addr, "--auth-pubkey", filepath.Join(dir, "auth.pub"), "--auth-audience", "prod", "--auth-max-ttl", "2h", "--log-level", "error")
+	dial := func(tok string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, err := client.Dial(ctx, "ws://"+addr+"/ws", protocol.Hello{Client: "aud-test", Token: tok})
+		if err == nil {
+			_ = c.Close()
+		}
+		return err
+	}
+	if err := dial(mint("--audience", "uat,prod", "--ttl", "2h")); err != nil {
+		t.Fatalf("token for prod, 2h: %v", err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--audience", "uat", "--ttl", "1h"}, "unauthorized: token not meant for this server (audience)"},
+		{[]string{"--ttl", "1h"}, "unauthorized: token not meant for this server (audience)"},
+		{[]string{"--audience", "prod", "--ttl", "2h1s"}, "unauthorized: token lifetime over this server's maximum (2h0m0s)"},
+	} {
+		err := dial(mint(c.args...))
+		var perr *protocol.Error
+		if !errors.As(err, &perr) || perr.Code != protocol.CodeUnauthorized || perr.Reason != c.want {
+			t.Errorf("token %v: %v, want 2009 %q", c.args, err, c.want)
+		}
+	}
+	// --auth-audience without a public key checks nothing: refused at start.
+	if err := runServer(context.Background(), []string{"--listen", "127.0.0.1:0", "--auth-audience", "prod"}, &out, &errb); err == nil || !strings.Contains(err.Error(), "--auth-pubkey") {
+		t.Errorf("--auth-audience alone: %v, want a usage error naming --auth-pubkey", err)
 	}
 }

@@ -14,24 +14,38 @@ import (
 )
 
 // authFlags are a server's authentication options (docs/auth.md): public
-// keys verifying tokens, and the API keys file. Neither: open mode.
+// keys verifying tokens, and the API keys file (neither: open mode); the
+// audience and longest lifetime its tokens must have.
 type authFlags struct {
-	pubkeys string
-	apiKeys string
+	pubkeys  string
+	apiKeys  string
+	audience string
+	maxTTL   time.Duration
 }
 
 func (a *authFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.pubkeys, "auth-pubkey", "", "turn authentication on: verify tokens with these Ed25519 public keys (`FILES`, comma-separated PEM, e.g. auth.pub from 'tickwire token keygen'; several during a key rotation)")
 	fs.StringVar(&a.apiKeys, "api-keys", "", "turn authentication on: accept the API keys listed in this YAML `FILE` (see 'tickwire token apikey')")
+	fs.StringVar(&a.audience, "auth-audience", "", "accept only tokens minted for this deployment (`NAME` in their aud: 'tickwire token mint --audience')")
+	fs.DurationVar(&a.maxTTL, "auth-max-ttl", auth.DefaultMaxLifetime, "refuse tokens meant to live longer than this (exp - iat; 0: no limit)")
 }
 
 // authenticator returns the configured verifier, or nil (open mode) when no
 // flag is given.
 func (a *authFlags) authenticator() (feedserver.Authenticator, error) {
+	if a.audience != "" && a.pubkeys == "" {
+		return nil, usageError{errors.New("--auth-audience is checked on tokens: it needs --auth-pubkey")}
+	}
 	if a.pubkeys == "" && a.apiKeys == "" {
 		return nil, nil
 	}
-	var cfg auth.Config
+	if a.maxTTL < 0 {
+		return nil, usageError{fmt.Errorf("--auth-max-ttl %v: out of range", a.maxTTL)}
+	}
+	cfg := auth.Config{Audience: a.audience, MaxLifetime: a.maxTTL}
+	if a.maxTTL == 0 {
+		cfg.MaxLifetime = -1 // the flag's 0 means no limit; the Config's 0 the default
+	}
 	for _, f := range strings.Split(a.pubkeys, ",") {
 		if f = strings.TrimSpace(f); f == "" {
 			continue

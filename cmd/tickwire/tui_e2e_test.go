@@ -281,7 +281,7 @@ func writeFile(t *testing.T, path, body string) {
 
 func post(t *testing.T, url string) {
 	t.Helper()
-	resp, err := http.Post(url, "", nil)
+	resp, err := http.Post(url, "application/json", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -132,7 +132,7 @@ sleep 4
 shot board
 
 # One symbol's source stops: its row alone is marked.
-curl -fsS -X POST "http://$primary/sources/pause/NZDUSD" >/dev/null
+curl -fsS -X POST -H 'Content-Type: application/json' "http://$primary/sources/pause/NZDUSD" >/dev/null
 wait_for '│ NZDUSD │.*│ (FEED-STALE|STALE) ' 15
 shot feed-stale
 

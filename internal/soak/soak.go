@@ -175,6 +175,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	srv := feedserver.New(feedserver.Config{
 		Name: "soak", Heartbeat: opts.Heartbeat, Journal: j, Logger: opts.Logger,
 		WriteTimeout: 2 * time.Second, HandshakeTimeout: 2 * time.Second, Authenticator: opts.Authenticator,
+		MaxPreHelloPerAddr: -1, // every client reconnects from 127.0.0.1, all at once after a cut
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
