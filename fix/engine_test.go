@@ -99,3 +99,24 @@ func TestDeskOrdersReopened(t *testing.T) {
 		t.Fatal("a desk order reopened by a bust is not listed")
 	}
 }
+
+// TestIDPrefixesDefaultEach: with only OrderIDPrefix configured, a new
+// journal still gets its own ExecID prefix from its creation time, so
+// ExecIDs never repeat across journals (issue 17 item 14).
+func TestIDPrefixesDefaultEach(t *testing.T) {
+	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	r := newRig(t, func(r *rig) {
+		r.cfg.Book = order.Config{OrderIDPrefix: "DESK-"}
+		r.cfg.Clock = func() time.Time { return at }
+	})
+	s, err := r.gw.Snapshot(ctx(t))
+	must(t, err)
+	if want := (order.Config{OrderIDPrefix: "DESK-", ExecIDPrefix: "20260304T050607-E"}); s.Config != want {
+		t.Fatalf("book config %+v, want %+v", s.Config, want)
+	}
+	r.send(fixclient.NewOrderSingle(fixclient.Order{ClOrdID: "P1", Symbol: "EURUSD", Side: '1', OrdType: '1', Qty: "5"}))
+	m := r.expect(want{execType: "0", clOrdID: "P1", orderID: "DESK-1"})
+	if got := m.Get(tag.ExecID); got != "20260304T050607-E1" {
+		t.Fatalf("ExecID %q, want 20260304T050607-E1", got)
+	}
+}

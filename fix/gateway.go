@@ -130,12 +130,15 @@ func New(cfg Config) (g *Gateway, err error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
+	// Each prefix defaults on its own: a configured OrderIDPrefix must not
+	// leave ExecIDs to the book's constant default, which every new journal
+	// would repeat.
+	stamp := cfg.Clock().UTC().Format("20060102T150405")
 	if cfg.Book.OrderIDPrefix == "" {
-		stamp := cfg.Clock().UTC().Format("20060102T150405")
 		cfg.Book.OrderIDPrefix = stamp + "-O"
-		if cfg.Book.ExecIDPrefix == "" {
-			cfg.Book.ExecIDPrefix = stamp + "-E"
-		}
+	}
+	if cfg.Book.ExecIDPrefix == "" {
+		cfg.Book.ExecIDPrefix = stamp + "-E"
 	}
 	g = &Gateway{
 		cfg:          cfg,
