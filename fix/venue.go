@@ -149,7 +149,7 @@ func (v *autoVenue) work(id string, now time.Time) {
 	if !ok || o.HandlInst == order.HandlInstManual || o.Rejected {
 		return
 	}
-	if !o.Acked && !o.Canceled {
+	if !o.Acked && !o.Terminal() {
 		if !v.e.applyVenue(order.AcceptNew{OrderID: id, TransactTime: now}, now) {
 			return
 		}

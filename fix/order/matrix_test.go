@@ -67,6 +67,14 @@ var matrixScenarios = []scenario{
 		expect(cxlReq("Y", "X"), cxl("Y", "X", stDFD, toCancel, CxlRejReasonTooLate)),
 	}},
 
+	{name: "A/done for day before the ack, late ack refused", ref: "", steps: []step{
+		expect(nos("X", "10000")),
+		expect(dfd("O1"), er(etDFD, stDFD, "X", "", "10000", "0", "0")),
+		fails(accept("O1"), ErrInvalidTransition),
+		fails(rejectNew("O1", OrdRejReasonExchangeClosed), ErrInvalidTransition),
+		expect(statusReq("X"), er(etStatus, stDFD, "X", "", "10000", "0", "0")),
+	}},
+
 	// B: cancels.
 	{name: "B/cancel of a zero-filled order", ref: "B.1.a", steps: []step{
 		expect(nos("X", "10000")),

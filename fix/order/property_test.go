@@ -266,7 +266,7 @@ func (g *gen) venueEvent(o *OrderState, t time.Time) Event {
 	// Mostly an event that fits the state, sometimes any event at all.
 	aimed := g.pct(85)
 	switch {
-	case aimed && !o.Acked && !o.Rejected && !o.Canceled && g.pct(70):
+	case aimed && !o.Acked && !o.Rejected && !o.Canceled && !o.DoneForDay && g.pct(70):
 		if g.pct(85) {
 			return AcceptNew{OrderID: id, TransactTime: t}
 		}

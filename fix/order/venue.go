@@ -28,7 +28,8 @@ func (e AcceptNew) apply(b *Book) ([]Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Acked || o.Rejected || o.Canceled {
+	if o.Acked || o.Rejected || o.Canceled || o.DoneForDay {
+		// The order's day is over: a New after the Done for Day is too late.
 		return nil, transition(o, "AcceptNew")
 	}
 	o.Acked = true
@@ -43,7 +44,7 @@ func (e RejectNew) apply(b *Book) ([]Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Acked || o.Rejected || o.Canceled {
+	if o.Acked || o.Rejected || o.Canceled || o.DoneForDay {
 		return nil, transition(o, "RejectNew")
 	}
 	if !e.Reason.Set() {
