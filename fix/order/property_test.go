@@ -271,7 +271,7 @@ func (g *gen) venueEvent(o *OrderState, t time.Time) Event {
 			return AcceptNew{OrderID: id, TransactTime: t}
 		}
 		return RejectNew{OrderID: id, Reason: OrdRejReasonBrokerOption, TransactTime: t}
-	case aimed && o.Pending != nil && g.pct(60):
+	case aimed && o.Pending != nil && g.pct(80):
 		accept := g.pct(70)
 		switch {
 		case o.Pending.Kind == ChangeCancel && accept:
