@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -21,8 +20,10 @@ import (
 // journalled before its ExecutionReport is sent; it returns once that is
 // done. It returns the book's error when the operation is impossible in
 // the order's state (order.ErrInvalidTransition, order.ErrOverfill...),
-// ErrNotDesk for an order that is not the desk's, or the context's error.
-// All methods are safe for concurrent use.
+// ErrNotDesk for an order that is not the desk's, or the context's error,
+// which means the operation was not applied (the engine skips an operation
+// whose caller has given up; one it has started is waited for). All
+// methods are safe for concurrent use.
 type Desk struct{ g *Gateway }
 
 // Errors of Desk operations.
@@ -33,22 +34,15 @@ var (
 	ErrNotDesk = errors.New("fix: order is not a desk (HandlInst=3) order")
 )
 
-// Orders returns the desk's open orders (not terminal, or with a pending
-// cancel/replace), in creation order.
+// Orders returns the desk's open orders (OrderState.Open: not terminal, or
+// with a pending cancel/replace), in creation order. It reads the whole
+// book, so an order a bust, a correction or a replace reopens is listed
+// again at once.
 func (d *Desk) Orders(ctx context.Context) ([]order.OrderState, error) {
 	var out []order.OrderState
 	err := d.g.eng.submit(ctx, command{query: func(b *order.Book) {
-		e := d.g.eng
-		for id := range e.manual {
-			o, ok := b.Order(id)
-			if !ok || (o.Terminal() && o.Pending == nil) || o.HandlInst != order.HandlInstManual {
-				delete(e.manual, id)
-				continue
-			}
-			out = append(out, o)
-		}
+		out = b.Orders(func(o *order.OrderState) bool { return o.HandlInst == order.HandlInstManual && o.Open() })
 	}})
-	slices.SortFunc(out, func(a, b order.OrderState) int { return int(a.Seq) - int(b.Seq) })
 	return out, err
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/quickfixgo/quickfix"
@@ -27,6 +28,13 @@ import (
 // are durable. If the journal fails, the engine stops and the gateway with
 // it: the in-memory book may then be ahead of the journal, and a restart
 // rebuilds it from the journal.
+//
+// Queries (Order, Lookup, Snapshot, OrdersAt, Desk.Orders) and status
+// requests (35=H) change nothing: they run after the batch they arrived in,
+// between batches, when every event applied so far is journalled, sent and
+// published. So what they read is exactly what was published, and a status
+// report never reports a state older than a report sent before it. Status
+// requests are not journalled (see answerStatus).
 
 // command is one unit of work for the engine.
 type command struct {
@@ -38,8 +46,28 @@ type command struct {
 	// reads the book. Both run on the engine goroutine.
 	desk  func(b *order.Book, now time.Time) (order.Event, error)
 	query func(b *order.Book)
-	reply chan error // buffered (1): the result of desk or query
+	call  *call // desk and query: the waiting caller; nil once answered
 }
+
+// call links a desk operation or a query with its caller (submit). The
+// engine claims it when it is about to run the closure; a caller whose
+// context ends first abandons it, and the engine then skips it. Exactly one
+// of the two wins: a caller that returns ctx.Err() knows the closure never
+// ran and never will (it writes none of the caller's variables, applies no
+// desk operation), and one that loses waits for the closure's result.
+type call struct {
+	state atomic.Int32 // callQueued, callClaimed or callAbandoned
+	reply chan error   // buffered (1): the result, sent once
+}
+
+const (
+	callQueued int32 = iota
+	callClaimed
+	callAbandoned
+)
+
+// claim reports whether the engine may run the call (its caller still waits).
+func (c *call) claim() bool { return c.state.CompareAndSwap(callQueued, callClaimed) }
 
 // emitted is one output of a batch: rec indexes the event's journal record
 // in the batch, pos is its journal position once committed, idx the
@@ -73,19 +101,20 @@ type engine struct {
 
 	lastIn map[string]inbound // per session: last journalled inbound message
 	venue  *autoVenue
-	manual map[string]bool // open desk (HandlInst=3) orders, by OrderID
 
 	// Batch scratch space, reused.
 	recs    []recovery.Record
 	evs     []order.Event
 	outs    []emitted
 	holds   map[holdKey][]int
-	replies []reply
+	replies []reply   // desk operations, answered once the batch is sent
+	later   []int     // queries and status requests: indexes in the batch
+	status  []emitted // one status request's reports
 	fatal   error
 }
 
 type reply struct {
-	ch  chan error
+	i   int // index in the batch
 	err error
 }
 
@@ -120,10 +149,8 @@ func (e *engine) run() {
 		if err := e.process(batch); err != nil {
 			e.log.Error("fix engine stopped", "err", err)
 			e.err = err
-			for _, c := range batch {
-				if c.reply != nil {
-					c.reply <- err
-				}
+			for i := range batch {
+				e.answer(&batch[i], err)
 			}
 			return
 		}
@@ -140,24 +167,29 @@ func (e *engine) process(batch []command) error {
 	e.evs = e.evs[:0]
 	e.outs = e.outs[:0]
 	e.replies = e.replies[:0]
+	e.later = e.later[:0]
 	clear(e.holds)
 	for i := range batch {
 		c := &batch[i]
-		if c.in != nil {
-			k := holdKey{c.sid, c.in.Epoch}
-			e.holds[k] = append(e.holds[k], c.in.Seq)
-		}
 		switch {
-		case c.query != nil:
-			c.query(e.book)
-			e.replies = append(e.replies, reply{c.reply, nil})
+		case c.query != nil || isStatusRequest(c.ev):
+			e.later = append(e.later, i)
+			continue
 		case c.desk != nil:
+			if !c.call.claim() {
+				continue // its caller gave up: never applied
+			}
 			ev, err := c.desk(e.book, now)
 			if err == nil {
 				err = e.apply(ev, nil, now)
 			}
-			e.replies = append(e.replies, reply{c.reply, err})
+			if err == nil {
+				e.handOver(ev, now)
+			}
+			e.replies = append(e.replies, reply{i, err})
 		default:
+			k := holdKey{c.sid, c.in.Epoch}
+			e.holds[k] = append(e.holds[k], c.in.Seq)
 			if e.seen(c.in) {
 				e.log.Info("fix resent message already journalled: dropped", "session", c.in.Session, "seq", c.in.Seq)
 				continue
@@ -192,7 +224,62 @@ func (e *engine) process(batch []command) error {
 		}
 	}
 	for _, r := range e.replies {
-		r.ch <- r.err
+		e.answer(&batch[r.i], r.err)
+	}
+	// Between batches: everything above is durable, sent and published.
+	for _, i := range e.later {
+		c := &batch[i]
+		if c.query == nil {
+			if err := e.answerStatus(c, now); err != nil {
+				return err
+			}
+			continue
+		}
+		if c.call.claim() {
+			c.query(e.book)
+			e.answer(c, nil)
+		}
+	}
+	return nil
+}
+
+// answer sends c's result to its caller, if it has one not yet answered.
+func (e *engine) answer(c *command, err error) {
+	if c.call != nil {
+		c.call.reply <- err
+		c.call = nil
+	}
+}
+
+func isStatusRequest(ev order.Event) bool {
+	_, ok := ev.(order.OrderStatusRequest)
+	return ok
+}
+
+// answerStatus answers a status request (35=H) from the book. It changes
+// nothing (status reports have ExecID "0"), so it is not journalled: the
+// journal does not grow with read-only traffic. Delivery stays at least
+// once: the request's MsgSeqNum is held (gatedStore) until the report is in
+// the FIX store, so a crash before that makes the peer resend the request,
+// which is then answered again; a resent request is never dropped as
+// already journalled (seen), since answering twice is harmless. The report
+// goes after the batch's journalled outputs, so that the 8/9 messages in
+// the store from a batch's mark on still start with that batch's own
+// (reconcile).
+func (e *engine) answerStatus(c *command, now time.Time) error {
+	outs, err := e.book.Apply(c.ev)
+	if err != nil {
+		e.log.Error("fix event refused by the book", "event", c.ev.EventKind(), "err", err)
+	}
+	e.status = e.status[:0]
+	for i, o := range outs {
+		e.status = append(e.status, emitted{out: o, idx: i})
+	}
+	if err := e.send(e.status, false); err != nil {
+		return err
+	}
+	if st := e.g.stores.get(c.sid); st != nil {
+		return st.release(c.in.Epoch, []int{c.in.Seq})
 	}
 	return nil
 }
@@ -362,9 +449,6 @@ func (e *engine) apply(ev order.Event, in *inbound, now time.Time) error {
 			e.route(vr, now)
 		}
 	}
-	if ar, ok := ev.(order.AcceptReplace); ok {
-		e.reroute(ar.OrderID, now)
-	}
 	return nil
 }
 
@@ -381,7 +465,9 @@ func (e *engine) applyVenue(ev order.Event, now time.Time) bool {
 }
 
 // route sends a venue request to the auto venue or the desk. A new order
-// for an unknown symbol is rejected at once, whatever its venue.
+// for an unknown symbol is rejected at once, whatever its venue. Desk
+// (HandlInst=3) orders need nothing more: the desk lists the open ones from
+// the book (Desk.Orders).
 func (e *engine) route(vr order.VenueRequest, now time.Time) {
 	o, ok := e.book.Order(vr.OrderID)
 	if !ok {
@@ -397,32 +483,31 @@ func (e *engine) route(vr order.VenueRequest, now time.Time) {
 		return
 	}
 	if o.HandlInst == order.HandlInstManual {
-		e.manual[o.OrderID] = true
 		return
 	}
 	e.venue.add(o.OrderID, now)
 }
 
-// reroute hands an order to the venue its (replaced) HandlInst names.
-func (e *engine) reroute(orderID string, now time.Time) {
-	o, ok := e.book.Order(orderID)
+// handOver gives the auto venue an order that a desk operation made
+// automatic: an accepted replace to HandlInst 1 or 2. (The auto venue
+// itself stops working an order its replace made a desk order.)
+func (e *engine) handOver(ev order.Event, now time.Time) {
+	ar, ok := ev.(order.AcceptReplace)
 	if !ok {
 		return
 	}
-	if o.HandlInst == order.HandlInstManual {
-		e.manual[orderID] = true
-		return
-	}
-	if e.manual[orderID] {
-		delete(e.manual, orderID)
-		e.venue.add(orderID, now)
+	if o, ok := e.book.Order(ar.OrderID); ok && o.HandlInst != order.HandlInstManual {
+		e.venue.add(ar.OrderID, now)
 	}
 }
 
-// submit queues c and, for desk operations and queries, waits for its
-// result.
+// submit queues c, a desk operation or a query, and waits for its result.
+// If ctx ends first, either the command is abandoned before the engine
+// runs it (ctx.Err(): it never runs) or the engine is running it, and
+// submit waits for its result (see call).
 func (e *engine) submit(ctx context.Context, c command) error {
-	c.reply = make(chan error, 1)
+	cl := &call{reply: make(chan error, 1)}
+	c.call = cl
 	select {
 	case e.cmds <- c:
 	case <-e.done:
@@ -431,17 +516,32 @@ func (e *engine) submit(ctx context.Context, c command) error {
 		return ctx.Err()
 	}
 	select {
-	case err := <-c.reply:
+	case err := <-cl.reply:
 		return err
 	case <-e.done:
-		select {
-		case err := <-c.reply:
-			return err
-		default:
-		}
-		return e.stoppedErr()
+		return e.stoppedResult(cl)
 	case <-ctx.Done():
+	}
+	if cl.state.CompareAndSwap(callQueued, callAbandoned) {
 		return ctx.Err()
+	}
+	select {
+	case err := <-cl.reply:
+		return err
+	case <-e.done:
+		return e.stoppedResult(cl)
+	}
+}
+
+// stoppedResult is cl's result once the engine has stopped: a failed batch
+// answers each of its calls before done is closed; a call it never took
+// did not run.
+func (e *engine) stoppedResult(cl *call) error {
+	select {
+	case err := <-cl.reply:
+		return err
+	default:
+		return e.stoppedErr()
 	}
 }
 

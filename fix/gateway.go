@@ -130,12 +130,15 @@ func New(cfg Config) (g *Gateway, err error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
+	// Each prefix defaults on its own: a configured OrderIDPrefix must not
+	// leave ExecIDs to the book's constant default, which every new journal
+	// would repeat.
+	stamp := cfg.Clock().UTC().Format("20060102T150405")
 	if cfg.Book.OrderIDPrefix == "" {
-		stamp := cfg.Clock().UTC().Format("20060102T150405")
 		cfg.Book.OrderIDPrefix = stamp + "-O"
-		if cfg.Book.ExecIDPrefix == "" {
-			cfg.Book.ExecIDPrefix = stamp + "-E"
-		}
+	}
+	if cfg.Book.ExecIDPrefix == "" {
+		cfg.Book.ExecIDPrefix = stamp + "-E"
 	}
 	g = &Gateway{
 		cfg:          cfg,
@@ -215,7 +218,6 @@ func New(cfg Config) (g *Gateway, err error) {
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
 		lastIn:   rep.lastIn,
-		manual:   make(map[string]bool),
 		holds:    make(map[holdKey][]int),
 	}
 	e.venue = newAutoVenue(e, cfg.Prices, cfg.Auto)
@@ -226,13 +228,7 @@ func New(cfg Config) (g *Gateway, err error) {
 		g.unregister()
 		return nil, err
 	}
-	snap := rep.book.Snapshot()
-	for _, o := range snap.Orders {
-		if o.HandlInst == order.HandlInstManual && (!o.Terminal() || o.Pending != nil) {
-			e.manual[o.OrderID] = true
-		}
-	}
-	e.venue.adopt(snap.Orders, cfg.Clock())
+	e.venue.adopt(rep.book.Snapshot().Orders, cfg.Clock())
 	g.log.Info("fix gateway ready", "addr", g.addr, "sessions", len(known), "orders", rep.book.Len(), "events_replayed", rep.events)
 	return g, nil
 }
@@ -419,15 +415,12 @@ func (g *Gateway) Snapshot(ctx context.Context) (order.Snapshot, error) {
 // instant on the engine goroutine: between batches, after every earlier
 // batch's order events were published. So at can read where the order
 // topics stand and the copy is exactly their state there (recovery's "full
-// snapshot of the order state").
+// snapshot of the order state"). keep must only read the order it is
+// given. If ctx ends before the engine gets to it, neither keep nor at runs.
 func (g *Gateway) OrdersAt(ctx context.Context, keep func(*order.OrderState) bool, at func()) ([]order.OrderState, error) {
 	var out []order.OrderState
 	err := g.eng.submit(ctx, command{query: func(b *order.Book) {
-		for _, o := range b.Snapshot().Orders {
-			if keep(&o) {
-				out = append(out, o)
-			}
-		}
+		out = b.Orders(keep)
 		at()
 	}})
 	return out, err

@@ -34,9 +34,10 @@ type AutoConfig struct {
 //     order fills in full or is expired;
 //   - what is left rests and is tried again when the quote changes
 //     (checked every PollInterval);
-//   - a cancel is accepted unless the order is filled (then rejected, too
-//     late); a replace is accepted (the book ends it Filled if the new
-//     quantity is at or below CumQty), and the order is tried again.
+//   - a cancel is accepted (a cancel the order's fill made too late was
+//     answered by the book already); a replace is accepted (the book ends
+//     it Filled if the new quantity is at or below CumQty), and the order
+//     is tried again.
 //
 // It runs on the engine goroutine and keeps no order state of its own
 // beyond indexes: every decision reads the book, and every action is an
@@ -149,7 +150,7 @@ func (v *autoVenue) work(id string, now time.Time) {
 	if !ok || o.HandlInst == order.HandlInstManual || o.Rejected {
 		return
 	}
-	if !o.Acked && !o.Canceled {
+	if !o.Acked && !o.Terminal() {
 		if !v.e.applyVenue(order.AcceptNew{OrderID: id, TransactTime: now}, now) {
 			return
 		}
@@ -158,9 +159,7 @@ func (v *autoVenue) work(id string, now time.Time) {
 	if p := o.Pending; p != nil {
 		var ev order.Event
 		switch {
-		case p.Kind == order.ChangeCancel && o.Filled():
-			ev = order.RejectCancel{OrderID: id, Reason: order.CxlRejReasonTooLate, Text: "order is filled", TransactTime: now}
-		case p.Kind == order.ChangeCancel:
+		case p.Kind == order.ChangeCancel: // never of a filled order: the book answered that one (too late)
 			ev = order.AcceptCancel{OrderID: id, TransactTime: now}
 		default:
 			ev = order.AcceptReplace{OrderID: id, TransactTime: now}

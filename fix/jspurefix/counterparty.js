@@ -7,14 +7,19 @@
 //   node counterparty.js --host 127.0.0.1 --port 5001 --sender JSCLIENT --target TICKWIRE
 //
 // The gateway must run its auto venue with EURUSD priced (a market buy
-// fills at once, a limit buy at 1.05 rests). Prints one line per check
-// ("ok ..." or "FAIL ...") and "RESULT pass N" or "RESULT fail N/M"; exits
-// 0 only when every check passed. Quirks (REFERENCE §2): the session key is
+// fills at once, a limit buy at 1.05 rests). Desk orders (HandlInst=3) are
+// worked by whoever runs this script: it prints "DESK <op> <ClOrdID>
+// [args]" (accept, reject, fill QTY, correct EXECID QTY, bust EXECID,
+// acceptcancel, cancel, dfd) and waits for a line "ok" or "err <why>" on
+// stdin (fix/jspurefix_test.go does it through the gateway's Desk).
+// Prints one line per check ("ok ..." or "FAIL ...") and "RESULT pass N" or
+// "RESULT fail N/M"; exits 0 only when every check passed. Quirks (REFERENCE §2): the session key is
 // SenderCompId (lower-case d), BodyLength is zero-padded (quickfix accepts
 // it), the message store is in memory, so the session logs on with
 // ResetSeqNumFlag=Y.
 'use strict'
 require('reflect-metadata')
+const readline = require('readline')
 const { SessionLauncher, AsciiSession, JsFixWinstonLogFactory, WinstonLogger } = require('jspurefix')
 
 function arg (name, def) {
@@ -38,6 +43,38 @@ function check (name, cond, detail) {
     failed++
     console.log('FAIL ' + name + (detail ? ': ' + detail : ''))
   }
+}
+
+// The desk's answers, one line each, in order.
+const deskAnswers = []
+let deskWaiter = null
+readline.createInterface({ input: process.stdin }).on('line', line => {
+  deskAnswers.push(line)
+  if (deskWaiter) {
+    const w = deskWaiter
+    deskWaiter = null
+    w()
+  }
+})
+
+// desk asks for a desk operation and returns the answer ("ok" or "err ...").
+async function desk (...args) {
+  console.log('DESK ' + args.join(' '))
+  const deadline = Date.now() + 10000
+  while (deskAnswers.length === 0) {
+    if (Date.now() > deadline) throw new Error('no answer from the desk within 10 s')
+    await new Promise(resolve => {
+      deskWaiter = resolve
+      setTimeout(resolve, 200)
+    })
+  }
+  return deskAnswers.shift()
+}
+
+// work runs a desk operation that must succeed.
+async function work (...args) {
+  const a = await desk(...args)
+  if (a !== 'ok') throw new Error('desk ' + args.join(' ') + ': ' + a)
 }
 
 class Counterparty extends AsciiSession {
@@ -98,10 +135,10 @@ class Counterparty extends AsciiSession {
     return m
   }
 
-  order (id, type, qty, price) {
+  order (id, type, qty, price, handlInst) {
     const o = {
       ClOrdID: id,
-      HandlInst: '1',
+      HandlInst: handlInst || '1',
       Instrument: { Symbol: 'EURUSD' },
       Side: '1',
       TransactTime: new Date(),
@@ -149,6 +186,98 @@ class Counterparty extends AsciiSession {
     // D reusing a ClOrdID: rejected as a duplicate.
     this.send('D', this.order('JS1', '1', 100))
     await this.expect('D duplicate ClOrdID -> 8 Rejected', { type: '8', ExecType: '8', ClOrdID: 'JS1' })
+
+    await this.pendingWhenTheOrderEnds()
+  }
+
+  // A cancel or replace pending when a desk order ends is answered at once
+  // (docs/orderstate.md, "A change pending when the order ends").
+  async pendingWhenTheOrderEnds () {
+    const D = id => this.order(id, '2', 10, 1.05, '3')
+    const F = (id, orig) => ({ OrigClOrdID: orig, ClOrdID: id, Instrument: { Symbol: 'EURUSD' }, Side: '1', TransactTime: new Date(), OrderQtyData: { OrderQty: 10 } })
+    const G = (id, orig, qty) => Object.assign(this.order(id, '2', qty, 1.06, '3'), { OrigClOrdID: orig })
+    const open = async (id, ack) => {
+      this.send('D', D(id))
+      if (ack) {
+        await work('accept', id)
+        await this.expect(id + ': desk D -> 8 New', { type: '8', ExecType: '0', OrdStatus: '0', ClOrdID: id })
+      }
+    }
+    const cancel = async (id, orig) => {
+      this.send('F', F(id, orig))
+      await this.expect(id + ': F -> 8 Pending Cancel', { type: '8', ExecType: '6', OrdStatus: '6', ClOrdID: id, OrigClOrdID: orig })
+    }
+    const replace = async (id, orig, qty) => {
+      this.send('G', G(id, orig, qty))
+      await this.expect(id + ': G -> 8 Pending Replace', { type: '8', ExecType: 'E', OrdStatus: 'E', ClOrdID: id, OrigClOrdID: orig })
+    }
+    const tooLate = (name, id, orig, status, to) =>
+      this.expect(name, { type: '9', ClOrdID: id, OrigClOrdID: orig, OrdStatus: status, CxlRejResponseTo: to, CxlRejReason: '0' })
+
+    // Filled while a cancel is pending (B.1.c): 8 Trade (6), then 9 too late (2).
+    await open('JD1', true)
+    await work('fill', 'JD1', '4')
+    await this.expect('JD1: desk fill -> 8 Trade', { type: '8', ExecType: 'F', OrdStatus: '1', CumQty: 4, LeavesQty: 6 })
+    await cancel('JD2', 'JD1')
+    await work('fill', 'JD1', '6')
+    await this.expect('JD1: fill while cancel pending -> 8 Trade, OrdStatus 6', { type: '8', ExecType: 'F', OrdStatus: '6', ClOrdID: 'JD1', CumQty: 10, LeavesQty: 0 })
+    await tooLate('JD1: ... then 9 too late, Filled', 'JD2', 'JD1', '2', '1')
+    check('JD1: desk accept-cancel refused', (await desk('acceptcancel', 'JD1')).startsWith('err'))
+    this.send('F', F('JD3', 'JD1'))
+    await tooLate('JD1: next F -> 9 too late (not "already pending")', 'JD3', 'JD1', '2', '1')
+
+    // Filled while a replace is pending: 8 Trade (E), then 9 too late (2).
+    await open('JR1', true)
+    await replace('JR2', 'JR1', 10)
+    await work('fill', 'JR1', '10')
+    await this.expect('JR1: fill while replace pending -> 8 Trade, OrdStatus E', { type: '8', ExecType: 'F', OrdStatus: 'E', ClOrdID: 'JR1', CumQty: 10, LeavesQty: 0 })
+    await tooLate('JR1: ... then 9 too late, Filled', 'JR2', 'JR1', '2', '2')
+
+    // A correction fills the order while a cancel is pending.
+    await open('JK1', true)
+    await work('fill', 'JK1', '4')
+    const k = await this.expect('JK1: desk fill -> 8 Trade', { type: '8', ExecType: 'F', CumQty: 4 })
+    await cancel('JK2', 'JK1')
+    await work('correct', 'JK1', k.ExecID, '10')
+    await this.expect('JK1: correction to the full qty -> 8 Trade Correct, OrdStatus 6', { type: '8', ExecType: 'G', OrdStatus: '6', CumQty: 10, LeavesQty: 0 })
+    await tooLate('JK1: ... then 9 too late, Filled', 'JK2', 'JK1', '2', '1')
+
+    // Done for day while a cancel is pending: 8 Done for Day (6), then 9 too late (3).
+    await open('JF1', true)
+    await cancel('JF2', 'JF1')
+    await work('dfd', 'JF1')
+    await this.expect('JF1: done for day -> 8 Done for Day, OrdStatus 6', { type: '8', ExecType: '3', OrdStatus: '6', LeavesQty: 0 })
+    await tooLate('JF1: ... then 9 too late, Done for Day', 'JF2', 'JF1', '3', '1')
+
+    // Canceled by the desk while a replace is pending: 8 Canceled, then 9 too late (4).
+    await open('JU1', true)
+    await replace('JU2', 'JU1', 20)
+    await work('cancel', 'JU1')
+    await this.expect('JU1: desk cancel -> 8 Canceled', { type: '8', ExecType: '4', OrdStatus: '4', ClOrdID: 'JU1', LeavesQty: 0 })
+    await tooLate('JU1: ... then 9 too late, Canceled', 'JU2', 'JU1', '4', '2')
+
+    // Canceled by the desk while a cancel is pending: the cancel is honoured.
+    await open('JC1', true)
+    await cancel('JC2', 'JC1')
+    await work('cancel', 'JC1')
+    await this.expect('JC1: desk cancel honours the pending cancel -> 8 Canceled', { type: '8', ExecType: '4', OrdStatus: '4', ClOrdID: 'JC2', OrigClOrdID: 'JC1', LeavesQty: 0 })
+
+    // Rejected by the desk while a cancel is pending (before the ack): 8 Rejected, then 9 too late (8).
+    await open('JJ1', false)
+    await cancel('JJ2', 'JJ1')
+    await work('reject', 'JJ1')
+    await this.expect('JJ1: desk reject -> 8 Rejected', { type: '8', ExecType: '8', OrdStatus: '8', ClOrdID: 'JJ1' })
+    await tooLate('JJ1: ... then 9 too late, Rejected', 'JJ2', 'JJ1', '8', '1')
+
+    // Busted to zero while a cancel is pending: the order stays open, the cancel pending.
+    await open('JB1', true)
+    await work('fill', 'JB1', '4')
+    const b = await this.expect('JB1: desk fill -> 8 Trade', { type: '8', ExecType: 'F', CumQty: 4 })
+    await cancel('JB2', 'JB1')
+    await work('bust', 'JB1', b.ExecID)
+    await this.expect('JB1: bust -> 8 Trade Cancel, OrdStatus 6', { type: '8', ExecType: 'H', OrdStatus: '6', CumQty: 0, LeavesQty: 10 })
+    await work('acceptcancel', 'JB1')
+    await this.expect('JB1: the cancel is still accepted -> 8 Canceled', { type: '8', ExecType: '4', OrdStatus: '4', ClOrdID: 'JB2', OrigClOrdID: 'JB1' })
   }
 
   onReady () {

@@ -106,6 +106,18 @@ func (b *Book) Order(orderID string) (OrderState, bool) {
 	return o.clone(), true
 }
 
+// Orders returns a copy of each order keep selects, in creation order. keep
+// is given the book's own order: it must only read it.
+func (b *Book) Orders(keep func(*OrderState) bool) []OrderState {
+	var out []OrderState
+	for _, o := range b.orders {
+		if keep(o) {
+			out = append(out, o.clone())
+		}
+	}
+	return out
+}
+
 // Len returns the number of orders in the book (rejected ones included).
 func (b *Book) Len() int { return len(b.orders) }
 
@@ -120,7 +132,7 @@ func (b *Book) StatusReports(session string, openOnly bool, at time.Time) []Exec
 		if o.Session != session {
 			continue
 		}
-		if openOnly && o.Terminal() && o.Pending == nil {
+		if openOnly && !o.Open() {
 			continue
 		}
 		out = append(out, statusReport(o, at.UTC()))

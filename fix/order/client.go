@@ -136,11 +136,8 @@ func (e OrderCancelRequest) apply(b *Book) ([]Output, error) {
 		b.consume(o, e.ClOrdID)
 		return []Output{cancelReject(o, e.ClOrdID, CxlRejResponseToCancel, reason, text, t)}, nil
 	}
-	if reason, text, bad := checkChange(o, e.OrigClOrdID, e.Symbol, e.Side); bad {
+	if reason, text, bad := checkChange(o, e.OrigClOrdID, e.Symbol, e.Side, ChangeCancel, decimal.Zero); bad {
 		return reject(reason, text)
-	}
-	if o.Filled() {
-		return reject(CxlRejReasonTooLate, "order is filled")
 	}
 
 	o.Pending = &PendingChange{Kind: ChangeCancel, ClOrdID: e.ClOrdID}
@@ -164,7 +161,7 @@ func (e OrderCancelReplaceRequest) apply(b *Book) ([]Output, error) {
 		b.consume(o, e.ClOrdID)
 		return []Output{cancelReject(o, e.ClOrdID, CxlRejResponseToReplace, reason, text, t)}, nil
 	}
-	if reason, text, bad := checkChange(o, e.OrigClOrdID, e.Symbol, e.Side); bad {
+	if reason, text, bad := checkChange(o, e.OrigClOrdID, e.Symbol, e.Side, ChangeReplace, e.OrderQty); bad {
 		return reject(reason, text)
 	}
 	switch {
@@ -179,10 +176,6 @@ func (e OrderCancelReplaceRequest) apply(b *Book) ([]Output, error) {
 	}
 	if text := priceError(e.OrdType, e.Price); text != "" {
 		return reject(CxlRejReasonOther, text)
-	}
-	if o.Filled() && e.OrderQty.Cmp(o.CumQty) <= 0 {
-		// C.2.a: only a quantity increase can reopen a filled order.
-		return reject(CxlRejReasonTooLate, "order is filled")
 	}
 
 	p := &PendingChange{
@@ -251,26 +244,45 @@ func (b *Book) changePrologue(session, clOrdID, origClOrdID string, possResend b
 // checkChange applies the state checks common to cancel and replace
 // requests on a known order, in this order: one outstanding change per
 // order (reason 3), OrigClOrdID must be the last accepted ClOrdID (reason
-// 2), the order must still be open (reason 0: rejected, canceled, or done
-// for day unless GTC), Symbol/Side must match (reason 99).
-func checkChange(o *OrderState, origClOrdID, symbol string, side Side) (CxlRejReason, string, bool) {
-	switch {
-	case o.Pending != nil:
+// 2), the change must not be too late (reason 0, see tooLate; qty is a
+// replace's new OrderQty), Symbol/Side must match (reason 99).
+func checkChange(o *OrderState, origClOrdID, symbol string, side Side, kind ChangeKind, qty decimal.Decimal) (CxlRejReason, string, bool) {
+	if o.Pending != nil {
 		return CxlRejReasonAlreadyPending, "order already has a pending " + string(o.Pending.Kind) + " (ClOrdID " + o.Pending.ClOrdID + ")", true
-	case origClOrdID != o.ClOrdID:
+	}
+	if origClOrdID != o.ClOrdID {
 		return CxlRejReasonBrokerOption, "OrigClOrdID " + origClOrdID + " is not the order's current ClOrdID " + o.ClOrdID, true
-	case o.Rejected:
-		return CxlRejReasonTooLate, "order was rejected", true
-	case o.Canceled:
-		return CxlRejReasonTooLate, "order is canceled", true
-	case o.DoneForDay && o.TimeInForce != TimeInForceGTC:
-		return CxlRejReasonTooLate, "order is done for day", true
+	}
+	if text, late := tooLate(o, kind, qty); late {
+		return CxlRejReasonTooLate, text, true
+	}
+	switch {
 	case symbol != "" && symbol != o.Symbol:
 		return CxlRejReasonOther, "Symbol does not match the order", true
 	case side != 0 && side != o.Side:
 		return CxlRejReasonOther, "Side does not match the order", true
 	}
 	return 0, "", false
+}
+
+// tooLate says why a change of kind (a replace to OrderQty qty) is too late
+// for o as it stands, CxlRejReason 0: the order was rejected or canceled,
+// is done for day (unless GTC: it works again on another day), or is filled
+// (B.1.c; for a replace, unless it raises OrderQty above CumQty, which
+// reopens the order, C.1.c). The same rule answers a request on arrival and
+// a pending one when the order gets there (settle).
+func tooLate(o *OrderState, kind ChangeKind, qty decimal.Decimal) (string, bool) {
+	switch {
+	case o.Rejected:
+		return "order was rejected", true
+	case o.Canceled:
+		return "order is canceled", true
+	case o.DoneForDay && o.TimeInForce != TimeInForceGTC:
+		return "order is done for day", true
+	case o.Filled() && (kind == ChangeCancel || qty.Cmp(o.CumQty) <= 0):
+		return "order is filled", true
+	}
+	return "", false
 }
 
 func (e OrderStatusRequest) apply(b *Book) ([]Output, error) {

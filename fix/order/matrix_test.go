@@ -67,6 +67,14 @@ var matrixScenarios = []scenario{
 		expect(cxlReq("Y", "X"), cxl("Y", "X", stDFD, toCancel, CxlRejReasonTooLate)),
 	}},
 
+	{name: "A/done for day before the ack, late ack refused", ref: "", steps: []step{
+		expect(nos("X", "10000")),
+		expect(dfd("O1"), er(etDFD, stDFD, "X", "", "10000", "0", "0")),
+		fails(accept("O1"), ErrInvalidTransition),
+		fails(rejectNew("O1", OrdRejReasonExchangeClosed), ErrInvalidTransition),
+		expect(statusReq("X"), er(etStatus, stDFD, "X", "", "10000", "0", "0")),
+	}},
+
 	// B: cancels.
 	{name: "B/cancel of a zero-filled order", ref: "B.1.a", steps: []step{
 		expect(nos("X", "10000")),
@@ -98,9 +106,13 @@ var matrixScenarios = []scenario{
 		expect(fill("O1", "V1", "2000", "10"), er(etTrade, stPartFilled, "X", "", "10000", "2000", "8000")),
 		expect(fill("O1", "V2", "3000", "10"), er(etTrade, stPartFilled, "X", "", "10000", "5000", "5000")),
 		expect(cxlReq("Y", "X"), er(etPendCxl, stPendCxl, "Y", "X", "10000", "5000", "5000")),
-		expect(fill("O1", "V3", "5000", "10"), er(etTrade, stPendCxl, "X", "", "10000", "10000", "0")),
-		fails(acceptCxl("O1"), ErrInvalidTransition), // nothing left to cancel
-		expect(rejectCxl("O1", CxlRejReasonTooLate), cxl("Y", "X", stFilled, toCancel, CxlRejReasonTooLate)),
+		// The fill leaves nothing to cancel: the cancel is answered at once,
+		// too late, with the status after (Filled).
+		expect(fill("O1", "V3", "5000", "10"), er(etTrade, stPendCxl, "X", "", "10000", "10000", "0"),
+			cxl("Y", "X", stFilled, toCancel, CxlRejReasonTooLate)),
+		fails(acceptCxl("O1"), ErrInvalidTransition), // answered already
+		fails(rejectCxl("O1", CxlRejReasonTooLate), ErrInvalidTransition),
+		expect(cxlReq("Z", "X"), cxl("Z", "X", stFilled, toCancel, CxlRejReasonTooLate)), // not reason 3
 	}},
 	{name: "B/cancel arriving after the fill is too late", ref: "B.1.c", steps: []step{
 		expect(nos("X", "10000")),
@@ -136,6 +148,40 @@ var matrixScenarios = []scenario{
 		expect(nos("X", "10000")),
 		expect(accept("O1"), er(etNew, stNew, "X", "", "10000", "0", "10000")),
 		expect(cxlReq("Y", "X"), er(etPendCxl, stPendCxl, "Y", "X", "10000", "0", "10000")),
+	}},
+
+	{name: "B/order rejected while a cancel is pending", ref: "", steps: []step{
+		expect(nos("X", "10000")),
+		expect(cxlReq("Y", "X"), er(etPendCxl, stPendCxl, "Y", "X", "10000", "0", "10000")),
+		expect(rejectNew("O1", OrdRejReasonBrokerOption),
+			er(etRejected, stRejected, "X", "", "10000", "0", "0").rej(OrdRejReasonBrokerOption),
+			cxl("Y", "X", stRejected, toCancel, CxlRejReasonTooLate)),
+		fails(acceptCxl("O1"), ErrInvalidTransition),
+	}},
+	{name: "B/done for day while a cancel is pending", ref: "", steps: []step{
+		expect(nos("X", "10000")),
+		expect(accept("O1"), er(etNew, stNew, "X", "", "10000", "0", "10000")),
+		expect(fill("O1", "V1", "2000", "10"), er(etTrade, stPartFilled, "X", "", "10000", "2000", "8000")),
+		expect(cxlReq("Y", "X"), er(etPendCxl, stPendCxl, "Y", "X", "10000", "2000", "8000")),
+		expect(dfd("O1"), er(etDFD, stPendCxl, "X", "", "10000", "2000", "0"),
+			cxl("Y", "X", stDFD, toCancel, CxlRejReasonTooLate)),
+		fails(acceptCxl("O1"), ErrInvalidTransition),
+	}},
+	{name: "B/GTC order done for day keeps its pending cancel", ref: "", steps: []step{
+		expect(nosTIF("X", "10000", TimeInForceGTC)),
+		expect(accept("O1"), er(etNew, stNew, "X", "", "10000", "0", "10000")),
+		expect(cxlReq("Y", "X"), er(etPendCxl, stPendCxl, "Y", "X", "10000", "0", "10000")),
+		expect(dfd("O1"), er(etDFD, stPendCxl, "X", "", "10000", "0", "0")), // it works again another day
+		expect(acceptCxl("O1"), er(etCanceled, stDFD, "Y", "X", "10000", "0", "0")),
+	}},
+	{name: "B/bust to zero while a cancel is pending", ref: "", steps: []step{
+		expect(nos("X", "10000")),
+		expect(accept("O1"), er(etNew, stNew, "X", "", "10000", "0", "10000")),
+		expect(fill("O1", "V1", "4000", "10"), er(etTrade, stPartFilled, "X", "", "10000", "4000", "6000").xid("E2")),
+		expect(cxlReq("Y", "X"), er(etPendCxl, stPendCxl, "Y", "X", "10000", "4000", "6000")),
+		// A bust only lowers CumQty: the order stays open, the cancel pending.
+		expect(bust("O1", "V1"), er(etBust, stPendCxl, "X", "", "10000", "0", "10000").ref("E2")),
+		expect(acceptCxl("O1"), er(etCanceled, stCanceled, "Y", "X", "10000", "0", "0")),
 	}},
 
 	// C: cancel/replace quantity changes.
@@ -201,6 +247,23 @@ var matrixScenarios = []scenario{
 		expect(rplReq("Y", "X", "5000"), er(etPendRpl, stPendRpl, "Y", "X", "10000", "0", "10000")),
 		expect(fill("O1", "V1", "7000", "10"), er(etTrade, stPendRpl, "X", "", "10000", "7000", "3000")), // against the original 10000
 		expect(acceptRpl("O1"), er(etReplaced, stFilled, "Y", "X", "7000", "7000", "0")),
+	}},
+
+	{name: "C/filled while a replace is pending", ref: "", steps: []step{
+		expect(nos("X", "10000")),
+		expect(accept("O1"), er(etNew, stNew, "X", "", "10000", "0", "10000")),
+		expect(fill("O1", "V1", "1000", "10"), er(etTrade, stPartFilled, "X", "", "10000", "1000", "9000")),
+		expect(rplPx("Y", "X", "10000", "10.5"), er(etPendRpl, stPendRpl, "Y", "X", "10000", "1000", "9000")),
+		expect(fill("O1", "V2", "9000", "10"), er(etTrade, stPendRpl, "X", "", "10000", "10000", "0"),
+			cxl("Y", "X", stFilled, toReplace, CxlRejReasonTooLate)),
+		fails(acceptRpl("O1"), ErrInvalidTransition),
+	}},
+	{name: "C/filled while an increase is pending keeps it pending", ref: "", steps: []step{
+		expect(nos("X", "10000")),
+		expect(accept("O1"), er(etNew, stNew, "X", "", "10000", "0", "10000")),
+		expect(rplReq("Y", "X", "12000"), er(etPendRpl, stPendRpl, "Y", "X", "10000", "0", "10000")),
+		expect(fill("O1", "V1", "10000", "10"), er(etTrade, stPendRpl, "X", "", "10000", "10000", "0")),
+		expect(acceptRpl("O1"), er(etReplaced, stPartFilled, "Y", "X", "12000", "10000", "2000")),
 	}},
 
 	// D: sequencing and chaining.
@@ -321,6 +384,15 @@ var matrixScenarios = []scenario{
 			er(etCanceled, stCanceled, "X", "", "10000", "0", "0").restated(RestatementCancelOnSystemFailure),
 			cxl("Y", "X", stCanceled, toReplace, CxlRejReasonTooLate)),
 	}},
+	{name: "E/restatement below CumQty while a cancel is pending", ref: "", steps: []step{
+		expect(nos("X", "10000")),
+		expect(accept("O1"), er(etNew, stNew, "X", "", "10000", "0", "10000")),
+		expect(fill("O1", "V1", "3000", "10"), er(etTrade, stPartFilled, "X", "", "10000", "3000", "7000")),
+		expect(cxlReq("Y", "X"), er(etPendCxl, stPendCxl, "Y", "X", "10000", "3000", "7000")),
+		expect(restateQty("O1", "2000", RestatementPartialDecline),
+			er(etRestated, stPendCxl, "X", "", "3000", "3000", "0").restated(RestatementPartialDecline),
+			cxl("Y", "X", stFilled, toCancel, CxlRejReasonTooLate)),
+	}},
 	{name: "E/GT order done for day, renewed by restatement", ref: "", steps: []step{
 		expect(nosTIF("X", "10000", TimeInForceGTC)),
 		expect(accept("O1"), er(etNew, stNew, "X", "", "10000", "0", "10000")),
@@ -416,6 +488,21 @@ var matrixScenarios = []scenario{
 		expect(expire("O1"), er(etCanceled, stCanceled, "X", "", "10000", "1000", "0")),
 		fails(expire("O1"), ErrInvalidTransition),
 	}},
+	{name: "I/IOC expired while a cancel is pending", ref: "", steps: []step{
+		expect(nosTIF("X", "10000", TimeInForceIOC)),
+		expect(cxlReq("Y", "X"), er(etPendCxl, stPendCxl, "Y", "X", "10000", "0", "10000")),
+		expect(accept("O1"), er(etNew, stPendCxl, "X", "", "10000", "0", "10000")),
+		expect(expire("O1"), er(etCanceled, stCanceled, "Y", "X", "10000", "0", "0")), // honours the cancel
+	}},
+	{name: "I/IOC expired while a replace is pending", ref: "", steps: []step{
+		expect(nosTIF("X", "10000", TimeInForceIOC)),
+		expect(accept("O1"), er(etNew, stNew, "X", "", "10000", "0", "10000")),
+		expect(fill("O1", "V1", "1000", "10"), er(etTrade, stPartFilled, "X", "", "10000", "1000", "9000")),
+		expect(func() Event { e := rplReq("Y", "X", "8000"); e.TimeInForce = TimeInForceIOC; return e }(),
+			er(etPendRpl, stPendRpl, "Y", "X", "10000", "1000", "9000")),
+		expect(expire("O1"), er(etCanceled, stCanceled, "X", "", "10000", "1000", "0"),
+			cxl("Y", "X", stCanceled, toReplace, CxlRejReasonTooLate)),
+	}},
 	{name: "I/expiry of a day order is refused", ref: "", steps: []step{
 		expect(nos("X", "10000")),
 		expect(accept("O1"), er(etNew, stNew, "X", "", "10000", "0", "10000")),
@@ -445,6 +532,14 @@ var matrixScenarios = []scenario{
 		expect(acceptCxl("O1"), er(etCanceled, stCanceled, "Y", "X", "10000", "5000", "0")),
 		expect(bust("O1", "B"), er(etBust, stCanceled, "Y", "", "10000", "0", "0").ref("E2").avg("0")),
 		expect(fill("O1", "F", "4000", "51"), er(etTrade, stCanceled, "Y", "", "10000", "4000", "0").last("4000", "51").avg("51")),
+	}},
+	{name: "J/correction fills the order while a cancel is pending", ref: "", steps: []step{
+		expect(nos("X", "10000")),
+		expect(accept("O1"), er(etNew, stNew, "X", "", "10000", "0", "10000")),
+		expect(fill("O1", "V1", "4000", "10"), er(etTrade, stPartFilled, "X", "", "10000", "4000", "6000").xid("E2")),
+		expect(cxlReq("Y", "X"), er(etPendCxl, stPendCxl, "Y", "X", "10000", "4000", "6000")),
+		expect(correct("O1", "V1", "10000", "10"), er(etCorrect, stPendCxl, "X", "", "10000", "10000", "0").ref("E2"),
+			cxl("Y", "X", stFilled, toCancel, CxlRejReasonTooLate)),
 	}},
 	{name: "J/done for day, corrected then busted", ref: "J.1.d", steps: []step{
 		expect(nos("X", "10000")),

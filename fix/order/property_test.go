@@ -266,12 +266,12 @@ func (g *gen) venueEvent(o *OrderState, t time.Time) Event {
 	// Mostly an event that fits the state, sometimes any event at all.
 	aimed := g.pct(85)
 	switch {
-	case aimed && !o.Acked && !o.Rejected && !o.Canceled && g.pct(70):
+	case aimed && !o.Acked && !o.Rejected && !o.Canceled && !o.DoneForDay && g.pct(70):
 		if g.pct(85) {
 			return AcceptNew{OrderID: id, TransactTime: t}
 		}
 		return RejectNew{OrderID: id, Reason: OrdRejReasonBrokerOption, TransactTime: t}
-	case aimed && o.Pending != nil && g.pct(60):
+	case aimed && o.Pending != nil && g.pct(80):
 		accept := g.pct(70)
 		switch {
 		case o.Pending.Kind == ChangeCancel && accept:

@@ -91,6 +91,9 @@ func checkOrder(o *OrderState, prevSeq, lastSeq uint64) error {
 		if !slices.Contains(o.ClOrdIDs, p.ClOrdID) {
 			return bad("pending ClOrdID %q not in ClOrdIDs", p.ClOrdID)
 		}
+		if text, late := tooLate(o, p.Kind, p.OrderQty); late {
+			return bad("pending %s %q left unanswered: %s", p.Kind, p.ClOrdID, text)
+		}
 	}
 	cum, notional := decimal.Zero, decimal.Zero
 	for _, x := range o.Executions {

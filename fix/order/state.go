@@ -89,6 +89,10 @@ func (o *OrderState) Terminal() bool {
 	return o.Rejected || o.Canceled || o.DoneForDay || o.Filled()
 }
 
+// Open reports whether the order still needs its venue or desk: it is not
+// terminal, or a cancel/replace of it is pending.
+func (o *OrderState) Open() bool { return !o.Terminal() || o.Pending != nil }
+
 // Status is the order's OrdStatus: the state with the highest FIX 4.4
 // precedence among those that apply (see OrdStatus.Precedence).
 func (o *OrderState) Status() OrdStatus {

@@ -28,7 +28,8 @@ func (e AcceptNew) apply(b *Book) ([]Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Acked || o.Rejected || o.Canceled {
+	if o.Acked || o.Rejected || o.Canceled || o.DoneForDay {
+		// The order's day is over: a New after the Done for Day is too late.
 		return nil, transition(o, "AcceptNew")
 	}
 	o.Acked = true
@@ -43,7 +44,7 @@ func (e RejectNew) apply(b *Book) ([]Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Acked || o.Rejected || o.Canceled {
+	if o.Acked || o.Rejected || o.Canceled || o.DoneForDay {
 		return nil, transition(o, "RejectNew")
 	}
 	if !e.Reason.Set() {
@@ -107,7 +108,34 @@ func (e Fill) apply(b *Book) ([]Output, error) {
 		Qty:         e.LastQty,
 		Px:          e.LastPx,
 	})
-	return []Output{er}, nil
+	return settle(o, []Output{er}, er.TransactTime), nil
+}
+
+// settle answers the pending change of o once the order's state no longer
+// allows it (tooLate: the event filled the order, or ended its day): the
+// change is dropped and answered with an OrderCancelReject, CxlRejReason 0,
+// with the status after it, as FIX 4.4 B.1.c does for a fill that leaves
+// nothing to cancel. The event's own report (outs) goes first and still
+// shows the change pending (OrdStatus 6/E). A change the order still
+// allows (a replace raising OrderQty above CumQty, any change of a GTC
+// order done for day) stays pending for the venue or desk to answer.
+//
+// The events that can end an order with a change pending settle it:
+// Fill, TradeCorrect, Restate and DoneForDay here; RejectNew,
+// UnsolicitedCancel and Expire end the change before their report
+// (cancelBySellSide). A TradeBust only lowers CumQty, so it never ends an
+// order and never settles.
+func settle(o *OrderState, outs []Output, t time.Time) []Output {
+	p := o.Pending
+	if p == nil {
+		return outs
+	}
+	text, late := tooLate(o, p.Kind, p.OrderQty)
+	if !late {
+		return outs
+	}
+	o.Pending = nil
+	return append(outs, cancelReject(o, p.ClOrdID, responseTo(p.Kind), CxlRejReasonTooLate, text, t))
 }
 
 func (e AcceptCancel) apply(b *Book) ([]Output, error) {
@@ -116,11 +144,8 @@ func (e AcceptCancel) apply(b *Book) ([]Output, error) {
 		return nil, err
 	}
 	if o.Pending == nil || o.Pending.Kind != ChangeCancel {
+		// Also after a fill that left nothing to cancel: settle answered it.
 		return nil, transition(o, "AcceptCancel without a pending cancel")
-	}
-	if o.Filled() {
-		// B.1.c: nothing left to cancel; the venue must RejectCancel (too late).
-		return nil, transition(o, "AcceptCancel of a filled order")
 	}
 	er := b.applyCancel(o, e.TransactTime.UTC())
 	er.Text = e.Text
@@ -275,7 +300,7 @@ func (e Restate) apply(b *Book) ([]Output, error) {
 	er := b.report(o, ExecTypeRestated, e.TransactTime.UTC())
 	er.ExecRestatementReason = e.Reason
 	er.Text = e.Text
-	return []Output{er}, nil
+	return settle(o, []Output{er}, er.TransactTime), nil
 }
 
 func (e DoneForDay) apply(b *Book) ([]Output, error) {
@@ -289,7 +314,7 @@ func (e DoneForDay) apply(b *Book) ([]Output, error) {
 	o.DoneForDay = true
 	er := b.report(o, ExecTypeDoneForDay, e.TransactTime.UTC())
 	er.Text = e.Text
-	return []Output{er}, nil
+	return settle(o, []Output{er}, er.TransactTime), nil
 }
 
 func (e TradeBust) apply(b *Book) ([]Output, error) {
@@ -342,5 +367,5 @@ func (e TradeCorrect) apply(b *Book) ([]Output, error) {
 	er.LastPx = e.LastPx
 	er.Text = e.Text
 	x.ExecIDs = append(x.ExecIDs, er.ExecID)
-	return []Output{er}, nil
+	return settle(o, []Output{er}, er.TransactTime), nil
 }
