@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"slices"
 	"sort"
 	"sync"
@@ -21,7 +22,21 @@ const numShards = 64
 var (
 	ErrWrongKind = errors.New("topic kind does not take this publish")
 	ErrPaused    = errors.New("topic ingest paused")
+	// ErrNonFinite refuses a value with a NaN or an infinity, or one whose
+	// merge (a sum) would make one: it would poison a merge topic's sums
+	// for good, and no price consumer can use it.
+	ErrNonFinite = errors.New("value is not a finite number")
 )
+
+// nonFinite returns the first field of q that is NaN or infinite.
+func nonFinite(q *protocol.Quote) (protocol.Field, bool) {
+	for f := protocol.Field(0); f < protocol.NumFields; f++ {
+		if v, ok := q.Get(f); ok && (math.IsNaN(v) || math.IsInf(v, 0)) {
+			return f, true
+		}
+	}
+	return 0, false
+}
 
 // Hub holds every topic's latest value or retained events and its
 // subscribers, sharded by topic name so publishes on different topics do not
@@ -85,14 +100,27 @@ func (h *Hub) Kind(name string) TopicKind { return ruleFor(h.rules, name, 0).Kin
 // Publish merges the fields set in q into conflated topic name's value,
 // stamps it with time t (Unix ns) and flags, and offers the new version to
 // every subscriber. It encodes the update once for all of them and never
-// blocks on a client. A value clears the topic's stale mark.
+// blocks on a client. A value clears the topic's stale mark. Every value
+// enters the hub here: one with a NaN or an infinity is refused
+// (ErrNonFinite), as is one that would make a merge topic's sum infinite.
 func (h *Hub) Publish(name string, q *protocol.Quote, t int64, flags protocol.Flags) error {
+	if f, bad := nonFinite(q); bad {
+		return fmt.Errorf("publish to %q: %s %v: %w", name, f, q.V[f], ErrNonFinite)
+	}
 	s := h.shard(name)
 	s.mu.Lock()
 	tp := h.topicLocked(s, name)
 	if tp.rule.Kind == Sequenced {
 		s.mu.Unlock()
 		return fmt.Errorf("publish value to %s topic %q: %w", tp.rule.Kind, name, ErrWrongKind)
+	}
+	if tp.rule.Kind == ConflatedMerge {
+		merged := tp.value
+		tp.rule.Ops.Merge(&merged, q)
+		if f, bad := nonFinite(&merged); bad {
+			s.mu.Unlock()
+			return fmt.Errorf("publish to %q: %s would be %v: %w", name, f, merged.V[f], ErrNonFinite)
+		}
 	}
 	if tp.paused {
 		s.mu.Unlock()
