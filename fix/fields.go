@@ -83,7 +83,7 @@ func (r *reader) nullDec(t quickfix.Tag) decimal.NullDecimal {
 	}
 	s := r.str(t)
 	if r.err != nil {
-		return decimal.NullDecimal{}
+		return decimal.NullDecimal{} // the message is rejected already: parse nothing more
 	}
 	d, err := decimal.NewFromString(s)
 	if err != nil {
