@@ -120,6 +120,12 @@ func TestRequestBounds(t *testing.T) {
 			t.Errorf("%.90s: got %v, want %q", c.js, err, c.want)
 		}
 	}
+	// A decoding error that quotes the payload is quoted itself: the
+	// refusal's text stays printable (found by FuzzDecodeRequest).
+	_, err := DecodeRequest([]byte("{\"Action\":\"desk-fill\",\"OrderID\":\"O1\",\"LastQty\":\"\xf4\",\"LastPx\":\"1\"}"))
+	if rf, ok := err.(*Refusal); !ok || !PrintableText(rf.Error()) || !strings.Contains(rf.Error(), `\xf4`) {
+		t.Errorf("a bad decimal with invalid UTF-8: %q, want a printable refusal quoting it", err)
+	}
 	// Invalid UTF-8 cannot come through JSON (it decodes to U+FFFD), but a
 	// Request built in Go can carry it.
 	r := &Request{Action: ActionDeskCancel, OrderID: "O1", Text: "\xffA"}

@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -216,7 +217,13 @@ func DecodeRequest(data []byte) (*Request, error) {
 			ClOrdID, OrderID string
 		}
 		_ = json.Unmarshal(data, &id)
-		rf := &Refusal{Text: "bad request: " + err.Error()}
+		// The decoder's error may quote the payload (a decimal's text,
+		// invalid UTF-8 and all): the refusal's text must stay printable.
+		text := err.Error()
+		if !PrintableText(text) {
+			text = strconv.Quote(text)
+		}
+		rf := &Refusal{Text: "bad request: " + text}
 		if fieldRules[id.Action].required != 0 {
 			rf.Action = id.Action
 			rf.ID = id.ClOrdID
