@@ -51,11 +51,13 @@ vet:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-## fuzz: run each decoder's (and the credential parser's) fuzz target briefly (FUZZTIME=10m or 5000000x for a long run)
+## fuzz: run each fuzz target briefly: decoders, credentials, FIX router, order requests (FUZZTIME=10m or 5000000x for a long run)
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./protocol/
 	$(GO) test -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME) ./ticks/
 	$(GO) test -run '^$$' -fuzz '^FuzzAuthenticate$$' -fuzztime $(FUZZTIME) ./auth/
+	$(GO) test -run '^$$' -fuzz '^FuzzRouter$$' -fuzztime $(FUZZTIME) ./fix/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime $(FUZZTIME) ./orderwire/
 
 ## stress: every test that waits on time (polls, deadlines, tmux, killed processes), -race -count=20 (STRESS_COUNT=N; STRESS_LIST=1 lists them)
 stress: test-deps fix-deps

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"slices"
 	"sort"
 	"sync"
@@ -25,7 +26,21 @@ var (
 	// over the server's or the publisher's topic limit (Config.MaxHubTopics,
 	// MaxTopicsPerPublisher).
 	ErrTopicLimit = errors.New("topic limit reached")
+	// ErrNonFinite refuses a value with a NaN or an infinity, or one whose
+	// merge (a sum) would make one: it would poison a merge topic's sums
+	// for good, and no price consumer can use it.
+	ErrNonFinite = errors.New("value is not a finite number")
 )
+
+// nonFinite returns the first field of q that is NaN or infinite.
+func nonFinite(q *protocol.Quote) (protocol.Field, bool) {
+	for f := protocol.Field(0); f < protocol.NumFields; f++ {
+		if v, ok := q.Get(f); ok && (math.IsNaN(v) || math.IsInf(v, 0)) {
+			return f, true
+		}
+	}
+	return 0, false
+}
 
 // Hub holds every topic's latest value or retained events and its
 // subscribers, sharded by topic name so publishes on different topics do not
@@ -143,13 +158,26 @@ func (h *Hub) Publish(name string, q *protocol.Quote, t int64, flags protocol.Fl
 }
 
 // publish is Publish by pub, whose new topics count against the limits.
+// Every value enters the hub here: one with a NaN or an infinity is refused
+// (ErrNonFinite), as is one that would make a merge topic's sum infinite.
 func (h *Hub) publish(pub publisher, name string, q *protocol.Quote, t int64, flags protocol.Flags) error {
+	if f, bad := nonFinite(q); bad {
+		return fmt.Errorf("publish to %q: %s %v: %w", name, f, q.V[f], ErrNonFinite)
+	}
 	s := h.shard(name)
 	s.mu.Lock()
 	tp := h.topicLocked(s, name)
 	if tp.rule.Kind == Sequenced {
 		s.mu.Unlock()
 		return fmt.Errorf("publish value to %s topic %q: %w", tp.rule.Kind, name, ErrWrongKind)
+	}
+	if tp.rule.Kind == ConflatedMerge {
+		merged := tp.value
+		tp.rule.Ops.Merge(&merged, q)
+		if f, bad := nonFinite(&merged); bad {
+			s.mu.Unlock()
+			return fmt.Errorf("publish to %q: %s would be %v: %w", name, f, merged.V[f], ErrNonFinite)
+		}
 	}
 	if tp.paused {
 		s.mu.Unlock()

@@ -366,11 +366,16 @@ func (s *Server) Clients() []ClientStats {
 	return out
 }
 
+// writeJSON answers v as JSON, or 500 naming why it cannot be encoded:
+// never a 200 with an empty body.
 func writeJSON(w http.ResponseWriter, v any) {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		http.Error(w, "encode answer: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	_, _ = w.Write(append(data, '\n'))
 }
 
 // serveTopics lists the topics the principal may subscribe to.

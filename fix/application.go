@@ -7,7 +7,6 @@ import (
 	"github.com/quickfixgo/fix44/orderstatusrequest"
 	"github.com/quickfixgo/quickfix"
 	"github.com/quickfixgo/tag"
-	"github.com/shopspring/decimal"
 
 	"tickwire/fix/order"
 )
@@ -22,10 +21,13 @@ import (
 type application struct {
 	*quickfix.MessageRouter
 	g *Gateway
+	// submit hands an event to the engine: g.submitInbound (the router's
+	// fuzz target catches the events instead).
+	submit func(quickfix.SessionID, *quickfix.Message, order.Event) quickfix.MessageRejectError
 }
 
 func newApplication(g *Gateway) *application {
-	a := &application{MessageRouter: quickfix.NewMessageRouter(), g: g}
+	a := &application{MessageRouter: quickfix.NewMessageRouter(), g: g, submit: g.submitInbound}
 	a.AddRoute(newordersingle.Route(a.onNewOrderSingle))
 	a.AddRoute(ordercancelrequest.Route(a.onOrderCancelRequest))
 	a.AddRoute(ordercancelreplacerequest.Route(a.onOrderCancelReplaceRequest))
@@ -75,7 +77,7 @@ func (a *application) onNewOrderSingle(m newordersingle.NewOrderSingle, id quick
 	if f.err != nil {
 		return f.err
 	}
-	return a.g.submitInbound(id, m.Message, ev)
+	return a.submit(id, m.Message, ev)
 }
 
 func (a *application) onOrderCancelRequest(m ordercancelrequest.OrderCancelRequest, id quickfix.SessionID) quickfix.MessageRejectError {
@@ -92,7 +94,7 @@ func (a *application) onOrderCancelRequest(m ordercancelrequest.OrderCancelReque
 	if f.err != nil {
 		return f.err
 	}
-	return a.g.submitInbound(id, m.Message, ev)
+	return a.submit(id, m.Message, ev)
 }
 
 func (a *application) onOrderCancelReplaceRequest(m ordercancelreplacerequest.OrderCancelReplaceRequest, id quickfix.SessionID) quickfix.MessageRejectError {
@@ -115,7 +117,7 @@ func (a *application) onOrderCancelReplaceRequest(m ordercancelreplacerequest.Or
 	if f.err != nil {
 		return f.err
 	}
-	return a.g.submitInbound(id, m.Message, ev)
+	return a.submit(id, m.Message, ev)
 }
 
 func (a *application) onOrderStatusRequest(m orderstatusrequest.OrderStatusRequest, id quickfix.SessionID) quickfix.MessageRejectError {
@@ -132,70 +134,5 @@ func (a *application) onOrderStatusRequest(m orderstatusrequest.OrderStatusReque
 	if f.err != nil {
 		return f.err
 	}
-	return a.g.submitInbound(id, m.Message, ev)
-}
-
-// reader reads body fields, keeping the first format error. The data
-// dictionary has already checked types and enumerations; what it lets
-// through (a value of the right type that makes no business sense, such as
-// a zero quantity) is the order book's to reject.
-type reader struct {
-	m   *quickfix.Message
-	err quickfix.MessageRejectError
-}
-
-func (r *reader) str(t quickfix.Tag) string {
-	if !r.m.Body.Has(t) {
-		return ""
-	}
-	v, err := r.m.Body.GetString(t)
-	r.keep(err)
-	return v
-}
-
-// char returns a one-character field, 0 when absent. A longer value maps
-// to 0x7f, which no enumeration of the book accepts (so it is rejected with
-// a reason rather than truncated into a valid value).
-func (r *reader) char(t quickfix.Tag) byte {
-	v := r.str(t)
-	switch len(v) {
-	case 0:
-		return 0
-	case 1:
-		return v[0]
-	}
-	return 0x7f
-}
-
-func (r *reader) dec(t quickfix.Tag) decimal.Decimal {
-	d := r.nullDec(t)
-	return d.Decimal
-}
-
-func (r *reader) nullDec(t quickfix.Tag) decimal.NullDecimal {
-	if !r.m.Body.Has(t) {
-		return decimal.NullDecimal{}
-	}
-	s := r.str(t)
-	d, err := decimal.NewFromString(s)
-	if err != nil {
-		r.keep(quickfix.IncorrectDataFormatForValue(t))
-		return decimal.NullDecimal{}
-	}
-	return decimal.NullDecimal{Decimal: d, Valid: true}
-}
-
-func (r *reader) possResend() bool {
-	if !r.m.Header.Has(tag.PossResend) {
-		return false
-	}
-	v, err := r.m.Header.GetBool(tag.PossResend)
-	r.keep(err)
-	return v
-}
-
-func (r *reader) keep(err quickfix.MessageRejectError) {
-	if err != nil && r.err == nil {
-		r.err = err
-	}
+	return a.submit(id, m.Message, ev)
 }

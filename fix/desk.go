@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"tickwire/fix/order"
+	"tickwire/orderwire"
 )
 
 // Desk is the trader's side of the gateway: orders with HandlInst=3
@@ -20,10 +21,11 @@ import (
 // journalled before its ExecutionReport is sent; it returns once that is
 // done. It returns the book's error when the operation is impossible in
 // the order's state (order.ErrInvalidTransition, order.ErrOverfill...),
-// ErrNotDesk for an order that is not the desk's, or the context's error,
-// which means the operation was not applied (the engine skips an operation
-// whose caller has given up; one it has started is waited for). All
-// methods are safe for concurrent use.
+// ErrNotDesk for an order that is not the desk's, ErrBadText for a text
+// that cannot go into a FIX field, or the context's error, which means the
+// operation was not applied (the engine skips an operation whose caller has
+// given up; one it has started is waited for). All methods are safe for
+// concurrent use.
 type Desk struct{ g *Gateway }
 
 // Errors of Desk operations.
@@ -32,7 +34,34 @@ var (
 	ErrUnknownOrder = errors.New("fix: unknown order")
 	// ErrNotDesk: the order is not HandlInst=3; the auto venue works it.
 	ErrNotDesk = errors.New("fix: order is not a desk (HandlInst=3) order")
+	// ErrBadText: a text longer than orderwire.MaxTextLen, or not
+	// printable (orderwire.PrintableText). It would go into the report's
+	// Text (58) as is: an SOH there breaks the FIX session for good.
+	ErrBadText = errors.New("fix: bad text")
 )
+
+// checkDecimals refuses a quantity or price of more than
+// orderwire.MaxDecimalDigits digits: written out (journal, report) it
+// would cost what its exponent says.
+func checkDecimals(ds ...decimal.Decimal) error {
+	for _, d := range ds {
+		if err := orderwire.CheckDecimal(d); err != nil {
+			return fmt.Errorf("fix: quantity or price: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkText refuses a text that cannot go into a FIX field (ErrBadText).
+func checkText(text string) error {
+	if len(text) > orderwire.MaxTextLen {
+		return fmt.Errorf("%w: %d bytes, max %d", ErrBadText, len(text), orderwire.MaxTextLen)
+	}
+	if !orderwire.PrintableText(text) {
+		return fmt.Errorf("%w: control characters or invalid UTF-8", ErrBadText)
+	}
+	return nil
+}
 
 // Orders returns the desk's open orders (OrderState.Open: not terminal, or
 // with a pending cancel/replace), in creation order. It reads the whole
@@ -56,6 +85,9 @@ func (d *Desk) Accept(ctx context.Context, orderID string) error {
 // Reject rejects a new desk order (ExecType 8) with reason (e.g.
 // order.OrdRejReasonBrokerOption) and text.
 func (d *Desk) Reject(ctx context.Context, orderID string, reason order.OrdRejReason, text string) error {
+	if err := checkText(text); err != nil {
+		return err
+	}
 	return d.do(ctx, orderID, true, func(o *order.OrderState, now time.Time) order.Event {
 		return order.RejectNew{OrderID: orderID, Reason: reason, Text: text, TransactTime: now}
 	})
@@ -63,6 +95,9 @@ func (d *Desk) Reject(ctx context.Context, orderID string, reason order.OrdRejRe
 
 // Fill executes qty at px (ExecType F). A fill implies the ack.
 func (d *Desk) Fill(ctx context.Context, orderID string, qty, px decimal.Decimal) error {
+	if err := checkDecimals(qty, px); err != nil {
+		return err
+	}
 	return d.do(ctx, orderID, true, func(o *order.OrderState, now time.Time) order.Event {
 		return order.Fill{
 			OrderID:      orderID,
@@ -84,6 +119,9 @@ func (d *Desk) AcceptCancel(ctx context.Context, orderID string) error {
 // RejectCancel rejects the pending cancel (OrderCancelReject, response to 1)
 // with reason (order.CxlRejReasonTooLate, order.CxlRejReasonBrokerOption...).
 func (d *Desk) RejectCancel(ctx context.Context, orderID string, reason order.CxlRejReason, text string) error {
+	if err := checkText(text); err != nil {
+		return err
+	}
 	return d.do(ctx, orderID, true, func(o *order.OrderState, now time.Time) order.Event {
 		return order.RejectCancel{OrderID: orderID, Reason: reason, Text: text, TransactTime: now}
 	})
@@ -98,6 +136,9 @@ func (d *Desk) AcceptReplace(ctx context.Context, orderID string) error {
 
 // RejectReplace rejects the pending replace (OrderCancelReject, response to 2).
 func (d *Desk) RejectReplace(ctx context.Context, orderID string, reason order.CxlRejReason, text string) error {
+	if err := checkText(text); err != nil {
+		return err
+	}
 	return d.do(ctx, orderID, true, func(o *order.OrderState, now time.Time) order.Event {
 		return order.RejectReplace{OrderID: orderID, Reason: reason, Text: text, TransactTime: now}
 	})
@@ -113,6 +154,9 @@ func (d *Desk) DoneForDay(ctx context.Context, orderID string) error {
 // Cancel cancels the order on the sell side's initiative (unsolicited
 // cancel, ExecType 4, ExecRestatementReason 4 broker option). Any order.
 func (d *Desk) Cancel(ctx context.Context, orderID, text string) error {
+	if err := checkText(text); err != nil {
+		return err
+	}
 	return d.do(ctx, orderID, false, func(o *order.OrderState, now time.Time) order.Event {
 		return order.UnsolicitedCancel{OrderID: orderID, Reason: order.RestatementBrokerOption, Text: text, TransactTime: now}
 	})
@@ -121,6 +165,9 @@ func (d *Desk) Cancel(ctx context.Context, orderID, text string) error {
 // Bust cancels an execution (ExecType H); execRef is the ExecID of its
 // report or its venue execution id.
 func (d *Desk) Bust(ctx context.Context, orderID, execRef, text string) error {
+	if err := checkText(text); err != nil {
+		return err
+	}
 	return d.do(ctx, orderID, true, func(o *order.OrderState, now time.Time) order.Event {
 		return order.TradeBust{OrderID: orderID, RefExecID: execRef, Text: text, TransactTime: now}
 	})
@@ -128,6 +175,12 @@ func (d *Desk) Bust(ctx context.Context, orderID, execRef, text string) error {
 
 // Correct corrects an execution's quantity and price (ExecType G).
 func (d *Desk) Correct(ctx context.Context, orderID, execRef string, qty, px decimal.Decimal, text string) error {
+	if err := checkDecimals(qty, px); err != nil {
+		return err
+	}
+	if err := checkText(text); err != nil {
+		return err
+	}
 	return d.do(ctx, orderID, true, func(o *order.OrderState, now time.Time) order.Event {
 		return order.TradeCorrect{OrderID: orderID, RefExecID: execRef, LastQty: qty, LastPx: px, Text: text, TransactTime: now}
 	})

@@ -27,7 +27,9 @@ import (
 // them. Nothing of a batch is visible outside the engine before its events
 // are durable. If the journal fails, the engine stops and the gateway with
 // it: the in-memory book may then be ahead of the journal, and a restart
-// rebuilds it from the journal.
+// rebuilds it from the journal. An event the journal could not hold (over
+// Config.MaxEventBytes) is refused before it reaches the book, so no one
+// message can stop the engine.
 //
 // Queries (Order, Lookup, Snapshot, OrdersAt, Desk.Orders) and status
 // requests (35=H) change nothing: they run after the batch they arrived in,
@@ -110,7 +112,6 @@ type engine struct {
 	replies []reply   // desk operations, answered once the batch is sent
 	later   []int     // queries and status requests: indexes in the batch
 	status  []emitted // one status request's reports
-	fatal   error
 }
 
 type reply struct {
@@ -121,6 +122,18 @@ type reply struct {
 // errStopped is returned to desk operations and queries once the engine has
 // stopped.
 var errStopped = errors.New("fix: gateway stopped")
+
+// Errors of the engine's work.
+var (
+	// ErrOutcomeUnknown: the engine stopped on a failure (journal, FIX
+	// store) while the operation's batch was being committed: it may or
+	// may not have been applied, which a restarted gateway's book tells.
+	// Everything else an operation returns means it was not applied.
+	ErrOutcomeUnknown = errors.New("fix: outcome unknown (the gateway failed while committing it)")
+	// ErrEventTooLarge: the event's journal record would be over
+	// Config.MaxEventBytes. Refused before it changed anything.
+	ErrEventTooLarge = errors.New("fix: event too large for the journal")
+)
 
 func (e *engine) run() {
 	defer close(e.done)
@@ -149,8 +162,11 @@ func (e *engine) run() {
 		if err := e.process(batch); err != nil {
 			e.log.Error("fix engine stopped", "err", err)
 			e.err = err
+			// The batch may be in the journal or not: its callers must
+			// not take the error for a refusal.
+			unknown := fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
 			for i := range batch {
-				e.answer(&batch[i], err)
+				e.answer(&batch[i], unknown)
 			}
 			return
 		}
@@ -195,17 +211,11 @@ func (e *engine) process(batch []command) error {
 				continue
 			}
 			if err := e.apply(c.ev, c.in, now); err != nil {
-				e.log.Error("fix event refused by the book", "event", c.ev.EventKind(), "err", err)
+				e.log.Error("fix event refused", "event", c.ev.EventKind(), "session", c.in.Session, "seq", c.in.Seq, "err", err)
 			}
-		}
-		if e.fatal != nil {
-			return e.fatal
 		}
 	}
 	e.venue.step(now)
-	if e.fatal != nil {
-		return e.fatal
-	}
 	if len(e.recs) > 1 {
 		if err := e.commit(now); err != nil {
 			return err
@@ -422,18 +432,22 @@ func (e *engine) seen(in *inbound) bool {
 	return ok && last.Epoch == in.Epoch && in.Seq <= last.Seq
 }
 
-// apply applies ev to the book and adds it to the batch. An error from the
-// book means ev was refused and nothing changed.
+// apply applies ev to the book and adds it to the batch. An error means ev
+// was refused and nothing changed.
 func (e *engine) apply(ev order.Event, in *inbound, now time.Time) error {
+	// Encoded before the book sees it: an event its journal record cannot
+	// hold is refused like any other, where after the book had changed the
+	// engine could only stop (and stop again on the peer's resend).
+	data, err := encodeEvent(ev, in)
+	if err != nil {
+		return fmt.Errorf("fix: encode %s: %w", ev.EventKind(), err)
+	}
+	if len(data) > e.g.cfg.MaxEventBytes {
+		return fmt.Errorf("%w: %s of %d bytes, max %d", ErrEventTooLarge, ev.EventKind(), len(data), e.g.cfg.MaxEventBytes)
+	}
 	outs, err := e.book.Apply(ev)
 	if err != nil {
 		return err
-	}
-	data, err := encodeEvent(ev, in)
-	if err != nil {
-		// The book has changed but the event cannot be journalled: stop.
-		e.fatal = fmt.Errorf("fix: encode %s: %w", ev.EventKind(), err)
-		return e.fatal
 	}
 	ri := len(e.recs)
 	e.recs = append(e.recs, recovery.Record{Time: now.UnixNano(), Data: data})
@@ -456,9 +470,7 @@ func (e *engine) apply(ev order.Event, in *inbound, now time.Time) error {
 // a state that changed under it, e.g. the desk canceled the order).
 func (e *engine) applyVenue(ev order.Event, now time.Time) bool {
 	if err := e.apply(ev, nil, now); err != nil {
-		if e.fatal == nil {
-			e.log.Warn("fix venue event refused", "event", ev.EventKind(), "err", err)
-		}
+		e.log.Warn("fix venue event refused", "event", ev.EventKind(), "err", err)
 		return false
 	}
 	return true

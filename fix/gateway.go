@@ -54,6 +54,12 @@ type Config struct {
 	Auto AutoConfig
 	// MaxBatch caps the events of one journal append. Default 512.
 	MaxBatch int
+	// MaxEventBytes caps the journal record of one order event: a larger
+	// one is refused (ErrEventTooLarge) before it changes the book. Keep
+	// it below the journal's own record limit (1 MiB for the default
+	// journal), which would otherwise stop the engine. The router's field
+	// bounds keep every FIX or trader event far below it. Default 64 KiB.
+	MaxEventBytes int
 	// TLS is the acceptor's TLS configuration when the settings ask for TLS
 	// (SocketUseSSL=Y) without naming certificate files: the feed server's
 	// certificate, say. Settings with certificate files use those; settings
@@ -123,6 +129,9 @@ func New(cfg Config) (g *Gateway, err error) {
 	}
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 512
+	}
+	if cfg.MaxEventBytes <= 0 {
+		cfg.MaxEventBytes = 64 << 10
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

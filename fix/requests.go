@@ -34,10 +34,14 @@ import (
 //     a trader has the refusal as its answer, and a duplicate changes
 //     nothing either way;
 //   - a desk action the order's state does not allow (Desk's errors);
+//   - an event too large for the journal (ErrEventTooLarge);
 //   - the gateway stopped.
 //
 // It waits for the engine whatever ctx says once the request is queued, so
-// a refusal always means "not applied" and nil always means "journalled".
+// a refusal means "not applied" and nil means "journalled". The one
+// exception is a refusal with Unknown set (ErrOutcomeUnknown): the gateway
+// failed while committing the request's batch, so it may have been
+// applied, and the trader must not resubmit it as new.
 
 // ErrDuplicateClOrdID refuses a trader request whose ClOrdID its session
 // has used already.
@@ -71,7 +75,9 @@ func (g *Gateway) Request(ctx context.Context, r *orderwire.Request) error {
 		}})
 	}
 	if err != nil {
-		return r.Refuse(err)
+		rf := r.Refuse(err)
+		rf.Unknown = errors.Is(err, ErrOutcomeUnknown)
+		return rf
 	}
 	return nil
 }

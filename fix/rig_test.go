@@ -43,6 +43,11 @@ func (p *testPrices) set(sym string, bid, ask, bidSize, askSize float64) {
 	if askSize > 0 {
 		q.Put(protocol.AskSize, askSize)
 	}
+	p.put(sym, q)
+}
+
+// put publishes q as it is.
+func (p *testPrices) put(sym string, q protocol.Quote) {
 	p.mu.Lock()
 	p.q[sym] = q
 	p.v[sym]++

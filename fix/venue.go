@@ -2,6 +2,7 @@ package fix
 
 import (
 	"container/heap"
+	"math"
 	"strconv"
 	"time"
 
@@ -29,7 +30,9 @@ type AutoConfig struct {
 //   - a buy fills at the Ask, a sell at the Bid, when it is a market order
 //     or a limit at or through that price; the fill is the smaller of the
 //     leaves and the quote's size still available (each quote version's
-//     size is consumed once; an absent size is unlimited);
+//     size is consumed once; an absent size is unlimited); a price that is
+//     not a finite number above zero, or a NaN or infinite size, is no
+//     price (the order rests);
 //   - an IOC order's remainder is expired after the first attempt; an FOK
 //     order fills in full or is expired;
 //   - what is left rests and is tried again when the quote changes
@@ -198,8 +201,12 @@ func (v *autoVenue) tryFill(o *order.OrderState, now time.Time) {
 		pxField, sizeField = protocol.Ask, protocol.AskSize
 	}
 	px, ok := q.Get(pxField)
-	if !ok || px <= 0 {
-		return
+	if !ok || !(px > 0) || math.IsInf(px, 1) {
+		return // no price: absent, not above zero, NaN or infinite
+	}
+	size, sized := q.Get(sizeField)
+	if sized && (math.IsNaN(size) || math.IsInf(size, 0)) {
+		return // a size that says nothing: no quote to fill against
 	}
 	price := decimal.NewFromFloat(px)
 	if o.OrdType == order.OrdTypeLimit && o.Price.Valid {
@@ -217,7 +224,7 @@ func (v *autoVenue) tryFill(o *order.OrderState, now time.Time) {
 	if l.ver != ver {
 		l = liqState{ver: ver, used: decimal.Zero}
 	}
-	if size, ok := q.Get(sizeField); ok && size > 0 {
+	if sized && size > 0 {
 		avail := decimal.NewFromFloat(size).Sub(l.used)
 		if avail.Sign() <= 0 {
 			return

@@ -81,6 +81,7 @@ func TestRefusalRoundTrip(t *testing.T) {
 		{Action: ActionNew, ID: "AB-1", Text: "duplicate ClOrdID AB-1 in session TRADER:DEMO"},
 		{Action: ActionDeskFill, ID: "20260102T150405-O7", Text: "order: overfill: 61 > 60"},
 		{Action: ActionCancel, ID: "x:y", Text: ""},
+		{Action: ActionNew, ID: "AB-2", Text: "fix: journal append: disk full", Unknown: true},
 	} {
 		got, ok := ParseRefusal(rf.Error())
 		if !ok || *got != rf {
@@ -90,6 +91,54 @@ func TestRefusalRoundTrip(t *testing.T) {
 	for _, s := range []string{"bad request: not JSON", "sell X: no", "new has space: no", "server error", "new : x"} {
 		if got, ok := ParseRefusal(s); ok {
 			t.Errorf("ParseRefusal(%q) = %+v", s, got)
+		}
+	}
+}
+
+// TestRequestBounds: a decimal whose exponent makes it huge written out, and
+// a Text with control characters or invalid UTF-8, are refused at decoding
+// (issue 17 items 9 and 11); the decimals are refused at once, never
+// written out.
+func TestRequestBounds(t *testing.T) {
+	newOrder := func(extra string) string {
+		return `{"Action":"new","ClOrdID":"C","Account":"A","Symbol":"S","Side":"1","OrdType":"2"` + extra + `}`
+	}
+	for _, c := range []struct{ js, want string }{
+		{newOrder(`,"Price":"1","OrderQty":"1e2000000"`), "new C: OrderQty: more than 24 digits"},
+		{newOrder(`,"Price":"1","OrderQty":"1e1000000000"`), "new C: OrderQty: more than 24 digits"},
+		{newOrder(`,"Price":1e2000000,"OrderQty":"1"`), "new C: Price: more than 24 digits"},
+		{newOrder(`,"Price":"0.0000000000000000000000001","OrderQty":"1"`), "new C: Price: more than 24 digits"},
+		{newOrder(`,"Price":"1","OrderQty":"` + strings.Repeat("9", 25) + `"`), "new C: OrderQty: more than 24 digits"},
+		{`{"Action":"desk-fill","OrderID":"O1","LastQty":"1e-30","LastPx":"1"}`, "desk-fill O1: LastQty: more than 24 digits"},
+		{`{"Action":"desk-reject","OrderID":"O1","Text":"a\u0001b"}`, "desk-reject O1: Text: control characters"},
+		{`{"Action":"desk-cancel","OrderID":"O1","Text":"\u001b]0;PWNED\u0007"}`, "desk-cancel O1: Text: control characters"},
+		{`{"Action":"desk-cancel","OrderID":"O1","Text":"del\u007f"}`, "desk-cancel O1: Text: control characters"},
+		{`{"Action":"desk-cancel","OrderID":"O1","Text":"c1\u009b2J"}`, "desk-cancel O1: Text: control characters"},
+	} {
+		_, err := DecodeRequest([]byte(c.js))
+		if rf, ok := err.(*Refusal); !ok || !strings.HasPrefix(rf.Error(), c.want) {
+			t.Errorf("%.90s: got %v, want %q", c.js, err, c.want)
+		}
+	}
+	// A decoding error that quotes the payload is quoted itself: the
+	// refusal's text stays printable (found by FuzzDecodeRequest).
+	_, err := DecodeRequest([]byte("{\"Action\":\"desk-fill\",\"OrderID\":\"O1\",\"LastQty\":\"\xf4\",\"LastPx\":\"1\"}"))
+	if rf, ok := err.(*Refusal); !ok || !PrintableText(rf.Error()) || !strings.Contains(rf.Error(), `\xf4`) {
+		t.Errorf("a bad decimal with invalid UTF-8: %q, want a printable refusal quoting it", err)
+	}
+	// Invalid UTF-8 cannot come through JSON (it decodes to U+FFFD), but a
+	// Request built in Go can carry it.
+	r := &Request{Action: ActionDeskCancel, OrderID: "O1", Text: "\xffA"}
+	if err := r.Validate(); err == nil || !strings.Contains(err.Error(), "invalid UTF-8") {
+		t.Errorf("Text \\xffA: %v", err)
+	}
+	for _, ok := range []string{
+		newOrder(`,"Price":"1.39231","OrderQty":"100000"`),
+		newOrder(`,"Price":"0.00000001","OrderQty":"123456789012345.123456789"`),
+		newOrder(`,"Price":"1.5e3","OrderQty":"1e20","Text":"ok: € and ü are text"`),
+	} {
+		if _, err := DecodeRequest([]byte(ok)); err != nil {
+			t.Errorf("%s: %v", ok, err)
 		}
 	}
 }

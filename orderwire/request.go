@@ -19,7 +19,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 )
@@ -158,7 +160,42 @@ const (
 	MaxIDLen        = 64   // ClOrdID, OrigClOrdID, OrderID, ExecRefID, Account
 	MaxSymbolLen    = 32
 	MaxTextLen      = 256
+	// MaxDecimalDigits bounds a decimal (a price or a quantity) written out
+	// in full: its digits before and after the point together. The
+	// exponent of "1e2000000" is cheap to parse and costs megabytes
+	// wherever the decimal is written (journal, report); "1e1000000000"
+	// costs hours.
+	MaxDecimalDigits = 24
 )
+
+// CheckDecimal refuses a decimal of more than MaxDecimalDigits digits
+// written out in full, without writing it out.
+func CheckDecimal(d decimal.Decimal) error {
+	exp := int(d.Exponent())
+	whole := max(d.NumDigits()+exp, 1) // digits before the point ("0" at least)
+	frac := max(-exp, 0)
+	if whole+frac > MaxDecimalDigits {
+		return fmt.Errorf("more than %d digits", MaxDecimalDigits)
+	}
+	return nil
+}
+
+// PrintableText reports whether s is valid UTF-8 without control
+// characters: no C0 control (below 0x20, SOH included), no DEL (0x7f), no
+// C1 control (U+0080 to U+009F). Text from outside must be so before it
+// reaches a FIX field, the journal or a terminal: an SOH splits a FIX
+// field, invalid UTF-8 does not survive the journal's JSON, an ESC drives
+// a terminal.
+func PrintableText(s string) bool {
+	for len(s) > 0 {
+		c, n := utf8.DecodeRuneInString(s)
+		if c < 0x20 || c >= 0x7f && c <= 0x9f || c == utf8.RuneError && n == 1 {
+			return false
+		}
+		s = s[n:]
+	}
+	return true
+}
 
 // DecodeRequest decodes and validates a request. Every error is a *Refusal.
 func DecodeRequest(data []byte) (*Request, error) {
@@ -180,7 +217,13 @@ func DecodeRequest(data []byte) (*Request, error) {
 			ClOrdID, OrderID string
 		}
 		_ = json.Unmarshal(data, &id)
-		rf := &Refusal{Text: "bad request: " + err.Error()}
+		// The decoder's error may quote the payload (a decimal's text,
+		// invalid UTF-8 and all): the refusal's text must stay printable.
+		text := err.Error()
+		if !PrintableText(text) {
+			text = strconv.Quote(text)
+		}
+		rf := &Refusal{Text: "bad request: " + text}
 		if fieldRules[id.Action].required != 0 {
 			rf.Action = id.Action
 			rf.ID = id.ClOrdID
@@ -313,6 +356,9 @@ func (r *Request) Validate() error {
 	if len(r.Text) > MaxTextLen {
 		return refuse("Text of %d bytes: max %d", len(r.Text), MaxTextLen)
 	}
+	if !PrintableText(r.Text) {
+		return refuse("Text: control characters or invalid UTF-8")
+	}
 	switch {
 	case have&fSide != 0 && !r.Side.Valid():
 		return refuse("unknown Side %q", charText(byte(r.Side)))
@@ -327,7 +373,13 @@ func (r *Request) Validate() error {
 		name string
 		v    decimal.NullDecimal
 	}{{"OrderQty", r.OrderQty}, {"Price", r.Price}, {"LastQty", r.LastQty}, {"LastPx", r.LastPx}} {
-		if d.v.Valid && d.v.Decimal.Sign() <= 0 {
+		if !d.v.Valid {
+			continue
+		}
+		if err := CheckDecimal(d.v.Decimal); err != nil {
+			return refuse("%s: %v", d.name, err) // not the value: written out, it is what costs
+		}
+		if d.v.Decimal.Sign() <= 0 {
 			return refuse("%s must be more than 0, got %s", d.name, d.v.Decimal)
 		}
 	}
@@ -380,25 +432,39 @@ func topicBytes(s string, max int) bool {
 // order, no event, and its ClOrdID is not consumed (a request refused for a
 // duplicate ClOrdID consumes nothing either: the ClOrdID was already used).
 //
+// The one exception is a Refusal with Unknown set: the gateway failed
+// while committing the request (e.g. its journal failed), so it may or may
+// not have been applied. Do not resubmit it as a new order: its order
+// events, or a status request once the gateway is back, tell.
+//
 // The server sends it back as the reason of an Error frame (code 1004,
 // topic RequestTopic), in the form Error returns:
 //
 //	ACTION ID: TEXT      e.g. "new AB12-7: duplicate ClOrdID AB12-7 in session TRADER:DEMO"
+//	ACTION ID: outcome unknown: TEXT   Unknown set
 //	TEXT                 when the request cannot be named (e.g. not JSON)
 //
-// ParseRefusal reads the first form back.
+// ParseRefusal reads the first two forms back.
 type Refusal struct {
-	Action Action // "" when the request could not be named
-	ID     string // the request's ID(): a ClOrdID, or the OrderID of a desk action
-	Text   string
+	Action  Action // "" when the request could not be named
+	ID      string // the request's ID(): a ClOrdID, or the OrderID of a desk action
+	Text    string
+	Unknown bool // the request may have been applied (see above)
 }
+
+// unknownPrefix starts the text of a Refusal with Unknown set.
+const unknownPrefix = "outcome unknown: "
 
 // Error returns the refusal's text, as sent in the Error frame.
 func (r *Refusal) Error() string {
-	if r.Action == "" || r.ID == "" {
-		return r.Text
+	text := r.Text
+	if r.Unknown {
+		text = unknownPrefix + text
 	}
-	return string(r.Action) + " " + r.ID + ": " + r.Text
+	if r.Action == "" || r.ID == "" {
+		return text
+	}
+	return string(r.Action) + " " + r.ID + ": " + text
 }
 
 // Refuse returns a Refusal of r for err (err itself if it is one already).
@@ -426,5 +492,6 @@ func ParseRefusal(reason string) (*Refusal, bool) {
 	if !ok || !validID(id) || fieldRules[Action(action)].required == 0 {
 		return nil, false
 	}
-	return &Refusal{Action: Action(action), ID: id, Text: text}, true
+	text, unknown := strings.CutPrefix(text, unknownPrefix)
+	return &Refusal{Action: Action(action), ID: id, Text: text, Unknown: unknown}, true
 }

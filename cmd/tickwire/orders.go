@@ -452,6 +452,15 @@ func (s *orderService) applyReject(rj *orderwire.OrderCancelReject) {
 
 // refused answers a refusal of one of our requests. Caller holds s.mu.
 func (s *orderService) refused(rf *orderwire.Refusal) {
+	if rf.Unknown {
+		// It may have been applied: nothing is marked refused, the request
+		// stays pending for the order events that may still come.
+		s.alert(tui.LevelError, "order request "+rf.Error()+": it may have been applied, do not enter it again before its order shows")
+		if row := s.rows[rf.ID]; row != nil && rf.Action.Desk() {
+			s.upsert(&row.order) // unchanged: ends the dashboard's in-flight mark on it
+		}
+		return
+	}
 	req, ok := s.requests[rf.ID]
 	if ok {
 		delete(s.requests, rf.ID) // refused: nothing was consumed

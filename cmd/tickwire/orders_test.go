@@ -477,6 +477,26 @@ func TestOrderServiceDesk(t *testing.T) {
 	}
 }
 
+// TestOrderServiceOutcomeUnknown: a refusal whose outcome is unknown (the
+// gateway failed while committing the request) does not mark the order
+// rejected: the request stays pending, the alert says it may have been
+// applied, and a report that comes later finds its request.
+func TestOrderServiceOutcomeUnknown(t *testing.T) {
+	pub := &fakePublisher{}
+	s := newOrderService(pub, []string{"ACC"}, slog.New(slog.DiscardHandler))
+	if err := s.Submit(context.Background(), tui.OrderRequest{ClOrdID: "T-9", Symbol: "EURUSD", Side: tui.SideBuy, Type: tui.OrdTypeMarket, Qty: d("5")}); err != nil {
+		t.Fatal(err)
+	}
+	s.consume(client.ErrorEvent{Err: &protocol.Error{Code: protocol.CodeBadPublish, Topic: orderwire.RequestTopic,
+		Reason: "new T-9: outcome unknown: fix: journal append: disk on fire"}})
+	if len(s.batch.Orders) != 0 || len(s.alerts) != 1 || !strings.Contains(s.alerts[0].Text, "may have been applied") {
+		t.Fatalf("outcome unknown: batch %+v alerts %+v, want no row and an alert that it may have been applied", s.batch.Orders, s.alerts)
+	}
+	if _, ok := s.requests["T-9"]; !ok {
+		t.Fatal("the request is no longer pending")
+	}
+}
+
 // press drives the dashboard model with keys, as the program would: each
 // key's command runs (the order service's calls publish for real) and what
 // it returns goes back to the model. A key of more than one rune is typed
