@@ -43,6 +43,12 @@ type Config struct {
 	// MaxControlBytes caps the sequenced (non-conflatable) bytes queued for one
 	// client; past it the client is disconnected as a slow consumer. Default 1 MiB.
 	MaxControlBytes int
+	// MaxWriteBatch caps the bytes one wake-up of a client's writer gathers
+	// for one write, across all its subscriptions: sequenced events are read
+	// up to it (at least one event per wake-up), the rest on the next. It
+	// bounds what a client catching up holds while its write is in flight
+	// (a stalled write holds it until WriteTimeout). Default 256 KiB.
+	MaxWriteBatch int
 	// MaxBadFrames is how many malformed frames a client may send before it is
 	// disconnected. Default 10.
 	MaxBadFrames int
@@ -158,6 +164,7 @@ func (c Config) withDefaults() Config {
 	}
 	defInt(&c.MaxOutboundMessage, 64<<10)
 	defInt(&c.MaxControlBytes, 1<<20)
+	defInt(&c.MaxWriteBatch, defaultWriteBatch)
 	defInt(&c.MaxBadFrames, 10)
 	defInt(&c.MemoryRetention, memJournalKeep)
 	def(&c.IdleTimeout, 3*c.Heartbeat)

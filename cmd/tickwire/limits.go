@@ -24,6 +24,7 @@ type limitFlags struct {
 	handshake      time.Duration
 	idle           time.Duration
 	write          time.Duration
+	writeBatch     int
 	subscribeRate  float64
 	subscribeBurst int
 	httpRead       time.Duration
@@ -41,6 +42,7 @@ func (l *limitFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&l.handshake, "handshake-timeout", 5*time.Second, "time for a client's HTTP request header and for its Hello")
 	fs.DurationVar(&l.idle, "idle-timeout", 0, "disconnect a client that sends nothing (not even a Pong) this long; also bounds reading one message (0: three heartbeats)")
 	fs.DurationVar(&l.write, "write-timeout", 5*time.Second, "time for one batch write to a client")
+	fs.IntVar(&l.writeBatch, "max-write-batch", 256<<10, "bytes gathered for one write to a client, across its subscriptions (a catch-up continues in the next)")
 	fs.Float64Var(&l.subscribeRate, "subscribe-rate", 100, "subscription changes (topics subscribed or unsubscribed) per second per client (0: unlimited)")
 	fs.IntVar(&l.subscribeBurst, "subscribe-burst", 0, "subscription changes a client may make at once (0: twice --max-topics)")
 	fs.DurationVar(&l.httpRead, "http-read-timeout", 10*time.Second, "time to read one HTTP request, body included (REST, HTTP-stream posts)")
@@ -63,6 +65,7 @@ func (l *limitFlags) apply(cfg *feedserver.Config) error {
 		{"--handshake-timeout", l.handshake <= 0},
 		{"--idle-timeout", l.idle < 0},
 		{"--write-timeout", l.write <= 0},
+		{"--max-write-batch", l.writeBatch <= 0},
 		{"--subscribe-rate", l.subscribeRate < 0},
 		{"--subscribe-burst", l.subscribeBurst < 0},
 		{"--http-read-timeout", l.httpRead <= 0},
@@ -82,6 +85,7 @@ func (l *limitFlags) apply(cfg *feedserver.Config) error {
 	cfg.HandshakeTimeout = l.handshake
 	cfg.IdleTimeout = l.idle // 0: the Config's default, three heartbeats
 	cfg.WriteTimeout = l.write
+	cfg.MaxWriteBatch = l.writeBatch
 	cfg.SubscribeRate = l.subscribeRate
 	if l.subscribeRate == 0 {
 		cfg.SubscribeRate = -1 // the flag's 0 means unlimited; the Config's 0 the default
