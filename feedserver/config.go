@@ -85,6 +85,16 @@ type Config struct {
 	// subscriptions and positions) is kept for it to resume. Default 30s;
 	// negative: sessions end with their connection.
 	SessionLinger time.Duration
+	// MaxLingeringBytes caps the memory of all lingering sessions (names,
+	// positions, settings; 2 x MaxConnections of them at most). Past it the
+	// oldest session of whoever holds the most is dropped early. Default
+	// 128 MiB.
+	MaxLingeringBytes int64
+	// MaxLingeringPerHolder caps the memory of the lingering sessions of one
+	// holder: one authenticated subject, or one remote address of anonymous
+	// clients (open mode; behind a proxy, the proxy's). Past it that holder's
+	// oldest are dropped early, nobody else's. Default 16 MiB.
+	MaxLingeringPerHolder int64
 
 	// Authenticator checks every client's credential (Hello.Token; REST:
 	// Authorization: Bearer) and gives its principal, whose entitlements
