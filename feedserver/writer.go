@@ -42,11 +42,12 @@ const maxEventBatch = 64 << 10
 
 // defaultWriteBatch is Config.MaxWriteBatch's default: four messages of the
 // default MaxOutboundMessage, so a catching-up client still gets large
-// writes, while 10,000 of them stalled at once hold 2.5 GiB at most.
+// writes, while one whose write stalls holds at most about twice it (the
+// arena's growth) plus one event.
 const defaultWriteBatch = 256 << 10
 
-// idleArena is the arena capacity a writer keeps when it goes
-// idle; a larger one came from a burst (a catch-up) and is let go.
+// idleArena is the arena capacity a writer keeps when it goes idle; a
+// larger one came from a burst (a catch-up) and is let go.
 const idleArena = 4 << 10
 
 // writerLinger is how long an idle writer goroutine waits for more work
