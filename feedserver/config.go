@@ -45,6 +45,12 @@ type Config struct {
 	// MaxControlBytes caps the sequenced (non-conflatable) bytes queued for one
 	// client; past it the client is disconnected as a slow consumer. Default 1 MiB.
 	MaxControlBytes int
+	// MaxWriteBatch caps the bytes one wake-up of a client's writer gathers
+	// for one write, across all its subscriptions: sequenced events are read
+	// up to it (at least one event per wake-up), the rest on the next. It
+	// bounds what a client catching up holds while its write is in flight
+	// (a stalled write holds it until WriteTimeout). Default 256 KiB.
+	MaxWriteBatch int
 	// MaxBadFrames is how many malformed frames a client may send before it is
 	// disconnected. Default 10.
 	MaxBadFrames int
@@ -86,6 +92,16 @@ type Config struct {
 	// subscriptions and positions) is kept for it to resume. Default 30s;
 	// negative: sessions end with their connection.
 	SessionLinger time.Duration
+	// MaxLingeringBytes caps the memory of all lingering sessions (names,
+	// positions, settings; 2 x MaxConnections of them at most). Past it the
+	// oldest session of whoever holds the most is dropped early. Default
+	// 128 MiB.
+	MaxLingeringBytes int64
+	// MaxLingeringPerHolder caps the memory of the lingering sessions of one
+	// holder: one authenticated subject, or one remote address of anonymous
+	// clients (open mode; behind a proxy, the proxy's). Past it that holder's
+	// oldest are dropped early, nobody else's. Default 16 MiB.
+	MaxLingeringPerHolder int64
 
 	// Authenticator checks every client's credential (Hello.Token; REST:
 	// Authorization: Bearer) and gives its principal, whose entitlements
@@ -210,6 +226,7 @@ func (c Config) withDefaults() Config {
 	}
 	defInt(&c.MaxOutboundMessage, 64<<10)
 	defInt(&c.MaxControlBytes, 1<<20)
+	defInt(&c.MaxWriteBatch, defaultWriteBatch)
 	defInt(&c.MaxBadFrames, 10)
 	defInt(&c.MemoryRetention, memJournalKeep)
 	defInt(&c.MemoryRetentionBytes, memJournalKeepBytes)

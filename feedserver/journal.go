@@ -52,12 +52,9 @@ const (
 
 // journalPage bounds the entries one writer wake-up reads from the journal
 // for one subscription; fewer when they are large, so that a read is about
-// maxEventBatch bytes (the first read of a subscription, sizes unknown,
-// takes journalFirstPage).
-const (
-	journalPage      = 256
-	journalFirstPage = 16
-)
+// the bytes the batch has left (readJournal). The first read of a
+// subscription, sizes unknown, assumes entries of the largest size.
+const journalPage = 256
 
 // snapshotTimeout bounds a StateSnapshotter call.
 const snapshotTimeout = 5 * time.Second
@@ -160,20 +157,21 @@ func (h *Hub) insertLocked(s *shard, tp *topic, first uint64, epoch string, evs 
 
 // readJournal serves sb from the journal: it checks sb's position (the first
 // time, or after a history-lost marker), then appends the events after it
-// to the batch, encoded into the arena. It reports whether to look again
-// (more events may follow). Writer goroutine only.
-func (w *writer) readJournal(sb *sub) (more bool, err error) {
+// to the batch, encoded into the arena, up to about budget bytes (at least one
+// event). It reports whether to look again (more events may follow). Writer
+// goroutine only.
+func (w *writer) readJournal(sb *sub, budget int) (more bool, err error) {
 	h := w.c.srv.hub
 	enc := w.c.srv.encoders.Get().(*protocol.Encoder)
 	defer w.c.srv.encoders.Put(enc)
 	tp := sb.topic
 	after := recovery.Position{Seq: sb.next - 1, Epoch: sb.epoch}
 	ctx, cancel := context.WithTimeout(context.Background(), w.c.srv.cfg.WriteTimeout)
-	limit := journalFirstPage
-	if sb.avg > 0 {
-		limit = max(1, min(journalPage, maxEventBatch/sb.avg))
+	avg := sb.avg
+	if avg == 0 {
+		avg = protocol.MaxEventData // the first page: bounded by bytes as if every entry were the largest
 	}
-	es, err := h.journal.ReadFrom(ctx, tp.name, after, limit)
+	es, err := h.journal.ReadFrom(ctx, tp.name, after, min(journalPage, max(1, budget/avg)))
 	cancel()
 	if err != nil {
 		var pe *recovery.PositionError
@@ -182,10 +180,13 @@ func (w *writer) readJournal(sb *sub) (more bool, err error) {
 		}
 		return true, w.historyLost(sb, pe, enc)
 	}
-	size := 0
-	for i := range es {
-		e := &es[i]
+	size, n := 0, 0
+	for ; n < len(es) && (n == 0 || size < budget); n++ {
+		// Entries larger than the average so far stop the page early:
+		// the rest are read again next time.
+		e := &es[n]
 		ev := protocol.Event{Type: protocol.TypeEvent, Topic: tp.name, Epoch: e.Epoch, Seq: e.Seq, Time: e.Time, Data: e.Data}
+		start := len(w.arena)
 		w.appendArena(func(dst []byte) []byte {
 			b, err := enc.AppendEvent(dst, &ev)
 			if err != nil {
@@ -193,9 +194,8 @@ func (w *writer) readJournal(sb *sub) (more bool, err error) {
 			}
 			return b
 		})
-		size += len(e.Data) + len(e.Epoch) + len(tp.name) + 24
+		size += len(w.arena) - start
 	}
-	n := len(es)
 	next, epoch := sb.next, sb.epoch
 	if n > 0 {
 		next, epoch = es[n-1].Seq+1, es[n-1].Epoch
@@ -207,12 +207,14 @@ func (w *writer) readJournal(sb *sub) (more bool, err error) {
 }
 
 // appendArena appends one frame encoded by enc into the arena and to the
-// batch. The frame's bytes stay valid for the batch even if the arena grows:
-// growing copies to a new array and never writes the old one again.
+// batch. The frame's bytes stay valid for the batch even if the arena grows
+// (growing copies to a new array and never writes the old one again); write
+// points it at the final array.
 func (w *writer) appendArena(enc func([]byte) []byte) {
 	start := len(w.arena)
 	w.arena = enc(w.arena)
-	w.frames = append(w.frames, w.arena[start:len(w.arena):len(w.arena)])
+	w.spans = append(w.spans, span{i: len(w.frames), start: start, end: len(w.arena)})
+	w.frames = append(w.frames, w.arena[start:])
 }
 
 // setCursor moves sb's cursor. The shard lock (read side is enough: only

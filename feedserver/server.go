@@ -94,7 +94,10 @@ func New(cfg Config) *Server {
 	if secret == nil {
 		secret = sessions.NewSecret()
 	}
-	store, err := sessions.NewStore(sessions.Config{Secret: secret, Linger: cfg.SessionLinger, MaxLingering: 2 * cfg.MaxConnections, TakeoverTimeout: 2 * cfg.WriteTimeout})
+	store, err := sessions.NewStore(sessions.Config{
+		Secret: secret, Linger: cfg.SessionLinger, TakeoverTimeout: 2 * cfg.WriteTimeout,
+		MaxLingering: 2 * cfg.MaxConnections, MaxLingeringBytes: cfg.MaxLingeringBytes, MaxLingeringPerHolder: cfg.MaxLingeringPerHolder,
+	})
 	if err != nil {
 		panic("feedserver: Config.SessionSecret: " + err.Error()) // a programming error: LoadOrCreateSecret makes valid ones
 	}

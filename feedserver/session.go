@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"tickwire/auth"
 	"tickwire/protocol"
 	"tickwire/recovery"
 	"tickwire/sessions"
@@ -170,16 +171,33 @@ func (c *Client) reposition(name string, sb *sub, pos recovery.Position) {
 	c.subs[name] = c.srv.hub.subscribe(c, name, subStart{minInterval: sb.minInterval, pos: pos})
 }
 
+// holder is whom c's lingering session counts against
+// (sessions.Config.MaxLingeringPerHolder): its authenticated subject, or
+// the remote address of an anonymous client (open mode), so that a flood of
+// sessions evicts its sender's own first.
+func (c *Client) holder() string {
+	if p := c.principalOf(); p != nil && p.Method != auth.MethodNone {
+		return "subject:" + p.Subject
+	}
+	return "addr:" + addrKey(c.addr)
+}
+
 // endSession removes every subscription and leaves their state with the
 // session, which lingers for its client to come back. Reader goroutine, once
 // the connection has ended.
 func (c *Client) endSession() {
-	var st sessions.State
-	st.MaxBytesPerSec = c.maxBps.Load()
+	st := sessions.State{
+		MaxBytesPerSec: c.maxBps.Load(),
+		Holder:         c.holder(),
+		Subscriptions:  make([]sessions.Subscription, 0, len(c.subs)),
+	}
 	for name, sb := range c.subs {
 		pos, sent := c.srv.hub.unsubscribe(c, name)
+		// Names and positions only. The name is the topic's own string,
+		// not the client's decoded copy: the sessions of many clients of
+		// the same topics share it.
 		st.Subscriptions = append(st.Subscriptions, sessions.Subscription{
-			Topic: name, MinInterval: sb.minInterval, Sequenced: sb.seqd, Position: pos, Sent: sent,
+			Topic: sb.topic.name, MinInterval: sb.minInterval, Sequenced: sb.seqd, Position: pos, Sent: sent,
 		})
 	}
 	clear(c.subs)

@@ -40,6 +40,16 @@ type span struct{ i, start, end int }
 // so one busy topic cannot starve the others.
 const maxEventBatch = 64 << 10
 
+// defaultWriteBatch is Config.MaxWriteBatch's default: four messages of the
+// default MaxOutboundMessage, so a catching-up client still gets large
+// writes, while one whose write stalls holds at most about twice it (the
+// arena's growth) plus one event.
+const defaultWriteBatch = 256 << 10
+
+// idleArena is the arena capacity a writer keeps when it goes idle; a
+// larger one came from a burst (a catch-up) and is let go.
+const idleArena = 4 << 10
+
 // writerLinger is how long an idle writer goroutine waits for more work
 // before exiting. Idle connections then hold no goroutine for their write
 // side: the next signal starts a new one.
@@ -74,6 +84,7 @@ func (w *writer) loop() (holding bool) {
 			return true
 		case <-w.idle.C:
 			// Before letting go of running: a new writer may start at once.
+			w.trim()
 			w.releaseSock()
 			q.running.Store(false)
 			// A signal may have come after we last looked: if so, and no
@@ -250,10 +261,6 @@ func (w *writer) collect(now time.Time) (closing, overflow bool, next time.Time)
 		q.final = nil
 	}
 	q.mu.Unlock()
-	// The arena has stopped growing: point its frames at their final bytes.
-	for _, s := range w.spans {
-		w.frames[s.i] = w.arena[s.start:s.end]
-	}
 	clear(w.ctl)
 	clear(w.spare)
 	return closing, false, next
@@ -263,24 +270,44 @@ func (w *writer) collect(now time.Time) (closing, overflow bool, next time.Time)
 // the topic's in-memory cache, or from the journal (journal.go) for a
 // subscription behind the cache or whose position is not checked yet.
 // Sequenced data is never deferred by the bandwidth budget: it is never dropped.
+// The batch takes at most Config.MaxWriteBatch bytes (always at least one
+// event, so a client makes progress), each subscription at most
+// maxEventBatch of them; what is left waits for the next wake-up, the
+// subscriptions not served this time first.
 func (w *writer) readSequenced() error {
 	defer clear(w.seqd)
-	for _, sb := range w.seqd {
-		var more, fromJournal bool
+	left := w.c.srv.cfg.MaxWriteBatch
+	for _, f := range w.frames {
+		left -= len(f)
+	}
+	more := w.seqd[:0] // served, with more to come: compacted in place
+	for i, sb := range w.seqd {
+		if left <= 0 && i > 0 {
+			for _, sb := range w.seqd[i:] {
+				w.c.queue.mark(sb)
+			}
+			break
+		}
+		limit := max(1, min(maxEventBatch, left))
 		n := len(w.frames)
-		w.frames, more, fromJournal = w.c.srv.hub.readEvents(sb, w.frames, maxEventBatch)
+		var again, fromJournal bool
+		w.frames, again, fromJournal = w.c.srv.hub.readEvents(sb, w.frames, limit)
 		if fromJournal {
 			var err error
-			if more, err = w.readJournal(sb); err != nil {
+			if again, err = w.readJournal(sb, limit); err != nil {
 				return err
 			}
 		}
 		for _, f := range w.frames[n:] {
 			w.tokens -= float64(len(f))
+			left -= len(f)
 		}
-		if more {
-			w.c.queue.mark(sb)
+		if again {
+			more = append(more, sb)
 		}
+	}
+	for _, sb := range more {
+		w.c.queue.mark(sb)
 	}
 	return nil
 }
@@ -288,6 +315,12 @@ func (w *writer) readSequenced() error {
 func (w *writer) write() error {
 	if len(w.frames) == 0 && !w.sock.ponged {
 		return nil
+	}
+	// The arena has stopped growing: point its frames at their final
+	// bytes, so that the arrays it grew out of are garbage while the
+	// write is in flight (a stalled one would hold them until WriteTimeout).
+	for _, s := range w.spans {
+		w.frames[s.i] = w.arena[s.start:s.end]
 	}
 	c := w.c
 	deadline := time.Now().Add(c.srv.cfg.WriteTimeout)
@@ -345,6 +378,37 @@ func (w *writer) writeMessages(deadline time.Time) (int, error) {
 		}
 	}
 	return bytes, nil
+}
+
+// trim lets go of a burst's buffers when the writer goes idle: a client
+// that caught up, or got a burst of control frames, then went quiet holds
+// little memory. The queue's halves of the double buffers go too.
+func (w *writer) trim() {
+	if cap(w.arena) > idleArena {
+		w.arena = nil
+	}
+	shrink(&w.frames)
+	shrink(&w.spans)
+	shrink(&w.spare)
+	shrink(&w.ctl)
+	shrink(&w.seqd)
+	q := w.c.queue
+	q.mu.Lock()
+	if len(q.dirty) == 0 {
+		shrink(&q.dirty)
+	}
+	if len(q.control) == 0 {
+		shrink(&q.control)
+	}
+	q.mu.Unlock()
+}
+
+// shrink drops *s's array if it is larger than an idle writer keeps. *s
+// holds nothing: its elements were cleared after use.
+func shrink[T any](s *[]T) {
+	if cap(*s) > 64 {
+		*s = nil
+	}
 }
 
 // releaseSock returns the socket writer to the server's pool: an idle

@@ -23,6 +23,14 @@
 // waits for it to Detach, so the state handed over is that connection's
 // final state, never a copy it could still change.
 //
+// # Caps
+//
+// Lingering sessions are capped in count and in bytes (State.Size), in total
+// and per holder (State.Holder: a subject, or an anonymous client's
+// address). Past a cap sessions end early, the offender's first: the
+// holder over its own cap, or the one holding the most, loses its oldest;
+// another user's session is not touched.
+//
 // # Concurrency
 //
 // Every Store method is safe for concurrent use. Owner.Kick is called with no

@@ -305,3 +305,51 @@ func TestResumeBySameSubjectOnly(t *testing.T) {
 		t.Fatalf("resume by ann: %v %+v %v kicks=%d", got, st, err, holder.kicks)
 	}
 }
+
+// TestLingeringCaps: the lingering sessions are capped in bytes, per holder
+// and in total, and a holder past a cap loses its own oldest sessions, not
+// anyone else's.
+func TestLingeringCaps(t *testing.T) {
+	big := State{Holder: "subject:mallory", Subscriptions: make([]Subscription, 100)}
+	size := big.Size()
+	s := newStore(t, Config{MaxLingeringPerHolder: 3 * size, MaxLingeringBytes: 5 * size})
+	leave := func(st State) *Session {
+		o := &owner{store: s}
+		sess := s.CreateFor(o, "x")
+		s.Detach(sess, o, st)
+		return sess
+	}
+	alive := func(sess *Session) bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.byID[sess.ID] == sess
+	}
+	ann := leave(State{Holder: "subject:ann", Subscriptions: make([]Subscription, 1)})
+	bob := leave(State{Holder: "subject:bob", Subscriptions: make([]Subscription, 100)})
+	var flood []*Session
+	for range 10 {
+		flood = append(flood, leave(big))
+		st := s.Stats()
+		if st.LingeringBytes > 5*size {
+			t.Fatalf("%d bytes lingering: over the cap of %d", st.LingeringBytes, 5*size)
+		}
+	}
+	if !alive(ann) || !alive(bob) {
+		t.Fatal("mallory's sessions evicted another holder's")
+	}
+	// Mallory keeps her newest within her cap (3); the total (5 sizes) has
+	// room for them beside bob's and ann's.
+	for i, sess := range flood {
+		if want := i >= len(flood)-3; alive(sess) != want {
+			t.Fatalf("mallory's session %d alive %v, want %v", i, alive(sess), want)
+		}
+	}
+	// Past the total: the holder with the most bytes loses its oldest.
+	carol := leave(State{Holder: "addr:192.0.2.1", Subscriptions: make([]Subscription, 100)})
+	if !alive(carol) || !alive(bob) || !alive(ann) || alive(flood[7]) || !alive(flood[8]) {
+		t.Fatal("past the total, mallory's oldest should have gone, nobody else's")
+	}
+	if st := s.Stats(); st.Evicted != 8 || st.Lingering != 5 {
+		t.Fatalf("stats %+v: want 8 evicted, 5 lingering", st)
+	}
+}

@@ -27,6 +27,9 @@ type limitFlags struct {
 	handshake      time.Duration
 	idle           time.Duration
 	write          time.Duration
+	writeBatch     int
+	lingerBytes    int64
+	lingerPer      int64
 	subscribeRate  float64
 	subscribeBurst int
 	httpRead       time.Duration
@@ -49,8 +52,11 @@ func (l *limitFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&l.handshake, "handshake-timeout", 5*time.Second, "time for a client's HTTP request header and for its Hello")
 	fs.DurationVar(&l.idle, "idle-timeout", 0, "disconnect a client that sends nothing (not even a Pong) this long; also bounds reading one message (0: three heartbeats)")
 	fs.DurationVar(&l.write, "write-timeout", 5*time.Second, "time for one batch write to a client")
+	fs.IntVar(&l.writeBatch, "max-write-batch", 256<<10, "largest batch gathered for one write to a client, across its subscriptions, in `BYTES` (a catch-up continues in the next)")
 	fs.Float64Var(&l.subscribeRate, "subscribe-rate", 100, "subscription changes (topics subscribed or unsubscribed) per second per client (0: unlimited)")
 	fs.IntVar(&l.subscribeBurst, "subscribe-burst", 0, "subscription changes a client may make at once (0: twice --max-topics)")
+	fs.Int64Var(&l.lingerBytes, "max-lingering-bytes", 128<<20, "memory of all disconnected sessions kept for their clients to resume, in `BYTES` (past it the biggest holder's oldest end early)")
+	fs.Int64Var(&l.lingerPer, "max-lingering-per-holder", 16<<20, "memory of one subject's (or anonymous address's) disconnected sessions, in `BYTES` (past it its oldest end early)")
 	fs.DurationVar(&l.httpRead, "http-read-timeout", 10*time.Second, "time to read one HTTP request, body included (REST, HTTP-stream posts)")
 	fs.DurationVar(&l.httpIdle, "http-idle-timeout", 60*time.Second, "close keep-alive HTTP connections idle this long")
 	fs.IntVar(&l.maxHeader, "max-header-bytes", 16<<10, "largest HTTP request header, in `BYTES`")
@@ -76,6 +82,9 @@ func (l *limitFlags) apply(cfg *feedserver.Config) error {
 		{"--handshake-timeout", l.handshake <= 0},
 		{"--idle-timeout", l.idle < 0},
 		{"--write-timeout", l.write <= 0},
+		{"--max-write-batch", l.writeBatch <= 0},
+		{"--max-lingering-bytes", l.lingerBytes <= 0},
+		{"--max-lingering-per-holder", l.lingerPer <= 0},
 		{"--subscribe-rate", l.subscribeRate < 0},
 		{"--subscribe-burst", l.subscribeBurst < 0},
 		{"--http-read-timeout", l.httpRead <= 0},
@@ -101,6 +110,9 @@ func (l *limitFlags) apply(cfg *feedserver.Config) error {
 	cfg.HandshakeTimeout = l.handshake
 	cfg.IdleTimeout = l.idle // 0: the Config's default, three heartbeats
 	cfg.WriteTimeout = l.write
+	cfg.MaxWriteBatch = l.writeBatch
+	cfg.MaxLingeringBytes = l.lingerBytes
+	cfg.MaxLingeringPerHolder = l.lingerPer
 	cfg.SubscribeRate = l.subscribeRate
 	if l.subscribeRate == 0 {
 		cfg.SubscribeRate = -1 // the flag's 0 means unlimited; the Config's 0 the default
