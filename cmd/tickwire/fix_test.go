@@ -87,6 +87,8 @@ HeartBtInt=30
 BeginString=FIX.4.4
 SenderCompID=`+sender+`
 TargetCompID=`+target+`
+TickwireAccounts=*
+TickwireOpenLogon=Y
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
