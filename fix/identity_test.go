@@ -14,6 +14,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/big"
 	"net"
@@ -451,5 +452,27 @@ func TestFIXIdentitySettingsErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFIXLogonBytesBound: a peer that sends more than MaxLogonBytes without
+// completing its first message is disconnected; quickfix's parser would
+// otherwise buffer whatever BodyLength announces.
+func TestFIXLogonBytesBound(t *testing.T) {
+	r := newRig(t, withoutClient(), func(r *rig) { r.cfg.MaxLogonBytes = 4 << 10 })
+	conn, err := net.DialTimeout("tcp", r.gw.Addr(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	go func() {
+		_, _ = conn.Write([]byte("8=FIX.4.4\x019=1000000\x0135=A\x01"))
+		_, _ = conn.Write(make([]byte, 64<<10)) // fails once the gateway closes
+	}()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = bufio.NewReader(conn).WriteTo(io.Discard)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("the connection is still open after 64 KiB without a Logon")
 	}
 }
