@@ -119,15 +119,15 @@ func sha256Hex(s string) string {
 
 // rawLogon dials addr (over TLS when conf is set), sends a Logon from
 // sender to target (set adds fields), and returns what the gateway sent
-// until it closed the connection or 5 s passed, and whether it closed it.
+// until it closed the connection or 20 s passed, and whether it closed it.
 func rawLogon(t *testing.T, addr string, conf *tls.Config, sender, target string, set func(b *quickfix.Body)) (reply string, closed bool) {
 	t.Helper()
 	var conn net.Conn
 	var err error
 	if conf != nil {
-		conn, err = tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, conf)
+		conn, err = tls.DialWithDialer(&net.Dialer{Timeout: 20 * time.Second}, "tcp", addr, conf)
 	} else {
-		conn, err = net.DialTimeout("tcp", addr, 5*time.Second)
+		conn, err = net.DialTimeout("tcp", addr, 20*time.Second)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +148,9 @@ func rawLogon(t *testing.T, addr string, conf *tls.Config, sender, target string
 	if _, err := conn.Write(logon.Bytes()); err != nil {
 		t.Fatal(err)
 	}
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	// Generous: the answer comes at once, and the deadline only ends a
+	// connection the gateway kept open (a Logon it accepted).
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
 	var b strings.Builder
 	_, err = bufio.NewReader(conn).WriteTo(&b)
 	var ne net.Error
@@ -460,7 +462,7 @@ func TestFIXIdentitySettingsErrors(t *testing.T) {
 // otherwise buffer whatever BodyLength announces.
 func TestFIXLogonBytesBound(t *testing.T) {
 	r := newRig(t, withoutClient(), func(r *rig) { r.cfg.MaxLogonBytes = 4 << 10 })
-	conn, err := net.DialTimeout("tcp", r.gw.Addr(), 5*time.Second)
+	conn, err := net.DialTimeout("tcp", r.gw.Addr(), 20*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -469,7 +471,7 @@ func TestFIXLogonBytesBound(t *testing.T) {
 		_, _ = conn.Write([]byte("8=FIX.4.4\x019=1000000\x0135=A\x01"))
 		_, _ = conn.Write(make([]byte, 64<<10)) // fails once the gateway closes
 	}()
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second)) // returns at the close
 	_, err = bufio.NewReader(conn).WriteTo(io.Discard)
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
