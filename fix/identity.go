@@ -117,6 +117,9 @@ func parseIdentity(ss *quickfix.SessionSettings, mode tlsMode) (*identity, error
 		if err != nil || len(b) != sha256.Size {
 			return nil, fmt.Errorf("%s: want 64 hex digits, the SHA-256 of the password as `tickwire token fixpassword` prints it", keyPasswordHash)
 		}
+		if empty := sha256.Sum256(nil); bytes.Equal(b, empty[:]) {
+			return nil, fmt.Errorf("%s is the SHA-256 of an empty password: a Logon without one would pass", keyPasswordHash)
+		}
 		id.password = b
 	}
 

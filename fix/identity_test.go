@@ -430,6 +430,7 @@ func TestFIXIdentitySettingsErrors(t *testing.T) {
 		{"identity in DEFAULT", "TickwireAccounts=*\n", "TickwireOpenLogon=Y\n", []string{"TickwireAccounts", "[DEFAULT]"}},
 		{"username without password", "", "TickwireAccounts=A\nTickwireUsername=u\n", []string{"TickwireUsername without TickwirePasswordSHA256"}},
 		{"bad password hash", "", "TickwireAccounts=A\nTickwirePasswordSHA256=abc\n", []string{"64 hex digits", "tickwire token fixpassword"}},
+		{"hash of an empty password", "", "TickwireAccounts=A\nTickwirePasswordSHA256=" + sha256Hex("") + "\n", []string{"empty password"}},
 		{"open and password", "", "TickwireAccounts=A\nTickwireOpenLogon=Y\n" + hash, []string{"choose one"}},
 		{"certificate without TLS", "", "TickwireAccounts=A\nTickwireCertificateCN=c\n", []string{"need mutual TLS"}},
 		{"certificate with server TLS only", files + "SocketUseSSL=Y\n", "TickwireAccounts=A\nTickwireCertificateCN=c\n", []string{"need mutual TLS"}},
