@@ -77,6 +77,10 @@ func (a *application) onNewOrderSingle(m newordersingle.NewOrderSingle, id quick
 	if f.err != nil {
 		return f.err
 	}
+	var rej quickfix.MessageRejectError
+	if ev.Account, rej = a.account(id, "D", ev.ClOrdID, ev.Account); rej != nil {
+		return rej
+	}
 	return a.submit(id, m.Message, ev)
 }
 
@@ -93,6 +97,9 @@ func (a *application) onOrderCancelRequest(m ordercancelrequest.OrderCancelReque
 	}
 	if f.err != nil {
 		return f.err
+	}
+	if err := a.ownAccount(id, "F", ev.ClOrdID, &f); err != nil {
+		return err
 	}
 	return a.submit(id, m.Message, ev)
 }
@@ -117,6 +124,10 @@ func (a *application) onOrderCancelReplaceRequest(m ordercancelreplacerequest.Or
 	if f.err != nil {
 		return f.err
 	}
+	var rej quickfix.MessageRejectError
+	if ev.Account, rej = a.account(id, "G", ev.ClOrdID, ev.Account); rej != nil {
+		return rej
+	}
 	return a.submit(id, m.Message, ev)
 }
 
@@ -134,5 +145,31 @@ func (a *application) onOrderStatusRequest(m orderstatusrequest.OrderStatusReque
 	if f.err != nil {
 		return f.err
 	}
+	if err := a.ownAccount(id, "H", ev.ClOrdID, &f); err != nil {
+		return err
+	}
 	return a.submit(id, m.Message, ev)
+}
+
+// account checks the Account of an order (D) or replacement (G) against
+// the accounts its session may trade and returns the one it trades (the
+// session's only account when none was sent). A refusal is logged.
+func (a *application) account(id quickfix.SessionID, msgType, clOrdID, sent string) (string, quickfix.MessageRejectError) {
+	acct, rej := a.g.identities[id].account(sent, clOrdID)
+	if rej != nil {
+		a.g.log.Warn("fix request refused", "session", id.String(), "msg_type", msgType, "cl_ord_id", clOrdID, "account", sent, "reason", rej.Error())
+	}
+	return acct, rej
+}
+
+// ownAccount checks the Account of a cancel (F) or status request (H), if
+// it has one: they act on the session's own orders, named by ClOrdID, so an
+// absent Account is fine, but another account's is refused.
+func (a *application) ownAccount(id quickfix.SessionID, msgType, clOrdID string, f *reader) quickfix.MessageRejectError {
+	sent := f.str(tag.Account)
+	if f.err != nil || sent == "" {
+		return f.err
+	}
+	_, rej := a.account(id, msgType, clOrdID, sent)
+	return rej
 }

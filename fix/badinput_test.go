@@ -146,7 +146,7 @@ func TestNewBadDataDictionary(t *testing.T) {
 	dir := t.TempDir()
 	text := "[DEFAULT]\nConnectionType=acceptor\nSocketAcceptHost=127.0.0.1\nSocketAcceptPort=0\n" +
 		"UseDataDictionary=Y\nDataDictionary=" + filepath.Join(dir, "missing.xml") + "\n" +
-		"[SESSION]\nBeginString=FIX.4.4\nSenderCompID=GW\nTargetCompID=CL\n"
+		"[SESSION]\nBeginString=FIX.4.4\nSenderCompID=GW\nTargetCompID=CL\nTickwireAccounts=*\nTickwireOpenLogon=Y\n"
 	s, err := fix.ParseSettings(strings.NewReader(text), "")
 	if err != nil {
 		t.Fatal(err)

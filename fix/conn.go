@@ -22,16 +22,6 @@ import (
 // it Write blocks (back-pressure on a peer that does not read).
 const maxPending = 8 << 20
 
-type bufferedListener struct{ net.Listener }
-
-func (l bufferedListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return newBufferedConn(c), nil
-}
-
 type bufferedConn struct {
 	net.Conn
 

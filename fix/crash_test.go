@@ -166,6 +166,8 @@ HeartBtInt=30
 BeginString=FIX.4.4
 SenderCompID=%s
 TargetCompID=%s
+TickwireAccounts=*
+TickwireOpenLogon=Y
 `, port, cr.gwID, cr.clID)
 	if err := os.WriteFile(filepath.Join(cr.dir, "gateway.cfg"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

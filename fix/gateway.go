@@ -65,6 +65,9 @@ type Config struct {
 	// certificate, say. Settings with certificate files use those; settings
 	// without SocketUseSSL=Y or files are plain TCP, whatever TLS says.
 	TLS *tls.Config
+	// MaxLogonBytes bounds the bytes a connection may send before its Logon
+	// is validated (its first message; identity.go). Default 16 KiB.
+	MaxLogonBytes int
 	// Logger receives the gateway's and quickfix's logs. Default: discard.
 	Logger *slog.Logger
 	// Clock is the time source of TransactTime. Default time.Now.
@@ -90,6 +93,7 @@ type Gateway struct {
 	acceptor     *quickfix.Acceptor
 	stores       *storeFactory
 	sessionByKey map[string]quickfix.SessionID
+	identities   map[quickfix.SessionID]*identity // read-only after New
 	ownJournal   bool
 	symbols      map[string]bool
 	eng          *engine
@@ -133,6 +137,9 @@ func New(cfg Config) (g *Gateway, err error) {
 	if cfg.MaxEventBytes <= 0 {
 		cfg.MaxEventBytes = 64 << 10
 	}
+	if cfg.MaxLogonBytes <= 0 {
+		cfg.MaxLogonBytes = defaultMaxLogonBytes
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -164,14 +171,16 @@ func New(cfg Config) (g *Gateway, err error) {
 	if g.addr, err = prepareSettings(cfg.Settings, cfg.DataDir); err != nil {
 		return nil, err
 	}
-	var tlsExplicit *tls.Config
-	if g.tls, tlsExplicit, err = acceptorTLS(cfg.Settings, cfg.TLS); err != nil {
+	mode, tlsExplicit, err := acceptorTLS(cfg.Settings, cfg.TLS)
+	if err != nil {
 		return nil, err
 	}
-	known := make(map[quickfix.SessionID]bool)
-	for id := range cfg.Settings.SessionSettings() {
+	g.tls = mode != tlsOff
+	if g.identities, err = sessionIdentities(cfg.Settings, mode); err != nil {
+		return nil, err
+	}
+	for id := range g.identities {
 		g.sessionByKey[id.String()] = id
-		known[id] = true
 	}
 
 	j := cfg.Journal
@@ -208,11 +217,11 @@ func New(cfg Config) (g *Gateway, err error) {
 		g.unregister()
 		return nil, fmt.Errorf("fix: acceptor: %w", err)
 	}
-	g.acceptor.SetConnectionValidator(compIDValidator{known: known, log: cfg.Logger})
+	g.acceptor.SetConnectionValidator(logonValidator{ids: g.identities, log: cfg.Logger})
 	if tlsExplicit != nil {
 		g.acceptor.SetTLSConfig(tlsExplicit) // else quickfix builds it from the settings
 	}
-	g.acceptor.SetNewListenerCallback(listener(cfg.Logger))
+	g.acceptor.SetNewListenerCallback(listener(cfg.Logger, cfg.MaxLogonBytes))
 
 	e := &engine{
 		g:        g,
@@ -238,7 +247,7 @@ func New(cfg Config) (g *Gateway, err error) {
 		return nil, err
 	}
 	e.venue.adopt(rep.book.Snapshot().Orders, cfg.Clock())
-	g.log.Info("fix gateway ready", "addr", g.addr, "sessions", len(known), "orders", rep.book.Len(), "events_replayed", rep.events)
+	g.log.Info("fix gateway ready", "addr", g.addr, "sessions", len(g.identities), "orders", rep.book.Len(), "events_replayed", rep.events)
 	return g, nil
 }
 

@@ -1,10 +1,10 @@
 package fix
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"runtime"
 	"strings"
 	"time"
@@ -28,9 +28,69 @@ func newLogFactory(settings *quickfix.Settings, logger *slog.Logger) (quickfix.L
 		if err != nil {
 			return nil, err
 		}
-		return yieldingFactory{f}, nil
+		return yieldingFactory{redactingFactory{f}}, nil
 	}
-	return yieldingFactory{slogFactory{logger}}, nil
+	return yieldingFactory{redactingFactory{slogFactory{logger}}}, nil
+}
+
+// redactingFactory wraps logs so that a Logon's Password(554) never reaches
+// them: neither the message log nor events that quote a message (quickfix
+// logs an unparsable or unexpected first message whole).
+type redactingFactory struct{ inner quickfix.LogFactory }
+
+func (f redactingFactory) Create() (quickfix.Log, error) {
+	l, err := f.inner.Create()
+	if err != nil {
+		return nil, err
+	}
+	return redactingLog{l}, nil
+}
+
+func (f redactingFactory) CreateSessionLog(id quickfix.SessionID) (quickfix.Log, error) {
+	l, err := f.inner.CreateSessionLog(id)
+	if err != nil {
+		return nil, err
+	}
+	return redactingLog{l}, nil
+}
+
+type redactingLog struct{ quickfix.Log }
+
+func (l redactingLog) OnIncoming(msg []byte) { l.Log.OnIncoming(RedactPassword(msg)) }
+func (l redactingLog) OnEvent(s string) {
+	if strings.Contains(s, string(passwordField)) {
+		s = string(RedactPassword([]byte(s)))
+	}
+	l.Log.OnEvent(s)
+}
+func (l redactingLog) OnEventf(format string, v ...any) {
+	l.OnEvent(fmt.Sprintf(format, v...))
+}
+
+var passwordField = []byte("\x01554=")
+
+// RedactPassword returns the FIX message msg, or a log line quoting one,
+// with the values of its Password (554) fields replaced by "***": a copy if
+// there is one, msg itself otherwise (no allocation per message).
+func RedactPassword(msg []byte) []byte {
+	i := bytes.Index(msg, passwordField)
+	if i < 0 {
+		return msg
+	}
+	out := make([]byte, 0, len(msg))
+	for i >= 0 {
+		i += len(passwordField)
+		out = append(out, msg[:i]...)
+		out = append(out, "***"...)
+		msg = msg[i:]
+		if j := bytes.IndexByte(msg, 1); j >= 0 {
+			msg = msg[j:]
+		} else {
+			msg = nil
+		}
+		i = bytes.Index(msg, passwordField)
+	}
+	return append(out, msg...)
 }
 
 // yieldingFactory wraps session logs so that the session goroutine yields
@@ -93,28 +153,6 @@ func (l slogLog) OnEventf(format string, v ...any) {
 
 // readable shows a FIX message with | for SOH.
 func readable(msg []byte) string { return strings.ReplaceAll(string(msg), "\x01", "|") }
-
-// compIDValidator refuses connections whose Logon names no configured
-// session. quickfix would close such a connection without a word; FIX asks
-// for a Logout with the reason, so we write one (MsgSeqNum 1: no session
-// exists) before quickfix closes the socket.
-type compIDValidator struct {
-	known map[quickfix.SessionID]bool
-	log   *slog.Logger
-}
-
-// Validate implements quickfix.ConnectionValidator.
-func (v compIDValidator) Validate(conn net.Conn, id quickfix.SessionID) error {
-	if v.known[id] {
-		return nil
-	}
-	reason := fmt.Sprintf("unknown session: SenderCompID=%s TargetCompID=%s BeginString=%s is not configured on this gateway",
-		id.TargetCompID, id.SenderCompID, id.BeginString)
-	v.log.Warn("fix logon refused", "remote", conn.RemoteAddr().String(), "reason", reason)
-	_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = conn.Write(logoutMessage(id, reason))
-	return fmt.Errorf("fix: %s", reason)
-}
 
 // logoutMessage builds a Logout (35=5) from our side of id with Text.
 func logoutMessage(id quickfix.SessionID, text string) []byte {

@@ -76,7 +76,10 @@ type rig struct {
 	cl       *fixclient.Client
 	cfg      fix.Config // template for (re)starts
 	extraCfg string     // extra [DEFAULT] settings
-	noClient bool
+	// sessionCfg are the [SESSION]'s identity settings (identity.go).
+	// Default: any account, open logon.
+	sessionCfg string
+	noClient   bool
 }
 
 type rigOption func(*rig)
@@ -95,11 +98,12 @@ func newRig(t testing.TB, opts ...rigOption) *rig {
 		name = name[len(name)-20:]
 	}
 	r := &rig{
-		t:      t,
-		dir:    t.TempDir(),
-		gwID:   fmt.Sprintf("GW%d%s", n, name),
-		clID:   fmt.Sprintf("CL%d%s", n, name),
-		prices: newTestPrices(),
+		t:          t,
+		dir:        t.TempDir(),
+		gwID:       fmt.Sprintf("GW%d%s", n, name),
+		clID:       fmt.Sprintf("CL%d%s", n, name),
+		prices:     newTestPrices(),
+		sessionCfg: "TickwireAccounts=*\nTickwireOpenLogon=Y\n",
 	}
 	r.prices.set("EURUSD", 1.1000, 1.1002, 0, 0)
 	r.prices.set("NZDUSD", 0.6000, 0.6002, 0, 0)
@@ -135,7 +139,7 @@ HeartBtInt=30
 BeginString=FIX.4.4
 SenderCompID=%s
 TargetCompID=%s
-`, r.port, r.extraCfg, r.gwID, r.clID)
+%s`, r.port, r.extraCfg, r.gwID, r.clID, r.sessionCfg)
 }
 
 func (r *rig) startGateway() {

@@ -29,7 +29,11 @@ import (
 //
 // As in quickfix, an acceptor with certificate files and without
 // SocketUseSSL=Y requires client certificates (mutual TLS), verified against
-// SocketCAFile (or the system roots).
+// SocketCAFile. The gateway refuses the combinations where quickfix would
+// quietly do less than the settings suggest: mutual TLS without SocketCAFile
+// (any certificate from the system roots would pass), SocketCAFile with
+// SocketUseSSL=Y (no client certificate is asked for, the CA checks
+// nothing), and SocketCAFile without certificate files (plain TCP).
 
 // tlsHandshakeTimeout bounds one TLS handshake on the acceptor.
 const tlsHandshakeTimeout = 10 * time.Second
@@ -41,10 +45,19 @@ var tlsSettings = []string{
 	config.SocketUseSSL, config.SocketMinimumTLSVersion, config.SocketInsecureSkipVerify, config.SocketServerName,
 }
 
-// acceptorTLS checks the TLS settings of s. It reports whether the acceptor
-// speaks TLS and returns the tls.Config to set on it when the gateway, not
+// tlsMode is what the acceptor's listener speaks.
+type tlsMode int
+
+const (
+	tlsOff    tlsMode = iota // plain TCP
+	tlsServer                // TLS, no client certificate
+	tlsMutual                // TLS, a client certificate verified against SocketCAFile
+)
+
+// acceptorTLS checks the TLS settings of s. It reports what the acceptor
+// speaks and returns the tls.Config to set on it when the gateway, not
 // quickfix, provides it (SocketUseSSL=Y without files: fallback).
-func acceptorTLS(s *quickfix.Settings, fallback *tls.Config) (on bool, explicit *tls.Config, err error) {
+func acceptorTLS(s *quickfix.Settings, fallback *tls.Config) (mode tlsMode, explicit *tls.Config, err error) {
 	g := s.GlobalSettings()
 	// quickfix reads an acceptor's TLS settings from [DEFAULT] only (one
 	// listener): in a [SESSION] they would be ignored, and the session plain.
@@ -53,7 +66,7 @@ func acceptorTLS(s *quickfix.Settings, fallback *tls.Config) (on bool, explicit 
 	for id, ss := range s.SessionSettings() {
 		for _, k := range tlsSettings {
 			if ss.HasSetting(k) && !g.HasSetting(k) {
-				return false, nil, fmt.Errorf("fix: session %v: %s must be in [DEFAULT]: the acceptor's TLS applies to its listener, not to one session", id, k)
+				return tlsOff, nil, fmt.Errorf("fix: session %v: %s must be in [DEFAULT]: the acceptor's TLS applies to its listener, not to one session", id, k)
 			}
 		}
 	}
@@ -61,51 +74,67 @@ func acceptorTLS(s *quickfix.Settings, fallback *tls.Config) (on bool, explicit 
 	useSSL := false
 	if g.HasSetting(config.SocketUseSSL) {
 		if useSSL, err = g.BoolSetting(config.SocketUseSSL); err != nil {
-			return false, nil, fmt.Errorf("fix: SocketUseSSL: %w", err)
+			return tlsOff, nil, fmt.Errorf("fix: SocketUseSSL: %w", err)
 		}
 	}
 	switch v := str(config.SocketMinimumTLSVersion); v {
 	case "", "TLS12":
 	case "SSL30", "TLS10", "TLS11":
-		return false, nil, fmt.Errorf("fix: SocketMinimumTLSVersion=%s: tickwire requires TLS 1.2 or later (TLS12)", v)
+		return tlsOff, nil, fmt.Errorf("fix: SocketMinimumTLSVersion=%s: tickwire requires TLS 1.2 or later (TLS12)", v)
 	default:
-		return false, nil, fmt.Errorf("fix: SocketMinimumTLSVersion=%q: want TLS12", v)
+		return tlsOff, nil, fmt.Errorf("fix: SocketMinimumTLSVersion=%q: want TLS12", v)
 	}
 	if g.HasSetting(config.SocketCertificateBytes) || g.HasSetting(config.SocketPrivateKeyBytes) || g.HasSetting(config.SocketCABytes) {
-		return false, nil, errors.New("fix: Socket*Bytes settings are not supported: name PEM files with SocketCertificateFile, SocketPrivateKeyFile, SocketCAFile")
+		return tlsOff, nil, errors.New("fix: Socket*Bytes settings are not supported: name PEM files with SocketCertificateFile, SocketPrivateKeyFile, SocketCAFile")
 	}
 	certFile, keyFile, caFile := str(config.SocketCertificateFile), str(config.SocketPrivateKeyFile), str(config.SocketCAFile)
 	if caFile != "" {
 		if _, err := tlsconf.LoadPool(caFile); err != nil {
-			return false, nil, fmt.Errorf("fix: SocketCAFile: %w", err)
+			return tlsOff, nil, fmt.Errorf("fix: SocketCAFile: %w", err)
 		}
+	}
+	if caFile != "" && useSSL {
+		return tlsOff, nil, errors.New("fix: SocketCAFile with SocketUseSSL=Y: the acceptor asks no client certificate when SocketUseSSL=Y, so the CA would check nothing. " +
+			"For mutual TLS remove SocketUseSSL=Y (certificate files without it require client certificates verified against SocketCAFile); otherwise remove SocketCAFile")
 	}
 	switch {
 	case certFile != "" || keyFile != "":
 		if certFile == "" || keyFile == "" {
-			return false, nil, errors.New("fix: SocketCertificateFile and SocketPrivateKeyFile go together")
+			return tlsOff, nil, errors.New("fix: SocketCertificateFile and SocketPrivateKeyFile go together")
 		}
 		if _, err := tlsconf.LoadKeyPair(certFile, keyFile, time.Now()); err != nil {
-			return false, nil, fmt.Errorf("fix: %w", err)
+			return tlsOff, nil, fmt.Errorf("fix: %w", err)
 		}
-		return true, nil, nil // quickfix builds the config from the same files
+		if useSSL {
+			return tlsServer, nil, nil // quickfix builds the config from the same files
+		}
+		if caFile == "" {
+			return tlsOff, nil, errors.New("fix: certificate files without SocketUseSSL=Y mean mutual TLS, but SocketCAFile is not set: " +
+				"every client certificate from the system's public CAs would be accepted. Name the CA that issues your counterparties' certificates in SocketCAFile " +
+				"(or set SocketUseSSL=Y for TLS without client certificates)")
+		}
+		return tlsMutual, nil, nil // quickfix: RequireAndVerifyClientCert against SocketCAFile
+	case caFile != "":
+		return tlsOff, nil, errors.New("fix: SocketCAFile without SocketCertificateFile/SocketPrivateKeyFile: the acceptor would be plain TCP. " +
+			"Mutual TLS needs the gateway's own certificate files")
 	case useSSL:
 		if fallback == nil || len(fallback.Certificates) == 0 && fallback.GetCertificate == nil {
-			return false, nil, errors.New("fix: SocketUseSSL=Y but no SocketCertificateFile/SocketPrivateKeyFile: name them, or start the server with --tls-cert/--tls-key or --tls-self-signed to use its certificate")
+			return tlsOff, nil, errors.New("fix: SocketUseSSL=Y but no SocketCertificateFile/SocketPrivateKeyFile: name them, or start the server with --tls-cert/--tls-key or --tls-self-signed to use its certificate")
 		}
 		cfg := fallback.Clone()
 		if cfg.MinVersion < tlsconf.MinVersion {
 			cfg.MinVersion = tlsconf.MinVersion
 		}
-		return true, cfg, nil
+		return tlsServer, cfg, nil
 	}
-	return false, nil, nil
+	return tlsOff, nil, nil
 }
 
 // listener returns the acceptor's NewListenerCallback: a TCP listener, with
 // TLS handshakes completed (and timed out) off the accept loop when
-// tlsConfig is set, and buffered writes (conn.go).
-func listener(log *slog.Logger) quickfix.NewListenerCallback {
+// tlsConfig is set, buffered writes (conn.go) and what the logon validator
+// needs (peerConn, identity.go).
+func listener(log *slog.Logger, maxLogon int) quickfix.NewListenerCallback {
 	return func(address string, tlsConfig *tls.Config) (net.Listener, error) {
 		ln, err := net.Listen("tcp", address)
 		if err != nil {
@@ -116,6 +145,6 @@ func listener(log *slog.Logger) quickfix.NewListenerCallback {
 				log.Warn("fix tls handshake failed", "remote", remote.String(), "err", err)
 			})
 		}
-		return bufferedListener{ln}, nil
+		return peerListener{Listener: ln, maxLogon: maxLogon}, nil
 	}
 }

@@ -54,6 +54,9 @@ func withLog(buf *syncBuffer) rigOption {
 
 func withTLS(c *tls.Config) rigOption { return func(r *rig) { r.cfg.TLS = c } }
 
+// withSession sets the [SESSION]'s identity settings.
+func withSession(s string) rigOption { return func(r *rig) { r.sessionCfg = s } }
+
 // tlsClient starts an initiator for r's session with the TLS options o
 // (Addrs, CompIDs and store filled in). It does not wait for a logon.
 func tlsClient(t *testing.T, r *rig, o fixclient.Options) *fixclient.Client {
@@ -178,7 +181,8 @@ func TestFIXMutualTLS(t *testing.T) {
 	server, clientCert := devCert(t), devCert(t)
 	var logs syncBuffer
 	r := newRig(t, withoutClient(), withLog(&logs), withExtra(fmt.Sprintf(
-		"SocketCertificateFile=%s\nSocketPrivateKeyFile=%s\nSocketCAFile=%s\n", server.CertFile, server.KeyFile, clientCert.CertFile)))
+		"SocketCertificateFile=%s\nSocketPrivateKeyFile=%s\nSocketCAFile=%s\n", server.CertFile, server.KeyFile, clientCert.CertFile)),
+		withSession("TickwireAccounts=*\nTickwireCertificateCN=tickwire self-signed (loopback)\n"))
 	anon := tlsClient(t, r, fixclient.Options{CAFile: server.CertFile})
 	waitFor(t, "the gateway to refuse a client without a certificate", func() bool {
 		return strings.Contains(logs.String(), "fix tls handshake failed")
@@ -243,7 +247,8 @@ func TestFIXTLSRelativePaths(t *testing.T) {
 	}
 	cfg := filepath.Join(dir, "fix.cfg")
 	if err := os.WriteFile(cfg, []byte("[DEFAULT]\nConnectionType=acceptor\nSocketAcceptHost=127.0.0.1\nSocketAcceptPort=0\nResetOnLogon=N\nHeartBtInt=30\n"+
-		"SocketCertificateFile=certs/cert.pem\nSocketPrivateKeyFile=certs/key.pem\nSocketUseSSL=Y\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=TLSREL\nTargetCompID=TLSRELC\n"), 0o644); err != nil {
+		"SocketCertificateFile=certs/cert.pem\nSocketPrivateKeyFile=certs/key.pem\nSocketUseSSL=Y\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=TLSREL\nTargetCompID=TLSRELC\n"+
+		"TickwireAccounts=*\nTickwireOpenLogon=Y\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Chdir(t.TempDir()) // elsewhere

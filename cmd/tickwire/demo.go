@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"tickwire/auth"
 	"tickwire/demodata"
 	"tickwire/feedserver"
 	"tickwire/fix"
@@ -111,7 +112,13 @@ Flags:
 			return err
 		}
 		defer os.RemoveAll(dir)
-		gw, addr, err := startDemoGateway(dir, srv, &dt, log)
+		// The counterparty proves itself with a Logon password made for
+		// the run; the gateway keeps only its hash.
+		password, err := auth.NewAPIKey()
+		if err != nil {
+			return err
+		}
+		gw, addr, err := startDemoGateway(dir, srv, &dt, auth.HashAPIKey(password), log)
 		if err != nil {
 			return err
 		}
@@ -123,7 +130,7 @@ Flags:
 		fixDone := make(chan error, 1)
 		go func() { fixDone <- runFIXUntil(ctx, gw) }()
 		defer func() { cancel(); <-fixDone }()
-		go demoOrderFlow(ctx, srv.Hub(), addr, dir, dt.server.trust, *orderRate, tf.list(), log.With("component", "fixclient"))
+		go demoOrderFlow(ctx, srv.Hub(), addr, dir, dt.server.trust, password, *orderRate, tf.list(), log.With("component", "fixclient"))
 	}
 	if *pauseSymbol != "" && *pauseEvery > 0 {
 		go pauseNowAndThen(ctx, srv.Hub(), *pauseSymbol, *pauseEvery, *pauseFor, log)
@@ -142,9 +149,13 @@ Flags:
 	return dashErr
 }
 
+// demoFIXUser is the Logon Username of the demo's counterparty.
+const demoFIXUser = "democlient"
+
 // startDemoGateway starts the FIX gateway on a free loopback port with the
-// demo's counterparty, its journal and stores under dir.
-func startDemoGateway(dir string, srv *feedserver.Server, dt *demoTLS, log *slog.Logger) (*fix.Gateway, string, error) {
+// demo's counterparty (account DEMO, a Logon password whose SHA-256 is
+// passwordHash), its journal and stores under dir.
+func startDemoGateway(dir string, srv *feedserver.Server, dt *demoTLS, passwordHash string, log *slog.Logger) (*fix.Gateway, string, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, "", err
@@ -167,7 +178,10 @@ DataDictionary=%s
 BeginString=FIX.4.4
 SenderCompID=TICKWIRE
 TargetCompID=DEMOCLIENT
-`, port, dict, dt.fixSettings())
+TickwireAccounts=%s
+TickwireUsername=%s
+TickwirePasswordSHA256=%s
+`, port, dict, dt.fixSettings(), demoAccount, demoFIXUser, passwordHash)
 	settings, err := fix.ParseSettings(strings.NewReader(cfg), "")
 	if err != nil {
 		return nil, "", err
@@ -205,7 +219,7 @@ func freePort() (int, error) {
 // DEMO at rate per second, every 5th canceled and every 7th replaced once
 // acknowledged, checked against the expected order state. It runs until ctx
 // ends; failures are logged, never shown on the dashboard's terminal.
-func demoOrderFlow(ctx context.Context, hub *feedserver.Hub, addr, dir, caFile string, rate float64, symbols []string, log *slog.Logger) {
+func demoOrderFlow(ctx context.Context, hub *feedserver.Hub, addr, dir, caFile, password string, rate float64, symbols []string, log *slog.Logger) {
 	// Orders on a symbol with no price yet are rejected by the venue:
 	// realistic, but not what a first look should show. Wait for prices.
 	for _, s := range symbols {
@@ -222,7 +236,8 @@ func demoOrderFlow(ctx context.Context, hub *feedserver.Hub, addr, dir, caFile s
 	}
 	settings, err := fixclient.Settings(fixclient.Options{
 		Addrs: []string{addr}, SenderCompID: "DEMOCLIENT", TargetCompID: "TICKWIRE", StoreDir: filepath.Join(dir, "fixclient"),
-		CAFile: caFile, // "": plain
+		CAFile:   caFile, // "": plain
+		Username: demoFIXUser, Password: password,
 	})
 	if err != nil {
 		log.Error("demo order flow", "err", err)

@@ -59,6 +59,42 @@ func TestFixClientAgainstGateway(t *testing.T) {
 	}
 }
 
+// TestFixPasswordCommand: `tickwire token fixpassword` prints a password
+// and the session lines that accept it; `tickwire fixclient --username
+// --password-file` logs on with it and trades, with another password it does
+// not log on.
+func TestFixPasswordCommand(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := runToken(context.Background(), []string{"fixpassword", "--username", "clpw"}, &out, &errb); err != nil {
+		t.Fatalf("token fixpassword: %v\n%s", err, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 6 || !strings.HasPrefix(lines[1], "twk_") || lines[4] != "TickwireUsername=clpw" || !strings.HasPrefix(lines[5], "TickwirePasswordSHA256=") {
+		t.Fatalf("token fixpassword printed:\n%s", out.String())
+	}
+	dir := t.TempDir()
+	gw := startTestGatewayAs(t, dir, "TWPW", "CLPW", "TickwireAccounts=ACC1\n"+lines[4]+"\n"+lines[5]+"\n")
+	pwFile := filepath.Join(dir, "password")
+	if err := os.WriteFile(pwFile, []byte(lines[1]+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--addr", gw.Addr(), "--sender", "CLPW", "--target", "TWPW", "--store", filepath.Join(dir, "client"),
+		"--username", "clpw", "--password-file", pwFile, "--orders", "5", "--rate", "0", "--qty", "100", "--settle", "1s", "--timeout", "30s"}
+	out.Reset()
+	if err := runFixClient(context.Background(), args, &out, &errb); err != nil || !strings.Contains(out.String(), "all responses matched") {
+		t.Fatalf("fixclient with the password: %v\n%s", err, out.String())
+	}
+
+	if err := os.WriteFile(pwFile, []byte("twk_not-the-password\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args[len(args)-1] = "3s"
+	out.Reset()
+	if err := runFixClient(context.Background(), args, &out, &errb); err == nil || !strings.Contains(err.Error(), "no logon") {
+		t.Fatalf("fixclient with another password: %v\n%s", err, out.String())
+	}
+}
+
 func TestFixClientHelp(t *testing.T) {
 	var out, errb bytes.Buffer
 	if err := runFixClient(context.Background(), []string{"--help"}, &out, &errb); err == nil || !strings.Contains(out.String(), "Usage: tickwire fixclient") {
@@ -75,6 +111,13 @@ func TestFixClientHelp(t *testing.T) {
 // auto venue. It stops when the test ends.
 func startTestGateway(t *testing.T, dir, sender, target string) *fix.Gateway {
 	t.Helper()
+	return startTestGatewayAs(t, dir, sender, target, "TickwireAccounts=*\nTickwireOpenLogon=Y\n")
+}
+
+// startTestGatewayAs is startTestGateway with identity as the session's
+// identity settings.
+func startTestGatewayAs(t *testing.T, dir, sender, target, identity string) *fix.Gateway {
+	t.Helper()
 	cfg := filepath.Join(dir, "fix.cfg")
 	if err := os.WriteFile(cfg, []byte(`[DEFAULT]
 ConnectionType=acceptor
@@ -87,7 +130,7 @@ HeartBtInt=30
 BeginString=FIX.4.4
 SenderCompID=`+sender+`
 TargetCompID=`+target+`
-`), 0o644); err != nil {
+`+identity), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var q protocol.Quote

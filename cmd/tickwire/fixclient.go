@@ -40,6 +40,10 @@ func runFixClient(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	timeout := fs.Duration("timeout", 0, "give up after this long (0: no limit)")
 	useTLS := fs.Bool("tls", false, "connect over TLS (SocketUseSSL=Y), verifying the gateway with the system roots; implied by --ca")
 	ca := fs.String("ca", "", "connect over TLS trusting the certificate(s) in this PEM `FILE` (SocketCAFile: a CA, or the server's --tls-self-signed cert.pem)")
+	cert := fs.String("cert", "", "client certificate PEM `FILE`, for a gateway with mutual TLS (with --key)")
+	key := fs.String("key", "", "private key PEM `FILE` of --cert")
+	username := fs.String("username", "", "Logon Username (553), for a session whose identity is a password")
+	passwordFile := fs.String("password-file", "", "read the Logon Password (554) from `FILE` (from 'tickwire token fixpassword'; surrounding whitespace ignored)")
 	var lf logFlags
 	lf.register(fs, "")
 	fs.Usage = func() {
@@ -55,6 +59,8 @@ Example, against 'tickwire server --fix-config configs/fix-demo.cfg':
 Over TLS, against 'tickwire server --fix-config configs/fix-demo-tls.cfg
 --tls-self-signed DIR':
   tickwire fixclient --ca DIR/cert.pem --orders 200
+A session whose identity is a Logon password ('tickwire token fixpassword'):
+  tickwire fixclient --username NAME --password-file FILE
 
 Flags:
 `)
@@ -92,9 +98,19 @@ Flags:
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "tickwire-fixclient-"+*sender)
 	}
+	password := ""
+	if *passwordFile != "" {
+		b, err := os.ReadFile(*passwordFile)
+		if err != nil {
+			return fmt.Errorf("--password-file: %w", err)
+		}
+		if password = strings.TrimSpace(string(b)); password == "" {
+			return fmt.Errorf("--password-file %s: empty", *passwordFile)
+		}
+	}
 	settings, err := fixclient.Settings(fixclient.Options{
 		Addrs: addrs, SenderCompID: *sender, TargetCompID: *target, StoreDir: dir, ResetOnLogon: *reset,
-		TLS: *useTLS, CAFile: *ca,
+		TLS: *useTLS, CAFile: *ca, CertFile: *cert, KeyFile: *key, Username: *username, Password: password,
 	})
 	if err != nil {
 		if *ca != "" && strings.Contains(err.Error(), *ca) {
@@ -116,7 +132,7 @@ Flags:
 		defer cancel()
 	}
 	over := ""
-	if *useTLS || *ca != "" {
+	if *useTLS || *ca != "" || *cert != "" {
 		over = " over TLS"
 	}
 	fmt.Fprintf(stdout, "connecting to %s%s as %s -> %s\n", strings.Join(addrs, ", "), over, *sender, *target)
@@ -126,7 +142,8 @@ Flags:
 	if err != nil {
 		// The usual cause: the gateway's message store and ours (--store)
 		// disagree on sequence numbers (one was wiped); the log says which.
-		return fmt.Errorf("%w (no logon: is the gateway up? does it speak TLS (--ca) or not? if one side's store was wiped, sequence numbers disagree: see the log, or --reset)", err)
+		return fmt.Errorf("%w (no logon: is the gateway up? does it speak TLS (--ca) or not? does the session need a client certificate (--cert/--key) or a password (--username, --password-file)? "+
+			"the gateway's Logout says why it refused a logon (see the log); if one side's store was wiped, sequence numbers disagree: see the log, or --reset)", err)
 	}
 	fmt.Fprintf(stdout, "logged on\n")
 	var hi byte

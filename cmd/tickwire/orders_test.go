@@ -84,6 +84,8 @@ HeartBtInt=30
 BeginString=FIX.4.4
 SenderCompID=TWORDERS
 TargetCompID=CLORDERS
+TickwireAccounts=*
+TickwireOpenLogon=Y
 `), "")
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"tickwire/auth"
 	"tickwire/client"
 	"tickwire/feedserver"
 	"tickwire/orderwire"
@@ -34,7 +35,7 @@ func TestOrderStateSnapshotOnLostHistory(t *testing.T) {
 	defer cancel()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, ln) }()
-	gw, _, err := startDemoGateway(t.TempDir(), srv, &demoTLS{}, log)
+	gw, _, err := startDemoGateway(t.TempDir(), srv, &demoTLS{}, auth.HashAPIKey("unused"), log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -283,6 +283,8 @@ HeartBtInt=30
 BeginString=FIX.4.4
 SenderCompID=TWTLS
 TargetCompID=CLTLS
+TickwireAccounts=*
+TickwireOpenLogon=Y
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,8 @@ Credentials for servers run with --auth-pubkey / --api-keys (docs/auth.md):
   inspect  [--pub auth.pub[,...]] TOKEN|-: verify a token (with --pub) and print its claims
   apikey   --name NAME [--roles ...] [--accounts ...] [--topics ...]: print a new API key and
            the entry to paste under "keys:" in the server's --api-keys file
+  fixpassword [--username NAME]: print a new FIX Logon password and the lines for the
+           counterparty's [SESSION] in the gateway's settings file (docs/fix.md)
 
 Roles: admin, trader, desk, publisher. Run 'tickwire token <command> --help' for its flags.
 `
@@ -46,6 +48,8 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return tokenInspect(args[1:], stdout, stderr)
 	case "apikey":
 		return tokenAPIKey(args[1:], stdout, stderr)
+	case "fixpassword":
+		return tokenFixPassword(args[1:], stdout, stderr)
 	}
 	fmt.Fprint(stderr, tokenUsage)
 	return usageError{fmt.Errorf("unknown token command %q", args[0])}

@@ -58,7 +58,7 @@ func TestOrderRequestEntitlements(t *testing.T) {
 	if err := srv.Hub().Publish("EURUSD", &q, time.Now().UnixNano(), 0); err != nil {
 		t.Fatal(err)
 	}
-	settings, err := fix.ParseSettings(strings.NewReader("[DEFAULT]\nConnectionType=acceptor\nSocketAcceptHost=127.0.0.1\nSocketAcceptPort=0\nFileStoreSync=N\nResetOnLogon=N\nHeartBtInt=30\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=TWAUTH\nTargetCompID=CLAUTH\n"), "")
+	settings, err := fix.ParseSettings(strings.NewReader("[DEFAULT]\nConnectionType=acceptor\nSocketAcceptHost=127.0.0.1\nSocketAcceptPort=0\nFileStoreSync=N\nResetOnLogon=N\nHeartBtInt=30\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=TWAUTH\nTargetCompID=CLAUTH\nTickwireAccounts=*\nTickwireOpenLogon=Y\n"), "")
 	if err != nil {
 		t.Fatal(err)
 	}

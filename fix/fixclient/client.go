@@ -63,6 +63,10 @@ type Options struct {
 	// CertFile and KeyFile are a client certificate, for a gateway that
 	// requires one (mutual TLS). Optional.
 	CertFile, KeyFile string
+	// Username and Password go in the Logon (553, 554) when set, for a
+	// session whose identity is a password (the session settings Username
+	// and Password, as in QuickFIX/J).
+	Username, Password string
 }
 
 // Settings builds QuickFIX initiator settings for o. Messages from the
@@ -113,6 +117,14 @@ func Settings(o Options) (*quickfix.Settings, error) {
 		}
 	}
 	fmt.Fprintf(&b, "[SESSION]\nSenderCompID=%s\nTargetCompID=%s\n", o.SenderCompID, o.TargetCompID)
+	for k, v := range map[string]string{settingUsername: o.Username, settingPassword: o.Password} {
+		if strings.ContainsAny(v, "\x00\x01\r\n") {
+			return nil, fmt.Errorf("fixclient: %s has a control character", k)
+		}
+		if v != "" {
+			fmt.Fprintf(&b, "%s=%s\n", k, v)
+		}
+	}
 	for i, a := range o.Addrs {
 		host, port, err := net.SplitHostPort(a)
 		if err != nil {
@@ -126,6 +138,12 @@ func Settings(o Options) (*quickfix.Settings, error) {
 	}
 	return quickfix.ParseSettings(strings.NewReader(b.String()))
 }
+
+// The initiator session settings of the Logon credentials.
+const (
+	settingUsername = "Username"
+	settingPassword = "Password"
+)
 
 // Msg is a message received from the gateway (ExecutionReport 8,
 // OrderCancelReject 9, BusinessMessageReject j, Reject 3, Logout 5), or
@@ -171,6 +189,8 @@ type Client struct {
 	sid  quickfix.SessionID
 	log  *slog.Logger
 	msgs chan Msg
+	// username and password go in each Logon; "" for none.
+	username, password string
 
 	mu       sync.Mutex
 	loggedOn bool          // guarded by mu
@@ -185,8 +205,10 @@ func New(s *quickfix.Settings, logger *slog.Logger) (*Client, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{log: logger, msgs: make(chan Msg, 1<<16), changed: make(chan struct{})}
-	for id := range s.SessionSettings() {
+	for id, ss := range s.SessionSettings() {
 		c.sid = id
+		c.username, _ = ss.Setting(settingUsername)
+		c.password, _ = ss.Setting(settingPassword)
 	}
 	ini, err := quickfix.NewInitiator(c, lockedStoreFactory{file.NewStoreFactory(s)}, s, logFactory{logger})
 	if err != nil {
@@ -402,10 +424,19 @@ func (c *Client) setLoggedOn(on bool) {
 	c.changed = make(chan struct{})
 }
 
-// ToAdmin records the session-level Rejects our engine sends: they mean a
-// gateway message broke FIX (e.g. a required field missing).
+// ToAdmin adds the credentials to a Logon, and records the session-level
+// Rejects our engine sends: they mean a gateway message broke FIX (e.g. a
+// required field missing).
 func (c *Client) ToAdmin(m *quickfix.Message, _ quickfix.SessionID) {
-	if t, _ := m.MsgType(); t == "3" {
+	switch t, _ := m.MsgType(); t {
+	case "A":
+		if c.username != "" {
+			m.Body.SetString(tag.Username, c.username)
+		}
+		if c.password != "" {
+			m.Body.SetString(tag.Password, c.password)
+		}
+	case "3":
 		c.deliver(m, "sent-3")
 	}
 }
@@ -465,7 +496,7 @@ func (l qlog) OnIncoming(b []byte) {
 // tickwire/fix, yieldingFactory).
 func (l qlog) OnOutgoing(b []byte) {
 	if l.l.Enabled(context.Background(), slog.LevelDebug) {
-		l.l.Debug("fix out", "msg", strings.ReplaceAll(string(b), "\x01", "|"))
+		l.l.Debug("fix out", "msg", strings.ReplaceAll(string(fix.RedactPassword(b)), "\x01", "|"))
 	}
 	runtime.Gosched()
 }
