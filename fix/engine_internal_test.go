@@ -63,7 +63,7 @@ var testGatewaySeq atomic.Int64
 func newTestGateway(t *testing.T, cfg Config) *Gateway {
 	t.Helper()
 	name := fmt.Sprintf("%d%s", testGatewaySeq.Add(1), regexp.MustCompile(`[^A-Za-z0-9]`).ReplaceAllString(t.Name(), ""))
-	text := fmt.Sprintf("[DEFAULT]\nConnectionType=acceptor\nSocketAcceptHost=127.0.0.1\nSocketAcceptPort=0\nFileStoreSync=N\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=GW%s\nTargetCompID=CL%s\n", name, name)
+	text := fmt.Sprintf("[DEFAULT]\nConnectionType=acceptor\nSocketAcceptHost=127.0.0.1\nSocketAcceptPort=0\nFileStoreSync=N\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=GW%s\nTargetCompID=CL%s\nTickwireAccounts=*\nTickwireOpenLogon=Y\n", name, name)
 	s, err := ParseSettings(strings.NewReader(text), "")
 	if err != nil {
 		t.Fatal(err)

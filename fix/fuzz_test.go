@@ -59,14 +59,15 @@ func FuzzRouter(f *testing.F) {
 		seed = strings.ReplaceAll(seed, "|", "\x01")
 		f.Add([]byte(seed))
 	}
-	g := &Gateway{cfg: Config{Clock: func() time.Time { return time.Unix(1e9, 0).UTC() }}}
+	sid := quickfix.SessionID{BeginString: "FIX.4.4", SenderCompID: "GW", TargetCompID: "CL"}
+	g := &Gateway{cfg: Config{Clock: func() time.Time { return time.Unix(1e9, 0).UTC() }},
+		identities: map[quickfix.SessionID]*identity{sid: {open: true}}} // any account
 	var got order.Event
 	a := newApplication(g)
 	a.submit = func(_ quickfix.SessionID, _ *quickfix.Message, ev order.Event) quickfix.MessageRejectError {
 		got = ev
 		return nil
 	}
-	sid := quickfix.SessionID{BeginString: "FIX.4.4", SenderCompID: "GW", TargetCompID: "CL"}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got = nil
 		before := allocated()

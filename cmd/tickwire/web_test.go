@@ -18,7 +18,7 @@ import (
 // with --insecure-open it starts and its log names the risk.
 func TestOpenFIXNeedsInsecureOpen(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "fix.cfg")
-	if err := os.WriteFile(cfg, []byte("[DEFAULT]\nConnectionType=acceptor\nSocketAcceptHost=127.0.0.1\nSocketAcceptPort=0\nFileStoreSync=N\nHeartBtInt=30\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=TWOPEN\nTargetCompID=CLOPEN\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte("[DEFAULT]\nConnectionType=acceptor\nSocketAcceptHost=127.0.0.1\nSocketAcceptPort=0\nFileStoreSync=N\nHeartBtInt=30\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=TWOPEN\nTargetCompID=CLOPEN\nTickwireAccounts=*\nTickwireOpenLogon=Y\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var out, errb rrBuffer
