@@ -634,9 +634,8 @@ func (d *Decoder) header() (c byte, k kind, n int, err error) {
 		}
 		v = v<<8 | uint32(b)
 	}
-	// Over 2 GiB is over every limit and every message; saturating keeps
-	// int from wrapping where it has 32 bits.
-	n = int(min(v, math.MaxInt32))
+	// Where int has 32 bits, saturate: over 2 GiB is over every limit.
+	n = int(min(uint64(v), math.MaxInt))
 	if k == kindScalar {
 		n++ // an ext's type byte
 	}
