@@ -295,7 +295,7 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 		if err := need(1); err != nil {
 			return nil, 0, err
 		}
-		k, err := d.arrayLen(t.String()+" topics", MaxTopicsPerSub, 1)
+		k, err := d.arrayLen("topics", MaxTopicsPerSub, 1)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -326,7 +326,7 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 		}
 		// The limit depends on the flags, which follow: check the larger
 		// one now and copy the data once the flags are known.
-		data, err := d.bin(t.String()+" data", MaxSnapshotData)
+		data, err := d.bin("data", MaxSnapshotData)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -425,7 +425,7 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 // positions decodes a Subscribe's positions: an array of [topic, seq, epoch].
 func (d *Decoder) positions(s *Subscribe, t FrameType) error {
 	// A position takes at least 4 bytes: a fixarray and three 1-byte values.
-	k, err := d.arrayLen(t.String()+" positions", MaxTopicsPerSub, 4)
+	k, err := d.arrayLen("positions", MaxTopicsPerSub, 4)
 	if err != nil {
 		return err
 	}
