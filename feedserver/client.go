@@ -264,6 +264,17 @@ func (c *Client) handleMessage(mt int, r io.Reader, msg []byte) (ok, deep bool) 
 	dec := c.srv.decoders.Get().(*protocol.Decoder)
 	dec.Reset(msg)
 	for dec.More() {
+		if !c.hello {
+			// Nothing but a Hello is decoded before the client has a
+			// principal: another frame is refused by its type, its body
+			// unread.
+			if t, err := dec.PeekType(); err == nil && t != protocol.TypeHello {
+				c.closeWith(protocol.CodeHelloRequired, fmt.Sprintf("first frame must be Hello, got %s", t))
+				c.releaseDecoder(dec)
+				c.releaseInbound(buf)
+				return false, false
+			}
+		}
 		f, err := dec.Next()
 		if err != nil {
 			// The rest of this message cannot be trusted; later messages can.
@@ -344,8 +355,7 @@ func (c *Client) handle(f protocol.Frame) bool {
 	if !c.hello {
 		h, ok := f.(*protocol.Hello)
 		if !ok {
-			c.closeWith(protocol.CodeHelloRequired, fmt.Sprintf("first frame must be Hello, got %s", f.FrameType()))
-			return false
+			return false // unreachable: handleMessage refuses other frames undecoded
 		}
 		return c.handleHello(h)
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"math/bits"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -17,6 +19,9 @@ const (
 	MaxEventData    = 32 << 10 // bytes of an Event's payload
 	MaxSnapshotData = 1 << 20  // bytes of an EventSnapshot's state
 	maxFrameArray   = 64       // elements in a frame array
+	// maxSkipDepth bounds the nesting of a trailing element the decoder skips:
+	// a later revision appends fields, not deep structures.
+	maxSkipDepth = 8
 )
 
 // ErrMalformed is wrapped by every decoding error, so callers can tell bad input
@@ -182,7 +187,12 @@ func firstErr(errs ...error) error {
 
 // Decoder decodes the frames of one WebSocket message. Reuse it across messages
 // with Reset. A Decoder is not safe for concurrent use.
+//
+// Every length a peer declares (str, bin, array, map, ext) is read here, not by
+// msgpack, and checked against its limit and against the bytes left in the
+// message before anything is allocated for it; msgpack decodes only scalars.
 type Decoder struct {
+	msg []byte // what r reads: strings and data are copied out of it
 	r   bytes.Reader
 	dec *msgpack.Decoder
 }
@@ -194,9 +204,10 @@ func NewDecoder() *Decoder {
 	return d
 }
 
-// Reset makes d read the frames in msg. d keeps no reference to msg after the
-// frames are decoded: every decoded string is a copy.
+// Reset makes d read the frames in msg. Every decoded string and byte slice
+// is a copy: msg may be reused once its frames are decoded.
 func (d *Decoder) Reset(msg []byte) {
+	d.msg = msg
 	d.r.Reset(msg)
 	d.dec.Reset(&d.r)
 }
@@ -204,31 +215,48 @@ func (d *Decoder) Reset(msg []byte) {
 // More reports whether unread bytes remain.
 func (d *Decoder) More() bool { return d.r.Len() > 0 }
 
+// PeekType returns the type of the next frame without consuming anything, so
+// that a caller can refuse a frame by its type without decoding its body.
+func (d *Decoder) PeekType() (FrameType, error) {
+	off := len(d.msg) - d.r.Len()
+	t, _, err := d.frameHeader()
+	_, _ = d.r.Seek(int64(off), io.SeekStart)
+	return t, err
+}
+
 // Next decodes the next frame. After an error the rest of the message cannot be
 // trusted and should be dropped. Errors wrap ErrMalformed.
 func (d *Decoder) Next() (Frame, error) {
-	n, err := d.dec.DecodeArrayLen()
+	t, n, err := d.frameHeader()
 	if err != nil {
-		return nil, malformed("frame is not an array: %v", err)
+		return nil, err
 	}
-	if n < 1 || n > maxFrameArray {
-		return nil, malformed("frame array of %d elements", n)
-	}
-	t, err := d.dec.DecodeUint8()
-	if err != nil {
-		return nil, malformed("frame type: %v", err)
-	}
-	f, used, err := d.body(FrameType(t), n-1)
+	f, used, err := d.body(t, n)
 	if err != nil {
 		return nil, err
 	}
 	// Forward compatibility: skip elements a later revision appended.
-	for i := used; i < n-1; i++ {
-		if err := d.dec.Skip(); err != nil {
-			return nil, malformed("%s: trailing element: %v", FrameType(t), err)
+	for i := used; i < n; i++ {
+		if err := d.skip(); err != nil {
+			return nil, malformed("%s: trailing element: %v", t, err)
 		}
 	}
 	return f, nil
+}
+
+// frameHeader reads a frame's array header and type, and returns the type
+// and the number of elements after it.
+func (d *Decoder) frameHeader() (FrameType, int, error) {
+	n, err := d.arrayLen("frame", maxFrameArray, 1)
+	if err != nil {
+		return 0, 0, err
+	}
+	if n < 1 {
+		return 0, 0, malformed("empty frame array")
+	}
+	var t uint8
+	err = d.u8(&t, "frame type")
+	return FrameType(t), n - 1, err
 }
 
 // body decodes the n elements after the type and returns how many it consumed.
@@ -267,12 +295,9 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 		if err := need(1); err != nil {
 			return nil, 0, err
 		}
-		k, err := d.dec.DecodeArrayLen()
+		k, err := d.arrayLen("topics", MaxTopicsPerSub, 1)
 		if err != nil {
-			return nil, 0, malformed("%s topics: %v", t, err)
-		}
-		if k < 0 || k > MaxTopicsPerSub {
-			return nil, 0, malformed("%s with %d topics (max %d)", t, k, MaxTopicsPerSub)
+			return nil, 0, err
 		}
 		s := &Subscribe{Unsubscribe: t == TypeUnsubscribe, Topics: make([]string, k)}
 		for i := range s.Topics {
@@ -299,17 +324,11 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 			d.u64(&ev.Seq, "seq"), d.i64(&ev.Time, "time")); err != nil {
 			return nil, 0, err
 		}
-		c, err := d.dec.PeekCode()
-		if err != nil || (c != 0xc4 && c != 0xc5 && c != 0xc6) {
-			return nil, 0, malformed("%s data is not bin", t)
-		}
-		// The message bounds the allocation; the limit depends on the flags,
-		// which follow.
-		if ev.Data, err = d.dec.DecodeBytes(); err != nil {
-			return nil, 0, malformed("%s data: %v", t, err)
-		}
-		if ev.Data == nil {
-			ev.Data = []byte{}
+		// The limit depends on the flags, which follow: check the larger
+		// one now and copy the data once the flags are known.
+		data, err := d.bin("data", MaxSnapshotData)
+		if err != nil {
+			return nil, 0, err
 		}
 		used := 5
 		if n > 5 {
@@ -324,9 +343,10 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 		if ev.Flags&EventSnapshot != 0 {
 			limit = MaxSnapshotData
 		}
-		if len(ev.Data) > limit {
-			return nil, 0, malformed("%s data of %d bytes (max %d)", t, len(ev.Data), limit)
+		if len(data) > limit {
+			return nil, 0, malformed("%s data of %d bytes (max %d)", t, len(data), limit)
 		}
+		ev.Data = append([]byte{}, data...)
 		return ev, used, nil
 	case TypeTelemetry:
 		if err := need(3); err != nil {
@@ -404,12 +424,10 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 
 // positions decodes a Subscribe's positions: an array of [topic, seq, epoch].
 func (d *Decoder) positions(s *Subscribe, t FrameType) error {
-	k, err := d.dec.DecodeArrayLen()
+	// A position takes at least 4 bytes: a fixarray and three 1-byte values.
+	k, err := d.arrayLen("positions", MaxTopicsPerSub, 4)
 	if err != nil {
-		return malformed("%s positions: %v", t, err)
-	}
-	if k < 0 || k > MaxTopicsPerSub {
-		return malformed("%s with %d positions (max %d)", t, k, MaxTopicsPerSub)
+		return err
 	}
 	if k == 0 {
 		return nil
@@ -417,7 +435,7 @@ func (d *Decoder) positions(s *Subscribe, t FrameType) error {
 	s.Positions = make([]StreamPosition, k)
 	for i := range s.Positions {
 		p := &s.Positions[i]
-		m, err := d.dec.DecodeArrayLen()
+		m, err := d.arrayLen("position", 3, 1)
 		if err != nil || m != 3 {
 			return malformed("%s position %d is not [topic, seq, epoch]", t, i)
 		}
@@ -430,30 +448,198 @@ func (d *Decoder) positions(s *Subscribe, t FrameType) error {
 }
 
 func (d *Decoder) str(dst *string, what string, max int) error {
-	// Check the declared length before decoding so a hostile length cannot make
-	// us allocate.
-	c, err := d.dec.PeekCode()
+	b, err := d.lengthPrefixed(kindStr, what, max)
 	if err != nil {
-		return malformed("%s: %v", what, err)
+		return err
 	}
-	if !isStrCode(c) {
-		return malformed("%s is not a string (code %#x)", what, c)
-	}
-	s, err := d.dec.DecodeString()
-	if err != nil {
-		return malformed("%s: %v", what, err)
-	}
-	if len(s) > max {
-		return malformed("%s of %d bytes (max %d)", what, len(s), max)
-	}
-	*dst = s
+	*dst = string(b)
 	return nil
 }
 
-// isStrCode reports whether c starts a msgpack str whose length fits in 16 bits
-// (fixstr, str8, str16): anything longer is over every limit anyway.
-func isStrCode(c byte) bool {
-	return c&0xe0 == 0xa0 || c == 0xd9 || c == 0xda
+// bin returns the next bin's bytes, unread so far: they are part of the
+// message, for the caller to copy.
+func (d *Decoder) bin(what string, max int) ([]byte, error) {
+	return d.lengthPrefixed(kindBin, what, max)
+}
+
+// lengthPrefixed returns the bytes of the next str or bin (as k says),
+// without copying them, once its declared length is checked against max and
+// against the bytes left in the message.
+func (d *Decoder) lengthPrefixed(k kind, what string, max int) ([]byte, error) {
+	c, got, n, err := d.header()
+	if err != nil {
+		return nil, malformed("%s: %v", what, err)
+	}
+	if got != k {
+		return nil, malformed("%s is not a %s (code %#x)", what, k, c)
+	}
+	if n > max {
+		return nil, malformed("%s of %d bytes (max %d)", what, n, max)
+	}
+	if n > d.r.Len() {
+		return nil, malformed("%s of %d bytes, %d left in the message", what, n, d.r.Len())
+	}
+	return d.take(n), nil
+}
+
+// arrayLen reads an array header and returns its length, once checked
+// against max and against the bytes left in the message, where each element
+// takes at least minSize bytes.
+func (d *Decoder) arrayLen(what string, max, minSize int) (int, error) {
+	c, k, n, err := d.header()
+	if err != nil {
+		return 0, malformed("%s: %v", what, err)
+	}
+	if k != kindArray {
+		return 0, malformed("%s is not an array (code %#x)", what, c)
+	}
+	if n > max {
+		return 0, malformed("%s of %d elements (max %d)", what, n, max)
+	}
+	if n*minSize > d.r.Len() {
+		return 0, malformed("%s of %d elements, %d bytes left in the message", what, n, d.r.Len())
+	}
+	return n, nil
+}
+
+// take returns the next n bytes of the message (n <= d.r.Len()) and moves
+// past them.
+func (d *Decoder) take(n int) []byte {
+	off := len(d.msg) - d.r.Len()
+	_, _ = d.r.Seek(int64(n), io.SeekCurrent)
+	return d.msg[off : off+n : off+n]
+}
+
+// skip moves past one element without decoding it. It is iterative, with
+// the elements left in each open array or map on a fixed stack: no input can
+// grow the goroutine's stack or make it allocate, and nesting deeper than
+// maxSkipDepth is refused.
+func (d *Decoder) skip() error {
+	var left [maxSkipDepth + 1]int // elements still to skip at each depth
+	left[0] = 1
+	depth := 0
+	for {
+		for left[depth] == 0 {
+			if depth == 0 {
+				return nil
+			}
+			depth--
+		}
+		left[depth]--
+		_, k, n, err := d.header()
+		if err != nil {
+			return err
+		}
+		switch k {
+		case kindArray, kindMap:
+			per := 1 // values per entry
+			if k == kindMap {
+				per = 2
+			}
+			if n > d.r.Len()/per {
+				return fmt.Errorf("%s of %d entries, %d bytes left in the message", k, n, d.r.Len())
+			}
+			n *= per
+			if n == 0 {
+				continue
+			}
+			if depth == maxSkipDepth {
+				return fmt.Errorf("nested deeper than %d", maxSkipDepth)
+			}
+			depth++
+			left[depth] = n
+		default:
+			if n > d.r.Len() {
+				return fmt.Errorf("%s of %d bytes, %d left in the message", k, n, d.r.Len())
+			}
+			d.take(n)
+		}
+	}
+}
+
+// kind is what a msgpack code starts.
+type kind uint8
+
+const (
+	kindScalar kind = iota // nil, bool, number or ext: a fixed or declared number of bytes follows
+	kindStr
+	kindBin
+	kindArray
+	kindMap
+)
+
+func (k kind) String() string {
+	switch k {
+	case kindStr:
+		return "string"
+	case kindBin:
+		return "bin"
+	case kindArray:
+		return "array"
+	case kindMap:
+		return "map"
+	}
+	return "scalar"
+}
+
+// header reads the code of the next value and, for a str, bin, array or map,
+// its declared length n (in bytes or elements). For a scalar, n is the number
+// of bytes that follow the header (an ext's type byte included).
+func (d *Decoder) header() (c byte, k kind, n int, err error) {
+	if c, err = d.r.ReadByte(); err != nil {
+		return 0, 0, 0, err
+	}
+	switch {
+	case c <= 0x7f || c >= 0xe0: // positive and negative fixint
+		return c, kindScalar, 0, nil
+	case c <= 0x8f:
+		return c, kindMap, int(c & 0x0f), nil
+	case c <= 0x9f:
+		return c, kindArray, int(c & 0x0f), nil
+	case c <= 0xbf:
+		return c, kindStr, int(c & 0x1f), nil
+	}
+	var size int // of the length field
+	switch c {
+	case 0xc0, 0xc2, 0xc3: // nil, false, true
+		return c, kindScalar, 0, nil
+	case 0xcc, 0xd0:
+		return c, kindScalar, 1, nil
+	case 0xcd, 0xd1:
+		return c, kindScalar, 2, nil
+	case 0xca, 0xce, 0xd2:
+		return c, kindScalar, 4, nil
+	case 0xcb, 0xcf, 0xd3:
+		return c, kindScalar, 8, nil
+	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8: // fixext 1, 2, 4, 8, 16, and its type byte
+		return c, kindScalar, 1<<(c-0xd4) + 1, nil
+	case 0xd9, 0xda, 0xdb:
+		k, size = kindStr, 1<<(c-0xd9)
+	case 0xc4, 0xc5, 0xc6:
+		k, size = kindBin, 1<<(c-0xc4)
+	case 0xdc, 0xdd:
+		k, size = kindArray, 2<<(c-0xdc)
+	case 0xde, 0xdf:
+		k, size = kindMap, 2<<(c-0xde)
+	case 0xc7, 0xc8, 0xc9: // ext 8, 16, 32
+		k, size = kindScalar, 1<<(c-0xc7)
+	default: // 0xc1, never used
+		return c, 0, 0, fmt.Errorf("invalid code %#x", c)
+	}
+	var v uint32
+	for range size {
+		b, err := d.r.ReadByte()
+		if err != nil {
+			return c, k, 0, err
+		}
+		v = v<<8 | uint32(b)
+	}
+	// Where int has 32 bits, saturate: over 2 GiB is over every limit.
+	n = int(min(uint64(v), math.MaxInt))
+	if k == kindScalar {
+		n++ // an ext's type byte
+	}
+	return c, k, n, nil
 }
 
 func (d *Decoder) u64(dst *uint64, what string) error {
