@@ -114,7 +114,7 @@ func WriteKeyPair(dir string) (privPath, pubPath string, err error) {
 	if err != nil {
 		return "", "", fmt.Errorf("encode public key: %w", err)
 	}
-	if err := secfile.MkdirAll(dir); err != nil {
+	if err := secfile.MkdirAll(dir, secfile.Dir); err != nil {
 		return "", "", fmt.Errorf("key directory: %w", err)
 	}
 	privPath, pubPath = filepath.Join(dir, PrivateKeyFile), filepath.Join(dir, PublicKeyFile)

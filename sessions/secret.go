@@ -34,7 +34,7 @@ func NewSecret() []byte {
 // refused, saying how to fix it; the directory is created 0700.
 func LoadOrCreateSecret(path string) ([]byte, error) {
 	dir := filepath.Dir(path)
-	if err := secfile.MkdirAll(dir); err != nil {
+	if err := secfile.MkdirAll(dir, secfile.Dir); err != nil {
 		return nil, fmt.Errorf("session secret: %w", err)
 	}
 	b, err := readSecret(path)

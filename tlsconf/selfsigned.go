@@ -59,7 +59,7 @@ type SelfSigned struct {
 // or any of them owned by another user is refused (secfile), with the fix.
 func EnsureSelfSigned(dir string, now time.Time) (SelfSigned, error) {
 	ss := SelfSigned{CertFile: filepath.Join(dir, CertFileName), KeyFile: filepath.Join(dir, KeyFileName)}
-	if err := secfile.MkdirAll(dir); err != nil {
+	if err := secfile.MkdirAll(dir, secfile.Dir); err != nil {
 		return ss, fmt.Errorf("tls self-signed: %w, or use another directory", err)
 	}
 	for _, f := range []struct {

@@ -24,6 +24,10 @@ const (
 	Public
 	// Dir is a directory others may list but not write to.
 	Dir
+	// PrivateDir is a directory no one else may enter: for files created
+	// by code that makes them readable by others (quickfix's stores and
+	// logs), the directory is what keeps them private.
+	PrivateDir
 )
 
 // DirMode is the mode of the directories MkdirAll creates.
@@ -33,20 +37,24 @@ const DirMode fs.FileMode = 0o700
 // read or write it beyond what kind allows, or another user owns it.
 func Check(path string, fi fs.FileInfo, kind Kind) error {
 	mode := fi.Mode()
+	dir := kind == Dir || kind == PrivateDir
 	switch {
-	case kind == Dir && !mode.IsDir():
+	case dir && !mode.IsDir():
 		return fmt.Errorf("%s: not a directory", path)
-	case kind != Dir && !mode.IsRegular():
+	case !dir && !mode.IsRegular():
 		return fmt.Errorf("%s: not a regular file", path)
 	}
 	perm := mode.Perm()
 	switch {
-	case kind == Private && perm&0o077 != 0:
-		what := "change"
+	case (kind == Private || kind == PrivateDir) && perm&0o077 != 0:
+		what, fix := "change", "chmod 600"
 		if perm&0o044 != 0 {
 			what = "read"
 		}
-		return fmt.Errorf("%s: mode %04o lets other users %s it; chmod 600 %s", path, perm, what, path)
+		if dir {
+			fix = "chmod 700"
+		}
+		return fmt.Errorf("%s: mode %04o lets other users %s it; %s %s", path, perm, what, fix, path)
 	case perm&0o022 != 0:
 		return fmt.Errorf("%s: mode %04o lets other users change it; chmod go-w %s", path, perm, path)
 	}
@@ -87,10 +95,11 @@ func ReadPrivate(path string) ([]byte, error) {
 }
 
 // MkdirAll creates dir (and missing parents) with DirMode, and refuses it
-// if it exists and others may write to it or another user owns it.
-func MkdirAll(dir string) error {
+// if it is not of kind (Dir or PrivateDir): others may write to it (or,
+// for PrivateDir, enter it) or another user owns it.
+func MkdirAll(dir string, kind Kind) error {
 	if err := os.MkdirAll(dir, DirMode); err != nil {
 		return err
 	}
-	return CheckPath(dir, Dir)
+	return CheckPath(dir, kind)
 }

@@ -50,6 +50,10 @@ func TestCheck(t *testing.T) {
 		{name: "dir world-writable", kind: Dir, dir: true, mode: 0o777, fix: "chmod go-w"},
 		{name: "dir sticky world-writable", kind: Dir, dir: true, mode: 0o777 | fs.ModeSticky, fix: "chmod go-w"},
 		{name: "dir another owner", kind: Dir, dir: true, mode: 0o700, other: true, fix: "chown"},
+		{name: "private dir 0700", kind: PrivateDir, dir: true, mode: 0o700},
+		{name: "private dir 0755", kind: PrivateDir, dir: true, mode: 0o755, fix: "lets other users read it; chmod 700"},
+		{name: "private dir group-writable", kind: PrivateDir, dir: true, mode: 0o730, fix: "lets other users change it; chmod 700"},
+		{name: "private dir another owner", kind: PrivateDir, dir: true, mode: 0o700, other: true, fix: "chown"},
 		{name: "dir that is a file", kind: Dir, mode: 0o600, fix: "not a directory"},
 		{name: "private that is a dir", kind: Private, dir: true, mode: 0o700, fix: "not a regular file"},
 	} {
@@ -92,7 +96,7 @@ func TestCheck(t *testing.T) {
 func TestMkdirAll(t *testing.T) {
 	base := t.TempDir()
 	dir := filepath.Join(base, "a", "b")
-	if err := MkdirAll(dir); err != nil {
+	if err := MkdirAll(dir, PrivateDir); err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range []string{dir, filepath.Dir(dir)} {
@@ -100,13 +104,13 @@ func TestMkdirAll(t *testing.T) {
 			t.Errorf("%s: %v, %v; want mode %v", d, fi.Mode(), err, DirMode)
 		}
 	}
-	if err := MkdirAll(dir); err != nil {
+	if err := MkdirAll(dir, PrivateDir); err != nil {
 		t.Fatalf("an existing private directory: %v", err)
 	}
 	if err := os.Chmod(dir, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	if err := MkdirAll(dir); err == nil || !strings.Contains(err.Error(), "chmod go-w "+dir) {
+	if err := MkdirAll(dir, Dir); err == nil || !strings.Contains(err.Error(), "chmod go-w "+dir) {
 		t.Fatalf("an existing world-writable directory: %v", err)
 	}
 }
