@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"tickwire/internal/secfile"
 )
 
 // Issuer is the iss of every tickwire token; others are refused.
@@ -114,7 +116,7 @@ func WriteKeyPair(dir string) (privPath, pubPath string, err error) {
 	if err != nil {
 		return "", "", fmt.Errorf("encode public key: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := secfile.MkdirAll(dir, secfile.Dir); err != nil {
 		return "", "", fmt.Errorf("key directory: %w", err)
 	}
 	privPath, pubPath = filepath.Join(dir, PrivateKeyFile), filepath.Join(dir, PublicKeyFile)
@@ -151,16 +153,10 @@ func writeNew(path string, data []byte, mode os.FileMode) error {
 }
 
 // LoadPrivateKey reads a PKCS#8 PEM Ed25519 private key. It refuses a file
-// that group or others may read: the key mints any token.
+// that group or others may read or write, or another user owns: the key
+// mints any token.
 func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("private key: %w", err)
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("private key %s: mode %v lets others read it; chmod 600 it", path, st.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
+	b, err := secfile.ReadPrivate(path)
 	if err != nil {
 		return nil, fmt.Errorf("private key: %w", err)
 	}

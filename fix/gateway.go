@@ -16,6 +16,7 @@ import (
 	"github.com/quickfixgo/tag"
 
 	"tickwire/fix/order"
+	"tickwire/internal/secfile"
 	"tickwire/recovery"
 )
 
@@ -128,6 +129,9 @@ func New(cfg Config) (g *Gateway, err error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("fix: Config.DataDir is required")
 	}
+	if err := secfile.MkdirAll(cfg.DataDir, secfile.Dir); err != nil {
+		return nil, fmt.Errorf("fix: data dir: %w", err)
+	}
 	if cfg.Stream == "" {
 		cfg.Stream = "fix.orders"
 	}
@@ -210,7 +214,9 @@ func New(cfg Config) (g *Gateway, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("fix: log: %w", err)
 	}
-	g.stores = newStoreFactory(cfg.Settings)
+	if g.stores, err = newStoreFactory(cfg.Settings); err != nil {
+		return nil, err
+	}
 	app := newApplication(g)
 	g.acceptor, err = quickfix.NewAcceptor(app, g.stores, cfg.Settings, logs)
 	if err != nil {

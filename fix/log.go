@@ -24,6 +24,9 @@ func newLogFactory(settings *quickfix.Settings, logger *slog.Logger) (quickfix.L
 		file = file || ss.HasSetting(config.FileLogPath)
 	}
 	if file {
+		if err := privateDirs(settings, config.FileLogPath); err != nil {
+			return nil, err
+		}
 		f, err := filelog.NewLogFactory(settings)
 		if err != nil {
 			return nil, err

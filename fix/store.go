@@ -8,7 +8,10 @@ import (
 	"time"
 
 	"github.com/quickfixgo/quickfix"
+	"github.com/quickfixgo/quickfix/config"
 	"github.com/quickfixgo/quickfix/store/file"
+
+	"tickwire/internal/secfile"
 )
 
 // The message store: quickfix's durable FileStore, wrapped so that the
@@ -33,11 +36,40 @@ type storeFactory struct {
 	stores map[quickfix.SessionID]*gatedStore
 }
 
-func newStoreFactory(settings *quickfix.Settings) *storeFactory {
+// newStoreFactory makes the store directories private first (privateDirs).
+func newStoreFactory(settings *quickfix.Settings) (*storeFactory, error) {
+	if err := privateDirs(settings, config.FileStorePath); err != nil {
+		return nil, err
+	}
 	return &storeFactory{
 		inner:  file.NewStoreFactory(settings),
 		stores: make(map[quickfix.SessionID]*gatedStore),
+	}, nil
+}
+
+// privateDirs creates the directories that setting names, in the defaults
+// or any session, 0700 before quickfix does (it would make them 0777 less
+// the umask), and refuses one that others may enter or write to, or that
+// another user owns (secfile.PrivateDir): quickfix creates its store and
+// log files readable by others, and they hold every order.
+func privateDirs(settings *quickfix.Settings, setting string) error {
+	all := []*quickfix.SessionSettings{settings.GlobalSettings()}
+	for _, ss := range settings.SessionSettings() {
+		all = append(all, ss)
 	}
+	for _, ss := range all {
+		if !ss.HasSetting(setting) {
+			continue
+		}
+		dir, err := ss.Setting(setting)
+		if err != nil {
+			return fmt.Errorf("fix: %s: %w", setting, err)
+		}
+		if err := secfile.MkdirAll(dir, secfile.PrivateDir); err != nil {
+			return fmt.Errorf("fix: %s: %w", setting, err)
+		}
+	}
+	return nil
 }
 
 // Create implements quickfix.MessageStoreFactory.

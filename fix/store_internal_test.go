@@ -2,6 +2,7 @@ package fix
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,7 +16,7 @@ import (
 // copy, in order: the stale one would be followed by a gap fill backwards,
 // which the peer rejects. Real files, reopened as after the restart.
 func TestStoreStaleCopy(t *testing.T) {
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "store") // t.TempDir is 0755: a store directory must be private
 	text := fmt.Sprintf("[DEFAULT]\nConnectionType=acceptor\nFileStorePath=%s\nFileStoreSync=N\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=GW\nTargetCompID=CL\n", dir)
 	settings, err := quickfix.ParseSettings(strings.NewReader(text))
 	if err != nil {
@@ -25,10 +26,19 @@ func TestStoreStaleCopy(t *testing.T) {
 	msg := func(seq int, what string) []byte {
 		return []byte(fmt.Sprintf("8=FIX.4.4\x019=10\x0135=8\x0134=%d\x0158=%s\x0110=000\x01", seq, what))
 	}
-	st, err := newStoreFactory(settings).Create(id)
-	if err != nil {
-		t.Fatal(err)
+	create := func() quickfix.MessageStore {
+		t.Helper()
+		sf, err := newStoreFactory(settings)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := sf.Create(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
 	}
+	st := create()
 	for seq := 1; seq <= 3; seq++ {
 		if err := st.SaveMessageAndIncrNextSenderMsgSeqNum(seq, msg(seq, "sent")); err != nil {
 			t.Fatal(err)
@@ -40,10 +50,7 @@ func TestStoreStaleCopy(t *testing.T) {
 	}
 	_ = st.Close()
 
-	st, err = newStoreFactory(settings).Create(id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = create()
 	defer st.Close()
 	if n := st.NextSenderMsgSeqNum(); n != 4 {
 		t.Fatalf("next sender after the restart %d, want 4", n)

@@ -237,7 +237,7 @@ func OpenBolt(path string, opts BoltOptions) (*BoltJournal, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("recovery: open journal %s: %w", path, err)
 	}
 	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {

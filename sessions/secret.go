@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"tickwire/internal/secfile"
 )
 
 // SecretFile is the name of the secret's file in a server's data directory.
@@ -27,15 +29,17 @@ func NewSecret() []byte {
 // concurrent creator's secret wins and is returned) and durably (the file and
 // its directory are fsynced). A file that exists but is not a valid secret is
 // an error naming the path; it is never overwritten. The file is mode 0600:
-// whoever reads it can forge resume tokens.
+// whoever reads it can forge resume tokens. So a file others may read or
+// write, a directory others may write to, or either owned by another user is
+// refused, saying how to fix it; the directory is created 0700.
 func LoadOrCreateSecret(path string) ([]byte, error) {
+	dir := filepath.Dir(path)
+	if err := secfile.MkdirAll(dir, secfile.Dir); err != nil {
+		return nil, fmt.Errorf("session secret: %w", err)
+	}
 	b, err := readSecret(path)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return b, err
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("session secret: %w", err)
 	}
 	tmp, err := os.CreateTemp(dir, ".session.key.*")
 	if err != nil {
@@ -74,7 +78,7 @@ func LoadOrCreateSecret(path string) ([]byte, error) {
 }
 
 func readSecret(path string) ([]byte, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := secfile.ReadPrivate(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, err

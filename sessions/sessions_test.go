@@ -144,6 +144,66 @@ func TestSecretFile(t *testing.T) {
 	}
 }
 
+// TestSecretFileTrust: a session.key others could read or write, in a
+// directory others could write to, or owned by another user, is refused
+// with the fix named and left alone; a new one is private.
+func TestSecretFileTrust(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	path := filepath.Join(dir, SecretFile)
+	secret, err := LoadOrCreateSecret(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]os.FileMode{dir: 0o700, path: 0o600} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != want {
+			t.Fatalf("%s: mode %v, %v; want %v", p, fi.Mode().Perm(), err, want)
+		}
+	}
+	const otherUID = 54321
+	for _, tc := range []struct {
+		name    string
+		path    string // what is changed
+		mode    os.FileMode
+		chown   bool
+		wantFix string
+	}{
+		{"world-readable file", path, 0o644, false, "chmod 600 " + path},
+		{"group-writable file", path, 0o620, false, "chmod 600 " + path},
+		{"world-writable directory", dir, 0o777, false, "chmod go-w " + dir},
+		{"group-writable directory", dir, 0o770, false, "chmod go-w " + dir},
+		{"file of another user", path, 0o600, true, "chown"},
+		{"directory of another user", dir, 0o700, true, "chown"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.chown {
+				if os.Geteuid() != 0 {
+					t.Skip("giving a file to another user needs root (CI runs as root)")
+				}
+				if err := os.Chown(tc.path, otherUID, otherUID); err != nil {
+					t.Fatal(err)
+				}
+				defer os.Chown(tc.path, os.Geteuid(), os.Getegid())
+			}
+			fi, err := os.Stat(tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(tc.path, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			defer os.Chmod(tc.path, fi.Mode().Perm())
+			_, err = LoadOrCreateSecret(path)
+			if err == nil || !strings.Contains(err.Error(), tc.wantFix) {
+				t.Fatalf("LoadOrCreateSecret: %v; want a refusal saying %q", err, tc.wantFix)
+			}
+		})
+	}
+	// Put right, the same secret loads again: nothing was replaced.
+	if got, err := LoadOrCreateSecret(path); err != nil || !bytes.Equal(got, secret) {
+		t.Fatalf("after the fixes: %x, %v; want %x", got, err, secret)
+	}
+}
+
 func TestResumeWithinLinger(t *testing.T) {
 	s := newStore(t, Config{Linger: time.Minute})
 	o1 := &owner{name: "one", store: s}

@@ -7,13 +7,17 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"time"
+
+	"tickwire/internal/secfile"
 )
 
 // Development self-signed certificates: for loopback only, short-lived, and
@@ -49,14 +53,26 @@ type SelfSigned struct {
 // returns it: the one already there if it is valid at now for at least
 // SelfSignedRenewBefore more, its key matches and it covers those names;
 // otherwise a new one, replacing the files. dir is created (0700) if needed.
+//
+// Clients trust whatever certificate is there, so a directory others may
+// write to, a key others may read or write, a certificate others may write,
+// or any of them owned by another user is refused (secfile), with the fix.
 func EnsureSelfSigned(dir string, now time.Time) (SelfSigned, error) {
 	ss := SelfSigned{CertFile: filepath.Join(dir, CertFileName), KeyFile: filepath.Join(dir, KeyFileName)}
+	if err := secfile.MkdirAll(dir, secfile.Dir); err != nil {
+		return ss, fmt.Errorf("tls self-signed: %w, or use another directory", err)
+	}
+	for _, f := range []struct {
+		path string
+		kind secfile.Kind
+	}{{ss.KeyFile, secfile.Private}, {ss.CertFile, secfile.Public}} {
+		if err := secfile.CheckPath(f.path, f.kind); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return ss, fmt.Errorf("tls self-signed: %w, or remove it to make a new certificate", err)
+		}
+	}
 	if cert, err := LoadKeyPair(ss.CertFile, ss.KeyFile, now); err == nil && reusable(cert.Leaf, now) {
 		ss.NotAfter = cert.Leaf.NotAfter
 		return ss, nil
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return ss, fmt.Errorf("tls self-signed: %w", err)
 	}
 	notAfter, err := writeSelfSigned(ss.CertFile, ss.KeyFile, now.Add(-time.Minute), now.Add(SelfSignedValidity))
 	if err != nil {

@@ -162,7 +162,7 @@ func (m *Model) focused() pane {
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	now := m.cfg.Now()
 	m.dirty = true
-	switch msg := msg.(type) {
+	switch msg := inbound(msg).(type) {
 	case tea.KeyMsg:
 		return m, m.key(msg)
 	case tea.WindowSizeMsg:

@@ -28,7 +28,7 @@ func (s Side) String() string {
 	case SideSell:
 		return "Sell"
 	}
-	return fmt.Sprintf("Side(%c)", s)
+	return fmt.Sprintf("Side(%q)", rune(s))
 }
 
 // OrdType is FIX tag 40.
@@ -47,7 +47,7 @@ func (t OrdType) String() string {
 	case OrdTypeLimit:
 		return "Limit"
 	}
-	return fmt.Sprintf("OrdType(%c)", t)
+	return fmt.Sprintf("OrdType(%q)", rune(t))
 }
 
 // TimeInForce is FIX tag 59.
@@ -72,7 +72,7 @@ func (t TimeInForce) String() string {
 	case TIFFOK:
 		return "FOK"
 	}
-	return fmt.Sprintf("TIF(%c)", t)
+	return fmt.Sprintf("TIF(%q)", rune(t))
 }
 
 // OrdStatus is FIX tag 39.
@@ -121,7 +121,7 @@ func (s OrdStatus) String() string {
 	case StatusPendingReplace:
 		return "PendRpl"
 	}
-	return fmt.Sprintf("%c", s)
+	return fmt.Sprintf("%q", rune(s)) // quoted: the byte came from outside
 }
 
 // Done reports whether the order can no longer trade.

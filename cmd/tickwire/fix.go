@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -55,9 +54,6 @@ func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.L
 			return nil, err
 		}
 		dir = filepath.Join(filepath.Dir(abs), "tickwire-fix")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("fix data dir: %w", err)
 	}
 	var symbols []string
 	for _, s := range strings.Split(f.symbols, ",") {

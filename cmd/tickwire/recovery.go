@@ -4,11 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"time"
 
 	"tickwire/feedserver"
+	"tickwire/internal/secfile"
 	"tickwire/recovery"
 	"tickwire/sessions"
 )
@@ -75,7 +75,9 @@ func (r *recoveryFlags) apply(cfg *feedserver.Config, log *slog.Logger) (closeJo
 	}
 	opts.Retention = recovery.Retention{MaxEntries: r.retain, MaxAge: r.retainAge}
 	opts.OnBackgroundError = func(err error) { log.Error("journal", "err", err) }
-	if err := os.MkdirAll(r.data, 0o700); err != nil {
+	// The journal and the session secret are trusted as found: a directory
+	// others may write to could have them swapped.
+	if err := secfile.MkdirAll(r.data, secfile.Dir); err != nil {
 		return nil, fmt.Errorf("--data: %w", err)
 	}
 	secret, err := sessions.LoadOrCreateSecret(filepath.Join(r.data, sessions.SecretFile))

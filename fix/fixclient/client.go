@@ -34,6 +34,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"tickwire/fix"
+	"tickwire/internal/secfile"
 	"tickwire/tlsconf"
 )
 
@@ -82,8 +83,9 @@ func Settings(o Options) (*quickfix.Settings, error) {
 		o.ReconnectInterval = 1
 	}
 	dict := filepath.Join(o.StoreDir, "FIX44.xml")
-	if err := os.MkdirAll(o.StoreDir, 0o755); err != nil {
-		return nil, err
+	// The store holds the session's messages: private, like the gateway's.
+	if err := secfile.MkdirAll(o.StoreDir, secfile.PrivateDir); err != nil {
+		return nil, fmt.Errorf("fixclient: store: %w", err)
 	}
 	if cur, err := os.ReadFile(dict); err != nil || !bytes.Equal(cur, fix.FIX44Dictionary) {
 		if err := os.WriteFile(dict, fix.FIX44Dictionary, 0o644); err != nil {
