@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -198,5 +199,55 @@ func TestSubscribeDuringHandshake(t *testing.T) {
 	}
 	if strings.Join(all, " ") != "A B" {
 		t.Fatalf("subscribes %v, want [A B]", all)
+	}
+}
+
+// TestServerMessageBounded: a server announcing a message over maxMessage
+// gets an error before the client allocates it, on both transports.
+func TestServerMessageBounded(t *testing.T) {
+	const huge = 64 << 20
+	up := websocket.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/stream/s1" { // the Hello
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if r.URL.Path == "/stream" {
+			w.Header().Set("Content-Type", streamType)
+			w.Header().Set(streamIDHeader, "s1")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte{huge >> 24, 0, 0, 0}) // a length prefix, then nothing
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+			return
+		}
+		ws, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		if _, _, err := ws.ReadMessage(); err != nil { // the Hello
+			return
+		}
+		// A binary frame header declaring 64 MiB (127: 8-byte length), and
+		// only a few bytes of it.
+		nc := ws.NetConn()
+		_, _ = nc.Write([]byte{0x82, 127, 0, 0, 0, 0, huge >> 24, 0, 0, 0, 'x', 'y'})
+		_, _, _ = ws.ReadMessage() // until the client goes
+	}))
+	t.Cleanup(srv.Close)
+	for _, url := range []string{"ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", srv.URL + "/stream"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := Dial(ctx, url, protocol.Hello{})
+		runtime.ReadMemStats(&after)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "limit") && !strings.Contains(err.Error(), "max") {
+			t.Errorf("%s: a 64 MiB message: %v, want a refusal naming the limit", url, err)
+		}
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > maxMessage {
+			t.Errorf("%s: allocated %d bytes for a message it refused (limit %d)", url, grew, maxMessage)
+		}
 	}
 }

@@ -58,6 +58,13 @@ type Conn struct {
 	early []protocol.Frame // frames that came with the Welcome; Read delivers them first
 }
 
+// maxMessage bounds one message from the server, on either transport,
+// before it is read: a server writes at most its MaxOutboundMessage (64 KiB
+// by default) plus one frame per message, so 4 MiB is room to spare, and a
+// hostile or broken server cannot make the client allocate what a length
+// header declares.
+const maxMessage = 4 << 20
+
 // Dialer opens Conns. The zero value dials with the system's TLS roots.
 type Dialer struct {
 	// TLSConfig is used for wss:// and https:// URLs (nil: the defaults,
@@ -233,6 +240,7 @@ func dialWS(ctx context.Context, url string, tlsConf *tls.Config) (*wsTransport,
 	if resp != nil && resp.Body != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 		_ = resp.Body.Close()
 	}
+	ws.SetReadLimit(maxMessage)
 	return &wsTransport{ws: ws}, nil
 }
 

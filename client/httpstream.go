@@ -25,7 +25,6 @@ import (
 const (
 	streamIDHeader = "X-Tickwire-Stream"
 	streamType     = "application/x-tickwire-stream"
-	maxStreamMsg   = 16 << 20
 )
 
 // StreamURL returns the HTTP-streaming URL of a WebSocket URL:
@@ -141,9 +140,9 @@ func (t *httpTransport) ReadMessage() ([]byte, error) {
 		return nil, t.readErr(err)
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
-	if n > maxStreamMsg {
+	if n > maxMessage {
 		t.Abort()
-		return nil, fmt.Errorf("stream message of %d bytes (max %d)", n, maxStreamMsg)
+		return nil, fmt.Errorf("stream message of %d bytes (max %d)", n, maxMessage)
 	}
 	msg := make([]byte, n)
 	if _, err := io.ReadFull(t.br, msg); err != nil {
