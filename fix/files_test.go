@@ -19,7 +19,7 @@ func TestDataDirsArePrivate(t *testing.T) {
 	data, logs := filepath.Join(dir, "data"), filepath.Join(dir, "logs")
 	store := filepath.Join(data, "fixstore")
 	text := "[DEFAULT]\nConnectionType=acceptor\nSocketAcceptHost=127.0.0.1\nSocketAcceptPort=0\nFileLogPath=" + logs + "\n" +
-		"[SESSION]\nBeginString=FIX.4.4\nSenderCompID=GW\nTargetCompID=CL\n"
+		"[SESSION]\nBeginString=FIX.4.4\nSenderCompID=GW\nTargetCompID=CL\nTickwireAccounts=*\nTickwireOpenLogon=Y\n"
 	newGateway := func() error {
 		t.Helper()
 		s, err := fix.ParseSettings(strings.NewReader(text), "")

@@ -23,14 +23,14 @@ func TestServerFilesArePrivate(t *testing.T) {
 	fixConfig := func(name, sender string) string {
 		cfg := at(name)
 		if err := os.WriteFile(cfg, []byte("[DEFAULT]\nConnectionType=acceptor\nSocketAcceptHost=127.0.0.1\nSocketAcceptPort=0\n"+
-			"FileLogPath="+at("fixlogs")+"\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID="+sender+"\nTargetCompID=CLF\n"), 0o644); err != nil {
+			"FileLogPath="+at("fixlogs")+"\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID="+sender+"\nTargetCompID=CLF\nTickwireAccounts=*\nTickwireOpenLogon=Y\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return cfg
 	}
 	cfg := fixConfig("fix.cfg", "TWF")
 	inProcessServer(t, "--listen", "127.0.0.1:0", "--data", at("data"), "--log", at("server.log"), "--log-level", "warn",
-		"--tls-self-signed", at("tls"), "--fix-config", cfg, "--fix-data", at("fixdata"))
+		"--tls-self-signed", at("tls"), "--fix-config", cfg, "--fix-data", at("fixdata"), "--insecure-open")
 	for path, want := range map[string]os.FileMode{
 		at("data"): 0o700, at("data/session.key"): 0o600, at("data/journal.db"): 0o600, at("server.log"): 0o600,
 		at("tls"): 0o700, at("tls/key.pem"): 0o600, at("fixdata"): 0o700, at("fixdata/fixstore"): 0o700, at("fixlogs"): 0o700,
@@ -136,6 +136,6 @@ func TestServerFilesArePrivate(t *testing.T) {
 		if err := os.Chmod(store, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		refused(t, "chmod 700 "+store, "--fix-config", fixConfig("fix2.cfg", "TWF2"), "--fix-data", d)
+		refused(t, "chmod 700 "+store, "--fix-config", fixConfig("fix2.cfg", "TWF2"), "--fix-data", d, "--insecure-open")
 	})
 }
