@@ -64,6 +64,9 @@ type idemKey struct {
 	at     int64 // receipt, Unix ns
 	digest [16]byte
 	done   chan struct{} // closed when the reservation is settled or released
+	// While reserved: the claim holding it and the index of its event there.
+	claim *idemClaim
+	index int
 }
 
 // idemIndex is a sequenced topic's remembered keys. Its mutex is its own:
@@ -74,7 +77,8 @@ type idemIndex struct {
 	epoch  string
 	head   uint64              // highest seq settled or loaded
 	keys   map[string]*idemKey // settled and reserved
-	order  []*idemKey          // settled, in settling order, for expiry
+	order  []*idemKey          // settled, in settling order, for expiry, from front on
+	front  int
 }
 
 // idemPolicy is the window: how many newest events, how long.
@@ -140,7 +144,7 @@ func (x *idemIndex) settle(k *idemKey, epoch string) {
 				delete(x.keys, key)
 			}
 		}
-		x.order, x.epoch, x.head = x.order[:0], epoch, 0
+		x.order, x.front, x.epoch, x.head = x.order[:0], 0, epoch, 0
 	}
 	x.keys[k.key] = k
 	x.order = append(x.order, k)
@@ -152,15 +156,18 @@ func (x *idemIndex) settle(k *idemKey, epoch string) {
 // most until those before it go; lookups check expiry themselves. Caller
 // holds x.mu.
 func (x *idemIndex) expire(p idemPolicy, now int64) {
-	n := 0
-	for n < len(x.order) && x.expired(x.order[n], p, now) {
-		if k := x.order[n]; x.keys[k.key] == k {
+	for x.front < len(x.order) && x.expired(x.order[x.front], p, now) {
+		if k := x.order[x.front]; x.keys[k.key] == k {
 			delete(x.keys, k.key)
 		}
-		n++
+		x.order[x.front] = nil
+		x.front++
 	}
-	if n > 0 {
-		x.order = append(x.order[:0], x.order[n:]...)
+	// Compact once the expired prefix is half the slice: O(1) amortised.
+	if x.front > len(x.order)/2 {
+		n := copy(x.order, x.order[x.front:])
+		clear(x.order[n:])
+		x.order, x.front = x.order[:n], 0
 	}
 }
 
@@ -233,7 +240,7 @@ func (x *idemIndex) reserveLocked(c *idemClaim, evs []EventIn, p idemPolicy, now
 		}
 		switch {
 		case k == nil:
-			k = &idemKey{key: key, at: now, digest: c.digests[i], done: make(chan struct{})}
+			k = &idemKey{key: key, at: now, digest: c.digests[i], done: make(chan struct{}), claim: c, index: i}
 			x.keys[key] = k
 			c.mine = append(c.mine, k)
 			evs[i].tag = keyTag(now, k.digest, key)
@@ -241,18 +248,10 @@ func (x *idemIndex) reserveLocked(c *idemClaim, evs []EventIn, p idemPolicy, now
 			return nil, fmt.Errorf("key %q: %w (seq %d of this topic)", key, ErrKeyConflict, k.seq)
 		case k.seq != 0:
 			c.dup[i] = recovery.Position{Seq: k.seq, Epoch: x.epoch}
+		case k.claim == c:
+			c.sameAs[i] = k.index // repeated in this batch
 		default:
-			same := -1
-			for m := range i {
-				if evs[m].Key == key {
-					same = m
-					break
-				}
-			}
-			if same < 0 {
-				return k.done, nil // another publish's, under way
-			}
-			c.sameAs[i] = same
+			return k.done, nil // another publish's, under way
 		}
 	}
 	return nil, nil
@@ -285,7 +284,7 @@ func (x *idemIndex) settleAppended(c *idemClaim, evs []EventIn, pos []recovery.P
 			continue
 		}
 		k := x.keys[evs[i].Key]
-		k.seq = pos[i].Seq
+		k.seq, k.claim = pos[i].Seq, nil
 		x.settle(k, pos[i].Epoch)
 		close(k.done)
 	}
