@@ -19,6 +19,14 @@ var ErrNotConnected = errors.New("client: not connected")
 // nil error means the frames were handed to the connection, not that the
 // server received them: one that fails right after may lose them. The
 // server's refusals come back as ErrorEvents (code 1004 for a publish).
+//
+// To send an event again without risking storing it twice (after
+// ErrNotConnected, a failed write, or a reconnect that may have lost it), give
+// the PublishEvent an idempotency key (protocol.Event.Key, e.g. the
+// publisher's id and the event's number) and resend it with the same key and
+// payload: the server stores it once as long as it remembers the key (its
+// idempotency window, docs/recovery.md). A server older than keys ignores
+// them.
 func (c *Client) Publish(frames ...protocol.Frame) error {
 	for _, f := range frames {
 		if t := f.FrameType(); t != protocol.TypePublish && t != protocol.TypePublishEvent {

@@ -305,7 +305,7 @@ func feedEvent(f *protocol.Event) EventIn {
 	if t == 0 {
 		t = time.Now().UnixNano()
 	}
-	return EventIn{Data: f.Data, Time: t}
+	return EventIn{Data: f.Data, Time: t, Key: f.Key}
 }
 
 // flushEvents publishes the batched events of c.pubTopic. Reader goroutine only.
@@ -313,7 +313,7 @@ func (c *Client) flushEvents() {
 	if len(c.pubBatch) == 0 {
 		return
 	}
-	if _, _, err := c.srv.hub.publishEvents(c.publisher(), c.pubTopic, c.pubBatch...); err != nil {
+	if _, _, _, err := c.srv.hub.publishEvents(c.publisher(), c.pubTopic, c.pubBatch...); err != nil {
 		c.sendError(publishRefusal(err), err.Error(), c.pubTopic)
 	} else {
 		c.published.Add(uint64(len(c.pubBatch)))

@@ -79,6 +79,16 @@ type Config struct {
 	// events is kept, at most twice that (or the one newest event). Default
 	// 8 MiB. Ignored when Journal is set.
 	MemoryRetentionBytes int
+	// IdempotencyWindow is how long a sequenced topic remembers a keyed
+	// publish (REST Idempotency-Key, PublishEvent.Key), durably with
+	// Journal: a retry within it stores nothing and gets the original
+	// position. Default 5 minutes.
+	IdempotencyWindow time.Duration
+	// IdempotencyEvents bounds the same window in events: a key is
+	// remembered only while its event is among the topic's newest
+	// IdempotencyEvents events (which bounds each topic's index, and its
+	// rebuild from the journal after a start). Default 16,384.
+	IdempotencyEvents int
 	// Snapshotter gives the state of a sequenced topic to clients whose
 	// position cannot be continued (history lost). Default none: they get
 	// the history-lost marker and every event still retained.
@@ -230,6 +240,8 @@ func (c Config) withDefaults() Config {
 	defInt(&c.MaxBadFrames, 10)
 	defInt(&c.MemoryRetention, memJournalKeep)
 	defInt(&c.MemoryRetentionBytes, memJournalKeepBytes)
+	def(&c.IdempotencyWindow, idemWindow)
+	defInt(&c.IdempotencyEvents, idemEvents)
 	def(&c.IdleTimeout, 3*c.Heartbeat)
 	if c.SubscribeRate == 0 {
 		c.SubscribeRate = 100

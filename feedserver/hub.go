@@ -56,6 +56,7 @@ type Hub struct {
 	reclaimAfter time.Duration
 
 	journal     recovery.Journal // sequenced topics' events (journal.go)
+	idem        idemPolicy       // how long keyed publishes are remembered (idempotency.go)
 	ownJournal  bool             // journal is the default in-memory one
 	snapshotter StateSnapshotter // may be nil
 
@@ -78,7 +79,8 @@ type shard struct {
 // positions survive reconnects, not a restart. A Server's hub uses
 // Config.Journal.
 func NewHub(rules []TopicRule, staleAfter time.Duration) *Hub {
-	h := &Hub{seed: maphash.MakeSeed(), rules: rules, staleAfter: staleAfter, journal: recovery.NewMemRetaining(memJournalKeep, memJournalKeepBytes), ownJournal: true}
+	h := &Hub{seed: maphash.MakeSeed(), rules: rules, staleAfter: staleAfter, journal: recovery.NewMemRetaining(memJournalKeep, memJournalKeepBytes), ownJournal: true,
+		idem: idemPolicy{events: idemEvents, window: idemWindow}}
 	for i := range h.shards {
 		h.shards[i].topics = make(map[string]*topic)
 		h.shards[i].enc = protocol.NewEncoder()
@@ -233,10 +235,14 @@ func (h *Hub) PublishEvent(name string, data []byte, t int64) (epoch string, seq
 	return h.PublishEvents(name, EventIn{Data: data, Time: t})
 }
 
-// EventIn is an event to publish: its payload and time (Unix ns).
+// EventIn is an event to publish: its payload and time (Unix ns), and its
+// optional idempotency key (protocol.ValidKey): an event whose key the
+// topic remembers is not stored again (idempotency.go).
 type EventIn struct {
 	Data []byte
 	Time int64
+	Key  string
+	tag  string // the journal Record.Key of a keyed event (keyTag)
 }
 
 // PublishEvents appends events to sequenced topic name, in order, and wakes
@@ -247,24 +253,32 @@ type EventIn struct {
 // the journal refuses every later append). A zero Time is stamped now. It is
 // for the server's own sources: no topic limit applies.
 func (h *Hub) PublishEvents(name string, evs ...EventIn) (epoch string, seq uint64, err error) {
-	return h.publishEvents(publisher{}, name, evs...)
+	epoch, seq, _, err = h.publishEvents(publisher{}, name, evs...)
+	return epoch, seq, err
 }
 
 // publishEvents is PublishEvents by pub, whose new topics count against the
-// limits.
-func (h *Hub) publishEvents(pub publisher, name string, evs ...EventIn) (epoch string, seq uint64, err error) {
+// limits. replayed reports that the last event was a duplicate of a keyed
+// event already stored, whose position it returns.
+func (h *Hub) publishEvents(pub publisher, name string, evs ...EventIn) (epoch string, seq uint64, replayed bool, err error) {
+	keyed := false
 	for _, e := range evs {
 		if len(e.Data) > protocol.MaxEventData {
-			return "", 0, fmt.Errorf("event of %d bytes for %q: max %d", len(e.Data), name, protocol.MaxEventData)
+			return "", 0, false, fmt.Errorf("event of %d bytes for %q: max %d", len(e.Data), name, protocol.MaxEventData)
+		}
+		if e.Key != "" {
+			if err := protocol.ValidKey(e.Key); err != nil {
+				return "", 0, false, err
+			}
+			keyed = true
 		}
 	}
 	if k := h.Kind(name); k != Sequenced {
-		return "", 0, fmt.Errorf("publish event to %s topic %q: %w", k, name, ErrWrongKind)
+		return "", 0, false, fmt.Errorf("publish event to %s topic %q: %w", k, name, ErrWrongKind)
 	}
 	if len(evs) == 0 {
-		return "", 0, nil
+		return "", 0, false, nil
 	}
-	recs := make([]recovery.Record, len(evs))
 	var now int64
 	for i := range evs {
 		if evs[i].Time == 0 {
@@ -273,7 +287,6 @@ func (h *Hub) publishEvents(pub publisher, name string, evs ...EventIn) (epoch s
 			}
 			evs[i].Time = now
 		}
-		recs[i] = recovery.Record{Time: evs[i].Time, Data: evs[i].Data}
 	}
 	s := h.shard(name)
 	// Claim the topic's slot before the append: a refused topic never
@@ -282,18 +295,71 @@ func (h *Hub) publishEvents(pub publisher, name string, evs ...EventIn) (epoch s
 	// append keeps the slot: the journal refuses every append after a
 	// failure, and client topic names are valid stream names.
 	s.mu.Lock()
-	err = h.claimLocked(s, h.topicLocked(s, name), pub)
+	tp := h.topicLocked(s, name)
+	err = h.claimLocked(s, tp, pub)
+	idem := tp.idem
+	if keyed && idem == nil && err == nil {
+		idem = &idemIndex{}
+		tp.idem = idem
+	}
 	s.mu.Unlock()
 	if err != nil {
-		return "", 0, err
+		return "", 0, false, err
 	}
-	pos, err := h.journal.Append(context.Background(), name, recs...)
-	if err != nil {
-		return "", 0, fmt.Errorf("journal %q: %w", name, err)
+	// Keyed events: the duplicates are answered from the index, the rest
+	// reserved there until the append settles them.
+	fresh := evs
+	var claim *idemClaim
+	if keyed {
+		if claim, err = idem.reserve(context.Background(), h.journal, name, evs, h.idem); err != nil {
+			return "", 0, false, err
+		}
+		fresh = make([]EventIn, 0, len(evs))
+		for i := range evs {
+			if claim.dup[i].Seq == 0 && claim.sameAs[i] < 0 {
+				fresh = append(fresh, evs[i])
+			}
+		}
+	}
+	var pos recovery.Position
+	if len(fresh) > 0 {
+		recs := make([]recovery.Record, len(fresh))
+		for i := range fresh {
+			recs[i] = recovery.Record{Time: fresh[i].Time, Data: fresh[i].Data, Key: fresh[i].tag}
+		}
+		if pos, err = h.journal.Append(context.Background(), name, recs...); err != nil {
+			if claim != nil {
+				idem.release(claim)
+			}
+			return "", 0, false, fmt.Errorf("journal %q: %w", name, err)
+		}
+	}
+	if claim != nil {
+		// Every event's position: appended ones in order, duplicates the
+		// original's.
+		all := make([]recovery.Position, len(evs))
+		next := pos.Seq - uint64(len(fresh)) + 1
+		for i := range evs {
+			switch {
+			case claim.dup[i].Seq != 0:
+				all[i] = claim.dup[i]
+			case claim.sameAs[i] >= 0:
+				all[i] = all[claim.sameAs[i]]
+			default:
+				all[i] = recovery.Position{Seq: next, Epoch: pos.Epoch}
+				next++
+			}
+		}
+		idem.settleAppended(claim, evs, all)
+		last := len(evs) - 1
+		pos, replayed = all[last], claim.dup[last].Seq != 0 || claim.sameAs[last] >= 0
+	}
+	if len(fresh) == 0 {
+		return pos.Epoch, pos.Seq, replayed, nil
 	}
 	s.mu.Lock()
-	tp := h.topicLocked(s, name)
-	moved := h.insertLocked(s, tp, pos.Seq-uint64(len(evs))+1, pos.Epoch, evs)
+	tp = h.topicLocked(s, name)
+	moved := h.insertLocked(s, tp, pos.Seq-uint64(len(fresh))+1, pos.Epoch, fresh)
 	members := tp.members
 	s.mu.Unlock()
 	// Marking is idempotent and order-free, so it happens outside the shard
@@ -303,9 +369,9 @@ func (h *Hub) publishEvents(pub publisher, name string, evs ...EventIn) (epoch s
 			m.c.queue.mark(m.sb)
 		}
 	}
-	h.published.Add(uint64(len(evs)))
-	h.enqueued.Add(uint64(len(members) * len(evs)))
-	return pos.Epoch, pos.Seq, nil
+	h.published.Add(uint64(len(fresh)))
+	h.enqueued.Add(uint64(len(members) * len(fresh)))
+	return pos.Epoch, pos.Seq, replayed, nil
 }
 
 // readEvents appends to dst the cached frames of sb's sequenced topic from

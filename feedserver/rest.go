@@ -1,6 +1,7 @@
 package feedserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,15 +54,26 @@ func (s *Server) servePublish(w http.ResponseWriter, r *http.Request, pr *auth.P
 			http.Error(w, fmt.Sprintf("bad event: %v", err), http.StatusBadRequest)
 			return
 		}
-		data, err := msgpack.Marshal(v)
+		data, err := marshalSorted(v)
 		if err != nil {
 			http.Error(w, fmt.Sprintf("encode event: %v", err), http.StatusBadRequest)
 			return
 		}
-		epoch, seq, err := s.hub.publishEvents(publisher{pr, r.RemoteAddr}, name, EventIn{Data: data, Time: t.UnixNano()})
+		key := r.Header.Get("Idempotency-Key")
+		if _, set := r.Header["Idempotency-Key"]; set {
+			if err := protocol.ValidKey(key); err != nil {
+				http.Error(w, "Idempotency-Key: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+		}
+		epoch, seq, replayed, err := s.hub.publishEvents(publisher{pr, r.RemoteAddr}, name, EventIn{Data: data, Time: t.UnixNano(), Key: key})
 		if err != nil {
 			http.Error(w, err.Error(), publishStatus(err))
 			return
+		}
+		if replayed {
+			// As Stripe's: the answer of the original publish, marked.
+			w.Header().Set("Idempotent-Replayed", "true")
 		}
 		writeJSON(w, map[string]any{"topic": name, "epoch": epoch, "seq": seq})
 		return
@@ -97,8 +109,23 @@ func publishStatus(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, ErrTopicLimit):
 		return http.StatusTooManyRequests
+	case errors.Is(err, ErrKeyConflict):
+		return http.StatusUnprocessableEntity
 	}
 	return http.StatusBadRequest
+}
+
+// marshalSorted encodes v as msgpack with map keys sorted, so that one JSON
+// event always gives the same bytes (a retried keyed publish is recognised
+// by its payload's digest).
+func marshalSorted(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := msgpack.NewEncoder(&b)
+	enc.SetSortMapKeys(true)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 func (s *Server) servePause(paused bool) http.HandlerFunc {

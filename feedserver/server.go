@@ -80,6 +80,7 @@ func New(cfg Config) *Server {
 	s.anonymous = auth.Anonymous()
 	s.hub.slots.max, s.hub.slots.perPub = cfg.MaxHubTopics, cfg.MaxTopicsPerPublisher
 	s.hub.reclaimAfter = max(cfg.TopicReclaimAfter, 0)
+	s.hub.idem = idemPolicy{events: uint64(cfg.IdempotencyEvents), window: cfg.IdempotencyWindow}
 	if cfg.Journal != nil {
 		s.hub.journal, s.hub.ownJournal = cfg.Journal, false
 		if err := s.hub.loadJournalTopics(); err != nil {

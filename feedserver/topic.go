@@ -106,6 +106,7 @@ type topic struct {
 	stale   bool           // conflated: published as stale, no value since
 	paused  bool           // ingest paused by an operator: source publishes are dropped
 	events  ring           // sequenced: retained events
+	idem    *idemIndex     // sequenced: remembered idempotency keys; nil before the first keyed publish
 	subs    map[*Client]*sub
 	members []member // the same subscribers as a slice, replaced (never mutated) on change
 	// slot: the topic counts against the topic limits (Hub.slots): it has a

@@ -166,14 +166,20 @@ func (e *Encoder) encodeEvent(ev *Event) error {
 	}
 	enc := e.enc
 	n := 6
-	if ev.Flags != 0 {
-		n++ // trailing element, only when set
+	if ev.Flags != 0 || ev.Key != "" {
+		n++ // trailing elements, only when set
+	}
+	if ev.Key != "" {
+		n++
 	}
 	if err := firstErr(enc.EncodeArrayLen(n), enc.EncodeUint(uint64(ev.Type)), enc.EncodeString(ev.Topic),
-		enc.EncodeString(ev.Epoch), enc.EncodeUint(ev.Seq), enc.EncodeInt(ev.Time), enc.EncodeBytes(ev.Data)); err != nil || ev.Flags == 0 {
+		enc.EncodeString(ev.Epoch), enc.EncodeUint(ev.Seq), enc.EncodeInt(ev.Time), enc.EncodeBytes(ev.Data)); err != nil || n == 6 {
 		return err
 	}
-	return enc.EncodeUint(uint64(ev.Flags))
+	if err := enc.EncodeUint(uint64(ev.Flags)); err != nil || ev.Key == "" {
+		return err
+	}
+	return enc.EncodeString(ev.Key)
 }
 
 func firstErr(errs ...error) error {
@@ -337,6 +343,12 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 				return nil, 0, err
 			}
 			ev.Flags = EventFlags(flags)
+			used++
+		}
+		if n > 6 {
+			if err := d.str(&ev.Key, "idempotency key", MaxKeyLen); err != nil {
+				return nil, 0, err
+			}
 			used++
 		}
 		limit := MaxEventData

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -33,6 +34,7 @@ func sampleFrames() []Frame {
 		&Subscribe{Topics: []string{"orders.A1", "EURUSD"}, Positions: []StreamPosition{{Topic: "orders.A1", Seq: 41, Epoch: "9f2c"}}},
 		&Event{Type: TypeEvent, Topic: "orders.A1", Epoch: "e1", Seq: 40, Time: 11, Data: []byte{0x81}, Flags: EventHistoryLost | EventSnapshot},
 		&Event{Type: TypeEvent, Topic: "orders.A1", Epoch: "e1", Seq: 12, Time: 11, Data: []byte{}, Flags: EventHistoryLost},
+		&Event{Type: TypePublishEvent, Topic: "alerts", Time: 3, Data: []byte{0x80}, Key: "pub-7:42"},
 	}
 }
 
@@ -95,6 +97,9 @@ func TestWireExamples(t *testing.T) {
 		{&Event{Type: TypeEvent, Topic: "o", Epoch: "e", Seq: 9, Time: 2, Data: []byte{0x80}, Flags: EventHistoryLost | EventSnapshot},
 			"97 0a a1 6f a1 65 09 02 c4 01 80 03"},
 		{&Error{Code: CodeBadPosition, Reason: "x", Topic: "o"}, "94 09 cd 03 ee a1 78 a1 6f"},
+		// Idempotency key: after the flags (0), present only when set.
+		{&Event{Type: TypePublishEvent, Topic: "o", Data: []byte{0x80}, Key: "k"},
+			"98 0d a1 6f a0 00 00 c4 01 80 00 a1 6b"},
 		// Authentication (docs/auth.md).
 		{&Error{Code: CodeNotEntitled, Reason: "not entitled", Topic: "orders.B"},
 			"94 09 cd 03 ef ac 6e 6f 74 20 65 6e 74 69 74 6c 65 64 a8 6f 72 64 65 72 73 2e 42"},
@@ -181,6 +186,29 @@ func TestTrailingElementsIgnored(t *testing.T) {
 	if p, ok := f.(*Ping); !ok || p.Nonce != 5 || dec.More() {
 		t.Fatalf("got %#v more=%v", f, dec.More())
 	}
+	// So does a PublishEvent with one more element after its key; and an
+	// older decoder reads a keyed PublishEvent the same way, ignoring the
+	// key (docs/protocol.md, "Idempotent publishes").
+	dec.Reset([]byte{0x99, 0x0d, 0xa1, 'o', 0xa0, 0x00, 0x00, 0xc4, 0x01, 0x80, 0x00, 0xa1, 'k', 0xc3})
+	f, err = dec.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := f.(*Event); !ok || e.Key != "k" || dec.More() {
+		t.Fatalf("got %#v more=%v", f, dec.More())
+	}
+}
+
+func TestValidKey(t *testing.T) {
+	for k, ok := range map[string]bool{
+		"a": true, "pub-7:42": true, "550e8400-e29b-41d4-a716-446655440000": true,
+		strings.Repeat("k", MaxKeyLen): true, strings.Repeat("k", MaxKeyLen+1): false,
+		"": false, "a b": false, "a\x00": false, "\x7f": false, "caf\xc3\xa9": false, "a\n": false,
+	} {
+		if err := ValidKey(k); (err == nil) != ok {
+			t.Errorf("ValidKey(%q) = %v, want ok %v", k, err, ok)
+		}
+	}
 }
 
 func TestMalformed(t *testing.T) {
@@ -203,6 +231,8 @@ func TestMalformed(t *testing.T) {
 		"positions huge":   {0x94, 0x03, 0x91, 0xa1, 'o', 0x00, 0xdd, 0xff, 0xff, 0xff, 0xff},
 		"resumed not bool": {0x97, 0x02, 0x01, 0xa0, 0xa0, 0x01, 0xa0, 0xa1, 'x'},
 		"event flags wide": {0x97, 0x0a, 0xa1, 'o', 0xa1, 'e', 0x01, 0x02, 0xc4, 0x00, 0xcd, 0x01, 0x00},
+		"key not a string": {0x98, 0x0d, 0xa1, 'o', 0xa0, 0x00, 0x00, 0xc4, 0x00, 0x00, 0x07},
+		"key too long":     append([]byte{0x98, 0x0d, 0xa1, 'o', 0xa0, 0x00, 0x00, 0xc4, 0x00, 0x00, 0xd9, MaxKeyLen + 1}, bytes.Repeat([]byte{'k'}, MaxKeyLen+1)...),
 	}
 	dec := NewDecoder()
 	for name, msg := range cases {

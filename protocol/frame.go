@@ -139,8 +139,32 @@ type Event struct {
 	Time  int64  // Unix ns
 	Data  []byte // application payload (msgpack); the state itself with EventSnapshot
 	// Flags mark recovery frames (server to client only). Trailing element,
-	// sent only when not zero.
+	// sent only when not zero (or when Key follows).
 	Flags EventFlags
+	// Key (PublishEvent only) is the publish's idempotency key: a publish
+	// whose key the server still remembers for the topic is not stored
+	// again (docs/protocol.md, "Idempotent publishes"). 1..MaxKeyLen
+	// printable ASCII bytes (ValidKey), or "" for none. Trailing element
+	// after Flags, sent only when set: a server that predates it skips it
+	// and stores every publish.
+	Key string
+}
+
+// MaxKeyLen bounds an idempotency key (Event.Key, REST's Idempotency-Key).
+const MaxKeyLen = 128
+
+// ValidKey reports why k is not a valid idempotency key, or nil: keys are
+// 1..MaxKeyLen bytes of printable ASCII, space excluded.
+func ValidKey(k string) error {
+	if k == "" || len(k) > MaxKeyLen {
+		return fmt.Errorf("idempotency key of %d bytes: want 1..%d", len(k), MaxKeyLen)
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] <= ' ' || k[i] > '~' {
+			return fmt.Errorf("idempotency key has byte %#x at %d: want printable ASCII without spaces", k[i], i)
+		}
+	}
+	return nil
 }
 
 // EventFlags qualify an Event frame. A plain event has none.

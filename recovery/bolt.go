@@ -130,7 +130,11 @@ func (o BoltOptions) withDefaults() (BoltOptions, error) {
 // stream name to its state (epoch, first retained seq, head seq); bucket
 // "entries" holds one nested bucket per stream, keyed by the 8-byte
 // big-endian seq, valued by the 8-byte big-endian time followed by the
-// payload. Entries and states change in the same bbolt transaction.
+// payload; bucket "keys" (made by the first keyed Append: a file written
+// before keys existed has none, and an older binary ignores it) holds one
+// nested bucket per stream that has keyed records, keyed by seq, valued by
+// the Record's Key. Entries, keys and states change in the same bbolt
+// transaction.
 //
 // Writes (Append, Trim) go through one committer goroutine, which gathers
 // every Append waiting at the time into one transaction and one fsync (group
@@ -219,6 +223,7 @@ var (
 	bucketMeta    = []byte("meta")
 	bucketStreams = []byte("streams")
 	bucketEntries = []byte("entries")
+	bucketKeys    = []byte("keys")
 	keyFormat     = []byte("format")
 )
 
@@ -487,6 +492,9 @@ func (j *BoltJournal) Append(ctx context.Context, stream string, recs ...Record)
 	if len(recs) == 0 {
 		return j.Head(stream)
 	}
+	if err := checkKeys(recs); err != nil {
+		return Position{}, err
+	}
 	size := 0
 	for i, r := range recs {
 		if len(r.Data) > j.opts.MaxRecordSize {
@@ -596,6 +604,16 @@ func (j *BoltJournal) ReadFrom(ctx context.Context, stream string, after Positio
 		n := int(min(uint64(limit), st.head-after.Seq))
 		vals := make([][]byte, 0, n)
 		size := 0
+		var keys *bolt.Cursor // nil: the stream has no keyed records
+		if kb := tx.Bucket(bucketKeys); kb != nil {
+			if b := kb.Bucket(name); b != nil {
+				keys = b.Cursor()
+			}
+		}
+		var kk, kv []byte
+		if keys != nil {
+			kk, kv = keys.Seek(seqKey(after.Seq + 1))
+		}
 		c := tx.Bucket(bucketEntries).Bucket(name).Cursor()
 		want := after.Seq + 1
 		for k, v := c.Seek(seqKey(want)); k != nil && len(vals) < n; k, v = c.Next() {
@@ -613,12 +631,17 @@ func (j *BoltJournal) ReadFrom(ctx context.Context, stream string, after Positio
 		for i, v := range vals {
 			off := len(arena)
 			arena = append(arena, v[8:]...)
+			seq := after.Seq + 1 + uint64(i)
 			out[i] = Entry{
 				Stream: stream,
-				Seq:    after.Seq + 1 + uint64(i),
+				Seq:    seq,
 				Epoch:  st.epoch,
 				Time:   int64(binary.BigEndian.Uint64(v)),
 				Data:   arena[off:len(arena):len(arena)],
+			}
+			if len(kk) == 8 && binary.BigEndian.Uint64(kk) == seq {
+				out[i].Key = string(kv)
+				kk, kv = keys.Next()
 			}
 		}
 		return nil

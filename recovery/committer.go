@@ -257,6 +257,12 @@ func (j *BoltJournal) write(live []*request) (map[string]*streamState, []byte, i
 				_ = tx.Rollback()
 				return nil, nil, 0, fmt.Errorf("recovery: journal %s: put %q seq %d: %w", j.path, r.stream, st.head, err)
 			}
+			if rec.Key != "" {
+				if err := putKey(tx, r.stream, arena[off:off+8:off+8], rec.Key); err != nil {
+					_ = tx.Rollback()
+					return nil, nil, 0, fmt.Errorf("recovery: journal %s: put key of %q seq %d: %w", j.path, r.stream, st.head, err)
+				}
+			}
 		}
 		r.pos = Position{Seq: st.head, Epoch: st.epoch}
 	}
@@ -274,6 +280,40 @@ func (j *BoltJournal) write(live []*request) (map[string]*streamState, []byte, i
 	return states, arena, nrec, nil
 }
 
+// trimKeys deletes the keys of stream's records up to seq through.
+func trimKeys(tx *bolt.Tx, stream []byte, through uint64) error {
+	kb := tx.Bucket(bucketKeys)
+	if kb == nil {
+		return nil
+	}
+	b := kb.Bucket(stream)
+	if b == nil {
+		return nil
+	}
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && (len(k) != 8 || binary.BigEndian.Uint64(k) <= through); k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// putKey stores the key of stream's record seq (8 bytes BE), making the
+// buckets on first use.
+func putKey(tx *bolt.Tx, stream string, seq []byte, key string) error {
+	kb, err := tx.CreateBucketIfNotExists(bucketKeys)
+	if err != nil {
+		return err
+	}
+	b, err := kb.CreateBucketIfNotExists([]byte(stream))
+	if err != nil {
+		return err
+	}
+	b.FillPercent = 1.0 // append-only keys
+	return b.Put(seq, []byte(key))
+}
+
 // batchEntries builds the entries of r from the batch arena.
 func batchEntries(r *request, arena []byte) []Entry {
 	es := make([]Entry, len(r.recs))
@@ -287,6 +327,7 @@ func batchEntries(r *request, arena []byte) []Entry {
 			Epoch:  r.pos.Epoch,
 			Time:   int64(binary.BigEndian.Uint64(arena[off+8:])),
 			Data:   arena[off+16 : end : end],
+			Key:    rec.Key,
 		}
 		off = end
 	}
@@ -328,6 +369,9 @@ func (j *BoltJournal) trim(r *request) {
 				if err := b.Delete(k); err != nil {
 					return err
 				}
+			}
+			if err := trimKeys(tx, name, end); err != nil {
+				return err
 			}
 			return tx.Bucket(bucketStreams).Put(name, encodeState(&next))
 		})

@@ -61,6 +61,19 @@ func (e *PositionError) Unwrap() error { return e.Err }
 // MaxStreamName is the longest stream name accepted, in bytes.
 const MaxStreamName = 1024
 
+// MaxRecordKey bounds Record.Key.
+const MaxRecordKey = 256
+
+// checkKeys refuses a record whose Key is over MaxRecordKey bytes.
+func checkKeys(recs []Record) error {
+	for i, r := range recs {
+		if len(r.Key) > MaxRecordKey {
+			return fmt.Errorf("%w: record %d has a %d-byte key, max %d", ErrInvalidArgument, i, len(r.Key), MaxRecordKey)
+		}
+	}
+	return nil
+}
+
 func checkStream(stream string) error {
 	if stream == "" || len(stream) > MaxStreamName {
 		return fmt.Errorf("%w: stream name must be 1..%d bytes, got %d", ErrInvalidArgument, MaxStreamName, len(stream))

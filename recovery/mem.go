@@ -65,6 +65,9 @@ func (m *MemJournal) Append(ctx context.Context, stream string, recs ...Record) 
 	if len(recs) == 0 {
 		return m.Head(stream)
 	}
+	if err := checkKeys(recs); err != nil {
+		return Position{}, err
+	}
 	// Copy outside the lock: one allocation for all payloads.
 	size := 0
 	for _, r := range recs {
@@ -80,7 +83,7 @@ func (m *MemJournal) Append(ctx context.Context, stream string, recs ...Record) 
 		if t == 0 {
 			t = now
 		}
-		entries[i] = Entry{Stream: stream, Time: t, Data: arena[off:len(arena):len(arena)]}
+		entries[i] = Entry{Stream: stream, Time: t, Data: arena[off:len(arena):len(arena)], Key: r.Key}
 	}
 
 	m.mu.Lock()

@@ -28,6 +28,11 @@ type Record struct {
 	// Data is the opaque payload. Append copies it: the caller may reuse the
 	// slice once Append returns.
 	Data []byte
+	// Key, if not empty, is stored with the record and returned with its
+	// Entry: opaque to the journal (the feed server keeps a publish's
+	// idempotency key in it, see docs/recovery.md), at most MaxRecordKey
+	// bytes. It is kept, read and trimmed with the record.
+	Key string
 }
 
 // Entry is one journaled event.
@@ -37,6 +42,7 @@ type Entry struct {
 	Epoch  string
 	Time   int64 // unix nanoseconds, as stored at append
 	Data   []byte
+	Key    string // the Record's Key
 }
 
 // Position returns the position just after e: reading after it continues

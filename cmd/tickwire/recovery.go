@@ -33,6 +33,8 @@ type recoveryFlags struct {
 	sync       string
 	retain     uint64
 	retainAge  time.Duration
+	idemWindow time.Duration
+	idemEvents int
 	journalOpt recovery.BoltOptions // tests
 }
 
@@ -45,12 +47,18 @@ func (r *recoveryFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.sync, "sync", "always", "journal fsync policy with --data: always (every commit, before publishers are acknowledged), interval (every 100ms: a power loss may lose and corrupt), none (tests only)")
 	fs.Uint64Var(&r.retain, "retain", 0, "keep at most `N` events per sequenced topic in the journal (0: all); older positions get a history-lost marker")
 	fs.DurationVar(&r.retainAge, "retain-age", 0, "drop journal events older than this (0: keep)")
+	fs.DurationVar(&r.idemWindow, "idempotency-window", 5*time.Minute, "how long a sequenced topic remembers a publish's idempotency key (REST Idempotency-Key): a retry within it stores nothing")
+	fs.IntVar(&r.idemEvents, "idempotency-events", 16384, "a publish's idempotency key is remembered only while its event is among its topic's newest `N` events")
 }
 
 // apply opens the journal and the session secret in --data and puts them,
 // with the linger, in cfg. The returned function closes the journal: call it
 // after the server has stopped.
 func (r *recoveryFlags) apply(cfg *feedserver.Config, log *slog.Logger) (closeJournal func() error, err error) {
+	if r.idemWindow <= 0 || r.idemEvents <= 0 {
+		return nil, usageError{fmt.Errorf("--idempotency-window and --idempotency-events: out of range")}
+	}
+	cfg.IdempotencyWindow, cfg.IdempotencyEvents = r.idemWindow, r.idemEvents
 	cfg.SessionLinger = r.linger
 	if r.linger <= 0 {
 		cfg.SessionLinger = -1 // the flag's 0 means none; the Config's 0 means the default

@@ -49,6 +49,7 @@ func Run(t *testing.T, h Harness) {
 		{"CursorErrors", testCursorErrors},
 		{"Closed", testClosed},
 		{"Reopen", testReopen},
+		{"Keys", testKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
@@ -691,5 +692,71 @@ func testReopen(t *testing.T, h Harness) {
 	}
 	if ss, _ := j.Streams(); !slices.Equal(ss, []string{"s", "t"}) {
 		t.Fatalf("Streams after reopen = %v", ss)
+	}
+}
+
+// testKeys checks that a record's Key is stored with it: read back (paged,
+// and on a subscription), dropped by Trim with the record, kept by a reopen,
+// and bounded.
+func testKeys(t *testing.T, h Harness) {
+	j := h.Open(t)
+	t.Cleanup(func() { _ = j.Close() })
+	sub, err := j.Subscribe("s", 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	keyed := func(data, key string) recovery.Record { return recovery.Record{Data: []byte(data), Key: key} }
+	mustAppend(t, j, "s", keyed("1", "k1"), rec("2"), keyed("3", "k3"))
+	mustAppend(t, j, "other", keyed("x", "kx"))
+	p := mustAppend(t, j, "s", rec("4"), keyed("5", "k5"))
+	want := []string{"k1", "", "k3", "", "k5"}
+	check := func(what string, es []recovery.Entry, from int) {
+		t.Helper()
+		if len(es) != len(want)-from {
+			t.Fatalf("%s: %d entries, want %d", what, len(es), len(want)-from)
+		}
+		for i, e := range es {
+			if e.Key != want[from+i] || string(e.Data) != fmt.Sprint(from+i+1) {
+				t.Errorf("%s: entry %d = %q key %q, want %d key %q", what, e.Seq, e.Data, e.Key, from+i+1, want[from+i])
+			}
+		}
+	}
+	check("ReadFrom", readAll(t, j, "s", recovery.Position{}), 0)
+	var paged []recovery.Entry
+	for after := (recovery.Position{}); after.Seq < p.Seq; {
+		es := mustRead(t, j, "s", after, 2)
+		paged = append(paged, es...)
+		after = es[len(es)-1].Position()
+	}
+	check("ReadFrom by pages of 2", paged, 0)
+	var got []recovery.Entry
+	for range want {
+		e, ok := recv(t, sub)
+		if !ok {
+			t.Fatal("subscription ended")
+		}
+		got = append(got, e)
+	}
+	check("Subscribe", got, 0)
+
+	if err := j.Trim(ctx(t), "s", 3); err != nil {
+		t.Fatal(err)
+	}
+	check("ReadFrom after Trim", mustRead(t, j, "s", recovery.Position{Seq: 3, Epoch: p.Epoch}, 10), 3)
+	if h.Reopen != nil {
+		j = h.Reopen(t, j)
+		t.Cleanup(func() { _ = j.Close() })
+		check("ReadFrom after reopen", mustRead(t, j, "s", recovery.Position{Seq: 3, Epoch: p.Epoch}, 10), 3)
+		if es := mustRead(t, j, "other", recovery.Position{}, 10); len(es) != 1 || es[0].Key != "kx" {
+			t.Errorf("other stream after reopen = %+v", es)
+		}
+	}
+	big := keyed("x", string(bytes.Repeat([]byte("k"), recovery.MaxRecordKey+1)))
+	if _, err := j.Append(ctx(t), "s", big); !errors.Is(err, recovery.ErrInvalidArgument) {
+		t.Errorf("Append with a %d-byte key: %v, want ErrInvalidArgument", len(big.Key), err)
+	}
+	if hd, _ := j.Head("s"); hd != p {
+		t.Errorf("Head after refused Append = %v, want %v", hd, p)
 	}
 }
