@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -105,6 +106,27 @@ func TestAgeIsTheValues(t *testing.T) {
 		check("reconnected")
 		cancel()
 		<-done
+	}
+
+	// record logs the first value's age.
+	out := filepath.Join(t.TempDir(), "rec.csv")
+	var recOut, recErr rrBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := runRecord(ctx, []string{"--server", wsu, "--topics", "NZDUSD", "--count", "1", "--out", out}, &recOut, &recErr); err != nil {
+		t.Fatalf("record: %v\n%s", err, recErr.String())
+	}
+	truth := time.Since(published)
+	var first struct {
+		Msg, Topic, Age string
+	}
+	for _, line := range strings.Split(recErr.String(), "\n") {
+		if json.Unmarshal([]byte(line), &first) == nil && first.Msg == "first value" {
+			break
+		}
+	}
+	if age, err := time.ParseDuration(first.Age); err != nil || first.Topic != "NZDUSD" || absDur(age-truth) > time.Second {
+		t.Errorf("record logged the first value of %q as %q old (%v); it is %v old:\n%s", first.Topic, first.Age, err, truth, recErr.String())
 	}
 }
 

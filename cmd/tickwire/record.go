@@ -227,7 +227,7 @@ func (r *recorder) handle(ev *client.PriceEvent) error {
 	if !seen {
 		r.st.Topics++
 		r.st.Before += ev.Seq - 1
-		r.log.Info("first value", "topic", ev.Topic, "seq", ev.Seq, "age", ev.Age.Round(time.Millisecond), "stale", ev.Stale())
+		r.log.Info("first value", "topic", ev.Topic, "seq", ev.Seq, "age", ev.Age.Round(time.Millisecond).String(), "stale", ev.Stale())
 	} else {
 		switch {
 		case ev.Seq == prev:
