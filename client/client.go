@@ -59,6 +59,10 @@ type Options struct {
 	TelemetryEvery time.Duration
 	// Logger receives the client's logs. Default slog.Default().
 	Logger *slog.Logger
+	// Now is the client's clock: it stamps what the client delivers
+	// (PriceEvent.Received...). Default time.Now. Ages never compare it with
+	// the server's clock, so its setting does not matter (tests set it off).
+	Now func() time.Time
 }
 
 // Client maintains a session with a tickwire server: it connects, subscribes,
@@ -115,6 +119,9 @@ func New(opts Options) *Client {
 	}
 	if opts.TelemetryEvery == 0 {
 		opts.TelemetryEvery = 5 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	c := &Client{
 		opts:      opts,
@@ -239,7 +246,7 @@ func (c *Client) Run(ctx context.Context) error {
 			delay = c.opts.MaxBackoff
 			c.log.Warn("server refused our credential", "url", url, "reason", refused)
 		}
-		c.emit(ctx, StateEvent{State: Reconnecting, URL: next, Attempt: attempt, NextRetry: time.Now().Add(delay), Err: err, AuthRefused: refused})
+		c.emit(ctx, StateEvent{State: Reconnecting, URL: next, Attempt: attempt, NextRetry: c.opts.Now().Add(delay), Err: err, AuthRefused: refused})
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
@@ -378,6 +385,8 @@ func (c *Client) session(ctx context.Context, url, lastURL string, rebuilt map[s
 	// on this one is a gap recovery.
 	fresh := make(map[string]bool, len(rebuilt))
 	resync := make(map[string]time.Time) // sequenced topics asked again after a gap
+	var clk serverClock
+	clk.sync(conn.Welcome.ServerTime, conn.HandshakeRTT, c.opts.Now())
 	for {
 		// Silence for three heartbeats means the link is dead, whatever TCP thinks.
 		_ = conn.SetReadDeadline(time.Now().Add(3 * hb))
@@ -386,13 +395,14 @@ func (c *Client) session(ctx context.Context, url, lastURL string, rebuilt map[s
 			switch f := f.(type) {
 			case *protocol.Price:
 				tel.observe(time.Since(time.Unix(0, f.Time)))
-				return c.onPrice(ctx, conn, f, rebuilt, fresh)
+				return c.onPrice(ctx, conn, f, rebuilt, fresh, &clk)
 			case *protocol.Event:
 				return c.onEvent(ctx, conn, f, resync)
 			case *protocol.Ping:
 				return conn.Send(&protocol.Pong{Nonce: f.Nonce})
 			case *protocol.Pong:
 				if rtt := time.Since(c.start) - time.Duration(f.Nonce); rtt >= 0 {
+					clk.sync(f.ServerTime, rtt, c.opts.Now())
 					c.emit(ctx, RTTEvent{RTT: rtt})
 				}
 			case *protocol.Error:
@@ -424,10 +434,10 @@ func (c *Client) session(ctx context.Context, url, lastURL string, rebuilt map[s
 	}
 }
 
-func (c *Client) onPrice(ctx context.Context, conn *Conn, p *protocol.Price, rebuilt map[string]*topicState, fresh map[string]bool) error {
-	now := time.Now()
+func (c *Client) onPrice(ctx context.Context, conn *Conn, p *protocol.Price, rebuilt map[string]*topicState, fresh map[string]bool, clk *serverClock) error {
+	now := c.opts.Now()
 	prev := rebuilt[p.Topic]
-	ev := PriceEvent{Topic: p.Topic, Seq: p.Seq, Time: time.Unix(0, p.Time), Flags: p.Flags, Received: now, Changed: p.Quote.Set}
+	ev := PriceEvent{Topic: p.Topic, Seq: p.Seq, Time: time.Unix(0, p.Time), Flags: p.Flags, Received: now, Age: clk.age(p.Stored, now), Changed: p.Quote.Set}
 	switch {
 	case p.Type == protocol.TypeSnapshot:
 		ev.Snapshot = true
@@ -467,6 +477,36 @@ func (c *Client) onPrice(ctx context.Context, conn *Conn, p *protocol.Price, reb
 	prev.PriceEvent = ev
 	c.emit(ctx, ev)
 	return nil
+}
+
+// serverClock estimates the server's clock (Hub time, Unix ns) at a local
+// instant, from the ServerTime of a Welcome or Pong and the round trip it
+// ended: the server stamped it about half the round trip before it arrived
+// (NTP's assumption of symmetric paths; the error is at most half the round
+// trip). Only local durations are measured, so the local clock's setting
+// never matters. The latest exchange wins: one a heartbeat.
+type serverClock struct {
+	server int64     // the server's clock at local; 0 before a sample
+	local  time.Time // Options.Now's reading
+}
+
+// sync takes one exchange: the server said serverTime, and the round trip
+// that brought it took rtt, ending at local instant at. An older server
+// says nothing (0).
+func (k *serverClock) sync(serverTime int64, rtt time.Duration, at time.Time) {
+	if serverTime != 0 {
+		k.server, k.local = serverTime+int64(rtt/2), at
+	}
+}
+
+// age returns how old a value the server stored at stored (its clock) is at
+// local instant at: the server's time since storing it plus its transit.
+// 0 when the server does not say (an older server).
+func (k *serverClock) age(stored int64, at time.Time) time.Duration {
+	if stored == 0 || k.server == 0 {
+		return 0
+	}
+	return max(time.Duration(k.server+int64(at.Sub(k.local))-stored), 0)
 }
 
 // topicState is what the client keeps per conflated topic to rebuild values.
@@ -526,7 +566,7 @@ func (c *Client) onEvent(ctx context.Context, conn *Conn, e *protocol.Event, res
 			c.stats.snapshots.Add(1)
 		}
 	}
-	c.emit(ctx, SequencedEvent{Topic: e.Topic, Epoch: e.Epoch, Seq: e.Seq, Time: time.Unix(0, e.Time), Data: e.Data, Received: time.Now(),
+	c.emit(ctx, SequencedEvent{Topic: e.Topic, Epoch: e.Epoch, Seq: e.Seq, Time: time.Unix(0, e.Time), Data: e.Data, Received: c.opts.Now(),
 		HistoryLost: lost, Snapshot: e.Flags&protocol.EventSnapshot != 0})
 	return nil
 }

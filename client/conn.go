@@ -49,6 +49,10 @@ type transport interface {
 type Conn struct {
 	t       transport
 	Welcome protocol.Welcome
+	// HandshakeRTT is how long the Welcome took to come after the Hello was
+	// sent: with Welcome.ServerTime, the client's first estimate of the
+	// server's clock.
+	HandshakeRTT time.Duration
 
 	wmu sync.Mutex
 	enc *protocol.Encoder
@@ -106,6 +110,7 @@ func (d *Dialer) Dial(ctx context.Context, url string, hello protocol.Hello, ext
 	if hello.Version == 0 {
 		hello.Version = protocol.Version
 	}
+	sent := time.Now()
 	if err := c.Send(append([]protocol.Frame{&hello}, extra...)...); err != nil {
 		t.Abort()
 		return nil, err
@@ -121,6 +126,7 @@ func (d *Dialer) Dial(ctx context.Context, url string, hello protocol.Hello, ext
 		case *protocol.Welcome:
 			if welcome == nil {
 				welcome = f
+				c.HandshakeRTT = time.Since(sent)
 				return nil
 			}
 		case *protocol.Error:

@@ -76,7 +76,15 @@ type PriceEvent struct {
 	// time): only flags changed, e.g. the feed was marked stale. A data age
 	// must not restart on it.
 	StatusOnly bool
-	Received   time.Time // local receive time: the base of a row's age
+	Received   time.Time // local receive time (Options.Now)
+	// Age is how old the value was at Received: the server's time since it
+	// stored the value, by the server's clock alone (Price.Stored against the
+	// server time of the last Welcome or Pong), with the transit estimated
+	// as half the round trip. Its age at local time t is Age + t-Received,
+	// whatever the clocks' settings; a snapshot after a reconnect keeps it,
+	// and so does a stale mark. 0 when the server does not say (an older
+	// server): then the age can only be counted from Received.
+	Age time.Duration
 }
 
 // Stale reports whether the server marked the topic's source stale.

@@ -403,7 +403,7 @@ func (c *Client) handle(f protocol.Frame) bool {
 		}
 		c.pubBatch = append(c.pubBatch, feedEvent(f))
 	case *protocol.Ping:
-		c.send(&protocol.Pong{Nonce: f.Nonce})
+		c.send(&protocol.Pong{Nonce: f.Nonce, ServerTime: c.srv.hub.clock()})
 	case *protocol.Pong:
 		if rtt := time.Now().UnixNano() - f.Nonce; rtt >= 0 {
 			c.rttNanos.Store(rtt)

@@ -60,6 +60,10 @@ type Hub struct {
 	ownJournal  bool             // journal is the default in-memory one
 	snapshotter StateSnapshotter // may be nil
 
+	// born anchors clock: the server's time, read from the monotonic clock
+	// so a step of the wall clock never changes an age.
+	born time.Time
+
 	published atomic.Uint64 // versions and events published
 	enqueued  atomic.Uint64 // offers to client queues
 	dropped   atomic.Uint64 // source publishes dropped while paused
@@ -80,13 +84,18 @@ type shard struct {
 // Config.Journal.
 func NewHub(rules []TopicRule, staleAfter time.Duration) *Hub {
 	h := &Hub{seed: maphash.MakeSeed(), rules: rules, staleAfter: staleAfter, journal: recovery.NewMemRetaining(memJournalKeep, memJournalKeepBytes), ownJournal: true,
-		idem: idemPolicy{events: idemEvents, window: idemWindow}}
+		idem: idemPolicy{events: idemEvents, window: idemWindow}, born: time.Now()}
 	for i := range h.shards {
 		h.shards[i].topics = make(map[string]*topic)
 		h.shards[i].enc = protocol.NewEncoder()
 	}
 	return h
 }
+
+// clock is the server's time, Unix ns: when values are stored
+// (protocol.Price.Stored) and what Welcome and Pong tell clients
+// (ServerTime), so a client reckons ages from this clock alone.
+func (h *Hub) clock() int64 { return h.born.UnixNano() + int64(time.Since(h.born)) }
 
 func (h *Hub) shard(name string) *shard {
 	return &h.shards[maphash.String(h.seed, name)%numShards]
@@ -192,16 +201,17 @@ func (h *Hub) publish(pub publisher, name string, q *protocol.Quote, t int64, fl
 	}
 	tp.lastPub = time.Now()
 	tp.stale = false
-	n := h.publishLocked(s, tp, q, t, flags)
+	n := h.publishLocked(s, tp, q, t, h.clock(), flags)
 	s.mu.Unlock()
 	h.published.Add(1)
 	h.enqueued.Add(uint64(n))
 	return nil
 }
 
-// publishLocked makes a new version of tp from input q and offers it. Caller
-// holds s.mu. It returns the number of subscribers offered.
-func (h *Hub) publishLocked(s *shard, tp *topic, q *protocol.Quote, t int64, flags protocol.Flags) int {
+// publishLocked makes a new version of tp from input q, stored at stored
+// (server clock), and offers it. Caller holds s.mu. It returns the number of
+// subscribers offered.
+func (h *Hub) publishLocked(s *shard, tp *topic, q *protocol.Quote, t, stored int64, flags protocol.Flags) int {
 	prev := tp.value
 	ops := tp.rule.Ops
 	ops.Merge(&tp.value, q)
@@ -209,8 +219,8 @@ func (h *Hub) publishLocked(s *shard, tp *topic, q *protocol.Quote, t int64, fla
 	if tp.cur != nil {
 		seq = tp.cur.seq + 1
 	}
-	v := &version{topic: tp.name, seq: seq, time: t, flags: flags, ops: ops, value: tp.value, input: *q}
-	p := protocol.Price{Type: protocol.TypeUpdate, Topic: tp.name, Seq: seq, Time: t, Flags: flags}
+	v := &version{topic: tp.name, seq: seq, time: t, stored: stored, flags: flags, ops: ops, value: tp.value, input: *q}
+	p := protocol.Price{Type: protocol.TypeUpdate, Topic: tp.name, Seq: seq, Time: t, Stored: stored, Flags: flags}
 	if tp.rule.Kind == ConflatedMerge {
 		p.Quote = *q // the client merges the input as the server did
 	} else {
@@ -531,7 +541,8 @@ func (h *Hub) sweep(now time.Time) {
 				continue
 			}
 			tp.stale = true
-			n := h.publishLocked(s, tp, &empty, tp.cur.time, tp.cur.flags|protocol.FlagStale)
+			// The same value, marked: its time and age go on.
+			n := h.publishLocked(s, tp, &empty, tp.cur.time, tp.cur.stored, tp.cur.flags|protocol.FlagStale)
 			h.enqueued.Add(uint64(n))
 		}
 		s.mu.Unlock()
@@ -598,7 +609,7 @@ func (h *Hub) Snapshot(name string) (protocol.Price, bool) {
 		return protocol.Price{}, false
 	}
 	v := tp.cur
-	return protocol.Price{Type: protocol.TypeSnapshot, Topic: v.topic, Seq: v.seq, Time: v.time, Flags: v.flags, Ops: v.ops, Quote: v.value}, true
+	return protocol.Price{Type: protocol.TypeSnapshot, Topic: v.topic, Seq: v.seq, Time: v.time, Stored: v.stored, Flags: v.flags, Ops: v.ops, Quote: v.value}, true
 }
 
 // HubStats are the hub's counters.

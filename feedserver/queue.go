@@ -187,7 +187,7 @@ func (q *queue) stats() queueStats {
 // gapSnapshotFrame encodes v's snapshot flagged FlagGap, for one client.
 // Caller holds q.mu.
 func gapSnapshotFrame(enc *protocol.Encoder, dst []byte, v *version) []byte {
-	p := protocol.Price{Type: protocol.TypeSnapshot, Topic: v.topic, Seq: v.seq, Time: v.time, Flags: v.flags | protocol.FlagGap, Ops: v.ops, Quote: v.value}
+	p := protocol.Price{Type: protocol.TypeSnapshot, Topic: v.topic, Seq: v.seq, Time: v.time, Stored: v.stored, Flags: v.flags | protocol.FlagGap, Ops: v.ops, Quote: v.value}
 	out, err := enc.AppendPrice(dst, &p)
 	if err != nil {
 		panic(err) // constant, valid frame type
@@ -198,7 +198,7 @@ func gapSnapshotFrame(enc *protocol.Encoder, dst []byte, v *version) []byte {
 // mergedFrame encodes the folded inputs of a merge subscription as an Update
 // at v's sequence. Caller holds q.mu.
 func mergedFrame(enc *protocol.Encoder, dst []byte, sb *sub, v *version) []byte {
-	p := protocol.Price{Type: protocol.TypeUpdate, Topic: v.topic, Seq: v.seq, Time: v.time, Flags: v.flags, Quote: *sb.fold}
+	p := protocol.Price{Type: protocol.TypeUpdate, Topic: v.topic, Seq: v.seq, Time: v.time, Stored: v.stored, Flags: v.flags, Quote: *sb.fold}
 	out, err := enc.AppendPrice(dst, &p)
 	if err != nil {
 		panic(err) // constant, valid frame type

@@ -414,7 +414,9 @@ func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 			fields[f.String()] = v
 		}
 	}
-	writeJSON(w, map[string]any{"topic": p.Topic, "seq": p.Seq, "time": time.Unix(0, p.Time).UTC(), "stale": p.Flags&protocol.FlagStale != 0, "fields": fields})
+	// age_ms: since the server stored the value, by its own clock.
+	writeJSON(w, map[string]any{"topic": p.Topic, "seq": p.Seq, "time": time.Unix(0, p.Time).UTC(), "stale": p.Flags&protocol.FlagStale != 0,
+		"age_ms": (s.hub.clock() - p.Stored) / 1e6, "fields": fields})
 }
 
 func (s *Server) serveClients(w http.ResponseWriter, _ *http.Request) {

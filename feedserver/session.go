@@ -88,6 +88,7 @@ func (c *Client) startSession(h *protocol.Hello) bool {
 		HeartbeatMs: uint32(c.srv.cfg.Heartbeat / time.Millisecond),
 		ResumeToken: sess.Token,
 		Resumed:     resumed,
+		ServerTime:  c.srv.hub.clock(),
 	})
 	if refusal != nil {
 		c.sendError(protocol.CodeBadResume, fmt.Sprintf("resume refused: %v; this is a new session", refusal), "")

@@ -198,15 +198,16 @@ type member struct {
 // published, except for the lazily encoded snapshot frame, so any number of
 // client queues and writers can share it.
 type version struct {
-	topic string
-	seq   uint64
-	time  int64
-	flags protocol.Flags
-	ops   protocol.Ops
-	value protocol.Quote // the full value at this version
-	input protocol.Quote // what the source published (merge topics fold these)
-	delta []byte         // Update frame from seq-1 to seq
-	full  atomic.Pointer[[]byte]
+	topic  string
+	seq    uint64
+	time   int64
+	stored int64 // server clock when the value was stored (Hub.clock); a stale mark keeps its value's
+	flags  protocol.Flags
+	ops    protocol.Ops
+	value  protocol.Quote // the full value at this version
+	input  protocol.Quote // what the source published (merge topics fold these)
+	delta  []byte         // Update frame from seq-1 to seq
+	full   atomic.Pointer[[]byte]
 }
 
 // snapshot returns the Snapshot frame of v, encoding it on first use. Racing
@@ -215,7 +216,7 @@ func (v *version) snapshot(enc *protocol.Encoder) []byte {
 	if p := v.full.Load(); p != nil {
 		return *p
 	}
-	p := protocol.Price{Type: protocol.TypeSnapshot, Topic: v.topic, Seq: v.seq, Time: v.time, Flags: v.flags, Ops: v.ops, Quote: v.value}
+	p := protocol.Price{Type: protocol.TypeSnapshot, Topic: v.topic, Seq: v.seq, Time: v.time, Stored: v.stored, Flags: v.flags, Ops: v.ops, Quote: v.value}
 	b, err := enc.AppendPrice(nil, &p)
 	if err != nil {
 		panic(err) // only an invalid frame type fails, and ours is constant

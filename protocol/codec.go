@@ -73,16 +73,23 @@ func (e *Encoder) encode(f Frame) error {
 		return firstErr(enc.EncodeArrayLen(5), enc.EncodeUint(uint64(TypeHello)), enc.EncodeUint(uint64(f.Version)),
 			enc.EncodeString(f.Client), enc.EncodeString(f.Token), enc.EncodeString(f.ResumeToken))
 	case *Welcome:
+		// Trailing elements, only when set: v1 decoders read the first six.
 		n := 6
-		if f.Resumed {
-			n++ // trailing element, only when set: v1 decoders read the first six
+		switch {
+		case f.ServerTime != 0:
+			n += 2
+		case f.Resumed:
+			n++
 		}
 		if err := firstErr(enc.EncodeArrayLen(n), enc.EncodeUint(uint64(TypeWelcome)), enc.EncodeUint(uint64(f.Version)),
 			enc.EncodeString(f.SessionID), enc.EncodeString(f.Server), enc.EncodeUint(uint64(f.HeartbeatMs)),
-			enc.EncodeString(f.ResumeToken)); err != nil || !f.Resumed {
+			enc.EncodeString(f.ResumeToken)); err != nil || n == 6 {
 			return err
 		}
-		return enc.EncodeBool(true)
+		if err := enc.EncodeBool(f.Resumed); err != nil || n == 7 {
+			return err
+		}
+		return enc.EncodeInt(f.ServerTime)
 	case *Subscribe:
 		n := 3
 		if len(f.Positions) > 0 {
@@ -118,7 +125,10 @@ func (e *Encoder) encode(f Frame) error {
 	case *Ping:
 		return firstErr(enc.EncodeArrayLen(2), enc.EncodeUint(uint64(TypePing)), enc.EncodeInt(f.Nonce))
 	case *Pong:
-		return firstErr(enc.EncodeArrayLen(2), enc.EncodeUint(uint64(TypePong)), enc.EncodeInt(f.Nonce))
+		if f.ServerTime == 0 {
+			return firstErr(enc.EncodeArrayLen(2), enc.EncodeUint(uint64(TypePong)), enc.EncodeInt(f.Nonce))
+		}
+		return firstErr(enc.EncodeArrayLen(3), enc.EncodeUint(uint64(TypePong)), enc.EncodeInt(f.Nonce), enc.EncodeInt(f.ServerTime))
 	case *Error:
 		return firstErr(enc.EncodeArrayLen(4), enc.EncodeUint(uint64(TypeError)), enc.EncodeUint(uint64(f.Code)),
 			enc.EncodeString(f.Reason), enc.EncodeString(f.Topic))
@@ -133,8 +143,12 @@ func (e *Encoder) encodePrice(p *Price) error {
 	enc := e.enc
 	set := p.Quote.Set & AllFields
 	n := 6 + set.Count()
+	stored := p.Stored != 0 && p.Type != TypePublish
 	if p.Type == TypeSnapshot {
 		n++ // trailing Ops
+	}
+	if stored {
+		n++ // trailing Stored, after Ops
 	}
 	if err := firstErr(enc.EncodeArrayLen(n), enc.EncodeUint(uint64(p.Type)), enc.EncodeString(p.Topic),
 		enc.EncodeUint(p.Seq), enc.EncodeInt(p.Time), enc.EncodeUint(uint64(p.Flags)), enc.EncodeUint(uint64(set))); err != nil {
@@ -146,7 +160,12 @@ func (e *Encoder) encodePrice(p *Price) error {
 		}
 	}
 	if p.Type == TypeSnapshot {
-		return enc.EncodeUint(uint64(p.Ops))
+		if err := enc.EncodeUint(uint64(p.Ops)); err != nil {
+			return err
+		}
+	}
+	if stored {
+		return enc.EncodeInt((p.Stored - p.Time) / 1e3)
 	}
 	return nil
 }
@@ -296,7 +315,10 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 		if w.Resumed, err = d.dec.DecodeBool(); err != nil {
 			return nil, 0, malformed("resumed: %v", err)
 		}
-		return w, 6, nil
+		if n < 7 {
+			return w, 6, nil
+		}
+		return w, 7, d.i64(&w.ServerTime, "server time")
 	case TypeSubscribe, TypeUnsubscribe:
 		if err := need(1); err != nil {
 			return nil, 0, err
@@ -408,6 +430,14 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 			p.Ops = Ops(ops)
 			used++
 		}
+		if t != TypePublish && n > used {
+			var us int64
+			if err := d.i64(&us, "stored"); err != nil {
+				return nil, 0, err
+			}
+			p.Stored = p.Time + us*1e3
+			used++
+		}
 		return p, used, nil
 	case TypePing, TypePong:
 		if err := need(1); err != nil {
@@ -420,7 +450,11 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 		if t == TypePing {
 			return &Ping{Nonce: nonce}, 1, nil
 		}
-		return &Pong{Nonce: nonce}, 1, nil
+		pong := &Pong{Nonce: nonce}
+		if n < 2 {
+			return pong, 1, nil
+		}
+		return pong, 2, d.i64(&pong.ServerTime, "server time")
 	case TypeError:
 		if err := need(3); err != nil {
 			return nil, 0, err

@@ -35,6 +35,39 @@ func sampleFrames() []Frame {
 		&Event{Type: TypeEvent, Topic: "orders.A1", Epoch: "e1", Seq: 40, Time: 11, Data: []byte{0x81}, Flags: EventHistoryLost | EventSnapshot},
 		&Event{Type: TypeEvent, Topic: "orders.A1", Epoch: "e1", Seq: 12, Time: 11, Data: []byte{}, Flags: EventHistoryLost},
 		&Event{Type: TypePublishEvent, Topic: "alerts", Time: 3, Data: []byte{0x80}, Key: "pub-7:42"},
+		// Ages (Stored, ServerTime): Stored travels as microseconds after Time.
+		&Welcome{Version: Version, SessionID: "s3", Server: "n1", HeartbeatMs: 1000, ResumeToken: "r4", ServerTime: 1399507222000000000},
+		&Welcome{Version: Version, SessionID: "s3", Server: "n1", HeartbeatMs: 1000, ResumeToken: "r4", Resumed: true, ServerTime: -1},
+		&Pong{Nonce: 42, ServerTime: 1399507222000000000},
+		&Price{Type: TypeSnapshot, Topic: "EURUSD", Seq: 7, Time: 1399507200036000000, Stored: 1399507200036123000, Quote: q},
+		&Price{Type: TypeUpdate, Topic: "EURUSD", Seq: 8, Time: 1399507200287000000, Stored: 1399507200000000000, Quote: q.Only(1 << Ask)},
+	}
+}
+
+// TestAgeFieldsAreTrailing: the age additions (Price.Stored,
+// Welcome.ServerTime, Pong.ServerTime) are elements appended to the frames
+// an older peer knows, so its decoder, which skips trailing elements, reads
+// the same frame as before; and a Publish never carries Stored.
+func TestAgeFieldsAreTrailing(t *testing.T) {
+	var q Quote
+	q.Put(Bid, 1.5)
+	enc := NewEncoder()
+	for _, c := range []struct{ old, cur Frame }{
+		{&Price{Type: TypeSnapshot, Topic: "EU", Seq: 2, Time: 3, Quote: q}, &Price{Type: TypeSnapshot, Topic: "EU", Seq: 2, Time: 3, Stored: 5003, Quote: q}},
+		{&Price{Type: TypeUpdate, Topic: "EU", Seq: 2, Time: 3, Quote: q}, &Price{Type: TypeUpdate, Topic: "EU", Seq: 2, Time: 3, Stored: 5003, Quote: q}},
+		{&Welcome{Version: 1, SessionID: "c", Resumed: true}, &Welcome{Version: 1, SessionID: "c", Resumed: true, ServerTime: 9}},
+		{&Pong{Nonce: 5}, &Pong{Nonce: 5, ServerTime: 9}},
+	} {
+		old, _ := enc.Append(nil, c.old)
+		cur, _ := enc.Append(nil, c.cur)
+		if len(cur) <= len(old) || cur[0] != old[0]+1 || !bytes.Equal(cur[1:len(old)], old[1:]) {
+			t.Errorf("%#v: % x is not % x with one more element", c.cur, cur, old)
+		}
+	}
+	pub, _ := enc.Append(nil, &Price{Type: TypePublish, Topic: "EU", Time: 3, Stored: 5003, Quote: q})
+	plain, _ := enc.Append(nil, &Price{Type: TypePublish, Topic: "EU", Time: 3, Quote: q})
+	if !bytes.Equal(pub, plain) {
+		t.Errorf("a Publish carries Stored: % x", pub)
 	}
 }
 
@@ -113,6 +146,12 @@ func TestWireExamples(t *testing.T) {
 			"99 05 a6 45 55 52 55 53 44 01 cf 13 6c 0c 62 2e bf 51 00 00 03 cb 3f f6 46 e6 d9 be 4c d7 cb 3f f6 47 6f 2a 5a 46 9d 00"},
 		{&Price{Type: TypeUpdate, Topic: "EURUSD", Seq: 2, Time: 1399507200287000000, Quote: eurusd.Only(1 << Ask)},
 			"97 06 a6 45 55 52 55 53 44 02 cf 13 6c 0c 62 3d b5 45 c0 00 02 cb 3f f6 47 6f 2a 5a 46 9d"},
+		// Ages: stored 1.5 ms after the value's time; the server's clock.
+		{&Price{Type: TypeUpdate, Topic: "EU", Seq: 2, Time: 3, Stored: 1500003, Quote: q.Only(1 << Ask)},
+			"98 06 a2 45 55 02 03 00 02 cb 3f fc 00 00 00 00 00 00 cd 05 dc"},
+		{&Pong{Nonce: 5, ServerTime: 1399507200036000000}, "93 08 05 cf 13 6c 0c 62 2e bf 51 00"},
+		{&Welcome{Version: 1, SessionID: "c1", Server: "demo", HeartbeatMs: 1000, ServerTime: 1399507200036000000},
+			"98 02 01 a2 63 31 a4 64 65 6d 6f cd 03 e8 a0 c2 cf 13 6c 0c 62 2e bf 51 00"},
 	}
 	enc := NewEncoder()
 	for _, c := range cases {

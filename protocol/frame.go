@@ -82,8 +82,13 @@ type Welcome struct {
 	// Resumed: the Hello's resume token named a session this server still
 	// held, and this connection continues it (its subscriptions, settings and
 	// sequenced cursors). False for a new session. Trailing element, sent
-	// only when true.
+	// when true or when ServerTime follows it.
 	Resumed bool
+	// ServerTime is the server's clock (Unix ns) when it made the Welcome:
+	// with the handshake's round trip it lets the client tell the server's
+	// time, and so the age of each value (Price.Stored), without comparing
+	// clocks. 0: not sent (an older server). Trailing element.
+	ServerTime int64
 }
 
 // Subscribe adds topics to the session (TypeSubscribe) or, with Unsubscribe set,
@@ -187,8 +192,15 @@ const (
 // Senders put their monotonic send time in Nonce to measure RTT.
 type Ping struct{ Nonce int64 }
 
-// Pong answers a Ping.
-type Pong struct{ Nonce int64 }
+// Pong answers a Ping. A server's Pong also carries its clock.
+type Pong struct {
+	Nonce int64
+	// ServerTime is the server's clock (Unix ns) when it answered: the
+	// client's estimate of the server's time, refreshed every round trip
+	// (see Welcome.ServerTime). 0: not sent (a client's Pong, an older
+	// server). Trailing element.
+	ServerTime int64
+}
 
 // Flags qualify a Price frame.
 type Flags uint8
@@ -217,6 +229,13 @@ type Price struct {
 	Time  int64  // source time of the value, Unix nanoseconds
 	Flags Flags
 	Quote Quote
+	// Stored is the server's clock (Unix ns) when it stored the value
+	// (Snapshot and Update only; a stale mark keeps the value's): with the
+	// server's time (Welcome, Pong) the client knows the value's age from
+	// the server's clock alone. 0: not sent (an older server). On the wire a
+	// trailing element, Stored-Time in microseconds, so it costs a byte or
+	// three where the server stamps its sources' times itself.
+	Stored int64
 }
 
 // ErrorCode classifies an Error frame.

@@ -21,7 +21,7 @@ type row struct {
 	symbol   string
 	quote    protocol.Quote
 	dir      int       // +1 up, -1 down, 0 unchanged: the last move of the mid price
-	updated  time.Time // local receive time of the last value: the base of its age
+	updated  time.Time // when the value was stored, on the local clock (Received - Age): the base of its age
 	flashAt  time.Time // when a shown price last changed
 	flashBid int       // direction of the bid's last change, 0 none
 	flashAsk int
@@ -43,7 +43,8 @@ type row struct {
 }
 
 // apply records a price event. Only price data moves a row's age: pings,
-// heartbeats and status frames never do.
+// heartbeats and status frames never do; the age is the value's, as the
+// server tells it (client.PriceEvent.Age), not the time since it arrived.
 func (r *row) apply(ev *client.PriceEvent) {
 	old := r.quote
 	oldMid, hadMid := r.mid()
@@ -64,8 +65,11 @@ func (r *row) apply(ev *client.PriceEvent) {
 	if ok && !r.hasRef {
 		r.ref, r.hasRef = mid, true
 	}
-	if !ev.StatusOnly || r.updated.IsZero() {
-		r.updated = ev.Received // status frames (stale marks) keep the data's age
+	if ev.Age > 0 || !ev.StatusOnly || r.updated.IsZero() {
+		// The server's age is the value's, whatever the frame (a snapshot
+		// after a reconnect, a stale mark). Without one (an older server),
+		// only new data restarts the age: status frames keep it.
+		r.updated = ev.Received.Add(-ev.Age)
 	}
 	r.feedStale = ev.Stale()
 	if ev.Gap {

@@ -45,7 +45,9 @@ the order the server sent them across topics.
 Time: each tick gets the value's source time from the server (the Time of
 its Price frame), not the time it was received. 'tickwire replay' publishes
 recorded times by default, so recording a replay reproduces its input: same
-ticks, same order per topic, when no value was conflated.
+ticks, same order per topic, when no value was conflated. The log says how
+old each topic's first value was when it arrived (its age by the server's
+clock, as the server tells it: a paused source's value may be old).
 
 Lost values: the server conflates (a slow recorder gets the latest value, not
 each one) and values are skipped across reconnects. Both show as jumps in a
@@ -225,6 +227,7 @@ func (r *recorder) handle(ev *client.PriceEvent) error {
 	if !seen {
 		r.st.Topics++
 		r.st.Before += ev.Seq - 1
+		r.log.Info("first value", "topic", ev.Topic, "seq", ev.Seq, "age", ev.Age.Round(time.Millisecond).String(), "stale", ev.Stale())
 	} else {
 		switch {
 		case ev.Seq == prev:
