@@ -175,7 +175,7 @@ TargetCompID=DEMOCLIENT
 	gw, err := fix.New(fix.Config{
 		Settings: settings,
 		DataDir:  filepath.Join(dir, "gateway"),
-		Prices:   fix.SnapshotPrices(srv.Hub().Snapshot),
+		Prices:   fix.SnapshotPrices(srv.Hub().SnapshotAge),
 		Events:   hubOrderEvents{srv.Hub()},
 		Auto:     fix.AutoConfig{Latency: 20 * time.Millisecond, PollInterval: 50 * time.Millisecond},
 		Book:     order.Config{AckPendingNew: true}, // care orders get an OrderID at once (docs/tui.md)
