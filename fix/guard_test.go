@@ -195,9 +195,9 @@ func TestPriceGuardSettings(t *testing.T) {
 	hub := feedserver.NewHub(nil, time.Second)
 	for _, tc := range []struct {
 		name, defaults, session string
-		prices                 fix.Prices
-		auto                   fix.AutoConfig
-		err                    string
+		prices                  fix.Prices
+		auto                    fix.AutoConfig
+		err                     string
 	}{
 		{name: "bad action", defaults: "StalePriceAction=wait\n", err: `"wait"`},
 		{name: "bad age", defaults: "MaxPriceAge=soon\n", err: "MaxPriceAge"},
