@@ -3,6 +3,11 @@ package fix_test
 import (
 	"context"
 	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,21 +24,28 @@ import (
 // short, so they run fast.
 const guardStaleAfter = 300 * time.Millisecond
 
-// guardFeed is a feed server hub (the gateway's real price source) with a
-// source publishing EURUSD every 10 ms: 1.1000/1.1002 until it finds itself
-// paused, 1.2000/1.2002 from then on, so the first fresh price after a
-// resume, and every one after it, is 1.2002 (a buy filled on the stale
-// price would say 1.1002).
+// guardFeed is a feed server on loopback (the gateway's real price source)
+// with a guardStaleAfter stale threshold and a source publishing EURUSD
+// every 10 ms: 1.1000/1.1002 until it finds itself paused, 1.2000/1.2002
+// from then on, so the first fresh price after a resume, and every one
+// after it, is 1.2002 (a buy filled on the stale price would say 1.1002).
 type guardFeed struct {
-	hub *feedserver.Hub
+	hub  *feedserver.Hub
+	base string // http://127.0.0.1:PORT, for POST /sources/pause/EURUSD
 }
 
-func newGuardFeed(t testing.TB, hub *feedserver.Hub) *guardFeed {
+func newGuardFeed(t testing.TB) *guardFeed {
+	srv := feedserver.New(feedserver.Config{Name: "guard-test", StaleAfter: guardStaleAfter, Logger: testLogger(t)})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &guardFeed{hub: srv.Hub(), base: "http://" + ln.Addr().String()}
 	c, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{}, 2)
-	go func() { hub.Run(c); done <- struct{}{} }()
+	served, sourced := make(chan error, 1), make(chan struct{})
+	go func() { served <- srv.Serve(c, ln) }()
 	go func() {
-		defer func() { done <- struct{}{} }()
+		defer close(sourced)
 		bid, ask := 1.1000, 1.1002
 		tick := time.NewTicker(10 * time.Millisecond)
 		defer tick.Stop()
@@ -41,7 +53,7 @@ func newGuardFeed(t testing.TB, hub *feedserver.Hub) *guardFeed {
 			var q protocol.Quote
 			q.Put(protocol.Bid, bid)
 			q.Put(protocol.Ask, ask)
-			if err := hub.Publish("EURUSD", &q, time.Now().UnixNano(), 0); errors.Is(err, feedserver.ErrPaused) {
+			if err := f.hub.Publish("EURUSD", &q, time.Now().UnixNano(), 0); errors.Is(err, feedserver.ErrPaused) {
 				bid, ask = 1.2000, 1.2002
 			}
 			select {
@@ -51,8 +63,13 @@ func newGuardFeed(t testing.TB, hub *feedserver.Hub) *guardFeed {
 			}
 		}
 	}()
-	t.Cleanup(func() { cancel(); <-done; <-done })
-	f := &guardFeed{hub: hub}
+	t.Cleanup(func() {
+		cancel()
+		<-sourced
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
 	f.waitStale(t, false)
 	return f
 }
@@ -82,11 +99,11 @@ func (f *guardFeed) pause(t testing.TB) {
 
 func (f *guardFeed) resume() { f.hub.SetPaused("EURUSD", false) }
 
-// withGuardFeed makes the rig's gateway trade on a guardFeed's hub, with
-// GBPUSD tradable but never priced, and extra [DEFAULT] settings.
-func withGuardFeed(hub *feedserver.Hub, settings string) rigOption {
+// withGuardFeed makes the rig's gateway trade on a guardFeed's prices,
+// with GBPUSD tradable but never priced, and extra [DEFAULT] settings.
+func withGuardFeed(f *guardFeed, settings string) rigOption {
 	return func(r *rig) {
-		r.cfg.Prices = fix.SnapshotPrices(hub.SnapshotAge)
+		r.cfg.Prices = fix.SnapshotPrices(f.hub.SnapshotAge)
 		r.cfg.Symbols = []string{"EURUSD", "GBPUSD"}
 		r.cfg.Auto.PollInterval = 5 * time.Millisecond
 		r.extraCfg = settings
@@ -116,9 +133,8 @@ func lmt(cl, px string) fixclient.Order {
 // a symbol it has no price for; a limit that would not trade is not
 // guarded; the desk still fills by hand, saying the price was stale.
 func TestPriceGuardReject(t *testing.T) {
-	hub := feedserver.NewHub(nil, guardStaleAfter)
-	r := newRig(t, withGuardFeed(hub, ""))
-	feed := newGuardFeed(t, hub)
+	feed := newGuardFeed(t)
+	r := newRig(t, withGuardFeed(feed, ""))
 
 	r.send(fixclient.NewOrderSingle(mkt("G1", "EURUSD", 0)))
 	r.expect(want{execType: "0", clOrdID: "G1"})
@@ -159,9 +175,8 @@ func TestPriceGuardReject(t *testing.T) {
 // is stale; IOC and FOK orders expire, saying why; on resume the held ones
 // fill on the first fresh price, at that price.
 func TestPriceGuardHold(t *testing.T) {
-	hub := feedserver.NewHub(nil, guardStaleAfter)
-	r := newRig(t, withGuardFeed(hub, "StalePriceAction=hold\n"))
-	feed := newGuardFeed(t, hub)
+	feed := newGuardFeed(t)
+	r := newRig(t, withGuardFeed(feed, "StalePriceAction=hold\n"))
 	feed.pause(t)
 
 	r.send(fixclient.NewOrderSingle(mkt("H1", "EURUSD", 0)))
@@ -225,4 +240,53 @@ func TestPriceGuardSettings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestJspurefixStalePrice runs the jspurefix counterparty's price guard
+// scenarios (counterparty.js --scenario stale-reject|stale-hold) against a
+// gateway trading on a real feed server, which the script pauses and
+// resumes over HTTP. Skipped like TestJspurefixCounterparty.
+func TestJspurefixStalePrice(t *testing.T) {
+	node, dir := jspurefix(t)
+	for _, sc := range []struct{ name, settings string }{{"stale-reject", ""}, {"stale-hold", "StalePriceAction=hold\n"}} {
+		t.Run(sc.name, func(t *testing.T) {
+			feed := newGuardFeed(t)
+			r := newRig(t, withGuardFeed(feed, sc.settings), withoutClient())
+			c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(c, node, "counterparty.js", "--scenario", sc.name, "--feed", feed.base,
+				"--host", "127.0.0.1", "--port", strconv.Itoa(r.port),
+				"--sender", r.clID, "--target", r.gwID, "--timeout-ms", "40000")
+			cmd.Dir = dir
+			out, err := cmd.CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "RESULT pass") {
+				t.Fatalf("jspurefix counterparty failed (%v):\n%s", err, out)
+			}
+			t.Logf("jspurefix counterparty:\n%s", out)
+		})
+	}
+}
+
+// jspurefix returns node and the directory of counterparty.js, or skips
+// the test without them (fails under CI=true).
+func jspurefix(t *testing.T) (node, dir string) {
+	t.Helper()
+	missing := func(why string) {
+		t.Helper()
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s: run `make fix-deps` (CI=true, not skipping)", why)
+		}
+		t.Skipf("%s: run `make fix-deps`", why)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing("node is not installed")
+	}
+	if dir, err = filepath.Abs("jspurefix"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "jspurefix", "package.json")); err != nil {
+		missing("fix/jspurefix/node_modules/jspurefix is missing")
+	}
+	return node, dir
 }
