@@ -601,15 +601,26 @@ func (h *Hub) Topics() []TopicInfo {
 // Snapshot returns conflated topic name's latest value as a Snapshot frame,
 // and false if the topic has none.
 func (h *Hub) Snapshot(name string) (protocol.Price, bool) {
+	p, _, _, ok := h.SnapshotAge(name)
+	return p, ok
+}
+
+// SnapshotAge is Snapshot with how current the value is, by the server's
+// own clock: age is the time since the topic's source last published (what
+// the stale sweep measures; a stale mark is not a publish) and staleAfter
+// the topic's threshold, past which the sweep marks it stale (0: never). A
+// price guard compares them without trusting the source's timestamps.
+func (h *Hub) SnapshotAge(name string) (p protocol.Price, age, staleAfter time.Duration, ok bool) {
 	s := h.shard(name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tp := s.topics[name]
 	if tp == nil || tp.cur == nil {
-		return protocol.Price{}, false
+		return protocol.Price{}, 0, 0, false
 	}
 	v := tp.cur
-	return protocol.Price{Type: protocol.TypeSnapshot, Topic: v.topic, Seq: v.seq, Time: v.time, Stored: v.stored, Flags: v.flags, Ops: v.ops, Quote: v.value}, true
+	p = protocol.Price{Type: protocol.TypeSnapshot, Topic: v.topic, Seq: v.seq, Time: v.time, Stored: v.stored, Flags: v.flags, Ops: v.ops, Quote: v.value}
+	return p, time.Since(tp.lastPub), tp.rule.StaleAfter, true
 }
 
 // HubStats are the hub's counters.

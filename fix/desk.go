@@ -93,7 +93,9 @@ func (d *Desk) Reject(ctx context.Context, orderID string, reason order.OrdRejRe
 	})
 }
 
-// Fill executes qty at px (ExecType F). A fill implies the ack.
+// Fill executes qty at px (ExecType F). A fill implies the ack. The
+// price guard does not stop it (the trader is the judge), but on a stale
+// or missing price the report's Text says so.
 func (d *Desk) Fill(ctx context.Context, orderID string, qty, px decimal.Decimal) error {
 	if err := checkDecimals(qty, px); err != nil {
 		return err
@@ -104,6 +106,7 @@ func (d *Desk) Fill(ctx context.Context, orderID string, qty, px decimal.Decimal
 			VenueExecID:  orderID + "-D" + strconv.Itoa(len(o.Executions)+1),
 			LastQty:      qty,
 			LastPx:       px,
+			Text:         d.g.eng.venue.deskFillText(o.Symbol),
 			TransactTime: now,
 		}
 	})

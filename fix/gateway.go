@@ -147,6 +147,9 @@ func New(cfg Config) (g *Gateway, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Auto, err = guardSettings(cfg.Auto, cfg.Settings, cfg.Prices); err != nil {
+		return nil, err
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}

@@ -2,6 +2,7 @@ package fix
 
 import (
 	"encoding/json"
+	"time"
 
 	"tickwire/fix/order"
 	"tickwire/protocol"
@@ -24,19 +25,29 @@ type PricesFunc func(symbol string) (protocol.Quote, uint64, bool)
 // Quote implements Prices.
 func (f PricesFunc) Quote(symbol string) (protocol.Quote, uint64, bool) { return f(symbol) }
 
-// SnapshotPrices adapts a topic snapshot function, such as
-// (*feedserver.Hub).Snapshot, to Prices: the symbol is the topic name and
-// the version is the topic's sequence number.
+// SnapshotPrices adapts a topic snapshot function that says how old the
+// value is, such as (*feedserver.Hub).SnapshotAge, to AgedPrices: the
+// symbol is the topic name, the version the topic's sequence number, and
+// the age and stale threshold the source's (the price guard's measure).
 //
-//	fix.SnapshotPrices(srv.Hub().Snapshot)
-func SnapshotPrices(snapshot func(topic string) (protocol.Price, bool)) Prices {
-	return PricesFunc(func(symbol string) (protocol.Quote, uint64, bool) {
-		p, ok := snapshot(symbol)
-		if !ok {
-			return protocol.Quote{}, 0, false
-		}
-		return p.Quote, p.Seq, true
-	})
+//	fix.SnapshotPrices(srv.Hub().SnapshotAge)
+func SnapshotPrices(snapshot func(topic string) (p protocol.Price, age, staleAfter time.Duration, ok bool)) AgedPrices {
+	return snapshotPrices(snapshot)
+}
+
+type snapshotPrices func(topic string) (protocol.Price, time.Duration, time.Duration, bool)
+
+func (f snapshotPrices) Quote(symbol string) (protocol.Quote, uint64, bool) {
+	q, ver, _, ok := f.QuoteAge(symbol)
+	return q, ver, ok
+}
+
+func (f snapshotPrices) QuoteAge(symbol string) (protocol.Quote, uint64, PriceAge, bool) {
+	p, age, staleAfter, ok := f(symbol)
+	if !ok {
+		return protocol.Quote{}, 0, PriceAge{}, false
+	}
+	return p.Quote, p.Seq, PriceAge{Age: age, StaleAfter: staleAfter}, true
 }
 
 // OrderEvents receives the order flow for traders: every ExecutionReport

@@ -22,6 +22,14 @@ type AutoConfig struct {
 	// PollInterval is how often resting orders are checked against the
 	// price. Default 50ms.
 	PollInterval time.Duration
+	// MaxPriceAge is the oldest price the venue trades on (guard.go).
+	// Default: the settings' MaxPriceAge, else the price source's own stale
+	// threshold for the symbol (the feed server's --stale-after). The
+	// guard needs Prices to be AgedPrices.
+	MaxPriceAge time.Duration
+	// StalePrice is what happens to an order that would trade on an older
+	// price. Default: the settings' StalePriceAction, else StaleReject.
+	StalePrice StaleAction
 }
 
 // autoVenue fills orders that are not HandlInst=3 (those go to the desk):
@@ -33,6 +41,10 @@ type AutoConfig struct {
 //     size is consumed once; an absent size is unlimited); a price that is
 //     not a finite number above zero, or a NaN or infinite size, is no
 //     price (the order rests);
+//   - a market order, or a limit at or through the touch, does not trade on
+//     a price older than MaxPriceAge (guard.go): a new one is rejected
+//     (StaleReject) or acknowledged and held (StaleHold); a new order for a
+//     symbol without a price is rejected;
 //   - an IOC order's remainder is expired after the first attempt; an FOK
 //     order fills in full or is expired;
 //   - what is left rests and is tried again when the quote changes
@@ -49,6 +61,7 @@ type AutoConfig struct {
 type autoVenue struct {
 	e       *engine
 	prices  Prices
+	guard   priceGuard
 	latency time.Duration
 	poll    time.Duration
 
@@ -79,9 +92,11 @@ func newAutoVenue(e *engine, prices Prices, cfg AutoConfig) *autoVenue {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 50 * time.Millisecond
 	}
+	aged, _ := prices.(AgedPrices)
 	return &autoVenue{
 		e:       e,
 		prices:  prices,
+		guard:   priceGuard{aged: aged, maxAge: cfg.MaxPriceAge, action: cfg.StalePrice},
 		latency: max(cfg.Latency, 0),
 		poll:    cfg.PollInterval,
 		resting: make(map[string]*restingSet),
@@ -138,7 +153,7 @@ func (v *autoVenue) step(now time.Time) {
 				v.unrest(sym, id)
 				continue
 			}
-			v.tryFill(&o, now)
+			v.tryFill(&o, now, false) // a stale price holds it, whatever the action: it was acknowledged
 			if o, ok = v.e.book.Order(id); !ok || o.Terminal() {
 				v.unrest(sym, id)
 			}
@@ -149,6 +164,9 @@ func (v *autoVenue) step(now time.Time) {
 // work answers whatever the order waits for (ack, pending change), then
 // tries to fill it and rests what is left.
 func (v *autoVenue) work(id string, now time.Time) {
+	if v.rejectStale(id, now) {
+		return
+	}
 	o, ok := v.e.book.Order(id)
 	if !ok || o.HandlInst == order.HandlInstManual || o.Rejected {
 		return
@@ -175,25 +193,30 @@ func (v *autoVenue) work(id string, now time.Time) {
 	if o.Terminal() {
 		return
 	}
-	v.tryFill(&o, now)
+	h := v.tryFill(&o, now, false)
 	if o, ok = v.e.book.Order(id); !ok || o.Terminal() {
 		return
 	}
 	if tif := o.TimeInForce; tif == order.TimeInForceIOC || tif == order.TimeInForceFOK {
-		v.e.applyVenue(order.Expire{OrderID: id, Text: "not filled immediately", TransactTime: now}, now)
+		text := "not filled immediately"
+		if h.why != "" {
+			text = h.why
+		}
+		v.e.applyVenue(order.Expire{OrderID: id, Text: text, TransactTime: now}, now)
 		return
 	}
 	v.rest(o.Symbol, id, now)
 }
 
-// tryFill fills o as far as the current quote allows.
-func (v *autoVenue) tryFill(o *order.OrderState, now time.Time) {
+// tryFill fills o as far as the current quote allows, and says why the
+// price guard kept it from trading, if it did. dry only asks the guard.
+func (v *autoVenue) tryFill(o *order.OrderState, now time.Time, dry bool) (h held) {
 	if v.prices == nil {
 		return
 	}
-	q, ver, ok := v.prices.Quote(o.Symbol)
+	q, ver, age, ok := v.quote(o.Symbol)
 	if !ok {
-		return
+		return v.guard.noPrice(o.Symbol)
 	}
 	buy := o.Side == order.SideBuy || o.Side == order.SideBuyMinus
 	pxField, sizeField := protocol.Bid, protocol.BidSize
@@ -213,6 +236,9 @@ func (v *autoVenue) tryFill(o *order.OrderState, now time.Time) {
 		if (buy && o.Price.Decimal.LessThan(price)) || (!buy && o.Price.Decimal.GreaterThan(price)) {
 			return
 		}
+	}
+	if h = v.guard.check(o.Symbol, age); h.why != "" || dry {
+		return h
 	}
 	leaves := o.OrderQty.Sub(o.CumQty)
 	if leaves.Sign() <= 0 {
@@ -247,6 +273,7 @@ func (v *autoVenue) tryFill(o *order.OrderState, now time.Time) {
 		l.used = l.used.Add(qty)
 		v.liq[key] = l
 	}
+	return
 }
 
 func (v *autoVenue) rest(sym, id string, now time.Time) {

@@ -7,8 +7,6 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/shopspring/decimal"
-
-	"tickwire/protocol"
 )
 
 type formField int
@@ -67,7 +65,7 @@ type entryForm struct {
 	errs     [numFields]string // validation errors per field
 	err      string            // the last error (validation summary or the service's)
 	warn     string            // stale warning waiting for confirmation
-	warnedAt string            // the request the warning is about: enter again sends exactly that
+	warnedAt string            // the request the warning is about: Confirm sends exactly that
 	sending  string            // ClOrdID in flight: enter does nothing until it is answered
 }
 
@@ -211,8 +209,10 @@ func (f *entryForm) Update(msg tea.Msg) tea.Cmd {
 		}
 		f.close()
 		return nil
+	case f.warn != "" && key.Matches(k, keys.Confirm):
+		return f.submit(true)
 	case key.Matches(k, keys.Submit):
-		return f.submit()
+		return f.submit(false)
 	case key.Matches(k, keys.NextField):
 		f.moveFocus(1)
 		return nil
@@ -322,7 +322,9 @@ func validSymbol(s string) bool {
 }
 
 // submit validates, asks for confirmation on a stale price, then sends.
-func (f *entryForm) submit() tea.Cmd {
+// The confirmation is its own key (confirmed), pressed while the warning
+// about exactly this request shows: enter pressed twice does not send.
+func (f *entryForm) submit(confirmed bool) tea.Cmd {
 	if f.sending != "" {
 		return nil // one request at a time: enter twice sends once
 	}
@@ -337,7 +339,7 @@ func (f *entryForm) submit() tea.Cmd {
 	fingerprint := strings.Join([]string{sym, string(f.side), qty.String(), string(f.typ), price.String(), string(f.tif), routeName(f.care)}, "|")
 	staleAck := ""
 	if w := f.mk.staleness(sym, f.Now()); w != "" {
-		if f.warnedAt != fingerprint {
+		if !confirmed || f.warnedAt != fingerprint {
 			f.warn, f.warnedAt = w, fingerprint
 			return nil
 		}
@@ -423,7 +425,7 @@ func (f *entryForm) View() string {
 		switch {
 		case f.errs[fl] != "":
 			line += " " + st.Error.Render("✖ "+f.errs[fl])
-		case fl == fieldSymbol:
+		case fl == fieldPrice:
 			line += " " + st.Hint.Render(f.quoteHint())
 		case fl == fieldRoute && f.care:
 			line += " " + st.Hint.Render("waits for the desk to accept and fill it")
@@ -436,7 +438,7 @@ func (f *entryForm) View() string {
 		lines = append(lines, st.Hint.Render(truncate("  sending "+f.sending+"…", f.width)))
 	case f.warn != "":
 		lines = append(lines, st.Warn.Render(truncate("  ⚠ "+f.warn, f.width)))
-		hint = "  ⚠ enter sends anyway · esc goes back to the form"
+		hint = "  ⚠ " + f.Keys.Confirm.Help().Key + " sends anyway · esc goes back to the form"
 	case f.err != "":
 		lines = append(lines, st.Error.Render(truncate("  ✖ "+f.err, f.width)))
 	default:
@@ -457,16 +459,22 @@ func choice(v string, focused bool) string {
 	return padRight("  "+v, 17)
 }
 
-// quoteHint shows the symbol's price and its freshness beside the field.
+// quoteHint shows, beside the price, the price the order would trade at
+// now (the ask for a buy, the bid for a sell), the symbol's state as the
+// board shows it (fresh, STALE, FEED-STALE, FROZEN...) and its age.
 func (f *entryForm) quoteHint() string {
 	sym := strings.TrimSpace(f.symbol.Value())
 	r := f.mk.rows[sym]
 	if r == nil || r.updated.IsZero() {
 		return ""
 	}
-	s := "bid " + r.price(protocol.Bid) + " ask " + r.price(protocol.Ask) + " · " + formatAge(f.Now().Sub(r.updated)) + " old"
-	if w := f.mk.state(r, f.Now()); w == stateFrozen || w == stateStale || w == stateFeedStale {
-		s += " · " + markText(w)
+	touch := "ask"
+	if f.side == SideSell {
+		touch = "bid"
 	}
-	return s
+	state := markText(f.mk.state(r, f.Now()))
+	if state == "" {
+		state = "fresh"
+	}
+	return "trades at " + touch + " " + r.touch(f.side) + " · " + state + " · " + formatAge(f.Now().Sub(r.updated)) + " old"
 }

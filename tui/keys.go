@@ -14,8 +14,9 @@ type KeyMap struct {
 	// Desk actions on the selected care order (HandlInst=3); accept and
 	// reject answer whatever awaits the desk: a new order, a cancel, a replace.
 	DeskAccept, DeskReject, DeskFill, DeskDone, DeskCancel key.Binding
-	// Forms and inputs.
-	Submit, Back, NextField, PrevField, Left, Right key.Binding
+	// Forms and inputs. Confirm sends an order the form warned about (a
+	// stale price).
+	Submit, Confirm, Back, NextField, PrevField, Left, Right key.Binding
 }
 
 // DefaultKeyMap returns the default bindings: arrows and vim keys.
@@ -50,6 +51,7 @@ func DefaultKeyMap() KeyMap {
 		DeskCancel: b("X", "desk cxl", "X"),
 
 		Submit:    b("enter", "send", "enter"),
+		Confirm:   b("y", "send anyway", "y"),
 		Back:      b("esc", "back/clear", "esc"),
 		NextField: b("tab/↓", "next field", "tab", "down"),
 		PrevField: b("shift+tab/↑", "prev field", "shift+tab", "up"),

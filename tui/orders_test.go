@@ -88,16 +88,24 @@ func TestOrderEntryStaleConfirm(t *testing.T) {
 	keys(m, "enter")
 	v := plain(m)
 	if len(svc.submits) != 0 || !strings.Contains(v, "⚠ NZDUSD is FEED-STALE (server: source silent), price 9.0s old") ||
-		!strings.Contains(v, "enter sends anyway") {
+		!strings.Contains(v, "y sends anyway") || !strings.Contains(v, "trades at ask 0.86503 · FEED-STALE · 9.0s old") {
 		t.Fatalf("stale symbol: %d submits\n%s", len(svc.submits), v)
+	}
+	// Enter again is not a confirmation: a double press sends nothing.
+	keys(m, "enter")
+	if len(svc.submits) != 0 || m.form.warn == "" {
+		t.Fatalf("enter twice on a stale row: %d submits, warn %q", len(svc.submits), m.form.warn)
 	}
 	// Changing the order drops the confirmation: enter warns again.
 	typeText(m, "0")
+	if m.form.warn != "" {
+		t.Fatalf("edited after the warning: warn %q", m.form.warn)
+	}
 	keys(m, "enter")
 	if len(svc.submits) != 0 || m.form.warn == "" {
 		t.Fatalf("edited after the warning: %d submits, warn %q", len(svc.submits), m.form.warn)
 	}
-	keys(m, "enter")
+	keys(m, "y")
 	if len(svc.submits) != 1 || !strings.Contains(svc.submits[0].StaleAck, "FEED-STALE") || svc.submits[0].Qty.String() != "10000" {
 		t.Fatalf("confirmed: %+v", svc.submits)
 	}

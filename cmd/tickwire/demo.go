@@ -57,7 +57,8 @@ for the run, unless --tls=false.
 What you will see: prices moving with their age counting up; every %s the
 %s feed pauses for %s: its row turns FEED-STALE (the server says the source
 went quiet) and an alert says so, then it recovers; the order blotter fills
-with the counterparty's orders. Keys: ? help, tab panes, q quits.
+with the counterparty's orders (those on the paused symbol are rejected: the
+venue does not trade on a stale price). Keys: ? help, tab panes, q quits.
 
 Flags:
 `, demodata.Name, "--pause-every", "--pause", "--pause-for")
@@ -189,7 +190,7 @@ TickwirePasswordSHA256=%s
 	gw, err := fix.New(fix.Config{
 		Settings: settings,
 		DataDir:  filepath.Join(dir, "gateway"),
-		Prices:   fix.SnapshotPrices(srv.Hub().Snapshot),
+		Prices:   fix.SnapshotPrices(srv.Hub().SnapshotAge),
 		Events:   hubOrderEvents{srv.Hub()},
 		Auto:     fix.AutoConfig{Latency: 20 * time.Millisecond, PollInterval: 50 * time.Millisecond},
 		Book:     order.Config{AckPendingNew: true}, // care orders get an OrderID at once (docs/tui.md)

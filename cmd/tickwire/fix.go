@@ -20,6 +20,8 @@ type fixFlags struct {
 	dataDir      string
 	latency      time.Duration
 	pollInterval time.Duration
+	maxPriceAge  time.Duration
+	stalePrice   string
 	symbols      string
 	// tls is the feed server's TLS (nil: plain), the certificate of a FIX
 	// config that sets SocketUseSSL=Y without files of its own.
@@ -31,6 +33,8 @@ func (f *fixFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dataDir, "fix-data", "", "FIX gateway data `DIR`: journal, message stores (default: tickwire-fix beside the settings file)")
 	fs.DurationVar(&f.latency, "fix-venue-latency", 0, "auto venue: delay before it answers a new order, cancel or replace")
 	fs.DurationVar(&f.pollInterval, "fix-venue-poll", 50*time.Millisecond, "auto venue: how often resting orders are checked against the price")
+	fs.DurationVar(&f.maxPriceAge, "fix-max-price-age", 0, "auto venue: the oldest price it trades on (0: the settings file's MaxPriceAge, else the feed's --stale-after)")
+	fs.StringVar(&f.stalePrice, "fix-stale-price", "", "auto venue: `reject|hold` an order that would trade on an older price (default: the settings file's StalePriceAction, else reject)")
 	fs.StringVar(&f.symbols, "fix-symbols", "", "comma-separated tradable symbols (default: every symbol the feed has a price for)")
 }
 
@@ -67,7 +71,8 @@ func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.L
 		Prices:   prices,
 		Symbols:  symbols,
 		Events:   events,
-		Auto:     fix.AutoConfig{Latency: f.latency, PollInterval: f.pollInterval},
+		Auto: fix.AutoConfig{Latency: f.latency, PollInterval: f.pollInterval,
+			MaxPriceAge: f.maxPriceAge, StalePrice: fix.StaleAction(f.stalePrice)},
 		// Care orders (HandlInst=3) get an OrderID at once, so a trader can
 		// work them from the dashboard. A journal keeps the setting it was
 		// created with.

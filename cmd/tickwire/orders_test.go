@@ -91,7 +91,7 @@ TickwireOpenLogon=Y
 		t.Fatal(err)
 	}
 	cfg := fix.Config{Settings: settings, DataDir: filepath.Join(t.TempDir(), "fix"), Logger: log,
-		Prices: fix.SnapshotPrices(r.srv.Hub().Snapshot), Events: hubOrderEvents{r.srv.Hub()}}
+		Prices: fix.SnapshotPrices(r.srv.Hub().SnapshotAge), Events: hubOrderEvents{r.srv.Hub()}}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -167,7 +167,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("listen: %w", err)
 	}
 	ln = stls.listener(ln)
-	gw, err := startFIX(ff, fix.SnapshotPrices(srv.Hub().Snapshot), hubOrderEvents{srv.Hub()}, log)
+	gw, err := startFIX(ff, fix.SnapshotPrices(srv.Hub().SnapshotAge), hubOrderEvents{srv.Hub()}, log)
 	if err != nil {
 		_ = ln.Close()
 		return err

@@ -63,7 +63,7 @@ func TestOrderRequestEntitlements(t *testing.T) {
 		t.Fatal(err)
 	}
 	gw, err := fix.New(fix.Config{Settings: settings, DataDir: filepath.Join(t.TempDir(), "fix"), Logger: log,
-		Prices: fix.SnapshotPrices(srv.Hub().Snapshot), Events: hubOrderEvents{srv.Hub()}})
+		Prices: fix.SnapshotPrices(srv.Hub().SnapshotAge), Events: hubOrderEvents{srv.Hub()}})
 	if err != nil {
 		t.Fatal(err)
 	}

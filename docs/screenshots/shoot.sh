@@ -76,7 +76,7 @@ keys() { tmux -L "$sock" send-keys -t tw "$@"; }
 send_order() {
 	keys Enter
 	sleep 0.5
-	if screen | grep -q "enter sends anyway"; then keys Enter; fi
+	if screen | grep -q "y sends anyway"; then keys y; fi
 }
 
 # shot NAME: the current screen, in colour, as $OUT/NAME.png.

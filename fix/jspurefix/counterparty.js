@@ -6,6 +6,14 @@
 //
 //   node counterparty.js --host 127.0.0.1 --port 5001 --sender JSCLIENT --target TICKWIRE
 //
+// With --scenario stale-reject or stale-hold and --feed http://HOST:PORT
+// (the feed server whose EURUSD the gateway trades on) it checks the auto
+// venue's price guard instead: it pauses EURUSD's source (POST
+// /sources/pause/EURUSD), waits until GET /topics/EURUSD says stale, sends
+// orders that would trade, resumes the source and checks that nothing
+// filled on the stale price (the feed's source moves to 1.2000/1.2002 once
+// paused, so a fill on the stale price would say 1.1002).
+//
 // The gateway must run its auto venue with EURUSD priced (a market buy
 // fills at once, a limit buy at 1.05 rests). Desk orders (HandlInst=3) are
 // worked by whoever runs this script: it prints "DESK <op> <ClOrdID>
@@ -32,6 +40,25 @@ const port = parseInt(arg('port', '5001'), 10)
 const sender = arg('sender', 'JSCLIENT')
 const target = arg('target', 'TICKWIRE')
 const timeoutMs = parseInt(arg('timeout-ms', '30000'), 10)
+const scenarioName = arg('scenario', 'orders')
+const feed = arg('feed', '')
+
+async function feedCall (method, path) {
+  const res = await fetch(feed + path, { method })
+  if (!res.ok) throw new Error(method + ' ' + path + ': ' + res.status)
+  return method === 'GET' ? res.json() : null
+}
+
+// waitStale polls the feed until EURUSD's stale mark is stale.
+async function waitStale (stale) {
+  const deadline = Date.now() + 10000
+  for (;;) {
+    const t = await feedCall('GET', '/topics/EURUSD')
+    if (t.stale === stale) return
+    if (Date.now() > deadline) throw new Error('EURUSD never stale=' + stale)
+    await new Promise(resolve => setTimeout(resolve, 10))
+  }
+}
 
 let passed = 0
 let failed = 0
@@ -98,6 +125,8 @@ class Counterparty extends AsciiSession {
       CumQty: view.getString('CumQty'),
       LeavesQty: view.getString('LeavesQty'),
       LastQty: view.getString('LastQty'),
+      LastPx: view.getString('LastPx'),
+      OrdRejReason: view.getString('OrdRejReason'),
       CxlRejReason: view.getString('CxlRejReason'),
       CxlRejResponseTo: view.getString('CxlRejResponseTo'),
       Text: view.getString('Text')
@@ -128,7 +157,7 @@ class Counterparty extends AsciiSession {
     const bad = []
     for (const [k, v] of Object.entries(want)) {
       const got = k === 'type' ? m.type : m[k]
-      const same = (k.endsWith('Qty') && got !== null && got !== undefined) ? Number(got) === Number(v) : got === v
+      const same = ((k.endsWith('Qty') || k.endsWith('Px')) && got !== null && got !== undefined) ? Number(got) === Number(v) : got === v
       if (!same) bad.push(`${k}=${got} want ${v}`)
     }
     check(name, bad.length === 0, bad.join(', ') + ' in ' + JSON.stringify(m))
@@ -280,8 +309,47 @@ class Counterparty extends AsciiSession {
     await this.expect('JB1: the cancel is still accepted -> 8 Canceled', { type: '8', ExecType: '4', OrdStatus: '4', ClOrdID: 'JB2', OrigClOrdID: 'JB1' })
   }
 
+  // staleScenario checks the price guard: reject (the gateway's default)
+  // or hold (StalePriceAction=hold).
+  async staleScenario (hold) {
+    const ageText = /price stale: EURUSD price \S+ old/
+    await feedCall('POST', '/sources/pause/EURUSD')
+    await waitStale(true)
+    if (!hold) {
+      this.send('D', this.order('JG1', '1', 10))
+      const r = await this.expect('stale market -> 8 Rejected 99', { type: '8', ExecType: '8', OrdStatus: '8', ClOrdID: 'JG1', OrdRejReason: '99', CumQty: 0 })
+      check('reject Text names the symbol and the age', ageText.test(r.Text || ''), r.Text)
+      this.send('D', this.order('JG2', '2', 10, 1.3))
+      await this.expect('stale crossing limit -> 8 Rejected 99', { type: '8', ExecType: '8', ClOrdID: 'JG2', OrdRejReason: '99' })
+      this.send('D', this.order('JG3', '2', 10, 1.05))
+      await this.expect('limit away from the market -> 8 New', { type: '8', ExecType: '0', OrdStatus: '0', ClOrdID: 'JG3' })
+      await feedCall('POST', '/sources/resume/EURUSD')
+      await waitStale(false)
+      this.send('D', this.order('JG4', '1', 10))
+      await this.expect('fresh market -> 8 New', { type: '8', ExecType: '0', ClOrdID: 'JG4' })
+      await this.expect('fresh market -> filled at the fresh ask', { type: '8', ExecType: 'F', OrdStatus: '2', ClOrdID: 'JG4', LastPx: 1.2002 })
+      return
+    }
+    this.send('D', this.order('JH1', '1', 10))
+    await this.expect('stale market -> 8 New (held)', { type: '8', ExecType: '0', OrdStatus: '0', ClOrdID: 'JH1' })
+    this.send('D', this.order('JH2', '2', 10, 1.3))
+    await this.expect('stale crossing limit -> 8 New (held)', { type: '8', ExecType: '0', OrdStatus: '0', ClOrdID: 'JH2' })
+    this.send('D', Object.assign(this.order('JH3', '1', 10), { TimeInForce: '3' }))
+    await this.expect('stale IOC -> 8 New', { type: '8', ExecType: '0', ClOrdID: 'JH3' })
+    const x = await this.expect('stale IOC -> 8 Canceled, nothing filled', { type: '8', ExecType: '4', OrdStatus: '4', ClOrdID: 'JH3', CumQty: 0 })
+    check('IOC Text says the price was stale', ageText.test(x.Text || ''), x.Text)
+    await feedCall('POST', '/sources/resume/EURUSD')
+    const filled = []
+    for (let i = 0; i < 2; i++) {
+      const f = await this.expect('held order filled at the first fresh price', { type: '8', ExecType: 'F', OrdStatus: '2', CumQty: 10, LastPx: 1.2002 })
+      filled.push(f.ClOrdID)
+    }
+    check('both held orders filled', filled.sort().join() === 'JH1,JH2', filled.join())
+  }
+
   onReady () {
-    this.scenario().catch(e => check('scenario', false, e.message)).finally(() => this.done())
+    const run = scenarioName === 'orders' ? this.scenario() : this.staleScenario(scenarioName === 'stale-hold')
+    run.catch(e => check('scenario', false, e.message)).finally(() => this.done())
   }
 
   onStopped () {}

@@ -115,6 +115,7 @@ type Fill struct {
 	VenueExecID  string
 	LastQty      decimal.Decimal
 	LastPx       decimal.Decimal
+	Text         string `json:",omitempty"`
 	TransactTime time.Time
 }
 

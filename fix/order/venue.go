@@ -102,6 +102,7 @@ func (e Fill) apply(b *Book) ([]Output, error) {
 	er.LastQty = e.LastQty
 	er.LastPx = e.LastPx
 	er.SecondaryExecID = e.VenueExecID
+	er.Text = e.Text
 	o.Executions = append(o.Executions, Execution{
 		ExecIDs:     []string{er.ExecID},
 		VenueExecID: e.VenueExecID,
