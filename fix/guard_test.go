@@ -223,7 +223,7 @@ func TestPriceGuardSettings(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := fix.ParseSettings(strings.NewReader("[DEFAULT]\nConnectionType=acceptor\nSocketAcceptHost=127.0.0.1\nSocketAcceptPort=0\nResetOnLogon=N\n"+
-				tc.defaults+"[SESSION]\nBeginString=FIX.4.4\nSenderCompID=GUARD\nTargetCompID=GUARDCL"+strings.ReplaceAll(tc.name, " ", "")+"\n"+tc.session), "")
+				tc.defaults+"[SESSION]\nBeginString=FIX.4.4\nSenderCompID=GUARD\nTargetCompID=GUARDCL"+strings.ReplaceAll(tc.name, " ", "")+"\nTickwireAccounts=*\nTickwireOpenLogon=Y\n"+tc.session), "")
 			must(t, err)
 			prices := tc.prices
 			if prices == nil {

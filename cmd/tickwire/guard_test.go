@@ -112,7 +112,7 @@ func startStaleGateway(t *testing.T, f *staleFeed, sender, target, action string
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "fix.cfg")
 	if err := os.WriteFile(cfg, []byte("[DEFAULT]\nConnectionType=acceptor\nSocketAcceptHost=127.0.0.1\nSocketAcceptPort=0\nFileStoreSync=N\nResetOnLogon=N\nHeartBtInt=30\n"+
-		"[SESSION]\nBeginString=FIX.4.4\nSenderCompID="+sender+"\nTargetCompID="+target+"\n"), 0o644); err != nil {
+		"[SESSION]\nBeginString=FIX.4.4\nSenderCompID="+sender+"\nTargetCompID="+target+"\nTickwireAccounts=*\nTickwireOpenLogon=Y\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	gw, err := startFIX(fixFlags{config: cfg, pollInterval: 5 * time.Millisecond, stalePrice: action},

@@ -44,7 +44,9 @@ const scenarioName = arg('scenario', 'orders')
 const feed = arg('feed', '')
 
 async function feedCall (method, path) {
-  const res = await fetch(feed + path, { method })
+  // POSTs must say JSON: the server refuses other media types (415).
+  const headers = method === 'POST' ? { 'Content-Type': 'application/json' } : {}
+  const res = await fetch(feed + path, { method, headers })
   if (!res.ok) throw new Error(method + ' ' + path + ': ' + res.status)
   return method === 'GET' ? res.json() : null
 }
