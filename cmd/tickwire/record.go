@@ -19,6 +19,7 @@ import (
 
 	"tickwire/client"
 	"tickwire/protocol"
+	"tickwire/tickfeed"
 	"tickwire/ticks"
 )
 
@@ -245,7 +246,7 @@ func (r *recorder) handle(ev *client.PriceEvent) error {
 			return nil
 		}
 	}
-	t, ok := recordedTick(ev.Topic, &ev.Quote, ev.Time)
+	t, ok := tickfeed.ValueTick(ev.Topic, &ev.Quote, ev.Time)
 	if !ok {
 		r.st.Skipped++
 		return nil
@@ -271,31 +272,6 @@ func isTickRefusal(err error) bool {
 		}
 	}
 	return false
-}
-
-// recordedTick maps a topic's value back to the tick it was published from: the
-// inverse of feedserver.TickTopic. ok is false when the value has none of the
-// fields a tick needs.
-func recordedTick(topic string, q *protocol.Quote, at time.Time) (ticks.Tick, bool) {
-	t := ticks.Tick{Time: at.UTC()}
-	if sym, ok := strings.CutSuffix(topic, ".trades"); ok && sym != "" {
-		px, ok := q.Get(protocol.Last)
-		if !ok {
-			return t, false
-		}
-		t.Symbol, t.Kind, t.Price = sym, ticks.KindTrade, px
-		t.Size, _ = q.Get(protocol.LastSize)
-		return t, true
-	}
-	bid, okb := q.Get(protocol.Bid)
-	ask, oka := q.Get(protocol.Ask)
-	if !okb && !oka {
-		return t, false
-	}
-	t.Symbol, t.Kind, t.Bid, t.Ask = topic, ticks.KindQuote, bid, ask
-	t.BidSize, _ = q.Get(protocol.BidSize)
-	t.AskSize, _ = q.Get(protocol.AskSize)
-	return t, true
 }
 
 func recordMain(ctx context.Context, cfg recordConfig, stdout, summary io.Writer, log *slog.Logger) error {
