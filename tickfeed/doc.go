@@ -12,4 +12,9 @@
 // Mapping: a quote tick is a value of topic SYMBOL (bid, ask and the sizes
 // when known), a trade tick a value of SYMBOL.trades (last, last size, and
 // volume/high/low for the trade merge); see TickValue and ValueTick.
+//
+// Recording: Record subscribes to a server's topics (by path.Match patterns,
+// the wildcard ones matched against its GET /topics) and writes every new
+// value to a ticks.Writer, counting the versions it lost to conflation or
+// reconnects (`tickwire record`).
 package tickfeed
