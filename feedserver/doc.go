@@ -3,7 +3,7 @@
 //
 // The data path, one hop per file:
 //
-//	source (replay.go) -> Hub.Publish (hub.go): topic cache + encode once (topic.go)
+//	source (package tickfeed's replay, publishers) -> Hub.Publish (hub.go): topic cache + encode once (topic.go)
 //	  -> per-client virtual queue, one pending entry per topic (queue.go)
 //	  -> one writer goroutine per connection coalescing frames into few writes (writer.go)
 //

@@ -14,7 +14,6 @@ import (
 
 	"tickwire/client"
 	"tickwire/protocol"
-	"tickwire/ticks"
 )
 
 // startServer runs a Server on a random loopback port and returns it with its
@@ -63,87 +62,6 @@ func dial(t testing.TB, url string) *client.Conn {
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	return c
-}
-
-// TestReplayTwoSymbols replays a small file through a real server and checks,
-// over a real WebSocket, that each symbol starts with a snapshot and that every
-// value received equals the file's row with that sequence number, in file order.
-func TestReplayTwoSymbols(t *testing.T) {
-	const file = "testdata/two_symbols.csv"
-	all, err := ticks.ReadAll(mustOpen(t, file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string][]ticks.Tick{} // per symbol, in file order: seq n is want[sym][n-1]
-	for _, tk := range all {
-		want[tk.Symbol] = append(want[tk.Symbol], tk)
-	}
-
-	srv, url := startServer(t, Config{})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cl := client.New(client.Options{URLs: []string{url}, Topics: []string{"EURUSD", "NZDUSD"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	go func() { _ = cl.Run(ctx) }()
-	waitFor(t, 5*time.Second, "both subscriptions", func() bool {
-		cs := srv.Clients()
-		return len(cs) == 1 && cs[0].Subscriptions == 2
-	})
-
-	replayDone := make(chan error, 1)
-	go func() {
-		_, err := Replay(ctx, srv.Hub(), ticks.Opener(file, ticks.Options{}), ticks.ReplayOptions{Speed: 1})
-		replayDone <- err
-	}()
-
-	got := map[string][]client.PriceEvent{}
-	for len(got["EURUSD"]) == 0 || len(got["NZDUSD"]) == 0 ||
-		got["EURUSD"][len(got["EURUSD"])-1].Seq < uint64(len(want["EURUSD"])) ||
-		got["NZDUSD"][len(got["NZDUSD"])-1].Seq < uint64(len(want["NZDUSD"])) {
-		select {
-		case ev := <-cl.Events():
-			if pe, ok := ev.(client.PriceEvent); ok {
-				got[pe.Topic] = append(got[pe.Topic], pe)
-			}
-		case <-ctx.Done():
-			t.Fatalf("timed out; got %d EURUSD and %d NZDUSD events", len(got["EURUSD"]), len(got["NZDUSD"]))
-		}
-	}
-	if err := <-replayDone; err != nil {
-		t.Fatal(err)
-	}
-	for sym, evs := range got {
-		if !evs[0].Snapshot || evs[0].Seq != 1 {
-			t.Errorf("%s: first event is not the snapshot of seq 1: %+v", sym, evs[0])
-		}
-		var last uint64
-		for _, ev := range evs {
-			if ev.Seq <= last {
-				t.Fatalf("%s: seq %d after %d: out of file order", sym, ev.Seq, last)
-			}
-			last = ev.Seq
-			row := want[sym][ev.Seq-1]
-			bid, _ := ev.Quote.Get(protocol.Bid)
-			ask, _ := ev.Quote.Get(protocol.Ask)
-			if bid != row.Bid || ask != row.Ask {
-				t.Fatalf("%s seq %d: got %v/%v, file has %v/%v", sym, ev.Seq, bid, ask, row.Bid, row.Ask)
-			}
-		}
-		// Ticks are 40 ms apart per symbol: a client this fast sees nearly all
-		// of them as deltas. Conflation may merge a few on a loaded machine.
-		if len(evs) < len(want[sym])*3/4 {
-			t.Errorf("%s: received %d of %d values", sym, len(evs), len(want[sym]))
-		}
-	}
-}
-
-func mustOpen(t testing.TB, path string) ticks.Source {
-	t.Helper()
-	r, err := ticks.Open(path, ticks.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = r.Close() })
-	return r
 }
 
 // TestMalformedFrame: a client sending garbage gets an Error frame with a

@@ -8,10 +8,12 @@
 //
 // Merge interleaves several time-ordered Sources into one. Replay paces a
 // Source against the monotonic clock at a chosen speed, optionally looping
-// with time moving forward, and is what the feed server runs.
+// with time moving forward; ReplayBatches does the same for an emit that
+// takes the ticks due together at once. Package tickfeed replays into a feed
+// server with it.
 //
 // Concurrency: Reader, Writer and the Source returned by Merge are not safe
 // for concurrent use; give each to one goroutine. Replay calls emit on its
-// own calling goroutine, one tick at a time. Symbol strings are interned
+// own calling goroutine, one tick (ReplayBatches: one batch) at a time. Symbol strings are interned
 // (immutable and shared), so they may be used as map keys freely.
 package ticks

@@ -23,6 +23,12 @@ type ReplayOptions struct {
 	// before From are read and dropped; the pass ends at the first tick at
 	// or after To (sources are in time order).
 	From, To time.Time
+	// Observe, if set, is called (when paced) for every tick once the emit
+	// that took it has returned, with the tick's due time as an offset from
+	// the start and how late that return was against it: the lateness a
+	// subscriber sees. It is for measuring pacing; it runs on the calling
+	// goroutine.
+	Observe func(due, late time.Duration)
 }
 
 // ReplayStats reports what Replay did.
@@ -36,6 +42,9 @@ type ReplayStats struct {
 	// (0 when Speed <= 0). It includes time spent in emit by earlier ticks,
 	// since a slow emit makes the following ticks late.
 	MaxDrift time.Duration
+	// MaxDone is the largest lateness of a tick when the emit that took it
+	// returned: MaxDrift plus the time emit took (0 when Speed <= 0).
+	MaxDone time.Duration
 }
 
 // maxGapSamples bounds the gaps kept from the first pass to estimate the
@@ -66,8 +75,20 @@ const defaultLoopGap = time.Second
 // errors from open, from the Source and from emit, which stop the replay.
 // The stats are valid in every case. emit runs on the calling goroutine.
 func Replay(ctx context.Context, open func() (Source, error), opt ReplayOptions, emit func(Tick) error) (ReplayStats, error) {
-	r := &replayer{opt: opt, emit: emit, paced: opt.Speed > 0}
+	return ReplayBatches(ctx, open, opt, 1, func(ts []Tick) error { return emit(ts[0]) })
+}
+
+// ReplayBatches is Replay for an emit that takes several ticks more cheaply
+// at once than one by one (a network publisher sends them in one message):
+// when a tick is due, emit gets it with the ticks after it that are due by
+// then too, up to maxBatch (at least 1), in order. As fast as possible
+// (Speed <= 0) every batch is full but the last of a pass. The slice is
+// reused after emit returns. A Source error after some ticks of a batch were
+// read ends the replay after they are emitted.
+func ReplayBatches(ctx context.Context, open func() (Source, error), opt ReplayOptions, maxBatch int, emit func([]Tick) error) (ReplayStats, error) {
+	r := &replayer{opt: opt, emit: emit, paced: opt.Speed > 0, batch: make([]Tick, 0, max(1, maxBatch))}
 	if r.paced {
+		r.due = make([]time.Time, 0, cap(r.batch))
 		r.timer = time.NewTimer(time.Hour)
 		r.timer.Stop()
 		defer r.timer.Stop()
@@ -96,10 +117,12 @@ func Replay(ctx context.Context, open func() (Source, error), opt ReplayOptions,
 
 type replayer struct {
 	opt   ReplayOptions
-	emit  func(Tick) error
+	emit  func([]Tick) error
 	paced bool
 	timer *time.Timer
 	st    ReplayStats
+	batch []Tick      // the ticks of the next emit
+	due   []time.Time // their due times, when paced
 
 	started bool          // the first tick was emitted
 	start   time.Time     // wall clock (with monotonic reading) of the first emit
@@ -108,51 +131,39 @@ type replayer struct {
 	lastOut time.Time     // (shifted) time of the last emitted tick
 	gaps    []time.Duration
 	gap     time.Duration // typical gap, set after the first pass
+
+	// The current pass.
+	src      Source
+	n        int       // ticks read in the window
+	prev     time.Time // recorded time of the last tick read
+	ended    bool      // the source ended or the window closed
+	ahead    Tick      // read but not yet due: the next tick to emit,
+	hasAhead bool      // when set
 }
 
 // pass replays src once.
 func (r *replayer) pass(ctx context.Context, src Source) error {
+	r.src, r.n, r.ended, r.hasAhead = src, 0, false, false
 	done := ctx.Done()
-	n := 0
-	var prev time.Time // recorded time of the previous emitted tick
 	for {
 		select {
 		case <-done:
 			return ctx.Err()
 		default:
 		}
-		t, err := src.Next()
-		if err == io.EOF {
-			break
-		}
+		t, ok, err := r.next()
 		if err != nil {
-			return fmt.Errorf("ticks: replay: %w", err)
+			return err
 		}
-		if !r.opt.From.IsZero() && t.Time.Before(r.opt.From) {
-			continue
-		}
-		if !r.opt.To.IsZero() && !t.Time.Before(r.opt.To) {
+		if !ok {
 			break
 		}
-		rec := t.Time
-		if n == 0 && r.st.Loops > 0 {
-			r.shift = r.lastOut.Add(r.gap).Sub(rec)
-		}
-		if n > 0 && r.st.Loops == 0 && len(r.gaps) < maxGapSamples {
-			if g := rec.Sub(prev); g > 0 {
-				r.gaps = append(r.gaps, g)
-			}
-		}
-		prev = rec
-		t.Time = rec.Add(r.shift)
-
 		if !r.started {
-			r.started = true
-			r.base = t.Time
-			r.start = time.Now()
+			r.started, r.base, r.start = true, t.Time, time.Now()
 		}
+		var now time.Time
 		if r.paced {
-			due := r.start.Add(scaleDuration(t.Time.Sub(r.base), r.opt.Speed))
+			due := r.dueAt(t.Time)
 			if d := time.Until(due); d > 0 {
 				r.timer.Reset(d)
 				select {
@@ -162,18 +173,50 @@ func (r *replayer) pass(ctx context.Context, src Source) error {
 				case <-r.timer.C:
 				}
 			}
-			if late := time.Since(due); late > r.st.MaxDrift {
-				r.st.MaxDrift = late
-			}
+			now = time.Now()
+			r.st.MaxDrift = max(r.st.MaxDrift, now.Sub(due))
+			r.due = append(r.due[:0], due)
 		}
-		if err := r.emit(t); err != nil {
+		r.batch = append(r.batch[:0], t)
+		// Take the ticks that are due by now as well, up to a full batch.
+		var readErr error
+		for len(r.batch) < cap(r.batch) {
+			t, ok, err := r.next()
+			if err != nil || !ok {
+				readErr = err
+				break
+			}
+			if r.paced {
+				due := r.dueAt(t.Time)
+				if due.After(now) {
+					r.ahead, r.hasAhead = t, true
+					break
+				}
+				r.st.MaxDrift = max(r.st.MaxDrift, now.Sub(due))
+				r.due = append(r.due, due)
+			}
+			r.batch = append(r.batch, t)
+		}
+		if err := r.emit(r.batch); err != nil {
 			return fmt.Errorf("ticks: replay: emit: %w", err)
 		}
-		r.st.Ticks++
-		n++
-		r.lastOut = t.Time
+		r.st.Ticks += len(r.batch)
+		r.lastOut = r.batch[len(r.batch)-1].Time
+		if r.paced {
+			doneAt := time.Now()
+			for _, due := range r.due {
+				late := doneAt.Sub(due)
+				r.st.MaxDone = max(r.st.MaxDone, late)
+				if r.opt.Observe != nil {
+					r.opt.Observe(due.Sub(r.start), late)
+				}
+			}
+		}
+		if readErr != nil {
+			return readErr
+		}
 	}
-	if n == 0 {
+	if r.n == 0 {
 		return ErrNoTicks
 	}
 	if r.st.Loops == 0 {
@@ -181,6 +224,50 @@ func (r *replayer) pass(ctx context.Context, src Source) error {
 		r.gaps = nil
 	}
 	return nil
+}
+
+// next returns the next tick of the pass's window, with its time shifted for
+// the pass; ok is false at the end of the window.
+func (r *replayer) next() (t Tick, ok bool, err error) {
+	if r.hasAhead {
+		r.hasAhead = false
+		return r.ahead, true, nil
+	}
+	for !r.ended {
+		t, err := r.src.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return Tick{}, false, fmt.Errorf("ticks: replay: %w", err)
+		}
+		if !r.opt.From.IsZero() && t.Time.Before(r.opt.From) {
+			continue
+		}
+		if !r.opt.To.IsZero() && !t.Time.Before(r.opt.To) {
+			break
+		}
+		rec := t.Time
+		if r.n == 0 && r.st.Loops > 0 {
+			r.shift = r.lastOut.Add(r.gap).Sub(rec)
+		}
+		if r.n > 0 && r.st.Loops == 0 && len(r.gaps) < maxGapSamples {
+			if g := rec.Sub(r.prev); g > 0 {
+				r.gaps = append(r.gaps, g)
+			}
+		}
+		r.prev = rec
+		r.n++
+		t.Time = rec.Add(r.shift)
+		return t, true, nil
+	}
+	r.ended = true
+	return Tick{}, false, nil
+}
+
+// dueAt returns when a tick with (shifted) time t is due.
+func (r *replayer) dueAt(t time.Time) time.Time {
+	return r.start.Add(scaleDuration(t.Sub(r.base), r.opt.Speed))
 }
 
 // median returns the median of gs (all > 0), or defaultLoopGap if empty.

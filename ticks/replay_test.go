@@ -3,6 +3,7 @@ package ticks
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -360,5 +361,81 @@ func TestScaleDuration(t *testing.T) {
 		if got := scaleDuration(tc.d, tc.speed); got != tc.want {
 			t.Errorf("scaleDuration(%v, %v) = %v, want %v", tc.d, tc.speed, got, tc.want)
 		}
+	}
+}
+
+// TestReplayBatches: ticks due together go to emit in one batch, in order, up
+// to maxBatch; ticks due later wait for their time; MaxDone and Observe see
+// the lateness when emit returned, which a slow emit makes larger than
+// MaxDrift.
+func TestReplayBatches(t *testing.T) {
+	// Groups of 3 ticks with equal times, 50 ms apart: at speed 1 each group
+	// is one batch; with maxBatch 2 each group is a batch of 2 and one of 1.
+	var ts []Tick
+	for g := range 4 {
+		for i := range 3 {
+			ts = append(ts, Tick{Time: t0.Add(time.Duration(g) * 50 * time.Millisecond), Symbol: "X", Kind: KindQuote, Bid: float64(g*3 + i)})
+		}
+	}
+	for _, c := range []struct {
+		maxBatch int
+		sizes    []int
+	}{{8, []int{3, 3, 3, 3}}, {2, []int{2, 1, 2, 1, 2, 1, 2, 1}}} {
+		var sizes []int
+		var got []float64
+		var observed []time.Duration
+		opt := ReplayOptions{Speed: 1, Observe: func(due, late time.Duration) { observed = append(observed, due) }}
+		st, err := ReplayBatches(context.Background(), (&sliceOpener{ts: ts}).open, opt, c.maxBatch, func(b []Tick) error {
+			sizes = append(sizes, len(b))
+			for _, tk := range b {
+				got = append(got, tk.Bid)
+			}
+			time.Sleep(5 * time.Millisecond) // a slow publish: MaxDone includes it
+			return nil
+		})
+		if err != nil || st.Ticks != len(ts) || st.Loops != 1 {
+			t.Fatalf("maxBatch %d: %+v %v", c.maxBatch, st, err)
+		}
+		if !slices.Equal(sizes, c.sizes) {
+			t.Errorf("maxBatch %d: batches of %v, want %v", c.maxBatch, sizes, c.sizes)
+		}
+		for i, b := range got {
+			if b != float64(i) {
+				t.Fatalf("maxBatch %d: tick %d is %v: out of order", c.maxBatch, i, b)
+			}
+		}
+		if st.MaxDone < st.MaxDrift+5*time.Millisecond {
+			t.Errorf("maxBatch %d: MaxDone %v, want >= MaxDrift %v + the 5ms emit", c.maxBatch, st.MaxDone, st.MaxDrift)
+		}
+		if len(observed) != len(ts) || observed[0] != 0 || observed[len(ts)-1] != 150*time.Millisecond {
+			t.Errorf("maxBatch %d: observed due offsets %v", c.maxBatch, observed)
+		}
+	}
+
+	// As fast as possible every batch is full but the last.
+	var sizes []int
+	st, err := ReplayBatches(context.Background(), (&sliceOpener{ts: spaced(10, time.Hour)}).open, ReplayOptions{}, 4, func(b []Tick) error {
+		sizes = append(sizes, len(b))
+		return nil
+	})
+	if err != nil || st.Ticks != 10 || !slices.Equal(sizes, []int{4, 4, 2}) || st.MaxDone != 0 {
+		t.Errorf("unpaced: batches %v, %+v %v", sizes, st, err)
+	}
+}
+
+// TestReplayBatchesBadRow: a bad row read while filling a batch ends the
+// replay with its error after the good ticks before it are emitted.
+func TestReplayBatchesBadRow(t *testing.T) {
+	bad := "ts_utc,symbol,bid,ask\n2014-05-08T00:00:00.036Z,NZDUSD,0.86478,0.86503\n" +
+		"2014-05-08T00:00:00.287Z,NZDUSD,0.86478,0.86501\n2014-05-08T00:00:00.298Z,NZDUSD,oops,0.86501\n"
+	open := func() (Source, error) { return NewReader(strings.NewReader(bad), "bad.csv", Options{}) }
+	var emitted int
+	st, err := ReplayBatches(context.Background(), open, ReplayOptions{}, 256, func(b []Tick) error {
+		emitted += len(b)
+		return nil
+	})
+	var pe *ParseError
+	if !errors.As(err, &pe) || pe.Line != 4 || st.Ticks != 2 || emitted != 2 {
+		t.Errorf("err %v, stats %+v, emitted %d; want line 4 after 2 ticks", err, st, emitted)
 	}
 }

@@ -2,9 +2,12 @@ package ticks
 
 import (
 	"bufio"
+	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -18,12 +21,33 @@ type Writer struct {
 	buf    []byte
 	header bool  // header written
 	err    error // sticky I/O error
+
+	gz   *gzip.Writer // between bw and file, for Create of a .gz path
+	file *os.File     // opened by Create, closed by Close
 }
 
 // NewWriter returns a Writer that buffers output to w. The header is written
 // with the first tick, or by Flush for an empty file. Call Flush at the end.
 func NewWriter(w io.Writer) *Writer {
 	return &Writer{bw: bufio.NewWriterSize(w, 64<<10), buf: make([]byte, 0, 256)}
+}
+
+// Create creates (or truncates) the file at path and returns a Writer to it,
+// gzipped when path ends in ".gz". Close the Writer to finish the file.
+func Create(path string) (*Writer, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.HasSuffix(path, ".gz") {
+		w := NewWriter(f)
+		w.file = f
+		return w, nil
+	}
+	gz := gzip.NewWriter(f)
+	w := NewWriter(gz)
+	w.gz, w.file = gz, f
+	return w, nil
 }
 
 // Write writes one tick. A tick the format cannot carry (invalid Kind or
@@ -65,7 +89,9 @@ func (w *Writer) Write(t Tick) error {
 }
 
 // Flush writes the header if no tick was written yet, then flushes buffered
-// data to the underlying io.Writer.
+// data to the underlying io.Writer. For a gzipped file from Create it also
+// ends a gzip block, so a reader sees everything written so far even if the
+// writer is killed before Close.
 func (w *Writer) Flush() error {
 	if w.err != nil {
 		return w.err
@@ -76,8 +102,26 @@ func (w *Writer) Flush() error {
 			return w.err
 		}
 	}
-	w.err = w.bw.Flush()
+	if w.err = w.bw.Flush(); w.err == nil && w.gz != nil {
+		w.err = w.gz.Flush()
+	}
 	return w.err
+}
+
+// Close flushes the Writer and, for one from Create, ends the gzip stream
+// and closes the file. For one from NewWriter it only flushes: the io.Writer
+// is the caller's.
+func (w *Writer) Close() error {
+	err := w.Flush()
+	if w.gz != nil {
+		err = errors.Join(err, w.gz.Close())
+		w.gz = nil
+	}
+	if w.file != nil {
+		err = errors.Join(err, w.file.Close())
+		w.file = nil
+	}
+	return err
 }
 
 // Copy writes every tick of src to w until io.EOF and flushes w. It returns

@@ -187,3 +187,54 @@ func TestWriterStickyError(t *testing.T) {
 		t.Fatalf("underlying writer called %d times after the error", fw.n)
 	}
 }
+
+// TestCreate: Create writes a plain or (for .gz) gzipped file that Open reads
+// back; after Flush, before Close, a reader already sees every tick written.
+func TestCreate(t *testing.T) {
+	ts := spaced(5, time.Millisecond)
+	for _, name := range []string{"out.csv", "out.csv.gz"} {
+		path := t.TempDir() + "/" + name
+		w, err := Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tk := range ts[:3] {
+			if err := w.Write(tk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		readBack := func() []Tick {
+			r, err := Open(path, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			got, err := ReadAll(r)
+			if err != nil && !(errors.Is(err, io.ErrUnexpectedEOF) && strings.HasSuffix(name, ".gz")) {
+				t.Fatalf("%s: %v", name, err)
+			}
+			return got
+		}
+		if got := readBack(); len(got) != 3 {
+			t.Errorf("%s: %d ticks after Flush, want 3", name, len(got))
+		}
+		for _, tk := range ts[3:] {
+			if err := w.Write(tk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := readBack(); len(got) != len(ts) || !got[4].Time.Equal(ts[4].Time) {
+			t.Errorf("%s: %d ticks after Close, want %d", name, len(got), len(ts))
+		}
+		b, _ := os.ReadFile(path)
+		if gz := len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b; gz != strings.HasSuffix(name, ".gz") {
+			t.Errorf("%s: gzipped %v", name, gz)
+		}
+	}
+}

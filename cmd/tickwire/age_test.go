@@ -14,6 +14,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"tickwire/client"
+	"tickwire/tickfeed"
 	"tickwire/feedserver"
 	"tickwire/internal/cutproxy"
 	"tickwire/protocol"
@@ -26,7 +27,7 @@ import (
 // the client's clock says (here an hour ahead, then an hour behind).
 func TestAgeIsTheValues(t *testing.T) {
 	srv, wsu := rrServer(t, feedserver.Config{StaleAfter: 300 * time.Millisecond})
-	base := serverHTTPBase(wsu)
+	base := tickfeed.HTTPBase(wsu)
 	var q protocol.Quote
 	q.Put(protocol.Bid, 0.86478)
 	q.Put(protocol.Ask, 0.86503)

@@ -1,24 +1,18 @@
 package main
 
 import (
-	"compress/gzip"
 	"context"
-	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"os"
 	"path"
 	"strings"
-	"sync"
 	"time"
 
-	"tickwire/client"
 	"tickwire/protocol"
+	"tickwire/tickfeed"
 	"tickwire/ticks"
 )
 
@@ -64,41 +58,20 @@ Flags:
 
 // recordConfig is what the flags of 'tickwire record' select.
 type recordConfig struct {
-	server   string      // ws:// or wss:// URL
-	token    string      // credential: in the Hello and as Bearer on GET /topics
-	tls      *tls.Config // for wss:// (--ca); nil: system roots
-	patterns []string
+	opt      tickfeed.RecordOptions
 	out      string
 	duration time.Duration
-	count    int
-	poll     time.Duration
-
-	// onTick, if set, is called after each price event with the counts so
-	// far (tests wait on it).
-	onTick func(recordStats)
-}
-
-// recordStats counts what a recording did. Every version of a recorded topic
-// the server published is in exactly one of Written, Lost, Before (or
-// StaleMarks and Skipped).
-type recordStats struct {
-	Written    int    // ticks written
-	Lost       uint64 // versions skipped after the first one received: conflated, or missed across reconnects
-	Before     uint64 // versions before the first one received: published before the subscription, or conflated into the first
-	Skipped    int    // values the tick format cannot carry
-	StaleMarks int    // the server's stale marks (not values, not written)
-	Topics     int    // topics that delivered something
 }
 
 func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg recordConfig
 	fs := flag.NewFlagSet("record", flag.ContinueOnError)
-	fs.StringVar(&cfg.server, "server", "ws://127.0.0.1:8080/ws", "server WebSocket `URL`")
+	fs.StringVar(&cfg.opt.URL, "server", "ws://127.0.0.1:8080/ws", "server WebSocket `URL`")
 	topics := fs.String("topics", "*", "comma-separated path.Match `PATTERNS` of the topics to record")
 	fs.StringVar(&cfg.out, "out", "", "write ticks to `FILE` (gzipped if it ends in .gz; - for stdout)")
 	fs.DurationVar(&cfg.duration, "duration", 0, "stop after this long (0: until interrupted)")
-	fs.IntVar(&cfg.count, "count", 0, "stop after writing this many ticks (0: no limit)")
-	fs.DurationVar(&cfg.poll, "poll", time.Second, "how often to look for new topics matching a wildcard pattern")
+	fs.IntVar(&cfg.opt.Count, "count", 0, "stop after writing this many ticks (0: no limit)")
+	fs.DurationVar(&cfg.opt.Poll, "poll", time.Second, "how often to look for new topics matching a wildcard pattern")
 	var conn connFlags
 	conn.register(fs)
 	var lf logFlags
@@ -110,12 +83,12 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
-	u, err := serverWSURL(cfg.server)
+	u, err := serverWSURL(cfg.opt.URL)
 	if err != nil {
 		return usageError{fmt.Errorf("--server: %w", err)}
 	}
-	cfg.server = u
-	if cfg.token, cfg.tls, err = conn.resolve(); err != nil {
+	cfg.opt.URL = u
+	if cfg.opt.Token, cfg.opt.TLS, err = conn.resolve(); err != nil {
 		return err
 	}
 	if cfg.out == "" {
@@ -128,17 +101,17 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if _, err := path.Match(p, ""); err != nil {
 			return usageError{fmt.Errorf("--topics: pattern %q: %w", p, err)}
 		}
-		if isLiteralPattern(p) {
+		if tickfeed.IsLiteralPattern(p) {
 			if err := protocol.ValidTopic(p); err != nil {
 				return usageError{fmt.Errorf("--topics: %q: %w", p, err)}
 			}
 		}
-		cfg.patterns = append(cfg.patterns, p)
+		cfg.opt.Patterns = append(cfg.opt.Patterns, p)
 	}
-	if len(cfg.patterns) == 0 {
+	if len(cfg.opt.Patterns) == 0 {
 		return usageError{errors.New("--topics: no pattern")}
 	}
-	if cfg.poll <= 0 || cfg.duration < 0 || cfg.count < 0 {
+	if cfg.opt.Poll <= 0 || cfg.duration < 0 || cfg.opt.Count < 0 {
 		return usageError{errors.New("--poll must be > 0, --duration and --count >= 0")}
 	}
 	log, closeLog, err := lf.logger(stderr)
@@ -153,248 +126,24 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return recordMain(ctx, cfg, stdout, summary, log)
 }
 
-// isLiteralPattern reports whether pattern p has no path.Match metacharacters.
-func isLiteralPattern(p string) bool { return !strings.ContainsAny(p, `*?[\`) }
-
-// recordOutput is the tick file being written: ticks.Writer over an optional
-// gzip stream over the file.
-type recordOutput struct {
-	tw   *ticks.Writer
-	gz   *gzip.Writer
-	file *os.File // nil for stdout
-}
-
-func openRecordOutput(name string, stdout io.Writer) (*recordOutput, error) {
-	o := &recordOutput{}
-	var w io.Writer = stdout
-	if name != "-" {
-		f, err := os.Create(name)
-		if err != nil {
-			return nil, err
-		}
-		o.file, w = f, f
-	}
-	if strings.HasSuffix(name, ".gz") {
-		o.gz = gzip.NewWriter(w)
-		w = o.gz
-	}
-	o.tw = ticks.NewWriter(w)
-	return o, nil
-}
-
-// flush pushes everything written so far to the file (a gzip sync block
-// included, so a reader sees it even if the recorder is killed).
-func (o *recordOutput) flush() error {
-	if err := o.tw.Flush(); err != nil {
-		return err
-	}
-	if o.gz != nil {
-		return o.gz.Flush()
-	}
-	return nil
-}
-
-func (o *recordOutput) close() error {
-	err := o.tw.Flush()
-	if o.gz != nil {
-		err = errors.Join(err, o.gz.Close())
-	}
-	if o.file != nil {
-		err = errors.Join(err, o.file.Close())
-	}
-	return err
-}
-
-// recorder turns price events into ticks.
-type recorder struct {
-	out *ticks.Writer
-	log *slog.Logger
-
-	seq    map[string]uint64 // last sequence number seen per topic
-	warned map[string]bool   // topics already warned about losses
-	st     recordStats
-}
-
-func newRecorder(out *ticks.Writer, log *slog.Logger) *recorder {
-	return &recorder{out: out, log: log, seq: make(map[string]uint64), warned: make(map[string]bool)}
-}
-
-// handle writes ev as a tick when it is a new value. It returns an error only
-// when the file cannot be written.
-func (r *recorder) handle(ev *client.PriceEvent) error {
-	prev, seen := r.seq[ev.Topic]
-	r.seq[ev.Topic] = ev.Seq
-	if !seen {
-		r.st.Topics++
-		r.st.Before += ev.Seq - 1
-		r.log.Info("first value", "topic", ev.Topic, "seq", ev.Seq, "age", ev.Age.Round(time.Millisecond).String(), "stale", ev.Stale())
-	} else {
-		switch {
-		case ev.Seq == prev:
-			return nil // the same version again (a resubscription's snapshot)
-		case ev.Seq > prev+1:
-			r.st.Lost += ev.Seq - prev - 1
-			if !r.warned[ev.Topic] {
-				r.warned[ev.Topic] = true
-				r.log.Warn("values lost: conflated or missed across a reconnect (counted in the summary)",
-					"topic", ev.Topic, "after_seq", prev, "got_seq", ev.Seq)
-			}
-		case ev.Seq < prev:
-			r.log.Warn("sequence went back: the server restarted", "topic", ev.Topic, "after_seq", prev, "got_seq", ev.Seq)
-		}
-		if ev.Stale() {
-			// A stale mark is a new version of the last value, not a value.
-			r.st.StaleMarks++
-			return nil
-		}
-	}
-	t, ok := recordedTick(ev.Topic, &ev.Quote, ev.Time)
-	if !ok {
-		r.st.Skipped++
-		return nil
-	}
-	if err := r.out.Write(t); err != nil {
-		if isTickRefusal(err) {
-			r.st.Skipped++
-			r.log.Warn("value not representable as a tick", "topic", ev.Topic, "err", err)
-			return nil
-		}
-		return err
-	}
-	r.st.Written++
-	return nil
-}
-
-// isTickRefusal reports whether a Writer error refused one tick (the Writer
-// stays usable) rather than failing to write.
-func isTickRefusal(err error) bool {
-	for _, e := range []error{ticks.ErrBadNumber, ticks.ErrBadTime, ticks.ErrBadSymbol, ticks.ErrBadKind, ticks.ErrBadAggressor} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
-}
-
-// recordedTick maps a topic's value back to the tick it was published from: the
-// inverse of feedserver.TickTopic. ok is false when the value has none of the
-// fields a tick needs.
-func recordedTick(topic string, q *protocol.Quote, at time.Time) (ticks.Tick, bool) {
-	t := ticks.Tick{Time: at.UTC()}
-	if sym, ok := strings.CutSuffix(topic, ".trades"); ok && sym != "" {
-		px, ok := q.Get(protocol.Last)
-		if !ok {
-			return t, false
-		}
-		t.Symbol, t.Kind, t.Price = sym, ticks.KindTrade, px
-		t.Size, _ = q.Get(protocol.LastSize)
-		return t, true
-	}
-	bid, okb := q.Get(protocol.Bid)
-	ask, oka := q.Get(protocol.Ask)
-	if !okb && !oka {
-		return t, false
-	}
-	t.Symbol, t.Kind, t.Bid, t.Ask = topic, ticks.KindQuote, bid, ask
-	t.BidSize, _ = q.Get(protocol.BidSize)
-	t.AskSize, _ = q.Get(protocol.AskSize)
-	return t, true
-}
-
 func recordMain(ctx context.Context, cfg recordConfig, stdout, summary io.Writer, log *slog.Logger) error {
-	out, err := openRecordOutput(cfg.out, stdout)
-	if err != nil {
-		return err
-	}
-	var literal []string
-	wildcard := false
-	for _, p := range cfg.patterns {
-		if isLiteralPattern(p) {
-			literal = append(literal, p)
-		} else {
-			wildcard = true
+	var out *ticks.Writer
+	if cfg.out == "-" {
+		out = ticks.NewWriter(stdout)
+	} else {
+		var err error
+		if out, err = ticks.Create(cfg.out); err != nil {
+			return err
 		}
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	if cfg.duration > 0 {
-		runCtx, cancel = context.WithTimeout(runCtx, cfg.duration)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
 	}
-	cl := client.New(client.Options{
-		URLs: []string{cfg.server}, Name: "tickwire-record", Topics: literal, Token: cfg.token,
-		EventBuffer: 4096, Logger: log, TLS: cfg.tls,
-	})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		_ = cl.Run(runCtx)
-	}()
-	subs := &recordTopicSet{m: make(map[string]bool)}
-	for _, t := range literal {
-		subs.add(t)
-	}
-	if wildcard {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			recordPollTopics(runCtx, serverHTTPBase(cfg.server), cfg.token, cfg.tls, cfg.patterns, cfg.poll, subs, cl, log)
-		}()
-	}
-
-	rec := newRecorder(out.tw, log)
-	flushEvery := time.NewTicker(time.Second)
-	defer flushEvery.Stop()
-	var (
-		werr      error
-		flushed   int  // ticks written at the last flush
-		connected bool // the client connected at least once
-	)
-	events := cl.Events()
-	for events != nil {
-		select {
-		case ev, ok := <-events:
-			if !ok {
-				events = nil
-				break
-			}
-			switch ev := ev.(type) {
-			case client.PriceEvent:
-				if werr != nil || (cfg.count > 0 && rec.st.Written >= cfg.count) {
-					continue // stopping: drain until the client closes
-				}
-				if werr = rec.handle(&ev); werr != nil {
-					cancel()
-				} else if cfg.count > 0 && rec.st.Written >= cfg.count {
-					cancel()
-				}
-				if cfg.onTick != nil {
-					cfg.onTick(rec.st)
-				}
-			case client.StateEvent:
-				switch ev.State {
-				case client.Connected:
-					connected = true
-					log.Info("connected", "url", ev.URL, "server", ev.Server)
-				case client.Reconnecting:
-					log.Warn("link lost; reconnecting", "url", ev.URL, "attempt", ev.Attempt, "err", ev.Err)
-				}
-			case client.ErrorEvent:
-				log.Warn("server error", "code", ev.Err.Code, "reason", ev.Err.Reason, "topic", ev.Err.Topic)
-			}
-		case <-flushEvery.C:
-			if werr == nil && rec.st.Written > flushed {
-				flushed = rec.st.Written
-				if werr = out.flush(); werr != nil {
-					cancel()
-				}
-			}
-		}
-	}
-	wg.Wait()
-	cerr := out.close()
-	st := rec.st
+	cfg.opt.Logger = log
+	st, werr := tickfeed.Record(ctx, out, cfg.opt)
+	cerr := out.Close()
 	fmt.Fprintf(summary, "tickwire record: %d ticks from %d topics to %s; lost %d (conflated or missed across reconnects); "+
 		"%d earlier values not recorded (published before subscribing, or conflated into the first); %d values not representable as ticks\n",
 		st.Written, st.Topics, cfg.out, st.Lost, st.Before, st.Skipped)
@@ -404,117 +153,8 @@ func recordMain(ctx context.Context, cfg recordConfig, stdout, summary io.Writer
 	if cerr != nil {
 		return fmt.Errorf("close %s: %w", cfg.out, cerr)
 	}
-	if !connected {
-		return fmt.Errorf("never connected to %s", cfg.server)
+	if !st.Connected {
+		return fmt.Errorf("never connected to %s", cfg.opt.URL)
 	}
 	return nil
-}
-
-// recordTopicSet is the set of topics subscribed to.
-type recordTopicSet struct {
-	mu sync.Mutex
-	m  map[string]bool
-}
-
-// add reports whether t was new.
-func (s *recordTopicSet) add(t string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m[t] {
-		return false
-	}
-	s.m[t] = true
-	return true
-}
-
-// serverHTTPBase returns the server's HTTP base URL from its WebSocket URL.
-func serverHTTPBase(ws string) string {
-	u := ws
-	if rest, ok := strings.CutPrefix(u, "wss://"); ok {
-		u = "https://" + rest
-	} else if rest, ok := strings.CutPrefix(u, "ws://"); ok {
-		u = "http://" + rest
-	}
-	u = strings.TrimSuffix(u, "/")
-	return strings.TrimSuffix(u, "/ws")
-}
-
-// recordTopicListing is the part of GET /topics the recorder reads.
-type recordTopicListing struct {
-	Name string
-	Kind string
-}
-
-// recordPollTopics subscribes cl to every topic of the server matching a pattern,
-// now and every interval, until ctx is done.
-func recordPollTopics(ctx context.Context, base, token string, tlsConf *tls.Config, patterns []string, every time.Duration, subs *recordTopicSet, cl *client.Client, log *slog.Logger) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tlsConf
-	hc := &http.Client{Timeout: 5 * time.Second, Transport: tr}
-	defer hc.CloseIdleConnections()
-	failing := false
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		list, err := recordFetchTopics(ctx, hc, base+"/topics", token)
-		switch {
-		case err != nil && ctx.Err() == nil && !failing:
-			failing = true
-			log.Warn("cannot list topics; retrying", "url", base+"/topics", "err", err)
-		case err == nil:
-			failing = false
-			var add []string
-			for _, tp := range list {
-				if tp.Kind == "sequenced" || !matchAnyPattern(patterns, tp.Name) {
-					continue
-				}
-				if subs.add(tp.Name) {
-					add = append(add, tp.Name)
-				}
-			}
-			if len(add) > 0 {
-				log.Info("subscribing", "topics", add)
-				if err := cl.Subscribe(add...); err != nil {
-					log.Warn("subscribe", "err", err) // resent on the next connection
-				}
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func recordFetchTopics(ctx context.Context, hc *http.Client, url, token string) ([]recordTopicListing, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	var list []recordTopicListing
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&list); err != nil {
-		return nil, fmt.Errorf("GET %s: %w", url, err)
-	}
-	return list, nil
-}
-
-func matchAnyPattern(patterns []string, name string) bool {
-	for _, p := range patterns {
-		if ok, _ := path.Match(p, name); ok {
-			return true
-		}
-	}
-	return false
 }

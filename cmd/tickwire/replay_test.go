@@ -26,6 +26,7 @@ import (
 	"tickwire/client"
 	"tickwire/feedserver"
 	"tickwire/protocol"
+	"tickwire/tickfeed"
 	"tickwire/ticks"
 )
 
@@ -242,32 +243,6 @@ func TestReplayFlagsAfterFiles(t *testing.T) {
 	}
 	if got := strings.Join(files, " "); got != "a.csv b.csv --c.csv" || *speed != 5 || !*loop {
 		t.Errorf("files %q speed %v loop %v", got, *speed, *loop)
-	}
-}
-
-func TestReplayTimeForms(t *testing.T) {
-	first := time.Date(2014, 5, 8, 0, 0, 0, 36e6, time.UTC)
-	for _, c := range []struct {
-		in   string
-		want time.Time
-	}{
-		{"", time.Time{}},
-		{"2014-05-08T00:00:14Z", time.Date(2014, 5, 8, 0, 0, 14, 0, time.UTC)},
-		{"2014-05-08T02:00:14.5+02:00", time.Date(2014, 5, 8, 0, 0, 14, 5e8, time.UTC)},
-		{"00:00:14", time.Date(2014, 5, 8, 0, 0, 14, 0, time.UTC)},
-		{"13:28", time.Date(2014, 5, 8, 13, 28, 0, 0, time.UTC)},
-		{"12:30:01.250", time.Date(2014, 5, 8, 12, 30, 1, 250e6, time.UTC)},
-		{"+90s", first.Add(90 * time.Second)},
-	} {
-		got, err := parseReplayTime(c.in, first)
-		if err != nil || !got.Equal(c.want) {
-			t.Errorf("parseReplayTime(%q) = %v, %v; want %v", c.in, got, err, c.want)
-		}
-	}
-	for _, bad := range []string{"14", "25:00", "+-1s", "+x", "2014-05-08"} {
-		if _, err := parseReplayTime(bad, first); err == nil {
-			t.Errorf("parseReplayTime(%q) accepted", bad)
-		}
 	}
 }
 
@@ -627,9 +602,9 @@ func TestReplayDeterministic(t *testing.T) {
 	residuals := func(c []rrCaptured) []time.Duration {
 		r := make([]time.Duration, len(c))
 		for i := range c {
-			r[i] = c[i].at - replayScale(ts[i].Time.Sub(ts[0].Time), speed)
+			r[i] = c[i].at - time.Duration(float64(ts[i].Time.Sub(ts[0].Time))/speed)
 		}
-		med := driftPercentiles(r)[0]
+		med := tickfeed.Percentiles(r)[0]
 		for i := range r {
 			r[i] -= med
 		}
@@ -642,14 +617,14 @@ func TestReplayDeterministic(t *testing.T) {
 		if x.topic != y.topic || x.time != y.time || x.quote != y.quote {
 			t.Fatalf("publish %d differs between runs:\n  run 1 %+v\n  run 2 %+v", i, x, y)
 		}
-		topic, q, _ := feedserver.TickTopic(&ts[i])
+		topic, q, _ := tickfeed.TickValue(&ts[i])
 		if x.topic != topic || x.quote != q || x.time != ts[i].Time.UnixNano() {
 			t.Fatalf("publish %d is %+v, want tick %s", i, x, rrFmtTick(ts[i]))
 		}
 		ab = append(ab, (ra[i] - rb[i]).Abs())
 		both = append(both, ra[i].Abs(), rb[i].Abs())
 	}
-	pAB, pIdeal := driftPercentiles(ab), driftPercentiles(both)
+	pAB, pIdeal := tickfeed.Percentiles(ab), tickfeed.Percentiles(both)
 	t.Logf("%d publishes over %s: timing difference between runs p50 %s p90 %s max %s; from the schedule p50 %s p90 %s max %s",
 		len(a), a[len(a)-1].at.Round(time.Millisecond), pAB[0], pAB[1], pAB[3], pIdeal[0], pIdeal[1], pIdeal[3])
 	// The machine is shared: a stall of tens of ms makes the ticks due during
@@ -770,19 +745,6 @@ func TestReplayBenchDrift(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--bench-drift output lacks %q:\n%s", want, out.String())
 		}
-	}
-}
-
-func TestReplayPercentiles(t *testing.T) {
-	var ds []time.Duration
-	for i := 100; i >= 1; i-- {
-		ds = append(ds, time.Duration(i))
-	}
-	if got := driftPercentiles(ds); got != [4]time.Duration{50, 90, 99, 100} {
-		t.Errorf("percentiles(1..100) = %v", got)
-	}
-	if got := driftPercentiles([]time.Duration{7}); got != [4]time.Duration{7, 7, 7, 7} {
-		t.Errorf("percentiles(7) = %v", got)
 	}
 }
 

@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"tickwire/demodata"
 	"tickwire/feedserver"
 	"tickwire/fix"
 	"tickwire/orderwire"
+	"tickwire/tickfeed"
 	"tickwire/ticks"
 )
 
@@ -33,7 +33,8 @@ func (r *replayFlags) register(fs *flag.FlagSet, defaultFiles string) {
 	fs.BoolVar(&r.skipBad, "skip-bad", false, "skip and count malformed rows instead of stopping")
 }
 
-// opener returns a function opening the replay's sources, time-aligned.
+// opener returns a function opening the replay's sources, time-aligned, or
+// nil without --replay.
 func (r *replayFlags) opener() (func() (ticks.Source, error), error) {
 	var names []string
 	for _, f := range strings.Split(r.files, ",") {
@@ -47,41 +48,13 @@ func (r *replayFlags) opener() (func() (ticks.Source, error), error) {
 	if r.speed < 0 {
 		return nil, usageError{fmt.Errorf("--speed %v: must be >= 0", r.speed)}
 	}
-	opt := ticks.Options{SkipBad: r.skipBad}
-	// Open each once now so a bad path fails at start, not in the background.
-	for _, n := range names {
-		if n == "embedded" {
-			continue
-		}
-		src, err := ticks.Open(n, opt)
-		if err != nil {
-			return nil, err
-		}
-		_ = src.Close()
+	files := &tickfeed.Files{Names: names, Options: ticks.Options{SkipBad: r.skipBad}}
+	// Read the first tick now so a bad path or file fails at start, not in
+	// the background.
+	if _, err := files.First(); err != nil {
+		return nil, err
 	}
-	return func() (ticks.Source, error) {
-		srcs := make([]ticks.Source, 0, len(names))
-		for _, n := range names {
-			var src *ticks.Reader
-			var err error
-			if n == "embedded" {
-				src, err = ticks.NewReader(demodata.Open(), demodata.Name, opt)
-			} else {
-				src, err = ticks.Open(n, opt)
-			}
-			if err != nil {
-				for _, s := range srcs {
-					_ = s.(io.Closer).Close()
-				}
-				return nil, err
-			}
-			srcs = append(srcs, src)
-		}
-		if len(srcs) == 1 {
-			return srcs[0], nil
-		}
-		return ticks.Merge(srcs...), nil
-	}, nil
+	return files.Open, nil
 }
 
 func (r *replayFlags) options() ticks.ReplayOptions {
@@ -243,7 +216,12 @@ func serveWithReplay(ctx context.Context, srv *feedserver.Server, ln net.Listene
 		n++
 		go func() {
 			// Ingest stops as the server starts draining, on the same ctx.
-			st, err := feedserver.Replay(ctx, srv.Hub(), open, opt)
+			st, err := tickfeed.Replay(ctx, open, opt, &tickfeed.HubPublisher{Hub: srv.Hub()})
+			if ctx.Err() != nil {
+				err = nil // stopped as asked
+			} else if err != nil {
+				err = fmt.Errorf("replay: %w", err)
+			}
 			log.Info("replay ended", "ticks", st.Ticks, "loops", st.Loops, "max_drift", st.MaxDrift, "err", err)
 			if err != nil {
 				cancel()

@@ -1,0 +1,111 @@
+package tickfeed
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"tickwire/feedserver"
+	"tickwire/ticks"
+)
+
+const binanceFile = "../ticks/testdata/binance_head70.csv"
+
+// waitSubscribed waits until some client of srv has n subscriptions.
+func waitSubscribed(t *testing.T, srv *feedserver.Server, n int) {
+	t.Helper()
+	waitFor(t, 10*time.Second, "a client's subscriptions", func() bool {
+		for _, c := range srv.Clients() {
+			if c.Subscriptions == n {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// TestRecordCountsLostValues: the Binance excerpt has ticks 0 to 1 µs apart on
+// one topic, which the server conflates for any subscriber. Replayed over a
+// real WebSocket and recorded from the same server, whatever got conflated,
+// written + lost accounts for every version the server published.
+func TestRecordCountsLostValues(t *testing.T) {
+	srv, wsu := startServer(t, feedserver.Config{})
+	topics := []string{"BTCUSDT", "ETHUSDT", "BTCUSDT.trades", "ETHUSDT.trades"}
+	path := filepath.Join(t.TempDir(), "rec.csv")
+	out, err := ticks.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last atomic.Pointer[RecordStats]
+	last.Store(&RecordStats{})
+	log := slog.New(slog.DiscardHandler)
+	opt := RecordOptions{URL: wsu, Patterns: topics, Logger: log, OnTick: func(st RecordStats) { last.Store(&st) }}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	rctx, stop := context.WithCancel(ctx)
+	type result struct {
+		st  RecordStats
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		st, err := Record(rctx, out, opt)
+		done <- result{st, err}
+	}()
+	waitSubscribed(t, srv, len(topics))
+
+	pub, err := DialPublisher(ctx, wsu, WSOptions{RecordedTime: true, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	files := &Files{Names: []string{binanceFile}}
+	if _, err := Replay(ctx, files.Open, ticks.ReplayOptions{Speed: 1}, pub); err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	var published uint64
+	for _, tp := range srv.Hub().Topics() {
+		published += tp.Seq
+	}
+	accounted := func(st *RecordStats) uint64 { return uint64(st.Written) + st.Lost + st.Before }
+	deadline := time.Now().Add(10 * time.Second)
+	for accounted(last.Load()) != published && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	stop()
+	res := <-done
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st := res.st
+	if accounted(&st) != published || st.Skipped != 0 || st.StaleMarks != 0 || !st.Connected {
+		t.Fatalf("published %d versions; recorder accounts for %d: %+v", published, accounted(&st), st)
+	}
+	r, err := ticks.Open(path, ticks.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := ticks.ReadAll(r)
+	if err != nil || len(got) != st.Written {
+		t.Errorf("file has %d ticks (%v), recorder says %d", len(got), err, st.Written)
+	}
+	t.Logf("published %d versions: %+v", published, st)
+}
+
+func TestHTTPBase(t *testing.T) {
+	for ws, want := range map[string]string{
+		"ws://127.0.0.1:8080/ws": "http://127.0.0.1:8080",
+		"wss://h/x/ws":           "https://h/x",
+	} {
+		if got := HTTPBase(ws); got != want {
+			t.Errorf("HTTPBase(%q) = %q, want %q", ws, got, want)
+		}
+	}
+}
