@@ -14,10 +14,10 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"tickwire/client"
-	"tickwire/tickfeed"
 	"tickwire/feedserver"
 	"tickwire/internal/cutproxy"
 	"tickwire/protocol"
+	"tickwire/tickfeed"
 	"tickwire/tui"
 )
 
