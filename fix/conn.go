@@ -2,6 +2,7 @@ package fix
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"sync"
 	"time"
@@ -22,14 +23,22 @@ import (
 // it Write blocks (back-pressure on a peer that does not read).
 const maxPending = 8 << 20
 
-type bufferedListener struct{ net.Listener }
+// acceptorListener wraps each connection it accepts: reads yield only
+// checked whole messages of at most maxMessage bytes, the first within
+// firstMessage (framing.go); writes are buffered.
+type acceptorListener struct {
+	net.Listener
+	maxMessage   int
+	firstMessage time.Duration
+	log          *slog.Logger
+}
 
-func (l bufferedListener) Accept() (net.Conn, error) {
+func (l acceptorListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
-	return newBufferedConn(c), nil
+	return newBufferedConn(newFramedConn(c, l.maxMessage, l.firstMessage, l.log)), nil
 }
 
 type bufferedConn struct {

@@ -104,8 +104,9 @@ func acceptorTLS(s *quickfix.Settings, fallback *tls.Config) (on bool, explicit 
 
 // listener returns the acceptor's NewListenerCallback: a TCP listener, with
 // TLS handshakes completed (and timed out) off the accept loop when
-// tlsConfig is set, and buffered writes (conn.go).
-func listener(log *slog.Logger) quickfix.NewListenerCallback {
+// tlsConfig is set, checked reads of messages of at most maxMessage bytes,
+// the first within firstMessage (framing.go), and buffered writes (conn.go).
+func listener(log *slog.Logger, maxMessage int, firstMessage time.Duration) quickfix.NewListenerCallback {
 	return func(address string, tlsConfig *tls.Config) (net.Listener, error) {
 		ln, err := net.Listen("tcp", address)
 		if err != nil {
@@ -116,6 +117,6 @@ func listener(log *slog.Logger) quickfix.NewListenerCallback {
 				log.Warn("fix tls handshake failed", "remote", remote.String(), "err", err)
 			})
 		}
-		return bufferedListener{ln}, nil
+		return acceptorListener{Listener: ln, maxMessage: maxMessage, firstMessage: firstMessage, log: log}, nil
 	}
 }

@@ -22,6 +22,7 @@ type fixFlags struct {
 	latency      time.Duration
 	pollInterval time.Duration
 	symbols      string
+	maxMessage   int
 	// tls is the feed server's TLS (nil: plain), the certificate of a FIX
 	// config that sets SocketUseSSL=Y without files of its own.
 	tls *tls.Config
@@ -33,6 +34,7 @@ func (f *fixFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.latency, "fix-venue-latency", 0, "auto venue: delay before it answers a new order, cancel or replace")
 	fs.DurationVar(&f.pollInterval, "fix-venue-poll", 50*time.Millisecond, "auto venue: how often resting orders are checked against the price")
 	fs.StringVar(&f.symbols, "fix-symbols", "", "comma-separated tradable symbols (default: every symbol the feed has a price for)")
+	fs.IntVar(&f.maxMessage, "fix-max-message", 64<<10, "largest FIX message a counterparty may send (8= to 10=), in `BYTES`: a larger one closes its connection")
 }
 
 // startFIX starts the FIX gateway when --fix-config is set, and returns nil
@@ -43,6 +45,9 @@ func (f *fixFlags) register(fs *flag.FlagSet) {
 func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.Logger) (*fix.Gateway, error) {
 	if f.config == "" {
 		return nil, nil
+	}
+	if f.maxMessage != 0 && f.maxMessage < 1<<10 { // 0: fix.Config's default
+		return nil, fmt.Errorf("--fix-max-message %d: want at least 1024 bytes (a Logon must fit)", f.maxMessage)
 	}
 	settings, err := fix.LoadSettings(f.config)
 	if err != nil {
@@ -66,12 +71,13 @@ func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.L
 		}
 	}
 	gw, err := fix.New(fix.Config{
-		Settings: settings,
-		DataDir:  dir,
-		Prices:   prices,
-		Symbols:  symbols,
-		Events:   events,
-		Auto:     fix.AutoConfig{Latency: f.latency, PollInterval: f.pollInterval},
+		Settings:        settings,
+		DataDir:         dir,
+		Prices:          prices,
+		Symbols:         symbols,
+		Events:          events,
+		MaxMessageBytes: f.maxMessage,
+		Auto:            fix.AutoConfig{Latency: f.latency, PollInterval: f.pollInterval},
 		// Care orders (HandlInst=3) get an OrderID at once, so a trader can
 		// work them from the dashboard. A journal keeps the setting it was
 		// created with.
