@@ -64,7 +64,9 @@ type framedConn struct {
 }
 
 func newFramedConn(c net.Conn, limit int, firstTimeout time.Duration, log *slog.Logger) *framedConn {
-	_ = c.SetReadDeadline(time.Now().Add(firstTimeout))
+	if firstTimeout > 0 {
+		_ = c.SetReadDeadline(time.Now().Add(firstTimeout))
+	}
 	return &framedConn{Conn: c, max: limit, firstTimeout: firstTimeout, log: log}
 }
 
@@ -120,7 +122,8 @@ func (c *framedConn) fill() {
 	n, err := c.Conn.Read(c.buf[c.end:])
 	c.end += n
 	if n == 0 && err == nil {
-		err = errors.New("fix: empty read") // io.Reader allows it; don't spin
+		// A (0, nil) read, or a full buffer (a max below the size of "8=...9=..."): don't spin.
+		err = errors.New("fix: empty read")
 	}
 	if err != nil && n == 0 {
 		c.err = err
