@@ -1,7 +1,9 @@
 package fix
 
 import (
+	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net"
 	"sync"
 	"time"
@@ -21,6 +23,29 @@ import (
 // maxPending bounds the bytes waiting to be written to a connection. Past
 // it Write blocks (back-pressure on a peer that does not read).
 const maxPending = 8 << 20
+
+// acceptorListener wraps each connection it accepts, from the inside out:
+// reads yield only checked whole messages of at most maxMessage bytes, the
+// first within firstMessage (framedConn, framing.go); writes are buffered
+// (bufferedConn); and the logon validator sees what it needs, the TLS state
+// and at most maxLogon bytes read before the Logon (peerConn, identity.go).
+type acceptorListener struct {
+	net.Listener
+	maxMessage   int
+	firstMessage time.Duration
+	maxLogon     int
+	log          *slog.Logger
+}
+
+func (l acceptorListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc, _ := c.(*tls.Conn)
+	return &peerConn{Conn: newBufferedConn(newFramedConn(c, l.maxMessage, l.firstMessage, l.log)), tls: tc,
+		capture: make([]byte, 0, 1024), max: l.maxLogon}, nil
+}
 
 type bufferedConn struct {
 	net.Conn

@@ -61,6 +61,16 @@ type Config struct {
 	// journal), which would otherwise stop the engine. The router's field
 	// bounds keep every FIX or trader event far below it. Default 64 KiB.
 	MaxEventBytes int
+	// MaxMessageBytes caps one inbound FIX message, from 8= to 10=. A
+	// message declaring more (BodyLength), and any bytes quickfix could not
+	// parse safely (framing.go), close the connection before they are
+	// buffered: a connection holds at most this much of a message.
+	// Default 64 KiB.
+	MaxMessageBytes int
+	// FirstMessageTimeout bounds how long a new connection may take to
+	// send its first message (the Logon) whole; then it is closed. (Later,
+	// the session's heartbeat timeout applies.) Default 10 s.
+	FirstMessageTimeout time.Duration
 	// TLS is the acceptor's TLS configuration when the settings ask for TLS
 	// (SocketUseSSL=Y) without naming certificate files: the feed server's
 	// certificate, say. Settings with certificate files use those; settings
@@ -143,6 +153,12 @@ func New(cfg Config) (g *Gateway, err error) {
 	}
 	if cfg.MaxLogonBytes <= 0 {
 		cfg.MaxLogonBytes = defaultMaxLogonBytes
+	}
+	if cfg.MaxMessageBytes <= 0 {
+		cfg.MaxMessageBytes = 64 << 10
+	}
+	if cfg.FirstMessageTimeout <= 0 {
+		cfg.FirstMessageTimeout = 10 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -230,7 +246,7 @@ func New(cfg Config) (g *Gateway, err error) {
 	if tlsExplicit != nil {
 		g.acceptor.SetTLSConfig(tlsExplicit) // else quickfix builds it from the settings
 	}
-	g.acceptor.SetNewListenerCallback(listener(cfg.Logger, cfg.MaxLogonBytes))
+	g.acceptor.SetNewListenerCallback(listener(cfg.Logger, cfg.MaxMessageBytes, cfg.FirstMessageTimeout, cfg.MaxLogonBytes))
 
 	e := &engine{
 		g:        g,

@@ -356,19 +356,3 @@ func (c *peerConn) validated() (*tls.ConnectionState, []byte) {
 	st := c.tls.ConnectionState()
 	return &st, b
 }
-
-// peerListener wraps accepted connections: buffered writes (conn.go) under
-// a peerConn.
-type peerListener struct {
-	net.Listener
-	maxLogon int
-}
-
-func (l peerListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	tc, _ := c.(*tls.Conn)
-	return &peerConn{Conn: newBufferedConn(c), tls: tc, capture: make([]byte, 0, 1024), max: l.maxLogon}, nil
-}

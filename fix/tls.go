@@ -132,9 +132,11 @@ func acceptorTLS(s *quickfix.Settings, fallback *tls.Config) (mode tlsMode, expl
 
 // listener returns the acceptor's NewListenerCallback: a TCP listener, with
 // TLS handshakes completed (and timed out) off the accept loop when
-// tlsConfig is set, buffered writes (conn.go) and what the logon validator
-// needs (peerConn, identity.go).
-func listener(log *slog.Logger, maxLogon int) quickfix.NewListenerCallback {
+// tlsConfig is set, and each connection wrapped by acceptorListener (conn.go):
+// checked reads of messages of at most maxMessage bytes, the first within
+// firstMessage (framing.go), buffered writes, and what the logon validator
+// needs (peerConn, identity.go: at most maxLogon bytes before the Logon).
+func listener(log *slog.Logger, maxMessage int, firstMessage time.Duration, maxLogon int) quickfix.NewListenerCallback {
 	return func(address string, tlsConfig *tls.Config) (net.Listener, error) {
 		ln, err := net.Listen("tcp", address)
 		if err != nil {
@@ -145,6 +147,6 @@ func listener(log *slog.Logger, maxLogon int) quickfix.NewListenerCallback {
 				log.Warn("fix tls handshake failed", "remote", remote.String(), "err", err)
 			})
 		}
-		return peerListener{Listener: ln, maxLogon: maxLogon}, nil
+		return acceptorListener{Listener: ln, maxMessage: maxMessage, firstMessage: firstMessage, maxLogon: maxLogon, log: log}, nil
 	}
 }

@@ -23,6 +23,7 @@ type fixFlags struct {
 	maxPriceAge  time.Duration
 	stalePrice   string
 	symbols      string
+	maxMessage   int
 	// tls is the feed server's TLS (nil: plain), the certificate of a FIX
 	// config that sets SocketUseSSL=Y without files of its own.
 	tls *tls.Config
@@ -36,6 +37,7 @@ func (f *fixFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.maxPriceAge, "fix-max-price-age", 0, "auto venue: the oldest price it trades on (0: the settings file's MaxPriceAge, else the feed's --stale-after)")
 	fs.StringVar(&f.stalePrice, "fix-stale-price", "", "auto venue: `reject|hold` an order that would trade on an older price (default: the settings file's StalePriceAction, else reject)")
 	fs.StringVar(&f.symbols, "fix-symbols", "", "comma-separated tradable symbols (default: every symbol the feed has a price for)")
+	fs.IntVar(&f.maxMessage, "fix-max-message", 64<<10, "largest FIX message a counterparty may send (8= to 10=), in `BYTES`: a larger one closes its connection")
 }
 
 // startFIX starts the FIX gateway when --fix-config is set, and returns nil
@@ -46,6 +48,9 @@ func (f *fixFlags) register(fs *flag.FlagSet) {
 func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.Logger) (*fix.Gateway, error) {
 	if f.config == "" {
 		return nil, nil
+	}
+	if f.maxMessage != 0 && f.maxMessage < 1<<10 { // 0: fix.Config's default
+		return nil, fmt.Errorf("--fix-max-message %d: want at least 1024 bytes (a Logon must fit)", f.maxMessage)
 	}
 	settings, err := fix.LoadSettings(f.config)
 	if err != nil {
@@ -66,11 +71,12 @@ func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.L
 		}
 	}
 	gw, err := fix.New(fix.Config{
-		Settings: settings,
-		DataDir:  dir,
-		Prices:   prices,
-		Symbols:  symbols,
-		Events:   events,
+		Settings:        settings,
+		DataDir:         dir,
+		Prices:          prices,
+		Symbols:         symbols,
+		Events:          events,
+		MaxMessageBytes: f.maxMessage,
 		Auto: fix.AutoConfig{Latency: f.latency, PollInterval: f.pollInterval,
 			MaxPriceAge: f.maxPriceAge, StalePrice: fix.StaleAction(f.stalePrice)},
 		// Care orders (HandlInst=3) get an OrderID at once, so a trader can
