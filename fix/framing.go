@@ -212,6 +212,12 @@ func checkFields(body []byte) error {
 			return fmt.Errorf("tag %.32q", f[:eq])
 		}
 		v := f[eq+1:]
+		if len(v) == 0 {
+			// FIX has no empty values, and quickfix's atoi indexes the first
+			// byte of an int field (MsgSeqNum, a group count, a second
+			// BodyLength) without a check: a panic.
+			return fmt.Errorf("tag %d has an empty value", tag)
+		}
 		if xmlLen >= 0 && (tag != xmlData || len(v) != xmlLen) {
 			return fmt.Errorf("XmlDataLen %d not followed by an XmlData (213) of that length", xmlLen)
 		}

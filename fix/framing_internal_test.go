@@ -116,6 +116,9 @@ func TestFrame(t *testing.T) {
 		{msg("35=0|212=1|213=x|212=1|213=y|"), "XmlDataLen (212) twice"},
 		{msg("35=0|212=1|"), "without its XmlData"},
 		{msg("35=0|212=x|213=y|"), `XmlDataLen "x"`},
+		{msg("35=0|9=|"), "tag 9 has an empty value"},
+		{msg("35=D|34=|"), "tag 34 has an empty value"},
+		{msg("35=|"), "tag 35 has an empty value"},
 	} {
 		n, err := frame([]byte(c.in), 1<<10)
 		if n != 0 || err == nil || !strings.Contains(err.Error(), c.why) {

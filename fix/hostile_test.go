@@ -92,6 +92,9 @@ func TestHostileFraming(t *testing.T) {
 		{name: "many fields", logon: true, msg: body(strings.Repeat("1=a|", 1<<19))},
 		{name: "one long field", logon: true, msg: body("58=" + strings.Repeat("x", 4<<20) + "|")},
 		{name: "tag number overflows int", logon: true, msg: body("18446744073709551627=x|")},
+		// quickfix's atoi reads the first byte of an int value unchecked.
+		{name: "empty int value after Logon", logon: true, msg: lit("8=FIX.4.4\x019=12\x0135=D\x019=\x0134=\x0110=000\x01")},
+		{name: "empty BodyLength again after Logon", logon: true, msg: lit("8=FIX.4.4\x019=7\x0135=\x019=\x0110=000\x01")},
 		// quickfix has no deadline before a session owns the connection.
 		{name: "first message never ends", msg: lit("8=FIX.4.4\x019=70\x0135=A\x01")},
 	}
