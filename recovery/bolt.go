@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"tickwire/internal/secfile"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -247,7 +248,13 @@ func OpenBolt(path string, opts BoltOptions) (*BoltJournal, error) {
 	}
 	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("recovery: open journal %s: %w: not a regular file (%s)", path, ErrCorrupt, fi.Mode().Type())
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	} else if err == nil {
+		// Published events and orders: a journal others can rewrite (or
+		// read) is not ours to trust, as the session secret beside it.
+		if err := secfile.Check(path, fi, secfile.Private); err != nil {
+			return nil, fmt.Errorf("recovery: open journal: %w", err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("recovery: open journal %s: %w", path, err)
 	}
 	db, err := bolt.Open(path, opts.FileMode, &bolt.Options{

@@ -383,3 +383,36 @@ func TestBoltCancelledAppendsNotWritten(t *testing.T) {
 		t.Logf("warning: did not exercise both outcomes")
 	}
 }
+
+// TestBoltRefusesOpenFile: an existing journal others may read or write is
+// refused with the fix named, and left as it is; 0600 opens.
+func TestBoltRefusesOpenFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.db")
+	j, err := recovery.OpenBolt(path, recovery.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []os.FileMode{0o666, 0o644, 0o620} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		_, err := recovery.OpenBolt(path, recovery.BoltOptions{})
+		if err == nil || !strings.Contains(err.Error(), "chmod 600 "+path) {
+			t.Errorf("mode %04o: %v, want a refusal naming chmod 600", mode, err)
+		}
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != mode {
+			t.Errorf("mode %04o: the refused file was changed (%v, %v)", mode, fi.Mode(), err)
+		}
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	j, err = recovery.OpenBolt(path, recovery.BoltOptions{})
+	if err != nil {
+		t.Fatalf("0600: %v", err)
+	}
+	_ = j.Close()
+}
