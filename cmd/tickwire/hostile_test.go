@@ -365,9 +365,14 @@ func TestHostileClients(t *testing.T) {
 	} else if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatal(err)
 	}
-	// Every hostile message was refused with the Error it deserves.
+	// Every hostile message was refused with the Error it deserves, and
+	// every one was sent: with the pre-Hello budget lifted, a refused
+	// upgrade would mean the attack never reached the decoder.
 	for w, n := range r.Wrong {
 		t.Errorf("%d× %s", n, w)
+	}
+	if r.RefusedAtDial > 0 {
+		t.Errorf("%d of %d hostile connections were not opened: their messages were never sent", r.RefusedAtDial, hostileConns)
 	}
 	select {
 	case <-srv.done:
