@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"tickwire/feedserver"
+	"tickwire/tlsconf"
 )
 
 // Modes of the child server.
@@ -32,7 +34,10 @@ type Child struct {
 	Mode string
 	Addr string // host:port
 	Pid  int
-	cmd  *exec.Cmd
+	// TLS, when set, is the client configuration trusting the child's
+	// certificate: it serves wss:// (a feed started with --tls-self-signed).
+	TLS *tls.Config
+	cmd *exec.Cmd
 }
 
 // StartChild runs `exe bench serve --mode mode` and waits for its address.
@@ -74,7 +79,12 @@ func StartChild(ctx context.Context, exe, mode string, args ...string) (*Child, 
 }
 
 // URL returns the child's WebSocket URL.
-func (c *Child) URL() string { return "ws://" + c.Addr + "/ws" }
+func (c *Child) URL() string {
+	if c.TLS != nil {
+		return "wss://" + c.Addr + "/ws"
+	}
+	return "ws://" + c.Addr + "/ws"
+}
 
 // GC asks the child to collect garbage and return memory to the OS, so RSS
 // reflects live memory.
@@ -118,12 +128,28 @@ func (c *Child) Stop() {
 }
 
 // ServeChild is the child's side: it serves mode on listen, prints
-// "listening ADDR" on stdout, and runs until ctx is done.
-func ServeChild(ctx context.Context, mode, listen string, flush, heartbeat time.Duration, stdout io.Writer) error {
+// "listening ADDR" on stdout, and runs until ctx is done. With tlsDir (the
+// feed only) it serves TLS with the development self-signed certificate
+// kept there, as `tickwire server --tls-self-signed` does.
+func ServeChild(ctx context.Context, mode, listen, tlsDir string, flush, heartbeat time.Duration, stdout io.Writer) error {
 	RaiseFDLimit()
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err
+	}
+	if tlsDir != "" {
+		if mode != ModeFeed {
+			return fmt.Errorf("TLS: the %s server is a plain baseline", mode)
+		}
+		ss, err := tlsconf.EnsureSelfSigned(tlsDir, time.Now())
+		if err != nil {
+			return err
+		}
+		conf, err := tlsconf.LoadServer(ss.CertFile, ss.KeyFile)
+		if err != nil {
+			return err
+		}
+		ln = tls.NewListener(ln, conf)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /debug/gc", func(w http.ResponseWriter, _ *http.Request) {

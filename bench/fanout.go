@@ -15,6 +15,7 @@ import (
 // FanoutResult compares delivered messages per second to many clients
 // through tickwire with the raw batched-write server.
 type FanoutResult struct {
+	Transport string  `json:"transport"` // ws, or wss: the feed over TLS (the raw server is plain)
 	Clients   int     `json:"clients"`
 	FrameSize int     `json:"frame_bytes"`
 	Seconds   float64 `json:"seconds"`
@@ -23,13 +24,14 @@ type FanoutResult struct {
 	Ratio     float64 `json:"ratio"`
 	OursJain  float64 `json:"ours_jain"`
 	RawJain   float64 `json:"raw_jain"`
+	VsPlain   float64 `json:"vs_plain"` // TLS row: its msg/s over the plain feed's in the same run
 }
 
 // Fanout publishes ~frame-byte events as fast as the slowest client keeps up
 // (at most ahead events in flight) to n clients for d, through tickwire and
 // through the raw server, and counts what the clients decode.
 func Fanout(ctx context.Context, feed, rawfan *Child, n, frame int, d time.Duration) (FanoutResult, error) {
-	res := FanoutResult{Clients: n, FrameSize: frame, Seconds: d.Seconds()}
+	res := FanoutResult{Transport: scheme(feed), Clients: n, FrameSize: frame, Seconds: d.Seconds()}
 	var err error
 	if res.Ours, res.OursJain, err = fanoutRun(ctx, feed, n, frame, d, false); err != nil {
 		return res, fmt.Errorf("tickwire fan-out: %w", err)
@@ -105,7 +107,8 @@ func fanoutRun(ctx context.Context, srv *Child, n, frame int, d time.Duration, r
 	if raw {
 		pubURL = "ws://" + srv.Addr + "/pub"
 	}
-	pub, _, err := websocket.DefaultDialer.DialContext(ctx, pubURL, nil)
+	pd := websocket.Dialer{TLSClientConfig: srv.TLS}
+	pub, _, err := pd.DialContext(ctx, pubURL, nil)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -177,7 +180,7 @@ func fanoutRun(ctx context.Context, srv *Child, n, frame int, d time.Duration, r
 // dialCounting connects a fan-out client: for tickwire with Hello and a
 // subscription, for the raw server plainly.
 func dialCounting(ctx context.Context, srv *Child, raw bool) (*websocket.Conn, error) {
-	d := websocket.Dialer{ReadBufferSize: 64 << 10, WriteBufferSize: 1 << 10}
+	d := websocket.Dialer{ReadBufferSize: 64 << 10, WriteBufferSize: 1 << 10, TLSClientConfig: srv.TLS}
 	c, _, err := d.DialContext(ctx, srv.URL(), nil)
 	if err != nil {
 		return nil, err

@@ -14,18 +14,22 @@ import (
 // PingPongResult compares RTT through tickwire with a raw WebSocket echo for
 // one payload size.
 type PingPongResult struct {
-	Payload  int     `json:"payload_bytes"`
-	Iter     int     `json:"iterations"`
-	OursP50  Micros  `json:"ours_p50_us"`
-	OursP99  Micros  `json:"ours_p99_us"`
-	EchoP50  Micros  `json:"echo_p50_us"`
-	EchoP99  Micros  `json:"echo_p99_us"`
-	RatioP50 float64 `json:"ratio_p50"`
-	RatioP99 float64 `json:"ratio_p99"`
+	Transport string  `json:"transport"` // ws, or wss: the feed over TLS (the echo is plain)
+	Payload   int     `json:"payload_bytes"`
+	Iter      int     `json:"iterations"`
+	OursP50   Micros  `json:"ours_p50_us"`
+	OursP99   Micros  `json:"ours_p99_us"`
+	EchoP50   Micros  `json:"echo_p50_us"`
+	EchoP99   Micros  `json:"echo_p99_us"`
+	RatioP50  float64 `json:"ratio_p50"`
+	RatioP99  float64 `json:"ratio_p99"`
 	// CPU time each server process spent per recorded round trip: where
 	// the difference comes from, apart from the clock's view.
 	OursCPU Micros `json:"ours_server_cpu_us"`
 	EchoCPU Micros `json:"echo_server_cpu_us"`
+	// TLS rows: the feed over TLS against the plain feed of the same run.
+	VsPlainP50 float64 `json:"vs_plain_p50"`
+	VsPlainCPU float64 `json:"vs_plain_cpu"`
 }
 
 // PingPong measures, for each payload size, the RTT of an event published
@@ -33,7 +37,8 @@ type PingPongResult struct {
 // queue -> writer), and the RTT of a raw gorilla echo of the same size, in
 // alternating rounds so both see the same machine.
 func PingPong(ctx context.Context, feed, echo *Child, payloads []int, iters int) ([]PingPongResult, error) {
-	ours, err := client.Dial(ctx, feed.URL(), protocol.Hello{Client: "bench-pingpong"})
+	d := client.Dialer{TLSConfig: feed.TLS}
+	ours, err := d.Dial(ctx, feed.URL(), protocol.Hello{Client: "bench-pingpong"})
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +101,7 @@ func PingPong(ctx context.Context, feed, echo *Child, payloads []int, iters int)
 				return nil, ctx.Err()
 			}
 		}
-		res := PingPongResult{Payload: size, Iter: per * rounds,
+		res := PingPongResult{Transport: scheme(feed), Payload: size, Iter: per * rounds,
 			OursP50: US(h1.Quantile(0.5)), OursP99: US(h1.Quantile(0.99)),
 			EchoP50: US(h2.Quantile(0.5)), EchoP99: US(h2.Quantile(0.99))}
 		res.OursCPU, res.EchoCPU = US(cpu1/time.Duration(per*rounds)), US(cpu2/time.Duration(per*rounds))
@@ -105,6 +110,27 @@ func PingPong(ctx context.Context, feed, echo *Child, payloads []int, iters int)
 		out = append(out, res)
 	}
 	return out, nil
+}
+
+// scheme is the child's WebSocket URL scheme: ws or wss.
+func scheme(c *Child) string {
+	if c.TLS != nil {
+		return "wss"
+	}
+	return "ws"
+}
+
+// PingPongVsPlain sets the TLS rows' ratios to the plain rows of the same
+// payload size.
+func PingPongVsPlain(plain, tls []PingPongResult) {
+	for i := range tls {
+		for _, p := range plain {
+			if p.Payload == tls[i].Payload {
+				tls[i].VsPlainP50 = float64(tls[i].OursP50) / float64(max(p.OursP50, 0.001))
+				tls[i].VsPlainCPU = float64(tls[i].OursCPU) / float64(max(p.OursCPU, 0.001))
+			}
+		}
+	}
 }
 
 func oursRTT(c *client.Conn, topic string, data []byte) (time.Duration, error) {

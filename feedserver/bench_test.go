@@ -1,15 +1,19 @@
 package feedserver
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
 	"tickwire/protocol"
+	"tickwire/tlsconf"
 )
 
 // The fan-out benchmarks publish into a real server whose clients are real
@@ -140,4 +144,77 @@ func awaitSent(b *testing.B, srv *Server, target uint64) {
 			b.Fatalf("writers stuck at %d of %d frames", srv.sentFrames.Load(), target)
 		}
 	}
+}
+
+// BenchmarkTLSBatchWrite: over TLS the socket has no writev, so the writer
+// copies a batch (64 frames of 125 B, WebSocket headers included) into one
+// buffer and makes one TLS write of it (copy), against the alternative
+// without the copy, one TLS write per frame (per-frame: a record and a
+// system call each), and the copy alone. docs/BENCHMARKS.md has the figures.
+func BenchmarkTLSBatchWrite(b *testing.B) {
+	ss, err := tlsconf.EnsureSelfSigned(b.TempDir(), time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	srvConf, err := tlsconf.LoadServer(ss.CertFile, ss.KeyFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cliConf, err := tlsconf.ClientConfig(ss.CertFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := tls.NewListener(ln, srvConf).Accept()
+		if err == nil {
+			_, _ = io.Copy(io.Discard, c)
+		}
+	}()
+	cliConf.ServerName = "127.0.0.1"
+	nc, err := tls.Dial("tcp", ln.Addr().String(), cliConf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	frames := make([][]byte, 64)
+	for i := range frames {
+		frames[i] = make([]byte, 125)
+	}
+	var gather sync.Pool
+	gather.New = func() any { return new([]byte) }
+	sw := &socketWriter{}
+	b.Run("copy", func(b *testing.B) {
+		b.SetBytes(64 * 125)
+		for b.Loop() {
+			if _, err := sw.write(nc, frames, 64<<10, &gather); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("per-frame", func(b *testing.B) {
+		b.SetBytes(64 * 125)
+		for b.Loop() {
+			for _, f := range frames {
+				if _, err := nc.Write(f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("copy-alone", func(b *testing.B) {
+		b.SetBytes(64 * 125)
+		buf := make([]byte, 0, 16<<10)
+		for b.Loop() {
+			buf = buf[:0]
+			for _, f := range frames {
+				buf = appendWSHeader(buf, wsOpBinary, len(f))
+				buf = append(buf, f...)
+			}
+		}
+	})
 }

@@ -44,6 +44,9 @@ type Client struct {
 	closed   sync.Once
 	pinger   *time.Timer // heartbeat pings
 	done     chan struct{}
+	// readDone closes when the reader has read its last: the peer's Close,
+	// or the end of its input. Closed only by a closing connection's reader.
+	readDone chan struct{}
 
 	rttNanos   atomic.Int64 // last RTT measured from our pings
 	sentFrames atomic.Uint64
@@ -58,7 +61,8 @@ type Client struct {
 	refusals  float64       // rate refusals, decaying by one a second
 	refusedAt time.Time
 	// closeStatus is the WebSocket close code the writer sends after the
-	// final Error frame (set by closeWith before the queue closes).
+	// final frame: closeWith's, or the peer's own echoed (peerClosed). Set
+	// before the queue closes.
 	closeStatus atomic.Int32
 	drained     atomic.Bool // the writer wrote the final frame and the close
 	untracked   sync.Once   // Server.conns.Done, once
@@ -76,6 +80,7 @@ func newClient(srv *Server, conn transport, id string) *Client {
 		queue:     newQueue(srv.cfg.MaxControlBytes),
 		subs:      make(map[string]*sub),
 		done:      make(chan struct{}),
+		readDone:  make(chan struct{}),
 		connected: time.Now(),
 	}
 	if _, ok := conn.(*websocket.Conn); !ok {
@@ -231,14 +236,34 @@ func (c *Client) readEnded() {
 	// The subscriptions are the reader's; release them once it is done, and
 	// leave their state with the session for a resume.
 	c.endSession()
-	// After closeWith the writer sends the final Error frame, then closes
-	// (or closeWith's timer does): the connection is over when done closes.
+	// After closeWith (or the peer's Close) the writer sends the final
+	// frames and the Close, then closes the connection once the peer's
+	// Close is in (or closeWith's timer does): the connection is over when
+	// done closes.
 	if !c.closing.Load() {
 		c.shutdown()
 	} else {
+		if ws, ok := c.conn.(*websocket.Conn); ok {
+			discardToClose(ws)
+		}
+		close(c.readDone)
 		<-c.done
 	}
 	c.untrack()
+}
+
+// discardToClose reads a closing WebSocket's input, acting on none of it,
+// until the peer's Close (RFC 6455 §7.1.1: the server closes the TCP
+// connection once both Close frames are sent), the end of the input or the
+// read deadline. Closing the connection with input unread would reset it:
+// the peer could lose the final frames. A read that already failed fails
+// again at once.
+func discardToClose(ws *websocket.Conn) {
+	for {
+		if _, _, err := ws.NextReader(); err != nil { // skips the rest of the previous message
+			return
+		}
+	}
 }
 
 // handleMessage reads the rest of a message (from r, or msg) and handles
@@ -557,9 +582,29 @@ func (c *Client) closeWithin(code protocol.ErrorCode, reason string, d time.Dura
 	default:
 		c.logger().Info("closing", "code", code, "reason", reason)
 	}
-	c.closeStatus.Store(int32(status))
 	b, _ := protocol.NewEncoder().Append(nil, &protocol.Error{Code: code, Reason: reason})
-	c.queue.close(b)
+	c.finish(status, b, d)
+}
+
+// peerClosed answers the peer's WebSocket Close (reader goroutine, from
+// gorilla's close handler): the writer echoes its status code (RFC 6455
+// §5.5.1; CloseNoStatusReceived, an empty Close, gets an empty one) after
+// the batch it may be writing and what is already queued, writes nothing
+// after it, and closes the connection. If the server is already closing,
+// its own Close crosses the peer's and stands.
+func (c *Client) peerClosed(code int) {
+	if c.closing.Swap(true) {
+		return
+	}
+	c.finish(code, nil, c.srv.cfg.WriteTimeout)
+}
+
+// finish closes the queue: the writer writes what is queued, then final
+// (if not nil), then a WebSocket Close with status, and ends the
+// connection; after d it ends regardless. The caller has set c.closing.
+func (c *Client) finish(status int, final []byte, d time.Duration) {
+	c.closeStatus.Store(int32(status))
+	c.queue.close(final)
 	// If the writer is stuck on a dead peer, the write deadline frees it.
 	time.AfterFunc(d, c.shutdown)
 }

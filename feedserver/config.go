@@ -20,6 +20,10 @@ type Config struct {
 	HandshakeTimeout time.Duration
 	// WriteTimeout bounds one batch write to a client. Default 5s.
 	WriteTimeout time.Duration
+	// CloseTimeout bounds the WebSocket close handshake: writing the
+	// server's Close, then waiting for the peer's before the connection is
+	// closed (a peer that does not answer is cut after it). Default 1s.
+	CloseTimeout time.Duration
 	// MaxConnections caps concurrent client connections with a principal
 	// (their Hello accepted); more are refused with CodeServerFull. A
 	// connection awaiting its Hello counts against MaxPreHello instead, so
@@ -223,6 +227,7 @@ func (c Config) withDefaults() Config {
 	def(&c.Heartbeat, time.Second)
 	def(&c.HandshakeTimeout, 5*time.Second)
 	def(&c.WriteTimeout, 5*time.Second)
+	def(&c.CloseTimeout, time.Second)
 	defInt(&c.MaxConnections, 10000)
 	if c.MaxPreHello == 0 {
 		c.MaxPreHello = 1024

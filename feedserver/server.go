@@ -223,7 +223,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		_ = tc.SetWriteBuffer(s.cfg.SocketSendBuffer)
 	}
 	c := newClient(s, conn, "c"+strconv.FormatUint(s.nextID.Add(1), 10))
-	c.installControlHandlers(conn)
 	// Pings start before the client is visible to the shutdown, which stops them.
 	c.startPings()
 	if reason := s.add(c); reason != "" {
@@ -237,10 +236,17 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.errSent.inc(code)
 		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
 		_ = conn.WriteMessage(websocket.BinaryMessage, b)
-		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(status, reason), time.Now().Add(time.Second))
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(status, reason), time.Now().Add(s.cfg.CloseTimeout))
+		// Closed once the peer's Close answers ours, which needs no answer
+		// (RFC 6455 §7.1.1), or after CloseTimeout.
+		conn.SetCloseHandler(func(int, string) error { return nil })
+		conn.SetPingHandler(func(string) error { return nil })
+		_ = conn.SetReadDeadline(time.Now().Add(s.cfg.CloseTimeout))
+		discardToClose(conn)
 		_ = conn.Close()
 		return
 	}
+	c.installControlHandlers(conn)
 	// The handler returns; the reader goroutine keeps the connection, so the
 	// HTTP server's per-request state is freed. The writer goroutine starts
 	// when there is something to write.

@@ -20,14 +20,22 @@ import (
 // WebSocket URL. It stops when the test ends.
 func startServer(t testing.TB, cfg Config) (*Server, string) {
 	t.Helper()
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	srv := New(cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv, _ := serveOn(t, cfg, ln)
+	return srv, "ws://" + ln.Addr().String() + "/ws"
+}
+
+// serveOn runs a Server on ln until the test ends; stop begins its graceful
+// shutdown earlier.
+func serveOn(t testing.TB, cfg Config, ln net.Listener) (srv *Server, stop func()) {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	srv = New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
@@ -37,7 +45,7 @@ func startServer(t testing.TB, cfg Config) (*Server, string) {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return srv, "ws://" + ln.Addr().String() + "/ws"
+	return srv, cancel
 }
 
 // waitFor polls cond every few milliseconds until it holds or d passes.

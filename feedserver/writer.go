@@ -117,7 +117,9 @@ func (w *writer) loop() (holding bool) {
 			if status == 0 {
 				status = websocket.CloseNormalClosure
 			}
-			w.writeClose(status, "")
+			if w.writeClose(status, "") == nil {
+				w.awaitPeerClose()
+			}
 			c.drained.Store(true)
 			c.shutdown()
 			return true
@@ -423,14 +425,35 @@ func (w *writer) releaseSock() {
 }
 
 // writeClose sends the WebSocket close frame after the final batch.
-func (w *writer) writeClose(code int, reason string) {
+func (w *writer) writeClose(code int, reason string) error {
 	c := w.c
 	ws, ok := c.conn.(*websocket.Conn)
 	if !ok {
-		_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
-		return
+		return c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(c.srv.cfg.CloseTimeout))
 	}
 	nc := ws.NetConn()
-	_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = nc.Write(closeFrame(code, reason))
+	if err := nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.CloseTimeout)); err != nil {
+		return err
+	}
+	_, err := nc.Write(closeFrame(code, reason))
+	return err
+}
+
+// awaitPeerClose waits, after the server's Close, until the reader has read
+// the peer's (at once if the server's was the answer to it) or the end of
+// the input, for at most Config.CloseTimeout: closing the connection earlier would
+// reset it under input not yet read, and the peer could lose the final
+// frames. An HTTP stream has no input to wait for.
+func (w *writer) awaitPeerClose() {
+	c := w.c
+	if _, ok := c.conn.(*websocket.Conn); !ok {
+		return
+	}
+	t := time.NewTimer(c.srv.cfg.CloseTimeout)
+	defer t.Stop()
+	select {
+	case <-c.readDone:
+	case <-c.done:
+	case <-t.C:
+	}
 }

@@ -13,9 +13,9 @@ import (
 // a message writer per message and copy every frame into a per-connection
 // buffer. Gorilla still owns the read side and the handshake. What gorilla
 // would write on its own during normal operation, the reply to a peer's
-// WebSocket ping (and close), is routed through the writer instead
-// (installControlHandlers), so the writer is the one goroutine writing data
-// to the socket. The exception is terminal: on a WebSocket protocol error
+// WebSocket ping and the answer to its close, is routed through the writer
+// instead (installControlHandlers), so the writer is the one goroutine
+// writing to the socket, and its Close is the last frame on it. The exception is terminal: on a WebSocket protocol error
 // (a malformed frame header) gorilla's reader writes its own close frame,
 // 1002, and the connection ends; each write is whole (the socket's write
 // lock), so that frame never splits one of ours.
@@ -50,9 +50,11 @@ func (c *Client) installControlHandlers(ws *websocket.Conn) {
 		c.queue.pong(data)
 		return nil
 	})
-	// The reader ends on the peer's close and the connection is closed
-	// after it; echoing the close frame is not worth a second writer.
-	ws.SetCloseHandler(func(int, string) error { return nil })
+	// The reader ends with the peer's Close; the writer answers it.
+	ws.SetCloseHandler(func(code int, _ string) error {
+		c.peerClosed(code)
+		return nil
+	})
 }
 
 // socketWriter gathers one batch of WebSocket frames and writes it with one
@@ -138,8 +140,12 @@ func (sw *socketWriter) trim() {
 	}
 }
 
-// closeFrame returns a close frame with code and reason (at most 123 bytes).
+// closeFrame returns a close frame with code and reason (at most 123
+// bytes); CloseNoStatusReceived, a code never sent, makes an empty one.
 func closeFrame(code int, reason string) []byte {
+	if code == websocket.CloseNoStatusReceived {
+		return appendWSHeader(nil, wsOpClose, 0)
+	}
 	if len(reason) > 123 {
 		reason = reason[:123]
 	}

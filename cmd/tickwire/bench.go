@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"tickwire/bench"
+	"tickwire/tlsconf"
 )
 
 const benchUsage = `Usage: tickwire bench <pingpong|fanout|idle|ramp> [flags]
@@ -28,6 +29,8 @@ machine (the server under test and the baseline are child processes):
 
 Common flags: --json prints a machine-readable summary (keys in
 docs/BENCHMARKS.md); --svg DIR writes charts drawn from the run's data.
+pingpong and fanout --tls also run a feed over TLS (the server's self-signed
+mode) after the plain one, with its ratio to it (vs_plain).
 Pin for stable RTT figures: taskset -c 0 tickwire bench pingpong.
 `
 
@@ -52,6 +55,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	svgDir := fs.String("svg", "", "write SVG charts into `DIR`")
 	flush := fs.Duration("flush", 0, "server FlushInterval (0: write as soon as data is queued)")
 	heartbeat := fs.Duration("heartbeat", time.Second, "server ping interval (each is a write per client, and a pong to read)")
+	withTLS := false
+	if name == "pingpong" || name == "fanout" {
+		fs.BoolVar(&withTLS, "tls", false, "also measure a feed over TLS (self-signed), beside the plain one")
+	}
 	var run func(context.Context, string) (any, []chart, error)
 	switch name {
 	case "pingpong":
@@ -69,7 +76,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			defer feed.Stop()
 			defer echo.Stop()
 			res, err := bench.PingPong(ctx, feed, echo, sizes, *iters)
-			return res, pingpongCharts(res), err
+			if err != nil || !withTLS {
+				return res, pingpongCharts(res), err
+			}
+			tlsFeed, err := startTLSFeed(ctx, exe, *flush, *heartbeat)
+			if err != nil {
+				return nil, nil, err
+			}
+			defer tlsFeed.Stop()
+			overTLS, err := bench.PingPong(ctx, tlsFeed.Child, echo, sizes, *iters)
+			bench.PingPongVsPlain(res, overTLS)
+			return append(res, overTLS...), pingpongCharts(res), err
 		}
 	case "fanout":
 		clients := fs.Int("clients", 1000, "clients")
@@ -83,7 +100,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			defer feed.Stop()
 			defer raw.Stop()
 			res, err := bench.Fanout(ctx, feed, raw, *clients, *frame, *dur)
-			return res, nil, err
+			if err != nil || !withTLS {
+				return res, nil, err
+			}
+			tlsFeed, err := startTLSFeed(ctx, exe, *flush, *heartbeat)
+			if err != nil {
+				return nil, nil, err
+			}
+			defer tlsFeed.Stop()
+			overTLS, err := bench.Fanout(ctx, tlsFeed.Child, raw, *clients, *frame, *dur)
+			overTLS.VsPlain = overTLS.Ours / max(res.Ours, 1)
+			return []bench.FanoutResult{res, overTLS}, nil, err
 		}
 	case "idle":
 		clients := fs.Int("clients", 2000, "idle clients")
@@ -187,16 +214,51 @@ func startPair(ctx context.Context, exe, baseline string, flush, heartbeat time.
 	return feed, base, nil
 }
 
+// startTLSFeed starts a feed server over TLS with a development
+// self-signed certificate in a temporary directory (made here, reused by
+// the child), and trusts it.
+func startTLSFeed(ctx context.Context, exe string, flush, heartbeat time.Duration) (*tlsChild, error) {
+	dir, err := os.MkdirTemp("", "tickwire-bench-tls-")
+	if err != nil {
+		return nil, err
+	}
+	ss, err := tlsconf.EnsureSelfSigned(dir, time.Now())
+	if err == nil {
+		var feed *bench.Child
+		if feed, err = bench.StartChild(ctx, exe, bench.ModeFeed, "--flush", flush.String(), "--heartbeat", heartbeat.String(), "--tls-self-signed", dir); err == nil {
+			if feed.TLS, err = tlsconf.ClientConfig(ss.CertFile); err == nil {
+				return &tlsChild{Child: feed, dir: dir}, nil
+			}
+			feed.Stop()
+		}
+	}
+	_ = os.RemoveAll(dir)
+	return nil, err
+}
+
+// tlsChild is a feed over TLS and its certificate's directory.
+type tlsChild struct {
+	*bench.Child
+	dir string
+}
+
+// Stop ends the child and removes the certificate.
+func (c *tlsChild) Stop() {
+	c.Child.Stop()
+	_ = os.RemoveAll(c.dir)
+}
+
 func benchServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench serve", flag.ContinueOnError)
 	mode := fs.String("mode", bench.ModeFeed, "feed, echo or rawfan")
 	listen := fs.String("listen", "127.0.0.1:0", "listen address")
 	flush := fs.Duration("flush", 0, "feed server FlushInterval")
 	heartbeat := fs.Duration("heartbeat", time.Second, "feed server ping interval")
+	tlsDir := fs.String("tls-self-signed", "", "feed: serve TLS with the development certificate in `DIR`")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
-	return bench.ServeChild(ctx, *mode, *listen, *flush, *heartbeat, stdout)
+	return bench.ServeChild(ctx, *mode, *listen, *tlsDir, *flush, *heartbeat, stdout)
 }
 
 func parseInts(s string) ([]int, error) {
