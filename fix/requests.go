@@ -43,10 +43,6 @@ import (
 // failed while committing the request's batch, so it may have been
 // applied, and the trader must not resubmit it as new.
 
-// ErrDuplicateClOrdID refuses a trader request whose ClOrdID its session
-// has used already.
-var ErrDuplicateClOrdID = errors.New("duplicate ClOrdID")
-
 // HandleRequest decodes a trader request (orderwire JSON) and runs it (see
 // Request). Every error is an *orderwire.Refusal.
 func (g *Gateway) HandleRequest(ctx context.Context, data []byte) error {
