@@ -20,7 +20,7 @@ const (
 	TypeTelemetry    FrameType = 11 // client -> server: what the client observes (lag, queue)
 	TypePublish      FrameType = 12 // publisher -> server: a value for a conflated topic
 	TypePublishEvent FrameType = 13 // publisher -> server: an event for a sequenced topic
-	TypeLimits       FrameType = 14 // client -> server: bandwidth budget and default rate
+	TypeLimits       FrameType = 14 // client -> server: the session's bandwidth budget
 )
 
 // String returns the frame type's name.
@@ -118,9 +118,12 @@ type StreamPosition struct {
 	Epoch string
 }
 
-// Limits sets the session's bandwidth budget: the server conflates prices to
-// stay under MaxBytesPerSec (0 = unlimited) and never drops sequenced data to
-// do so.
+// Limits sets the session's bandwidth budget, MaxBytesPerSec (0, the
+// default: none). Each Limits replaces the previous one; a resumed session
+// keeps it. Over the budget the server defers conflated values (a newer
+// value replaces a deferred one, so the client gets the latest when the
+// budget allows); sequenced events are never deferred or dropped, but their
+// bytes count against it. A topic's update rate is Subscribe.MinIntervalMs.
 type Limits struct {
 	MaxBytesPerSec uint64
 }
