@@ -9,7 +9,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # 5-10 s per target here.
 FUZZTIME ?= 150000x
 
-.PHONY: all build demo test test-deps vet fmt fuzz bench clean fix-deps stress
+.PHONY: all build demo check test test-deps vet fmt fuzz bench clean fix-deps stress
 
 all: vet test
 
@@ -19,6 +19,10 @@ build:
 ## demo: replay real recorded ticks through a real server into the trader dashboard
 demo: build
 	./$(BIN) demo
+
+## check: the inner loop, under a minute: vet and the fast tests (-short skips soak, tmux, killed processes, the binary, multi-second timeouts; no -race)
+check: vet
+	$(GO) test -short -count=1 ./...
 
 ## test: everything CI runs: vet, race-enabled tests (real sockets, tmux), short fuzzing
 test: test-deps fix-deps vet

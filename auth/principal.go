@@ -146,11 +146,6 @@ func (p *Principal) CanPublish(topic string) bool {
 	return p.matchesTopics(topic)
 }
 
-// ErrNotEntitled is the cause of every entitlement refusal. Its text is the
-// whole reason a client is given for a refused subscription or publish,
-// the same whether or not the topic exists.
-var ErrNotEntitled = errors.New("not entitled")
-
 // AuthorizeOrder says whether p may send an order request of action for
 // account (an orderwire.Request): new, cancel and replace need role trader
 // and one of p's accounts; desk actions (which name an order, not an

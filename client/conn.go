@@ -28,11 +28,6 @@ const (
 	TransportHTTP      = "http"
 )
 
-// ErrUpgradeRefused: the server (or a proxy in front of it) answered the
-// WebSocket handshake with a plain HTTP response. HTTP streaming may work
-// where the WebSocket does not.
-var ErrUpgradeRefused = errors.New("websocket upgrade refused")
-
 // transport is one connection's message pipe.
 type transport interface {
 	WriteMessage(msg []byte) error

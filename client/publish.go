@@ -1,14 +1,10 @@
 package client
 
 import (
-	"errors"
 	"fmt"
 
 	"tickwire/protocol"
 )
-
-// ErrNotConnected: Publish was called while the client had no connection.
-var ErrNotConnected = errors.New("client: not connected")
 
 // Publish sends Publish and PublishEvent frames (values, events, requests on
 // a request topic) as one message on the current connection. It returns

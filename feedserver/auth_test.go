@@ -342,6 +342,9 @@ func TestEntitlements(t *testing.T) {
 // expires (2010); the client then reports the refusal and waits its
 // longest backoff before each new try.
 func TestTokenExpiresMidSession(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for a 4s token to expire: slow; make test runs it")
+	}
 	r := newAuthRig(t, Config{}, auth.Config{Leeway: -1})
 	tok := r.token(t, auth.MintOptions{Subject: "ann", TTL: 4 * time.Second})
 	c := r.dialAs(t, tok)

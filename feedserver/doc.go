@@ -5,7 +5,9 @@
 //
 //	source (package tickfeed's replay, publishers) -> Hub.Publish (hub.go): topic cache + encode once (topic.go)
 //	  -> per-client virtual queue, one pending entry per topic (queue.go)
-//	  -> one writer goroutine per connection coalescing frames into few writes (writer.go)
+//	  -> a writer goroutine per connection with work, coalescing frames into few
+//	     writes (writer.go): started by the queue's signal, gone after 25 ms idle
+//	     (writerLinger), so an idle connection holds none
 //
 // A price update is encoded once per publish, not per client: every subscriber's
 // queue points at the same immutable version. A client that keeps up receives

@@ -2,7 +2,6 @@ package feedserver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"math"
@@ -17,20 +16,6 @@ import (
 )
 
 const numShards = 64
-
-// Errors returned by the Hub's publish methods.
-var (
-	ErrWrongKind = errors.New("topic kind does not take this publish")
-	ErrPaused    = errors.New("topic ingest paused")
-	// ErrTopicLimit refuses a client's publish that would make a new topic
-	// over the server's or the publisher's topic limit (Config.MaxHubTopics,
-	// MaxTopicsPerPublisher).
-	ErrTopicLimit = errors.New("topic limit reached")
-	// ErrNonFinite refuses a value with a NaN or an infinity, or one whose
-	// merge (a sum) would make one: it would poison a merge topic's sums
-	// for good, and no price consumer can use it.
-	ErrNonFinite = errors.New("value is not a finite number")
-)
 
 // nonFinite returns the first field of q that is NaN or infinite.
 func nonFinite(q *protocol.Quote) (protocol.Field, bool) {

@@ -29,10 +29,6 @@ import (
 // publisher's identity (its IP address in open mode) may change across the
 // reconnect that causes the retry.
 
-// ErrKeyConflict refuses a publish whose idempotency key the topic
-// remembers for another payload.
-var ErrKeyConflict = errors.New("idempotency key already used for another event")
-
 // Defaults of Config.IdempotencyWindow and IdempotencyEvents.
 const (
 	idemWindow = 5 * time.Minute

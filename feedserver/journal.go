@@ -39,9 +39,6 @@ type StateSnapshot struct {
 	Data     []byte // the application's encoding (msgpack), at most protocol.MaxSnapshotData
 }
 
-// ErrNoState is returned by a StateSnapshotter that has no state for a topic.
-var ErrNoState = errors.New("no state snapshot for this topic")
-
 // The default in-memory journal keeps, per topic, at least the newest
 // memJournalKeep events and memJournalKeepBytes bytes of payload, whichever
 // is fewer (Config.MemoryRetention, MemoryRetentionBytes).

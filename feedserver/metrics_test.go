@@ -295,6 +295,9 @@ func TestMetricsErrorsSent(t *testing.T) {
 // values published meanwhile conflate; conflated/enqueued (the documented
 // ratio) is between 0 and 1 and high here.
 func TestMetricsConflationRatio(t *testing.T) {
+	if testing.Short() {
+		t.Skip("counts writes over seconds: slow; make test runs it")
+	}
 	srv, url := startServer(t, Config{FlushInterval: time.Second})
 	base := baseURL(url)
 	var q protocol.Quote

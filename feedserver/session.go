@@ -57,7 +57,7 @@ func (c *Client) startSession(h *protocol.Hello) bool {
 	)
 	subject := c.principalOf().Subject
 	if h.ResumeToken != "" {
-		sess, state, err := store.ResumeAs(context.Background(), h.ResumeToken, subject, c)
+		sess, state, err := store.Resume(context.Background(), h.ResumeToken, subject, c)
 		switch {
 		case err == nil:
 			c.sess, st, resumed = sess, state, true
@@ -75,7 +75,7 @@ func (c *Client) startSession(h *protocol.Hello) bool {
 		}
 	}
 	if c.sess == nil {
-		c.sess = store.CreateFor(c, subject)
+		c.sess = store.Create(c, subject)
 	}
 	sess := c.sess
 	c.sessStats.Store(sess)

@@ -429,7 +429,7 @@ func TestBadResume(t *testing.T) {
 // right format and key id, as an attacker who saw another token would build.
 func forgeToken(t *testing.T, srv *Server, id string) string {
 	t.Helper()
-	real := srv.sessions.Create(nopOwner{}).Token // a genuine token, for the format and key id
+	real := srv.sessions.Create(nopOwner{}, "").Token // a genuine token, for the format and key id
 	parts := strings.Split(real, ".")
 	parts[2] = id
 	return strings.Join(parts, ".")

@@ -148,6 +148,9 @@ type crashRig struct {
 
 func newCrashRig(t *testing.T) *crashRig {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("gateway processes killed with SIGKILL: slow; make test runs it")
+	}
 	n := rigSeq.Add(1)
 	cr := &crashRig{dir: t.TempDir(), gwID: fmt.Sprintf("GWK%d", n), clID: fmt.Sprintf("CLK%d", n)}
 	port, err := freeTestPort()

@@ -2,7 +2,6 @@ package fix
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -27,18 +26,6 @@ import (
 // given up; one it has started is waited for). All methods are safe for
 // concurrent use.
 type Desk struct{ g *Gateway }
-
-// Errors of Desk operations.
-var (
-	// ErrUnknownOrder: no order has this OrderID.
-	ErrUnknownOrder = errors.New("fix: unknown order")
-	// ErrNotDesk: the order is not HandlInst=3; the auto venue works it.
-	ErrNotDesk = errors.New("fix: order is not a desk (HandlInst=3) order")
-	// ErrBadText: a text longer than orderwire.MaxTextLen, or not
-	// printable (orderwire.PrintableText). It would go into the report's
-	// Text (58) as is: an SOH there breaks the FIX session for good.
-	ErrBadText = errors.New("fix: bad text")
-)
 
 // checkDecimals refuses a quantity or price of more than
 // orderwire.MaxDecimalDigits digits: written out (journal, report) it

@@ -123,18 +123,6 @@ type reply struct {
 // stopped.
 var errStopped = errors.New("fix: gateway stopped")
 
-// Errors of the engine's work.
-var (
-	// ErrOutcomeUnknown: the engine stopped on a failure (journal, FIX
-	// store) while the operation's batch was being committed: it may or
-	// may not have been applied, which a restarted gateway's book tells.
-	// Everything else an operation returns means it was not applied.
-	ErrOutcomeUnknown = errors.New("fix: outcome unknown (the gateway failed while committing it)")
-	// ErrEventTooLarge: the event's journal record would be over
-	// Config.MaxEventBytes. Refused before it changed anything.
-	ErrEventTooLarge = errors.New("fix: event too large for the journal")
-)
-
 func (e *engine) run() {
 	defer close(e.done)
 	timer := time.NewTimer(time.Hour)

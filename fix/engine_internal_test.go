@@ -14,6 +14,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"tickwire/fix/order"
+	"tickwire/orderwire"
 )
 
 // The engine's queries and desk operations against a stalled engine: a test
@@ -88,7 +89,11 @@ func testCtx(t *testing.T) context.Context {
 
 func newDeskOrder(g *Gateway, clOrdID string) error {
 	js := `{"Action":"new","ClOrdID":"` + clOrdID + `","Account":"ACC1","Symbol":"EURUSD","Side":"1","OrdType":"2","Price":"1.1","OrderQty":"10","HandlInst":"3"}`
-	return g.HandleRequest(context.Background(), []byte(js))
+	r, err := orderwire.DecodeRequest([]byte(js))
+	if err != nil {
+		return err
+	}
+	return g.Request(context.Background(), r)
 }
 
 // deskOrderFor creates a desk order of account ACC1 and returns its OrderID.

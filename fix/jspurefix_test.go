@@ -23,6 +23,9 @@ import (
 // (deskWork). Without node or node_modules the test is skipped, except
 // under CI=true where it fails.
 func TestJspurefixCounterparty(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a node.js counterparty process: slow; make test runs it")
+	}
 	ci := os.Getenv("CI") == "true"
 	missing := func(why string) {
 		t.Helper()

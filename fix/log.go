@@ -1,7 +1,6 @@
 package fix
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -13,6 +12,8 @@ import (
 	"github.com/quickfixgo/quickfix/config"
 	filelog "github.com/quickfixgo/quickfix/log/file"
 	"github.com/quickfixgo/tag"
+
+	"tickwire/fix/spec"
 )
 
 // newLogFactory returns quickfix's file log when FileLogPath is set (the
@@ -59,41 +60,15 @@ func (f redactingFactory) CreateSessionLog(id quickfix.SessionID) (quickfix.Log,
 
 type redactingLog struct{ quickfix.Log }
 
-func (l redactingLog) OnIncoming(msg []byte) { l.Log.OnIncoming(RedactPassword(msg)) }
+func (l redactingLog) OnIncoming(msg []byte) { l.Log.OnIncoming(spec.RedactPassword(msg)) }
 func (l redactingLog) OnEvent(s string) {
-	if strings.Contains(s, string(passwordField)) {
-		s = string(RedactPassword([]byte(s)))
+	if strings.Contains(s, "554=") { // cheap filter; RedactPassword matches the field exactly
+		s = string(spec.RedactPassword([]byte(s)))
 	}
 	l.Log.OnEvent(s)
 }
 func (l redactingLog) OnEventf(format string, v ...any) {
 	l.OnEvent(fmt.Sprintf(format, v...))
-}
-
-var passwordField = []byte("\x01554=")
-
-// RedactPassword returns the FIX message msg, or a log line quoting one,
-// with the values of its Password (554) fields replaced by "***": a copy if
-// there is one, msg itself otherwise (no allocation per message).
-func RedactPassword(msg []byte) []byte {
-	i := bytes.Index(msg, passwordField)
-	if i < 0 {
-		return msg
-	}
-	out := make([]byte, 0, len(msg))
-	for i >= 0 {
-		i += len(passwordField)
-		out = append(out, msg[:i]...)
-		out = append(out, "***"...)
-		msg = msg[i:]
-		if j := bytes.IndexByte(msg, 1); j >= 0 {
-			msg = msg[j:]
-		} else {
-			msg = nil
-		}
-		i = bytes.Index(msg, passwordField)
-	}
-	return append(out, msg...)
 }
 
 // yieldingFactory wraps session logs so that the session goroutine yields

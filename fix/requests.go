@@ -43,22 +43,8 @@ import (
 // failed while committing the request's batch, so it may have been
 // applied, and the trader must not resubmit it as new.
 
-// ErrDuplicateClOrdID refuses a trader request whose ClOrdID its session
-// has used already.
-var ErrDuplicateClOrdID = errors.New("duplicate ClOrdID")
-
-// HandleRequest decodes a trader request (orderwire JSON) and runs it (see
-// Request). Every error is an *orderwire.Refusal.
-func (g *Gateway) HandleRequest(ctx context.Context, data []byte) error {
-	r, err := orderwire.DecodeRequest(data)
-	if err != nil {
-		return err
-	}
-	return g.Request(ctx, r)
-}
-
-// Request runs a trader request: see the comment above. Every error is an
-// *orderwire.Refusal.
+// Request runs a trader request (decoded with orderwire.DecodeRequest): see
+// the comment above. Every error is an *orderwire.Refusal.
 func (g *Gateway) Request(ctx context.Context, r *orderwire.Request) error {
 	if err := r.Validate(); err != nil {
 		return err

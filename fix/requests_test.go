@@ -78,7 +78,11 @@ func execTypes(evs []*orderwire.OrderEvent) string {
 
 func request(t *testing.T, r *rig, js string) error {
 	t.Helper()
-	return r.gw.HandleRequest(ctx(t), []byte(js))
+	rq, err := orderwire.DecodeRequest([]byte(js)) // as the server does (cmd/tickwire/requests.go)
+	if err != nil {
+		return err
+	}
+	return r.gw.Request(ctx(t), rq)
 }
 
 func refused(t *testing.T, err error, want string) *orderwire.Refusal {

@@ -3,7 +3,6 @@ package fix
 import (
 	"bufio"
 	"bytes"
-	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -15,14 +14,9 @@ import (
 
 	"github.com/quickfixgo/quickfix"
 	"github.com/quickfixgo/quickfix/config"
-)
 
-// FIX44Dictionary is the FIX 4.4 data dictionary shipped in fix/spec (the
-// QuickFIX FIX44.xml, see fix/spec/README.md). The gateway validates every
-// inbound message against it unless a session names another dictionary.
-//
-//go:embed spec/FIX44.xml
-var FIX44Dictionary []byte
+	"tickwire/fix/spec"
+)
 
 // pathSettings are the settings whose relative values LoadSettings resolves
 // against the settings file's directory.
@@ -131,7 +125,7 @@ func prepareSettings(s *quickfix.Settings, dataDir string) (string, error) {
 		g.Set(config.FileStorePath, filepath.Join(dataDir, "fixstore"))
 	}
 	if needDict {
-		path, err := writeDictionary(dataDir)
+		path, err := spec.WriteFIX44(filepath.Join(dataDir, "spec"))
 		if err != nil {
 			return "", err
 		}
@@ -161,26 +155,6 @@ func prepareSettings(s *quickfix.Settings, dataDir string) (string, error) {
 		}
 	}
 	return net.JoinHostPort(host, strconv.Itoa(port)), nil
-}
-
-// writeDictionary writes the embedded FIX44.xml under dataDir (unless an
-// identical copy is there) and returns its path.
-func writeDictionary(dataDir string) (string, error) {
-	path := filepath.Join(dataDir, "spec", "FIX44.xml")
-	if cur, err := os.ReadFile(path); err == nil && bytes.Equal(cur, FIX44Dictionary) {
-		return path, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return "", fmt.Errorf("fix: data dictionary: %w", err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, FIX44Dictionary, 0o644); err != nil {
-		return "", fmt.Errorf("fix: data dictionary: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return "", fmt.Errorf("fix: data dictionary: %w", err)
-	}
-	return path, nil
 }
 
 // freePort asks the kernel for a free TCP port on host (127.0.0.1 when

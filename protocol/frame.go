@@ -20,7 +20,7 @@ const (
 	TypeTelemetry    FrameType = 11 // client -> server: what the client observes (lag, queue)
 	TypePublish      FrameType = 12 // publisher -> server: a value for a conflated topic
 	TypePublishEvent FrameType = 13 // publisher -> server: an event for a sequenced topic
-	TypeLimits       FrameType = 14 // client -> server: bandwidth budget and default rate
+	TypeLimits       FrameType = 14 // client -> server: the session's bandwidth budget
 )
 
 // String returns the frame type's name.
@@ -118,9 +118,12 @@ type StreamPosition struct {
 	Epoch string
 }
 
-// Limits sets the session's bandwidth budget: the server conflates prices to
-// stay under MaxBytesPerSec (0 = unlimited) and never drops sequenced data to
-// do so.
+// Limits sets the session's bandwidth budget, MaxBytesPerSec (0, the
+// default: none). Each Limits replaces the previous one; a resumed session
+// keeps it. Over the budget the server defers conflated values (a newer
+// value replaces a deferred one, so the client gets the latest when the
+// budget allows); sequenced events are never deferred or dropped, but their
+// bytes count against it. A topic's update rate is Subscribe.MinIntervalMs.
 type Limits struct {
 	MaxBytesPerSec uint64
 }
@@ -188,6 +191,10 @@ const (
 	EventSnapshot
 )
 
+// String joins the names of the set flags with "|", e.g.
+// "HistoryLost|Snapshot"; "0" when none is set.
+func (f EventFlags) String() string { return flagString(uint8(f), "HistoryLost", "Snapshot") }
+
 // Ping probes liveness; the peer answers with a Pong carrying the same Nonce.
 // Senders put their monotonic send time in Nonce to measure RTT.
 type Ping struct{ Nonce int64 }
@@ -216,6 +223,34 @@ const (
 	// FlagSimulated: the topic comes from a simulator, not a real source.
 	FlagSimulated
 )
+
+// String joins the names of the set flags with "|", e.g. "Stale|Gap"; "0"
+// when none is set.
+func (f Flags) String() string { return flagString(uint8(f), "Stale", "Gap", "Simulated") }
+
+// flagString names the bits of v set, lowest first (names[i] for bit i; an
+// unnamed bit as hex), joined with "|".
+func flagString(v uint8, names ...string) string {
+	if v == 0 {
+		return "0"
+	}
+	var b []byte
+	for i := range 8 {
+		bit := uint8(1) << i
+		if v&bit == 0 {
+			continue
+		}
+		if len(b) > 0 {
+			b = append(b, '|')
+		}
+		if i < len(names) {
+			b = append(b, names[i]...)
+		} else {
+			b = fmt.Appendf(b, "%#x", bit)
+		}
+	}
+	return string(b)
+}
 
 // Price carries a topic's value: a Snapshot holds every field the topic has, an
 // Update only the fields that changed since sequence Seq-1 (or, on a merge
@@ -274,6 +309,58 @@ const (
 
 // Fatal reports whether the server closes the connection after this error.
 func (c ErrorCode) Fatal() bool { return c >= 2000 }
+
+// String returns the code's name without its "Code" prefix, e.g.
+// "SlowConsumer" (logs name it; metrics and the wire keep the number).
+func (c ErrorCode) String() string {
+	switch c {
+	case CodeBadFrame:
+		return "BadFrame"
+	case CodeBadTopic:
+		return "BadTopic"
+	case CodeUnexpected:
+		return "Unexpected"
+	case CodeTooManyTopics:
+		return "TooManyTopics"
+	case CodeBadPublish:
+		return "BadPublish"
+	case CodeBadResume:
+		return "BadResume"
+	case CodeBadPosition:
+		return "BadPosition"
+	case CodeNotEntitled:
+		return "NotEntitled"
+	case CodeRateLimited:
+		return "RateLimited"
+	case CodeTopicLimit:
+		return "TopicLimit"
+	case CodeBadVersion:
+		return "BadVersion"
+	case CodeHelloRequired:
+		return "HelloRequired"
+	case CodeServerFull:
+		return "ServerFull"
+	case CodeSlowConsumer:
+		return "SlowConsumer"
+	case CodeIdle:
+		return "Idle"
+	case CodeShutdown:
+		return "Shutdown"
+	case CodeTooManyErrors:
+		return "TooManyErrors"
+	case CodeTooLarge:
+		return "TooLarge"
+	case CodeSessionMoved:
+		return "SessionMoved"
+	case CodeUnauthorized:
+		return "Unauthorized"
+	case CodeTokenExpired:
+		return "TokenExpired"
+	case CodeFlood:
+		return "Flood"
+	}
+	return fmt.Sprintf("ErrorCode(%d)", uint16(c))
+}
 
 // Error reports a refusal or failure. Topic names the topic concerned, if any.
 type Error struct {

@@ -207,7 +207,7 @@ func TestSecretFileTrust(t *testing.T) {
 func TestResumeWithinLinger(t *testing.T) {
 	s := newStore(t, Config{Linger: time.Minute})
 	o1 := &owner{name: "one", store: s}
-	sess := s.Create(o1)
+	sess := s.Create(o1, "")
 	o1.sess = sess
 	st := State{MaxBytesPerSec: 7, Subscriptions: []Subscription{
 		{Topic: "orders.A", Sequenced: true, Position: recovery.Position{Seq: 41, Epoch: "e"}},
@@ -218,7 +218,7 @@ func TestResumeWithinLinger(t *testing.T) {
 		t.Fatalf("after detach: %+v", got)
 	}
 	o2 := &owner{name: "two", store: s}
-	got, gotState, err := s.Resume(context.Background(), sess.Token, o2)
+	got, gotState, err := s.Resume(context.Background(), sess.Token, "", o2)
 	if err != nil || got != sess {
 		t.Fatalf("resume: %v, %v", got, err)
 	}
@@ -235,7 +235,7 @@ func TestResumeWithinLinger(t *testing.T) {
 func TestLingerExpiry(t *testing.T) {
 	s := newStore(t, Config{Linger: 20 * time.Millisecond})
 	o := &owner{store: s}
-	sess := s.Create(o)
+	sess := s.Create(o, "")
 	s.Detach(sess, o, State{})
 	deadline := time.Now().Add(5 * time.Second)
 	for s.Stats().Lingering != 0 {
@@ -244,7 +244,7 @@ func TestLingerExpiry(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if _, _, err := s.Resume(context.Background(), sess.Token, &owner{store: s}); !errors.Is(err, ErrUnknownSession) {
+	if _, _, err := s.Resume(context.Background(), sess.Token, "", &owner{store: s}); !errors.Is(err, ErrUnknownSession) {
 		t.Fatalf("resume after linger: %v, want ErrUnknownSession", err)
 	}
 	if st := s.Stats(); st.Expired != 1 {
@@ -258,10 +258,10 @@ func TestLingerExpiry(t *testing.T) {
 func TestTakeover(t *testing.T) {
 	s := newStore(t, Config{})
 	old := &owner{store: s, state: State{MaxBytesPerSec: 99}}
-	sess := s.Create(old)
+	sess := s.Create(old, "")
 	old.sess = sess
 	nw := &owner{store: s}
-	got, st, err := s.Resume(context.Background(), sess.Token, nw)
+	got, st, err := s.Resume(context.Background(), sess.Token, "", nw)
 	if err != nil || got != sess || st.MaxBytesPerSec != 99 || old.kicks != 1 {
 		t.Fatalf("takeover: %v %+v %v kicks=%d", got, st, err, old.kicks)
 	}
@@ -273,14 +273,14 @@ func TestTakeover(t *testing.T) {
 func TestTakeoverTimeout(t *testing.T) {
 	s := newStore(t, Config{TakeoverTimeout: 30 * time.Millisecond})
 	old := &owner{store: s, stuck: true}
-	sess := s.Create(old)
+	sess := s.Create(old, "")
 	old.sess = sess
-	if _, _, err := s.Resume(context.Background(), sess.Token, &owner{store: s}); !errors.Is(err, ErrBusy) {
+	if _, _, err := s.Resume(context.Background(), sess.Token, "", &owner{store: s}); !errors.Is(err, ErrBusy) {
 		t.Fatalf("resume of a stuck session: %v, want ErrBusy", err)
 	}
 	// The holder keeps it.
 	s.Detach(sess, old, State{MaxBytesPerSec: 3})
-	if _, st, err := s.Resume(context.Background(), sess.Token, &owner{store: s}); err != nil || st.MaxBytesPerSec != 3 {
+	if _, st, err := s.Resume(context.Background(), sess.Token, "", &owner{store: s}); err != nil || st.MaxBytesPerSec != 3 {
 		t.Fatalf("resume after the holder let go: %+v %v", st, err)
 	}
 }
@@ -290,11 +290,11 @@ func TestTakeoverTimeout(t *testing.T) {
 func TestForgedTokenHarmsNobody(t *testing.T) {
 	s := newStore(t, Config{})
 	victim := &owner{store: s}
-	sess := s.Create(victim)
+	sess := s.Create(victim, "")
 	victim.sess = sess
 	parts := strings.Split(sess.Token, ".")
 	forged := strings.Join([]string{parts[0], parts[1], parts[2], flip(parts[3])}, ".")
-	if _, _, err := s.Resume(context.Background(), forged, &owner{store: s}); !errors.Is(err, ErrBadToken) {
+	if _, _, err := s.Resume(context.Background(), forged, "", &owner{store: s}); !errors.Is(err, ErrBadToken) {
 		t.Fatalf("forged: %v", err)
 	}
 	if victim.kicks != 0 {
@@ -310,17 +310,17 @@ func TestMaxLingering(t *testing.T) {
 	var sessions []*Session
 	for range 5 {
 		o := &owner{store: s}
-		sess := s.Create(o)
+		sess := s.Create(o, "")
 		s.Detach(sess, o, State{})
 		sessions = append(sessions, sess)
 	}
 	if st := s.Stats(); st.Lingering != 3 || st.Expired != 2 {
 		t.Fatalf("stats %+v", st)
 	}
-	if _, _, err := s.Resume(context.Background(), sessions[0].Token, &owner{store: s}); !errors.Is(err, ErrUnknownSession) {
+	if _, _, err := s.Resume(context.Background(), sessions[0].Token, "", &owner{store: s}); !errors.Is(err, ErrUnknownSession) {
 		t.Fatalf("oldest should have been dropped: %v", err)
 	}
-	if _, _, err := s.Resume(context.Background(), sessions[4].Token, &owner{store: s}); err != nil {
+	if _, _, err := s.Resume(context.Background(), sessions[4].Token, "", &owner{store: s}); err != nil {
 		t.Fatalf("newest: %v", err)
 	}
 }
@@ -328,9 +328,9 @@ func TestMaxLingering(t *testing.T) {
 func TestNoLinger(t *testing.T) {
 	s := newStore(t, Config{Linger: -1})
 	o := &owner{store: s}
-	sess := s.Create(o)
+	sess := s.Create(o, "")
 	s.Detach(sess, o, State{})
-	if _, _, err := s.Resume(context.Background(), sess.Token, &owner{store: s}); !errors.Is(err, ErrUnknownSession) {
+	if _, _, err := s.Resume(context.Background(), sess.Token, "", &owner{store: s}); !errors.Is(err, ErrUnknownSession) {
 		t.Fatalf("resume without linger: %v", err)
 	}
 }
@@ -341,17 +341,17 @@ func TestNoLinger(t *testing.T) {
 func TestResumeBySameSubjectOnly(t *testing.T) {
 	s := newStore(t, Config{})
 	holder := &owner{store: s, state: State{MaxBytesPerSec: 5}}
-	sess := s.CreateFor(holder, "ann")
+	sess := s.Create(holder, "ann")
 	holder.sess = sess
 	if sess.Subject != "ann" {
 		t.Fatalf("subject %q", sess.Subject)
 	}
 	for _, other := range []string{"bob", ""} {
-		if _, _, err := s.ResumeAs(context.Background(), sess.Token, other, &owner{store: s}); !errors.Is(err, ErrNotYours) {
+		if _, _, err := s.Resume(context.Background(), sess.Token, other, &owner{store: s}); !errors.Is(err, ErrNotYours) {
 			t.Fatalf("resume by %q: %v, want ErrNotYours", other, err)
 		}
 	}
-	if _, _, err := s.Resume(context.Background(), sess.Token, &owner{store: s}); !errors.Is(err, ErrNotYours) {
+	if _, _, err := s.Resume(context.Background(), sess.Token, "", &owner{store: s}); !errors.Is(err, ErrNotYours) {
 		t.Fatalf("Resume (no subject) of ann's session: %v, want ErrNotYours", err)
 	}
 	if holder.kicks != 0 {
@@ -360,7 +360,7 @@ func TestResumeBySameSubjectOnly(t *testing.T) {
 	if st := s.Stats(); st.Refused != 3 {
 		t.Fatalf("stats %+v, want 3 refused", st)
 	}
-	got, st, err := s.ResumeAs(context.Background(), sess.Token, "ann", &owner{store: s})
+	got, st, err := s.Resume(context.Background(), sess.Token, "ann", &owner{store: s})
 	if err != nil || got != sess || st.MaxBytesPerSec != 5 || holder.kicks != 1 {
 		t.Fatalf("resume by ann: %v %+v %v kicks=%d", got, st, err, holder.kicks)
 	}
@@ -375,7 +375,7 @@ func TestLingeringCaps(t *testing.T) {
 	s := newStore(t, Config{MaxLingeringPerHolder: 3 * size, MaxLingeringBytes: 5 * size})
 	leave := func(st State) *Session {
 		o := &owner{store: s}
-		sess := s.CreateFor(o, "x")
+		sess := s.Create(o, "x")
 		s.Detach(sess, o, st)
 		return sess
 	}

@@ -89,7 +89,7 @@ type Session struct {
 	ID    string // shown in Welcome, logs and stats
 	Token string // the resume token
 	// Subject is the authenticated principal the session belongs to: only
-	// the same subject may resume it (ResumeAs).
+	// the same subject may resume it (Resume).
 	Subject string
 
 	// Guarded by Store.mu.
@@ -165,11 +165,9 @@ func NewStore(cfg Config) (*Store, error) {
 // Linger returns the configured linger time.
 func (s *Store) Linger() time.Duration { return s.cfg.Linger }
 
-// Create starts a new session held by owner, of no subject.
-func (s *Store) Create(owner Owner) *Session { return s.CreateFor(owner, "") }
-
-// CreateFor starts a new session held by owner for subject.
-func (s *Store) CreateFor(owner Owner, subject string) *Session {
+// Create starts a new session held by owner for subject (the
+// authenticated principal; only the same subject may resume it).
+func (s *Store) Create(owner Owner, subject string) *Session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var id string
@@ -187,20 +185,15 @@ func (s *Store) CreateFor(owner Owner, subject string) *Session {
 }
 
 // Resume verifies token and hands its session, with the state it was left
-// in, to owner. If another connection still holds the session, Resume kicks
-// it and waits (up to TakeoverTimeout, or ctx) for its Detach. Errors:
-// ErrBadToken (forged or damaged; nothing was looked up), ErrForeignToken,
-// ErrUnknownSession, ErrBusy, ErrClosed, or ctx's error. On any error the
-// caller starts a new session; nobody's session has changed.
-func (s *Store) Resume(ctx context.Context, token string, owner Owner) (*Session, State, error) {
-	return s.ResumeAs(ctx, token, "", owner)
-}
-
-// ResumeAs is Resume for subject: a session created for another subject
-// is refused with ErrNotYours before anything happens to it (its
-// connection is not kicked), so a stolen resume token is of no use to
-// another principal.
-func (s *Store) ResumeAs(ctx context.Context, token, subject string, owner Owner) (*Session, State, error) {
+// in, to owner. A session created for another subject is refused with
+// ErrNotYours before anything happens to it (its connection is not
+// kicked), so a stolen resume token is of no use to another principal. If
+// another connection still holds the session, Resume kicks it and waits
+// (up to TakeoverTimeout, or ctx) for its Detach. Errors: ErrBadToken
+// (forged or damaged; nothing was looked up), ErrForeignToken,
+// ErrUnknownSession, ErrNotYours, ErrBusy, ErrClosed, or ctx's error. On
+// any error the caller starts a new session; nobody's session has changed.
+func (s *Store) Resume(ctx context.Context, token, subject string, owner Owner) (*Session, State, error) {
 	id, err := s.signer.verify(token)
 	if err != nil {
 		s.mu.Lock()

@@ -26,7 +26,7 @@ var (
 	// ErrBusy: the connection holding the session did not let go in time.
 	ErrBusy = errors.New("sessions: session still held by another connection")
 	// ErrNotYours: the token is genuine but its session belongs to another
-	// subject (ResumeAs). Nothing happened to that session.
+	// subject (Resume). Nothing happened to that session.
 	ErrNotYours = errors.New("sessions: session belongs to another subject")
 	// ErrClosed: the store is closed.
 	ErrClosed = errors.New("sessions: store closed")

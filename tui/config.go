@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 )
@@ -91,18 +90,10 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // MarshalJSON implements json.Marshaler.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
-// LoadConfig reads and checks a config file. Unknown fields are errors, so a
-// typo does not silently fall back to a default.
-func LoadConfig(path string) (FileConfig, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return FileConfig{}, err
-	}
-	return ParseConfig(path, b)
-}
-
 // ParseConfig checks and decodes a config file's JSON contents; path (the
-// file's) prefixes the errors.
+// file's) prefixes the errors. Unknown fields are errors, so a typo does not
+// silently fall back to a default. (The trader reads the file, JSON or
+// YAML: cmd/tickwire/config_dashboard.go.)
 func ParseConfig(path string, b []byte) (FileConfig, error) {
 	var fc FileConfig
 	dec := json.NewDecoder(bytes.NewReader(b))

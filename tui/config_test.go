@@ -1,8 +1,6 @@
 package tui
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,25 +8,15 @@ import (
 	"github.com/charmbracelet/lipgloss"
 )
 
-func writeConfig(t *testing.T, body string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "trader.json")
-	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func TestLoadConfig(t *testing.T) {
-	p := writeConfig(t, `{
+func TestParseConfig(t *testing.T) {
+	fc, err := ParseConfig("trader.json", []byte(`{
   "title": "desk 3",
   "servers": [{"url": "ws://10.0.0.1:8080/ws", "role": "primary"}, {"url": "ws://10.0.0.2:8080/ws", "role": "backup"}],
   "watchlist": ["EURUSD", "NZDUSD", "USDJPY"],
   "stale_after": "4s",
   "thresholds": {"USDJPY": "10s"},
   "colors": {"up": "10", "stale": "#ffaa00"}
-}`)
-	fc, err := LoadConfig(p)
+}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +50,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 }
 
-func TestLoadConfigErrors(t *testing.T) {
+func TestParseConfigErrors(t *testing.T) {
 	for body, want := range map[string]string{
 		`{"watchlist": ["EURUSD"], "stale": "5s"}`:    `unknown field "stale"`,
 		`{"stale_after": 5}`:                          `want a duration string such as "5s"`,
@@ -77,7 +65,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		`{"watchlist": ["EURUSD"]} {"watchlist": []}`: `data after the config object`,
 		`{"watchlist": ["EURUSD"]}` + "\n":            ``,
 	} {
-		_, err := LoadConfig(writeConfig(t, body))
+		_, err := ParseConfig("trader.json", []byte(body))
 		switch {
 		case want == "":
 			if err != nil {
@@ -86,8 +74,5 @@ func TestLoadConfigErrors(t *testing.T) {
 		case err == nil || !strings.Contains(err.Error(), want):
 			t.Errorf("%s: error %v, want %q", body, err, want)
 		}
-	}
-	if _, err := LoadConfig(filepath.Join(t.TempDir(), "none.json")); err == nil {
-		t.Error("missing file: no error")
 	}
 }

@@ -10,9 +10,9 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// Paper is an OrderService that trades on paper, so the blotter and the order
-// form can be tried (and shown) before the FIX gateway exists. Nothing leaves
-// the process. Its rules are fixed and simple:
+// Paper is an OrderService that trades on paper (trader --paper), so the
+// blotter and the order form can be tried (and shown) without a server that
+// runs the order gateway, or an account on one. Nothing leaves the process. Its rules are fixed and simple:
 //
 //   - a limit order is accepted at once; fillAfter later half of it fills at
 //     its limit price and the rest keeps working;

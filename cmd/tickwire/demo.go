@@ -161,10 +161,6 @@ func startDemoGateway(dir string, srv *feedserver.Server, dt *demoTLS, passwordH
 	if err != nil {
 		return nil, "", err
 	}
-	dict := filepath.Join(dir, "FIX44.xml")
-	if err := os.WriteFile(dict, fix.FIX44Dictionary, 0o644); err != nil {
-		return nil, "", err
-	}
 	cfg := fmt.Sprintf(`[DEFAULT]
 ConnectionType=acceptor
 SocketAcceptHost=127.0.0.1
@@ -174,7 +170,6 @@ ResetOnLogon=N
 ResetOnLogout=N
 ResetOnDisconnect=N
 FileStoreSync=N
-DataDictionary=%s
 %s[SESSION]
 BeginString=FIX.4.4
 SenderCompID=TICKWIRE
@@ -182,7 +177,7 @@ TargetCompID=DEMOCLIENT
 TickwireAccounts=%s
 TickwireUsername=%s
 TickwirePasswordSHA256=%s
-`, port, dict, dt.fixSettings(), demoAccount, demoFIXUser, passwordHash)
+`, port, dt.fixSettings(), demoAccount, demoFIXUser, passwordHash)
 	settings, err := fix.ParseSettings(strings.NewReader(cfg), "")
 	if err != nil {
 		return nil, "", err

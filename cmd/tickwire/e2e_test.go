@@ -12,9 +12,15 @@ import (
 	"time"
 )
 
-// buildBinary builds the tickwire command into a temporary directory.
+// buildBinary builds the tickwire command into a temporary directory. Every
+// test that runs the real binary (processes killed or stopped, tmux,
+// hostile clients) starts here, so -short (make check) skips them here:
+// each pays a build and a process's start-up and shutdown.
 func buildBinary(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs the binary: slow; make test runs it")
+	}
 	bin := filepath.Join(t.TempDir(), "tickwire")
 	cmd := exec.Command("go", "build", "-o", bin, ".")
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -64,6 +64,9 @@ func TestFixClientAgainstGateway(t *testing.T) {
 // --password-file` logs on with it and trades, with another password it does
 // not log on.
 func TestFixPasswordCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out a 3s logon timeout: slow; make test runs it")
+	}
 	var out, errb bytes.Buffer
 	if err := runToken(context.Background(), []string{"fixpassword", "--username", "clpw"}, &out, &errb); err != nil {
 		t.Fatalf("token fixpassword: %v\n%s", err, errb.String())

@@ -192,6 +192,9 @@ func attack(url string) attackReport {
 // does not delay the subscriber's reads in this one: what is measured is
 // the server.
 func TestHostileClients(t *testing.T) {
+	if testing.Short() {
+		t.Skip("hostile clients against the real binary: slow; make test runs it")
+	}
 	if url := os.Getenv(attackerURLEnv); url != "" {
 		b, err := json.Marshal(attack(url))
 		if err == nil {

@@ -325,6 +325,9 @@ func rrRegistered(name string) bool {
 // at speed 2), a margin for a loaded machine; if a value is conflated anyway
 // this test fails, naming the missing rows and the recorder's lost count.
 func TestReplayRecordRoundTrip(t *testing.T) {
+	if testing.Short() {
+		t.Skip("replays 18s of ticks at speed 2: slow; make test runs it")
+	}
 	srv, wsu := rrServer(t, feedserver.Config{})
 	out := filepath.Join(t.TempDir(), "rec.csv.gz")
 	day := time.Date(2014, 5, 8, 0, 0, 0, 0, time.UTC)

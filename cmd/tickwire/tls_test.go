@@ -117,6 +117,9 @@ func waitPrice(t *testing.T, opts client.Options, topic string, bid float64, pub
 // gets the x509 error, and a TCP peer that never completes a handshake is
 // dropped.
 func TestServerTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the 5s TLS handshake timeout: slow; make test runs it")
+	}
 	dir := filepath.Join(t.TempDir(), "tls")
 	addr := loopbackAddr(t)
 	out := inProcessServer(t, "--listen", addr, "--tls-self-signed", dir, "--log-level", "warn")
@@ -269,6 +272,9 @@ func TestServerTLSFlagErrors(t *testing.T) {
 // uses the server's certificate; `tickwire fixclient --ca DIR/cert.pem`
 // logs on and trades, and without --ca it never logs on.
 func TestFIXOverTLSWithServerCertificate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out a 4s logon timeout: slow; make test runs it")
+	}
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "fix.cfg")
 	if err := os.WriteFile(cfg, []byte(`[DEFAULT]

@@ -14,14 +14,11 @@
 package fixclient
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -33,7 +30,7 @@ import (
 	"github.com/quickfixgo/tag"
 	"github.com/shopspring/decimal"
 
-	"tickwire/fix"
+	"tickwire/fix/spec"
 	"tickwire/internal/secfile"
 	"tickwire/tlsconf"
 )
@@ -82,15 +79,13 @@ func Settings(o Options) (*quickfix.Settings, error) {
 	if o.ReconnectInterval <= 0 {
 		o.ReconnectInterval = 1
 	}
-	dict := filepath.Join(o.StoreDir, "FIX44.xml")
 	// The store holds the session's messages: private, like the gateway's.
 	if err := secfile.MkdirAll(o.StoreDir, secfile.PrivateDir); err != nil {
 		return nil, fmt.Errorf("fixclient: store: %w", err)
 	}
-	if cur, err := os.ReadFile(dict); err != nil || !bytes.Equal(cur, fix.FIX44Dictionary) {
-		if err := os.WriteFile(dict, fix.FIX44Dictionary, 0o644); err != nil {
-			return nil, err
-		}
+	dict, err := spec.WriteFIX44(o.StoreDir)
+	if err != nil {
+		return nil, fmt.Errorf("fixclient: %w", err)
 	}
 	yn := func(b bool) string {
 		if b {
@@ -498,7 +493,7 @@ func (l qlog) OnIncoming(b []byte) {
 // tickwire/fix, yieldingFactory).
 func (l qlog) OnOutgoing(b []byte) {
 	if l.l.Enabled(context.Background(), slog.LevelDebug) {
-		l.l.Debug("fix out", "msg", strings.ReplaceAll(string(fix.RedactPassword(b)), "\x01", "|"))
+		l.l.Debug("fix out", "msg", strings.ReplaceAll(string(spec.RedactPassword(b)), "\x01", "|"))
 	}
 	runtime.Gosched()
 }

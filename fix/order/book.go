@@ -121,25 +121,6 @@ func (b *Book) Orders(keep func(*OrderState) bool) []OrderState {
 // Len returns the number of orders in the book (rejected ones included).
 func (b *Book) Len() int { return len(b.orders) }
 
-// StatusReports returns an ExecType=I (Order Status) report for every order
-// of session, in creation order; with openOnly, only the orders that are
-// not terminal or have a pending change. It is what a recovering gateway
-// sends as "full order state". Status reports use ExecID "0", so this is a
-// pure query: the book does not change.
-func (b *Book) StatusReports(session string, openOnly bool, at time.Time) []ExecutionReport {
-	var out []ExecutionReport
-	for _, o := range b.orders {
-		if o.Session != session {
-			continue
-		}
-		if openOnly && !o.Open() {
-			continue
-		}
-		out = append(out, statusReport(o, at.UTC()))
-	}
-	return out
-}
-
 func (b *Book) nextExecID() string {
 	b.execSeq++
 	return b.cfg.ExecIDPrefix + strconv.FormatUint(b.execSeq, 10)

@@ -6,7 +6,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 )
 
 // bookFromScenario runs the named matrix scenario and returns its book.
@@ -111,38 +110,6 @@ func TestRestoreRejectsInconsistentSnapshots(t *testing.T) {
 	if _, err := Restore(NewBook(Config{}).Snapshot()); err != nil {
 		t.Fatalf("empty snapshot: %v", err)
 	}
-}
-
-func TestStatusReports(t *testing.T) {
-	b := NewBook(Config{})
-	for _, ev := range []Event{nos("A", "10"), nos("B", "10"), fill("O2", "V1", "10", "10"), nos("C", "0"), nos("D", "10"), dfd("O4")} {
-		if _, err := b.Apply(ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	before := mustJSON(t, b.Snapshot())
-	at := time.Date(2025, 1, 3, 8, 0, 0, 0, time.FixedZone("CET", 3600))
-	all := b.StatusReports(sess, false, at)
-	open := b.StatusReports(sess, true, at)
-	if len(all) != 4 || len(open) != 1 || open[0].ClOrdID != "A" || open[0].OrdStatus != stPendNew {
-		t.Fatalf("all %s\nopen %s", dump(toOutputs(all)), dump(toOutputs(open)))
-	}
-	for _, r := range all {
-		if r.ExecType != etStatus || r.ExecID != StatusExecID || !r.TransactTime.Equal(at) || r.TransactTime.Location() != time.UTC {
-			t.Fatalf("status report %s", dump(toOutputs([]ExecutionReport{r})))
-		}
-	}
-	if mustJSON(t, b.Snapshot()) != before {
-		t.Fatal("StatusReports changed the book")
-	}
-}
-
-func toOutputs(rs []ExecutionReport) []Output {
-	outs := make([]Output, len(rs))
-	for i, r := range rs {
-		outs[i] = r
-	}
-	return outs
 }
 
 func TestJournalRoundTrip(t *testing.T) {
