@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"tickwire/fix/spec"
 	"time"
 
 	"github.com/quickfixgo/quickfix"
@@ -37,7 +38,11 @@ func FuzzFraming(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	dd, err := datadictionary.ParseSrc(bytes.NewReader(FIX44Dictionary))
+	path, err := spec.WriteFIX44(f.TempDir())
+	if err != nil {
+		f.Fatal(err)
+	}
+	dd, err := datadictionary.Parse(path)
 	if err != nil {
 		f.Fatal(err)
 	}
