@@ -122,9 +122,11 @@ func TestReplayTwoSymbols(t *testing.T) {
 				t.Fatalf("%s seq %d: got %v/%v, file has %v/%v", sym, ev.Seq, bid, ask, row.Bid, row.Ask)
 			}
 		}
-		// Ticks are 40 ms apart per symbol: a client this fast sees nearly all
-		// of them as deltas. Conflation may merge a few on a loaded machine.
-		if len(evs) < len(want[sym])*3/4 {
+		// Ticks are 40 ms apart per symbol: a client this fast sees most of
+		// them as deltas (a replay that published them in a burst would give
+		// one or two). Conflation merges some on a loaded machine: 21 of 30
+		// under -race on a busy box.
+		if len(evs) < len(want[sym])/2 {
 			t.Errorf("%s: received %d of %d values", sym, len(evs), len(want[sym]))
 		}
 	}
