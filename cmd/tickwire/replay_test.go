@@ -601,7 +601,32 @@ func TestReplayDeterministic(t *testing.T) {
 		}
 		return got
 	}
-	a, b := runOnce(), runOnce()
+	// The machine is shared: a stall of tens of ms makes the ticks due during
+	// it late, in either run, and under -race with other packages' tests a
+	// stall can cover half this 633 ms schedule. A wrong pace is not noise: 10%
+	// off puts half the publishes more than 15 ms off, and no pacing at all
+	// puts the last one 300 ms off, in every attempt. So the timing is
+	// measured up to three times and must hold in one; the values and their
+	// order must hold in every one.
+	const tol50, tolMax = 10 * time.Millisecond, 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		pAB, pIdeal := rrTimingPair(t, ts, speed, runOnce)
+		if pAB[0] <= tol50 && pIdeal[0] <= tol50 && pAB[3] <= tolMax && pIdeal[3] <= tolMax {
+			return
+		}
+		if attempt == 3 {
+			t.Fatalf("relative timing off in %d attempts: the median must be <= %s and the max <= %s", attempt, tol50, tolMax)
+		}
+	}
+}
+
+// rrTimingPair replays twice with run and checks that both publish the
+// ticks ts, in order; it returns the percentiles (p50, p90, p99, max) of
+// the timing difference between the runs and of both runs' distance from
+// the schedule.
+func rrTimingPair(t *testing.T, ts []ticks.Tick, speed float64, run func() []rrCaptured) (pAB, pIdeal [4]time.Duration) {
+	t.Helper()
+	a, b := run(), run()
 	// Arrival offsets minus the schedule, less their median: that takes out
 	// a constant delay (such as a slow first message) and leaves the jitter.
 	residuals := func(c []rrCaptured) []time.Duration {
@@ -629,17 +654,10 @@ func TestReplayDeterministic(t *testing.T) {
 		ab = append(ab, (ra[i] - rb[i]).Abs())
 		both = append(both, ra[i].Abs(), rb[i].Abs())
 	}
-	pAB, pIdeal := tickfeed.Percentiles(ab), tickfeed.Percentiles(both)
+	pAB, pIdeal = tickfeed.Percentiles(ab), tickfeed.Percentiles(both)
 	t.Logf("%d publishes over %s: timing difference between runs p50 %s p90 %s max %s; from the schedule p50 %s p90 %s max %s",
 		len(a), a[len(a)-1].at.Round(time.Millisecond), pAB[0], pAB[1], pAB[3], pIdeal[0], pIdeal[1], pIdeal[3])
-	// The machine is shared: a stall of tens of ms makes the ticks due during
-	// it late, in either run. The median is immune to that; a wrong pace is
-	// not: 10% off puts half the publishes more than 15 ms off this 633 ms
-	// schedule, and no pacing at all puts the last one 300 ms off.
-	const tol50, tolMax = 10 * time.Millisecond, 250 * time.Millisecond
-	if pAB[0] > tol50 || pIdeal[0] > tol50 || pAB[3] > tolMax || pIdeal[3] > tolMax {
-		t.Errorf("relative timing off: the median must be <= %s and the max <= %s", tol50, tolMax)
-	}
+	return pAB, pIdeal
 }
 
 // TestReplayEmbeddedServer: without --server the replay serves its own
