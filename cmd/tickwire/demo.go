@@ -19,6 +19,7 @@ import (
 	"tickwire/fix"
 	"tickwire/fix/fixclient"
 	"tickwire/fix/order"
+	"tickwire/orderfeed"
 )
 
 // demoAccount is the account of the demo's order flow: the dashboard shows
@@ -88,8 +89,7 @@ Flags:
 	}
 	ln = dt.server.listener(ln)
 	url := dt.server.wsScheme() + "://" + ln.Addr().String() + "/ws"
-	reqs := newOrderRequests(log.With("component", "requests"))
-	snaps := &orderSnapshots{}
+	bridge := orderfeed.New(log.With("component", "requests"))
 	da, err := newDemoAuth() // authentication on, with a key pair that lives in memory only (tokenflags.go)
 	if err != nil {
 		return err
@@ -98,8 +98,7 @@ Flags:
 		return err
 	}
 	srv := feedserver.New(feedserver.Config{Name: "demo", StaleAfter: *feedStale, Logger: log.With("component", "server"),
-		Requests: reqs.handlers(), Snapshotter: snaps, Authenticator: da.verifier})
-	snaps.hub.Store(srv.Hub())
+		Requests: bridge.Handlers(), Snapshotter: bridge, Authenticator: da.verifier})
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -123,8 +122,7 @@ Flags:
 		if err != nil {
 			return err
 		}
-		reqs.setGateway(gw)
-		snaps.gw.Store(gw)
+		bridge.Attach(srv.Hub(), gw)
 		if !tf.given("accounts") {
 			tf.accounts = demoAccount // the dashboard shows orders.DEMO and trades on DEMO
 		}
@@ -191,7 +189,7 @@ TickwirePasswordSHA256=%s
 		Settings: settings,
 		DataDir:  filepath.Join(dir, "gateway"),
 		Prices:   fix.SnapshotPrices(srv.Hub().SnapshotAge),
-		Events:   hubOrderEvents{srv.Hub()},
+		Events:   orderfeed.HubEvents{Hub: srv.Hub()},
 		Auto:     fix.AutoConfig{Latency: 20 * time.Millisecond, PollInterval: 50 * time.Millisecond},
 		Book:     order.Config{AckPendingNew: true}, // care orders get an OrderID at once (docs/tui.md)
 		TLS:      dt.server.config,

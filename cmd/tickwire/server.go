@@ -13,7 +13,7 @@ import (
 
 	"tickwire/feedserver"
 	"tickwire/fix"
-	"tickwire/orderwire"
+	"tickwire/orderfeed"
 	"tickwire/tickfeed"
 	"tickwire/ticks"
 )
@@ -112,17 +112,15 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := wf.checkOpenFIX(ff.config, authn, log.Warn); err != nil {
 		return err
 	}
-	reqs := newOrderRequests(log.With("component", "requests"))
+	orders := orderfeed.New(log.With("component", "requests"))
 	cfg := feedserver.Config{Name: *name, Heartbeat: *heartbeat, MaxConnections: *maxConns, StaleAfter: *staleAfter, Logger: log,
-		Requests: reqs.handlers(), Authenticator: authn}
+		Requests: orders.Handlers(), Snapshotter: orders, Authenticator: authn}
 	if err := lim.apply(&cfg); err != nil {
 		return err
 	}
 	if err := wf.apply(&cfg, *listen); err != nil {
 		return err
 	}
-	snaps := &orderSnapshots{}
-	cfg.Snapshotter = snaps
 	closeJournal, err := rec.apply(&cfg, log)
 	if err != nil {
 		return err
@@ -134,22 +132,20 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}()
 	srv := feedserver.New(cfg)
-	snaps.hub.Store(srv.Hub())
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	ln = stls.listener(ln)
-	gw, err := startFIX(ff, fix.SnapshotPrices(srv.Hub().SnapshotAge), hubOrderEvents{srv.Hub()}, log)
+	gw, err := startFIX(ff, fix.SnapshotPrices(srv.Hub().SnapshotAge), orderfeed.HubEvents{Hub: srv.Hub()}, log)
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
-	reqs.setGateway(gw) // nil without --fix-config: order requests are refused with a reason
+	orders.Attach(srv.Hub(), gw) // nil without --fix-config: order requests are refused with a reason
 	if gw != nil {
-		srv.Registry().MustRegister(newFIXCollector(gw)) // FIX sessions at /metrics (metrics.go)
+		srv.Registry().MustRegister(orderfeed.NewCollector(gw)) // FIX sessions at /metrics
 	}
-	snaps.gw.Store(gw)
 	wsURL := stls.wsScheme() + "://" + ln.Addr().String() + "/ws"
 	log.Info("serving", "ws", wsURL, "node", *name, "tls", stls.config != nil)
 	fmt.Fprintf(stdout, "tickwire server listening on %s\n", wsURL)
@@ -191,16 +187,6 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err == nil {
 		log.Info("shutdown: done")
 	}
-	return err
-}
-
-// hubOrderEvents publishes the gateway's order events on the sequenced topic
-// orders.ACCOUNT, where traders subscribe to their accounts' orders.
-type hubOrderEvents struct{ h *feedserver.Hub }
-
-// PublishOrderEvent implements fix.OrderEvents.
-func (o hubOrderEvents) PublishOrderEvent(account string, ev []byte) error {
-	_, _, err := o.h.PublishEvent(orderwire.AccountTopic(account), ev, time.Now().UnixNano())
 	return err
 }
 

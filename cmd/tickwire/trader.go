@@ -17,6 +17,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"tickwire/client"
+	"tickwire/traderorders"
 	"tickwire/tui"
 )
 
@@ -174,26 +175,26 @@ func runDashboard(ctx context.Context, urls []string, tf traderFlags, title stri
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Orders: --paper trades against the simulator; --accounts against the
-	// server's order gateway, over the feed protocol (orders.go); neither
+	// server's order gateway, over the feed protocol (traderorders); neither
 	// leaves order entry unavailable (nil OrderService).
 	accounts := tf.accountList()
 	if tf.paper {
 		accounts = nil
 	}
-	topics := append(append([]string(nil), cfg.Symbols...), orderTopics(accounts)...)
+	topics := append(append([]string(nil), cfg.Symbols...), traderorders.Topics(accounts)...)
 	cl := client.New(client.Options{URLs: urls, Name: "tickwire-trader", Topics: topics, Token: tf.token, Logger: log, TLS: tf.tls})
 	go func() { _ = cl.Run(ctx) }()
 
 	var paper *tui.Paper
-	var orders *orderService
+	var orders *traderorders.Service
 	switch {
 	case tf.paper:
 		paper = tui.NewPaper()
 		cfg.Orders = paper
 	case len(accounts) > 0:
-		orders = newOrderService(cl, accounts, log.With("component", "orders"))
+		orders = traderorders.New(cl, accounts, log.With("component", "orders"))
 		cfg.Orders = orders
-		log.Info("order entry", "accounts", accounts, "topics", orderTopics(accounts))
+		log.Info("order entry", "accounts", accounts, "topics", traderorders.Topics(accounts))
 	}
 	m := tui.New(cfg)
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx))
@@ -202,9 +203,9 @@ func runDashboard(ctx context.Context, urls []string, tf traderFlags, title stri
 		paper.SetSender(p)
 	}
 	if orders != nil {
-		orders.setSender(p)
+		orders.SetSender(p)
 		fed := make(chan client.Event, 1024)
-		go orders.run(ctx, events, fed)
+		go orders.Run(ctx, events, fed)
 		events = fed
 	}
 	go tui.Feed(ctx, p, events, 50*time.Millisecond)
