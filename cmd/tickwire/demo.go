@@ -26,6 +26,26 @@ import (
 // its orders from the topic orders.DEMO.
 const demoAccount = "DEMO"
 
+const demoUsage = `Usage: tickwire demo [flags]
+
+Starts, in one process and on 127.0.0.1:
+  - a feed server replaying recorded ticks (by default the shipped excerpt of
+    real OANDA EURUSD/NZDUSD quotes, %s, looping in real time);
+  - the FIX 4.4 gateway with its simulated exchange, and a FIX counterparty
+    sending market orders (some canceled or replaced) for account DEMO;
+  - the trader dashboard, connected to the server over a real WebSocket.
+All of it over TLS (wss://, FIX over TLS) with a self-signed certificate made
+for the run, unless --tls=false.
+
+What you will see: prices moving with their age counting up; every %s the
+%s feed pauses for %s: its row turns FEED-STALE (the server says the source
+went quiet) and an alert says so, then it recovers; the order blotter fills
+with the counterparty's orders (those on the paused symbol are rejected: the
+venue does not trade on a stale price). Keys: ? help, tab panes, q quits.
+
+Flags:
+`
+
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:0", "address for the demo's server (`HOST:PORT`; port 0 picks a free one)")
@@ -44,25 +64,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var dt demoTLS
 	dt.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `Usage: tickwire demo [flags]
-
-Starts, in one process and on 127.0.0.1:
-  - a feed server replaying recorded ticks (by default the shipped excerpt of
-    real OANDA EURUSD/NZDUSD quotes, %s, looping in real time);
-  - the FIX 4.4 gateway with its simulated exchange, and a FIX counterparty
-    sending market orders (some canceled or replaced) for account DEMO;
-  - the trader dashboard, connected to the server over a real WebSocket.
-All of it over TLS (wss://, FIX over TLS) with a self-signed certificate made
-for the run, unless --tls=false.
-
-What you will see: prices moving with their age counting up; every %s the
-%s feed pauses for %s: its row turns FEED-STALE (the server says the source
-went quiet) and an alert says so, then it recovers; the order blotter fills
-with the counterparty's orders (those on the paused symbol are rejected: the
-venue does not trade on a stale price). Keys: ? help, tab panes, q quits.
-
-Flags:
-`, demodata.Name, "--pause-every", "--pause", "--pause-for")
+		fmt.Fprintf(fs.Output(), demoUsage, demodata.Name, "--pause-every", "--pause", "--pause-for")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
@@ -102,35 +104,25 @@ Flags:
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	served := make(chan error, 1)
-	go func() { served <- serveWithReplay(ctx, srv, ln, open, rf.options(), log) }()
-	log.Info("demo", "ws", url, "replay", rf.files, "speed", rf.speed)
-
+	var gw *fix.Gateway
 	if *orders {
 		dir, err := os.MkdirTemp("", "tickwire-demo-")
 		if err != nil {
+			_ = ln.Close()
 			return err
 		}
-		defer os.RemoveAll(dir)
-		// The counterparty proves itself with a Logon password made for
-		// the run; the gateway keeps only its hash.
-		password, err := auth.NewAPIKey()
-		if err != nil {
+		defer os.RemoveAll(dir) // after serveNode has stopped the gateway (<-served)
+		if gw, err = startDemoOrders(ctx, dir, srv, bridge, &dt, *orderRate, tf.list(), log); err != nil {
+			_ = ln.Close()
 			return err
 		}
-		gw, addr, err := startDemoGateway(dir, srv, &dt, auth.HashAPIKey(password), log)
-		if err != nil {
-			return err
-		}
-		bridge.Attach(srv.Hub(), gw)
 		if !tf.given("accounts") {
 			tf.accounts = demoAccount // the dashboard shows orders.DEMO and trades on DEMO
 		}
-		fixDone := make(chan error, 1)
-		go func() { fixDone <- runFIXUntil(ctx, gw) }()
-		defer func() { cancel(); <-fixDone }()
-		go demoOrderFlow(ctx, srv.Hub(), addr, dir, dt.server.trust, password, *orderRate, tf.list(), log.With("component", "fixclient"))
 	}
+	served := make(chan error, 1)
+	go func() { served <- serveNode(ctx, node{srv: srv, ln: ln, gw: gw, open: open, opt: rf.options()}, log) }()
+	log.Info("demo", "ws", url, "replay", rf.files, "speed", rf.speed)
 	if *pauseSymbol != "" && *pauseEvery > 0 {
 		go pauseNowAndThen(ctx, srv.Hub(), *pauseSymbol, *pauseEvery, *pauseFor, log)
 	}
@@ -146,6 +138,26 @@ Flags:
 		return err
 	}
 	return dashErr
+}
+
+// startDemoOrders starts the demo's order flow: the FIX gateway, its
+// journal and stores under dir, attached to the server's bridge, and the
+// FIX counterparty sending orders on symbols for account DEMO until ctx
+// ends. The caller serves the gateway (serveNode), which stops it.
+func startDemoOrders(ctx context.Context, dir string, srv *feedserver.Server, bridge *orderfeed.Bridge, dt *demoTLS, rate float64, symbols []string, log *slog.Logger) (*fix.Gateway, error) {
+	// The counterparty proves itself with a Logon password made for the
+	// run; the gateway keeps only its hash.
+	password, err := auth.NewAPIKey()
+	if err != nil {
+		return nil, err
+	}
+	gw, addr, err := startDemoGateway(dir, srv, dt, auth.HashAPIKey(password), log)
+	if err != nil {
+		return nil, err
+	}
+	bridge.Attach(srv.Hub(), gw)
+	go demoOrderFlow(ctx, srv.Hub(), addr, dir, dt.server.trust, password, rate, symbols, log.With("component", "fixclient"))
+	return gw, nil
 }
 
 // demoFIXUser is the Logon Username of the demo's counterparty.
@@ -242,20 +254,12 @@ func demoOrderFlow(ctx context.Context, hub *feedserver.Hub, addr, dir, caFile, 
 		log.Error("demo order flow", "err", err)
 		return
 	}
-	c, err := fixclient.New(settings, log)
+	c, err := fixclient.Connect(ctx, settings, log)
 	if err != nil {
-		log.Error("demo order flow", "err", err)
-		return
-	}
-	if err := c.Start(); err != nil {
-		log.Error("demo order flow", "err", err)
-		return
-	}
-	defer c.Stop()
-	if err := c.WaitLogon(ctx, 1); err != nil {
 		log.Error("demo order flow: no logon", "err", err)
 		return
 	}
+	defer c.Stop()
 	res, err := c.RunFlow(ctx, fixclient.Flow{
 		Orders: 1 << 20, Rate: rate, Window: 10, Symbols: symbols, Qty: "100000",
 		CancelEvery: 5, ReplaceEvery: 7, Account: demoAccount,

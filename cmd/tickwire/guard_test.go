@@ -121,12 +121,8 @@ func startStaleGateway(t *testing.T, f *staleFeed, sender, target, action string
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- runFIXUntil(ctx, gw) }()
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stopFIX(gw, slog.New(slog.DiscardHandler)); err != nil {
 			t.Error(err)
 		}
 	})

@@ -43,15 +43,7 @@ func (t *traderFlags) register(fs *flag.FlagSet, defaultSymbols string) {
 }
 
 // accountList returns the --accounts.
-func (t *traderFlags) accountList() []string {
-	var out []string
-	for _, a := range strings.Split(t.accounts, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			out = append(out, a)
-		}
-	}
-	return out
-}
+func (t *traderFlags) accountList() []string { return splitList(t.accounts) }
 
 // given reports whether the named flag was set on the command line.
 func (t *traderFlags) given(name string) bool {
@@ -94,15 +86,8 @@ func honourNoColor() {
 	}
 }
 
-func (t *traderFlags) list() []string {
-	var out []string
-	for _, s := range strings.Split(t.symbols, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
+// list returns the --symbols.
+func (t *traderFlags) list() []string { return splitList(t.symbols) }
 
 func defaultLogFile(name string) string {
 	return filepath.Join(os.TempDir(), name+".log")
@@ -132,13 +117,10 @@ func runTrader(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !tf.given("server") && len(fc.Servers) > 0 {
 		list = strings.Join(fc.URLs(), ",")
 	}
-	var urls []string
-	for _, u := range strings.Split(list, ",") {
-		if u = strings.TrimSpace(u); u != "" {
-			if !strings.HasPrefix(u, "ws://") && !strings.HasPrefix(u, "wss://") {
-				return usageError{fmt.Errorf("--server %q: want a ws:// or wss:// URL", u)}
-			}
-			urls = append(urls, u)
+	urls := splitList(list)
+	for _, u := range urls {
+		if !strings.HasPrefix(u, "ws://") && !strings.HasPrefix(u, "wss://") {
+			return usageError{fmt.Errorf("--server %q: want a ws:// or wss:// URL", u)}
 		}
 	}
 	if len(urls) == 0 {
