@@ -131,7 +131,9 @@ type SessionInfo struct {
 // New builds a gateway: it checks the settings, opens the journal, replays
 // it into the book, creates the FIX sessions (opening their message
 // stores) and finishes what a crash interrupted (reconcile). Nothing listens
-// yet: call Start or Run.
+// yet: call Start or Run. It is one function on purpose: the steps read in
+// that order and share the half-built gateway and the deferred cleanup that
+// closes what was opened when a later step fails.
 func New(cfg Config) (g *Gateway, err error) {
 	if cfg.Settings == nil {
 		return nil, errors.New("fix: Config.Settings is required")

@@ -49,6 +49,16 @@ func (p SyncPolicy) String() string {
 	return fmt.Sprintf("SyncPolicy(%d)", int(p))
 }
 
+// ParseSyncPolicy returns the policy String names.
+func ParseSyncPolicy(s string) (SyncPolicy, error) {
+	for _, p := range []SyncPolicy{SyncAlways, SyncInterval, SyncNone} {
+		if s == p.String() {
+			return p, nil
+		}
+	}
+	return 0, errors.New("want always, interval or none")
+}
+
 // BoltOptions configures OpenBolt. Each field's zero value means the default
 // given in its comment.
 type BoltOptions struct {

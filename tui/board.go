@@ -141,76 +141,8 @@ func (b *boardPane) View() string {
 	h := b.rowsFit()
 	b.nav.clamp(len(syms), h)
 
-	// Format every filtered row so column widths do not jump while scrolling.
-	var widths [numCols]int
-	for c := range numCols {
-		widths[c] = lipgloss.Width(boardHeaders[c])
-	}
-	widths[colState] = max(widths[colState], len("FEED-STALE"))
-	widths[colAge] = max(widths[colAge], 5)
-	widths[colTrend] = trendWidth
-	for _, c := range []int{colBid, colAsk, colSpread, colChg, colLast} {
-		widths[c] = 7 // a typical price, so the board does not widen when the first arrives
-	}
-	data := make([][]string, 0, min(len(syms), h))
-	states := make([]cellState, 0, cap(data))
-	for i, sym := range syms {
-		r := b.mk.rows[sym]
-		bid, ask, spread, last := r.price(protocol.Bid), r.price(protocol.Ask), r.spread(), r.price(protocol.Last)
-		chg, sign := r.change()
-		widths[colSym] = max(widths[colSym], len(sym))
-		widths[colBid] = max(widths[colBid], len(bid))
-		widths[colAsk] = max(widths[colAsk], len(ask))
-		widths[colSpread] = max(widths[colSpread], len(spread))
-		widths[colLast] = max(widths[colLast], len(last))
-		widths[colChg] = max(widths[colChg], len(chg))
-		if i < b.nav.offset || i >= b.nav.offset+h {
-			continue
-		}
-		cs := cellState{state: b.mk.state(r, now), dir: r.dir, chgSign: sign, selected: i == b.nav.cursor}
-		age := "-"
-		if !r.updated.IsZero() {
-			age = formatAge(now.Sub(r.updated))
-			if now.Sub(r.flashAt) < flashFor {
-				cs.flash, cs.flashBid, cs.flashAsk = true, r.flashBid, r.flashAsk
-			}
-		}
-		tick := " "
-		switch r.dir {
-		case 1:
-			tick = "▲"
-		case -1:
-			tick = "▼"
-		}
-		var cells [numCols]string
-		cells[colSym], cells[colBid], cells[colAsk], cells[colSpread] = sym, bid, ask, spread
-		cells[colTick], cells[colAge], cells[colState] = tick, age, markText(cs.state)
-		cells[colChg], cells[colTrend], cells[colLast] = chg, r.sparkline(trendWidth), last
-		data = append(data, cells[:])
-		states = append(states, cs)
-	}
-
-	// Choose the columns that fit: two cells of padding each, a rule between
-	// and around them, and two cells for the selection mark.
-	shown := make([]int, 0, numCols)
-	total := 1 + 2
-	for c := range numCols {
-		shown = append(shown, c)
-		total += widths[c] + 3
-	}
-	for total > b.width {
-		worst := -1
-		for j, c := range shown {
-			if boardPrio[c] > 0 && (worst < 0 || boardPrio[c] > boardPrio[shown[worst]]) {
-				worst = j
-			}
-		}
-		if worst < 0 {
-			break
-		}
-		total -= widths[shown[worst]] + 3
-		shown = append(shown[:worst], shown[worst+1:]...)
-	}
+	widths, data, states := b.formatRows(syms, h, now)
+	shown, total := fitBoardColumns(widths, b.width)
 	headers := make([]string, len(shown))
 	for j, c := range shown {
 		headers[j] = boardHeaders[c]
@@ -266,6 +198,88 @@ func (b *boardPane) View() string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// formatRows formats the cells of the rows on screen (h of syms from the
+// scroll offset) and their states, and the columns' widths over every row
+// of syms, so widths do not jump while scrolling.
+func (b *boardPane) formatRows(syms []string, h int, now time.Time) ([numCols]int, [][]string, []cellState) {
+	var widths [numCols]int
+	for c := range numCols {
+		widths[c] = lipgloss.Width(boardHeaders[c])
+	}
+	widths[colState] = max(widths[colState], len("FEED-STALE"))
+	widths[colAge] = max(widths[colAge], 5)
+	widths[colTrend] = trendWidth
+	for _, c := range []int{colBid, colAsk, colSpread, colChg, colLast} {
+		widths[c] = 7 // a typical price, so the board does not widen when the first arrives
+	}
+	data := make([][]string, 0, min(len(syms), h))
+	states := make([]cellState, 0, cap(data))
+	for i, sym := range syms {
+		r := b.mk.rows[sym]
+		bid, ask, spread, last := r.price(protocol.Bid), r.price(protocol.Ask), r.spread(), r.price(protocol.Last)
+		chg, sign := r.change()
+		widths[colSym] = max(widths[colSym], len(sym))
+		widths[colBid] = max(widths[colBid], len(bid))
+		widths[colAsk] = max(widths[colAsk], len(ask))
+		widths[colSpread] = max(widths[colSpread], len(spread))
+		widths[colLast] = max(widths[colLast], len(last))
+		widths[colChg] = max(widths[colChg], len(chg))
+		if i < b.nav.offset || i >= b.nav.offset+h {
+			continue
+		}
+		cs := cellState{state: b.mk.state(r, now), dir: r.dir, chgSign: sign, selected: i == b.nav.cursor}
+		age := "-"
+		if !r.updated.IsZero() {
+			age = formatAge(now.Sub(r.updated))
+			if now.Sub(r.flashAt) < flashFor {
+				cs.flash, cs.flashBid, cs.flashAsk = true, r.flashBid, r.flashAsk
+			}
+		}
+		tick := " "
+		switch r.dir {
+		case 1:
+			tick = "▲"
+		case -1:
+			tick = "▼"
+		}
+		var cells [numCols]string
+		cells[colSym], cells[colBid], cells[colAsk], cells[colSpread] = sym, bid, ask, spread
+		cells[colTick], cells[colAge], cells[colState] = tick, age, markText(cs.state)
+		cells[colChg], cells[colTrend], cells[colLast] = chg, r.sparkline(trendWidth), last
+		data = append(data, cells[:])
+		states = append(states, cs)
+	}
+	return widths, data, states
+}
+
+// fitBoardColumns chooses the columns that fit width, dropping the least
+// important first (boardPrio): two cells of padding each, a rule between
+// and around them, and two cells for the selection mark. total is the
+// width of those shown (more than width when even the essential ones do
+// not fit).
+func fitBoardColumns(widths [numCols]int, width int) (shown []int, total int) {
+	shown = make([]int, 0, numCols)
+	total = 1 + 2
+	for c := range numCols {
+		shown = append(shown, c)
+		total += widths[c] + 3
+	}
+	for total > width {
+		worst := -1
+		for j, c := range shown {
+			if boardPrio[c] > 0 && (worst < 0 || boardPrio[c] > boardPrio[shown[worst]]) {
+				worst = j
+			}
+		}
+		if worst < 0 {
+			break
+		}
+		total -= widths[shown[worst]] + 3
+		shown = append(shown[:worst], shown[worst+1:]...)
+	}
+	return shown, total
 }
 
 func (b *boardPane) cellStyle(s lipgloss.Style, col int, cs *cellState) lipgloss.Style {

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"tickwire/bench"
@@ -34,6 +32,9 @@ mode) after the plain one, with its ratio to it (vs_plain).
 Pin for stable RTT figures: taskset -c 0 tickwire bench pingpong.
 `
 
+// runBench is `tickwire bench NAME`. It stays one function on purpose: each
+// benchmark's case registers its flags and the run that reads them side by
+// side, so a reader sees a benchmark's knobs and their use in one place.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		w := stderr
@@ -59,12 +60,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if name == "pingpong" || name == "fanout" {
 		fs.BoolVar(&withTLS, "tls", false, "also measure a feed over TLS (self-signed), beside the plain one")
 	}
-	var run func(context.Context, string) (any, []chart, error)
+	var run func(context.Context, string) (any, []bench.Chart, error)
 	switch name {
 	case "pingpong":
 		payloads := fs.String("payloads", "125,500,1000,2000", "payload sizes in bytes, comma-separated")
 		iters := fs.Int("iters", 2000, "round trips per payload size and server")
-		run = func(ctx context.Context, exe string) (any, []chart, error) {
+		run = func(ctx context.Context, exe string) (any, []bench.Chart, error) {
 			sizes, err := parseInts(*payloads)
 			if err != nil {
 				return nil, nil, usageError{err}
@@ -77,7 +78,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			defer echo.Stop()
 			res, err := bench.PingPong(ctx, feed, echo, sizes, *iters)
 			if err != nil || !withTLS {
-				return res, pingpongCharts(res), err
+				return res, bench.PingPongCharts(res), err
 			}
 			tlsFeed, err := startTLSFeed(ctx, exe, *flush, *heartbeat)
 			if err != nil {
@@ -86,13 +87,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			defer tlsFeed.Stop()
 			overTLS, err := bench.PingPong(ctx, tlsFeed.Child, echo, sizes, *iters)
 			bench.PingPongVsPlain(res, overTLS)
-			return append(res, overTLS...), pingpongCharts(res), err
+			return append(res, overTLS...), bench.PingPongCharts(res), err
 		}
 	case "fanout":
 		clients := fs.Int("clients", 1000, "clients")
 		frame := fs.Int("frame", 125, "frame size in bytes")
 		dur := fs.Duration("duration", 3*time.Second, "measuring time per server")
-		run = func(ctx context.Context, exe string) (any, []chart, error) {
+		run = func(ctx context.Context, exe string) (any, []bench.Chart, error) {
 			feed, raw, err := startPair(ctx, exe, bench.ModeRawFan, *flush, *heartbeat)
 			if err != nil {
 				return nil, nil, err
@@ -114,7 +115,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	case "idle":
 		clients := fs.Int("clients", 2000, "idle clients")
-		run = func(ctx context.Context, exe string) (any, []chart, error) {
+		run = func(ctx context.Context, exe string) (any, []bench.Chart, error) {
 			feed, echo, err := startPair(ctx, exe, bench.ModeEcho, *flush, *heartbeat)
 			if err != nil {
 				return nil, nil, err
@@ -135,19 +136,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.DurationVar(&cfg.P99Limit, "p99", 0, "latency (data age) p99 above which a step is saturated (default 50ms for message style, 250ms for conflated)")
 		fs.IntVar(&cfg.PastSat, "past", 2, "steps to run past saturation")
 		fs.IntVar(&cfg.MaxRate, "max-rate", 0, "conflated style: updates per second each client asks for at most (0: no limit)")
-		run = func(ctx context.Context, exe string) (any, []chart, error) {
-			if cfg.Style != "message" && cfg.Style != "conflated" {
-				return nil, nil, usageError{fmt.Errorf("--style %q: message or conflated", cfg.Style)}
-			}
-			if cfg.P99Limit == 0 {
-				// The seed's targets: messages p99 < 50 ms; conflated data age p99 < 250 ms.
-				cfg.P99Limit = 50 * time.Millisecond
-				if cfg.Style == "conflated" {
-					cfg.P99Limit = 250 * time.Millisecond
-				}
-			}
-			if cfg.Step <= 0 || cfg.Rate <= 0 || cfg.MaxClients <= 0 {
-				return nil, nil, usageError{fmt.Errorf("--step, --rate and --max must be positive")}
+		run = func(ctx context.Context, exe string) (any, []bench.Chart, error) {
+			if err := checkRamp(&cfg); err != nil {
+				return nil, nil, err
 			}
 			bench.RaiseFDLimit()
 			feed, err := bench.StartChild(ctx, exe, bench.ModeFeed, "--flush", flush.String(), "--heartbeat", heartbeat.String())
@@ -156,7 +147,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			defer feed.Stop()
 			res, err := bench.Ramp(ctx, feed, cfg)
-			return res, rampCharts(res), err
+			return res, bench.RampCharts(res), err
 		}
 	default:
 		fmt.Fprint(stderr, benchUsage)
@@ -178,15 +169,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if *svgDir != "" {
-		if err := os.MkdirAll(*svgDir, 0o755); err != nil {
+		if err := bench.WriteCharts(*svgDir, charts, stderr); err != nil {
 			return err
-		}
-		for _, c := range charts {
-			p := filepath.Join(*svgDir, c.file)
-			if err := os.WriteFile(p, []byte(c.svg), 0o644); err != nil {
-				return err
-			}
-			fmt.Fprintf(stderr, "wrote %s\n", p)
 		}
 	}
 	if *asJSON {
@@ -194,11 +178,27 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		enc.SetIndent("", "  ")
 		return enc.Encode(map[string]any{"benchmark": name, "date": time.Now().UTC().Format(time.RFC3339), "result": res})
 	}
-	printTable(stdout, res)
+	bench.PrintTable(stdout, res)
 	return nil
 }
 
-type chart struct{ file, svg string }
+// checkRamp checks the ramp's flags and fills in the default p99 limit.
+func checkRamp(cfg *bench.RampConfig) error {
+	if cfg.Style != "message" && cfg.Style != "conflated" {
+		return usageError{fmt.Errorf("--style %q: message or conflated", cfg.Style)}
+	}
+	if cfg.P99Limit == 0 {
+		// The seed's targets: messages p99 < 50 ms; conflated data age p99 < 250 ms.
+		cfg.P99Limit = 50 * time.Millisecond
+		if cfg.Style == "conflated" {
+			cfg.P99Limit = 250 * time.Millisecond
+		}
+	}
+	if cfg.Step <= 0 || cfg.Rate <= 0 || cfg.MaxClients <= 0 {
+		return usageError{fmt.Errorf("--step, --rate and --max must be positive")}
+	}
+	return nil
+}
 
 func startPair(ctx context.Context, exe, baseline string, flush, heartbeat time.Duration) (*bench.Child, *bench.Child, error) {
 	bench.RaiseFDLimit()
@@ -271,85 +271,4 @@ func parseInts(s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
-}
-
-// printTable prints a result (or slice of results) as an aligned table of its
-// JSON fields.
-func printTable(w io.Writer, res any) {
-	b, _ := json.Marshal(res)
-	var rows []map[string]any
-	if json.Unmarshal(b, &rows) != nil {
-		var one map[string]any
-		if json.Unmarshal(b, &one) != nil {
-			fmt.Fprintf(w, "%s\n", b)
-			return
-		}
-		if steps, ok := one["steps"]; ok {
-			sb, _ := json.Marshal(steps)
-			_ = json.Unmarshal(sb, &rows)
-			delete(one, "steps")
-			hb, _ := json.Marshal(one)
-			fmt.Fprintf(w, "%s\n", hb)
-		} else {
-			rows = []map[string]any{one}
-		}
-	}
-	if len(rows) == 0 {
-		return
-	}
-	var keys []string
-	b, _ = json.Marshal(rows[0])
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	_, _ = dec.Token()
-	for dec.More() {
-		t, _ := dec.Token()
-		keys = append(keys, t.(string))
-		var skip any
-		_ = dec.Decode(&skip)
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, strings.Join(keys, "\t")+"\t")
-	for _, r := range rows {
-		for _, k := range keys {
-			switch v := r[k].(type) {
-			case float64:
-				fmt.Fprintf(tw, "%.4g\t", v)
-			default:
-				fmt.Fprintf(tw, "%v\t", v)
-			}
-		}
-		fmt.Fprintln(tw)
-	}
-	tw.Flush()
-}
-
-func pingpongCharts(res []bench.PingPongResult) []chart {
-	var x, o50, o99, e50, e99 []float64
-	for _, r := range res {
-		x = append(x, float64(r.Payload))
-		o50, o99 = append(o50, float64(r.OursP50)), append(o99, float64(r.OursP99))
-		e50, e99 = append(e50, float64(r.EchoP50)), append(e99, float64(r.EchoP99))
-	}
-	return []chart{{"pingpong.svg", bench.LineChart("Ping-pong RTT: tickwire vs raw WebSocket echo", "payload (bytes)", "RTT (µs)", []bench.Series{
-		{Name: "tickwire p50", X: x, Y: o50}, {Name: "tickwire p99", X: x, Y: o99, Dashed: true},
-		{Name: "echo p50", X: x, Y: e50}, {Name: "echo p99", X: x, Y: e99, Dashed: true},
-	})}}
-}
-
-func rampCharts(res bench.RampResult) []chart {
-	var x, exp, cl, sv, p99, jain []float64
-	for _, s := range res.Steps {
-		x = append(x, float64(s.Clients))
-		exp, cl, sv = append(exp, s.Expected), append(cl, s.ClientRate), append(sv, s.ServerRate)
-		p99, jain = append(p99, float64(s.P99)/1000), append(jain, s.Jain*100)
-	}
-	style := res.Config.Style
-	return []chart{
-		{"ramp-" + style + "-rate.svg", bench.LineChart("Ramp ("+style+"): delivered msg/s", "clients", "msg/s", []bench.Series{
-			{Name: "expected", X: x, Y: exp, Dashed: true}, {Name: "client view", X: x, Y: cl}, {Name: "server view", X: x, Y: sv},
-		})},
-		{"ramp-" + style + "-latency.svg", bench.LineChart("Ramp ("+style+"): latency p99 and fairness", "clients", "ms / Jain×100", []bench.Series{
-			{Name: "p99 latency (ms)", X: x, Y: p99}, {Name: "Jain index ×100", X: x, Y: jain, Dashed: true},
-		})},
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 
+	"tickwire/internal/flagfile"
 	"tickwire/tui"
 )
 
@@ -31,7 +32,7 @@ func (d *dashboardConfigFile) Set(s string) error {
 	return nil
 }
 
-// ConfigKeys implements configKeyer: the dashboard's keys.
+// ConfigKeys implements flagfile.Keyer: the dashboard's keys.
 func (d *dashboardConfigFile) ConfigKeys() []string { return dashboardKeys() }
 
 // dashboardKeys are the JSON names of tui.FileConfig's fields.
@@ -53,7 +54,7 @@ func loadDashboardConfig(path string) (tui.FileConfig, error) {
 	if err != nil {
 		return tui.FileConfig{}, err
 	}
-	nodes, err := readConfigKeys(b, dashboardKeys())
+	nodes, err := flagfile.ReadKeys(b, dashboardKeys())
 	if err != nil {
 		return tui.FileConfig{}, fmt.Errorf("%s: %w", path, err)
 	}

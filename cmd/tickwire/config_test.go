@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"tickwire/client"
+	"tickwire/internal/flagfile"
 	"tickwire/protocol"
 )
 
@@ -103,8 +104,8 @@ func TestConfigFromEnv(t *testing.T) {
 func TestEnvName(t *testing.T) {
 	for flag, want := range map[string]string{"listen": "TICKWIRE_LISTEN", "log-level": "TICKWIRE_LOG_LEVEL",
 		"max-connections": "TICKWIRE_MAX_CONNECTIONS", "fix-venue-latency": "TICKWIRE_FIX_VENUE_LATENCY"} {
-		if got := envName(flag); got != want {
-			t.Errorf("envName(%q) = %q, want %q", flag, got, want)
+		if got := flagfile.EnvName(flag); got != want {
+			t.Errorf("EnvName(%q) = %q, want %q", flag, got, want)
 		}
 	}
 	// The name is the one ff reads: a variable set that way reaches the flag.

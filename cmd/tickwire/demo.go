@@ -19,11 +19,32 @@ import (
 	"tickwire/fix"
 	"tickwire/fix/fixclient"
 	"tickwire/fix/order"
+	"tickwire/orderfeed"
 )
 
 // demoAccount is the account of the demo's order flow: the dashboard shows
 // its orders from the topic orders.DEMO.
 const demoAccount = "DEMO"
+
+const demoUsage = `Usage: tickwire demo [flags]
+
+Starts, in one process and on 127.0.0.1:
+  - a feed server replaying recorded ticks (by default the shipped excerpt of
+    real OANDA EURUSD/NZDUSD quotes, %s, looping in real time);
+  - the FIX 4.4 gateway with its simulated exchange, and a FIX counterparty
+    sending market orders (some canceled or replaced) for account DEMO;
+  - the trader dashboard, connected to the server over a real WebSocket.
+All of it over TLS (wss://, FIX over TLS) with a self-signed certificate made
+for the run, unless --tls=false.
+
+What you will see: prices moving with their age counting up; every %s the
+%s feed pauses for %s: its row turns FEED-STALE (the server says the source
+went quiet) and an alert says so, then it recovers; the order blotter fills
+with the counterparty's orders (those on the paused symbol are rejected: the
+venue does not trade on a stale price). Keys: ? help, tab panes, q quits.
+
+Flags:
+`
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
@@ -43,25 +64,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var dt demoTLS
 	dt.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `Usage: tickwire demo [flags]
-
-Starts, in one process and on 127.0.0.1:
-  - a feed server replaying recorded ticks (by default the shipped excerpt of
-    real OANDA EURUSD/NZDUSD quotes, %s, looping in real time);
-  - the FIX 4.4 gateway with its simulated exchange, and a FIX counterparty
-    sending market orders (some canceled or replaced) for account DEMO;
-  - the trader dashboard, connected to the server over a real WebSocket.
-All of it over TLS (wss://, FIX over TLS) with a self-signed certificate made
-for the run, unless --tls=false.
-
-What you will see: prices moving with their age counting up; every %s the
-%s feed pauses for %s: its row turns FEED-STALE (the server says the source
-went quiet) and an alert says so, then it recovers; the order blotter fills
-with the counterparty's orders (those on the paused symbol are rejected: the
-venue does not trade on a stale price). Keys: ? help, tab panes, q quits.
-
-Flags:
-`, demodata.Name, "--pause-every", "--pause", "--pause-for")
+		fmt.Fprintf(fs.Output(), demoUsage, demodata.Name, "--pause-every", "--pause", "--pause-for")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
@@ -88,8 +91,7 @@ Flags:
 	}
 	ln = dt.server.listener(ln)
 	url := dt.server.wsScheme() + "://" + ln.Addr().String() + "/ws"
-	reqs := newOrderRequests(log.With("component", "requests"))
-	snaps := &orderSnapshots{}
+	bridge := orderfeed.New(log.With("component", "requests"))
 	da, err := newDemoAuth() // authentication on, with a key pair that lives in memory only (tokenflags.go)
 	if err != nil {
 		return err
@@ -98,41 +100,29 @@ Flags:
 		return err
 	}
 	srv := feedserver.New(feedserver.Config{Name: "demo", StaleAfter: *feedStale, Logger: log.With("component", "server"),
-		Requests: reqs.handlers(), Snapshotter: snaps, Authenticator: da.verifier})
-	snaps.hub.Store(srv.Hub())
+		Requests: bridge.Handlers(), Snapshotter: bridge, Authenticator: da.verifier})
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	served := make(chan error, 1)
-	go func() { served <- serveWithReplay(ctx, srv, ln, open, rf.options(), log) }()
-	log.Info("demo", "ws", url, "replay", rf.files, "speed", rf.speed)
-
+	var gw *fix.Gateway
 	if *orders {
 		dir, err := os.MkdirTemp("", "tickwire-demo-")
 		if err != nil {
+			_ = ln.Close()
 			return err
 		}
-		defer os.RemoveAll(dir)
-		// The counterparty proves itself with a Logon password made for
-		// the run; the gateway keeps only its hash.
-		password, err := auth.NewAPIKey()
-		if err != nil {
+		defer os.RemoveAll(dir) // after serveNode has stopped the gateway (<-served)
+		if gw, err = startDemoOrders(ctx, dir, srv, bridge, &dt, *orderRate, tf.list(), log); err != nil {
+			_ = ln.Close()
 			return err
 		}
-		gw, addr, err := startDemoGateway(dir, srv, &dt, auth.HashAPIKey(password), log)
-		if err != nil {
-			return err
-		}
-		reqs.setGateway(gw)
-		snaps.gw.Store(gw)
 		if !tf.given("accounts") {
 			tf.accounts = demoAccount // the dashboard shows orders.DEMO and trades on DEMO
 		}
-		fixDone := make(chan error, 1)
-		go func() { fixDone <- runFIXUntil(ctx, gw) }()
-		defer func() { cancel(); <-fixDone }()
-		go demoOrderFlow(ctx, srv.Hub(), addr, dir, dt.server.trust, password, *orderRate, tf.list(), log.With("component", "fixclient"))
 	}
+	served := make(chan error, 1)
+	go func() { served <- serveNode(ctx, node{srv: srv, ln: ln, gw: gw, open: open, opt: rf.options()}, log) }()
+	log.Info("demo", "ws", url, "replay", rf.files, "speed", rf.speed)
 	if *pauseSymbol != "" && *pauseEvery > 0 {
 		go pauseNowAndThen(ctx, srv.Hub(), *pauseSymbol, *pauseEvery, *pauseFor, log)
 	}
@@ -148,6 +138,26 @@ Flags:
 		return err
 	}
 	return dashErr
+}
+
+// startDemoOrders starts the demo's order flow: the FIX gateway, its
+// journal and stores under dir, attached to the server's bridge, and the
+// FIX counterparty sending orders on symbols for account DEMO until ctx
+// ends. The caller serves the gateway (serveNode), which stops it.
+func startDemoOrders(ctx context.Context, dir string, srv *feedserver.Server, bridge *orderfeed.Bridge, dt *demoTLS, rate float64, symbols []string, log *slog.Logger) (*fix.Gateway, error) {
+	// The counterparty proves itself with a Logon password made for the
+	// run; the gateway keeps only its hash.
+	password, err := auth.NewAPIKey()
+	if err != nil {
+		return nil, err
+	}
+	gw, addr, err := startDemoGateway(dir, srv, dt, auth.HashAPIKey(password), log)
+	if err != nil {
+		return nil, err
+	}
+	bridge.Attach(srv.Hub(), gw)
+	go demoOrderFlow(ctx, srv.Hub(), addr, dir, dt.server.trust, password, rate, symbols, log.With("component", "fixclient"))
+	return gw, nil
 }
 
 // demoFIXUser is the Logon Username of the demo's counterparty.
@@ -186,7 +196,7 @@ TickwirePasswordSHA256=%s
 		Settings: settings,
 		DataDir:  filepath.Join(dir, "gateway"),
 		Prices:   fix.SnapshotPrices(srv.Hub().SnapshotAge),
-		Events:   hubOrderEvents{srv.Hub()},
+		Events:   orderfeed.HubEvents{Hub: srv.Hub()},
 		Auto:     fix.AutoConfig{Latency: 20 * time.Millisecond, PollInterval: 50 * time.Millisecond},
 		Book:     order.Config{AckPendingNew: true}, // care orders get an OrderID at once (docs/tui.md)
 		TLS:      dt.server.config,
@@ -239,20 +249,12 @@ func demoOrderFlow(ctx context.Context, hub *feedserver.Hub, addr, dir, caFile, 
 		log.Error("demo order flow", "err", err)
 		return
 	}
-	c, err := fixclient.New(settings, log)
+	c, err := fixclient.Connect(ctx, settings, log)
 	if err != nil {
-		log.Error("demo order flow", "err", err)
-		return
-	}
-	if err := c.Start(); err != nil {
-		log.Error("demo order flow", "err", err)
-		return
-	}
-	defer c.Stop()
-	if err := c.WaitLogon(ctx, 1); err != nil {
 		log.Error("demo order flow: no logon", "err", err)
 		return
 	}
+	defer c.Stop()
 	res, err := c.RunFlow(ctx, fixclient.Flow{
 		Orders: 1 << 20, Rate: rate, Window: 10, Symbols: symbols, Qty: "100000",
 		CancelEvery: 5, ReplaceEvery: 7, Account: demoAccount,

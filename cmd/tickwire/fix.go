@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"flag"
 	"fmt"
@@ -99,20 +98,22 @@ func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.L
 	return gw, nil
 }
 
-// runFIXUntil runs until ctx is done or the gateway stops on a storage
-// failure, then stops it. Use it beside the feed server:
-//
-//	go func() { errc <- runFIXUntil(ctx, gw) }()
-func runFIXUntil(ctx context.Context, gw *fix.Gateway) error {
-	var err error
-	select {
-	case <-ctx.Done():
-	case <-gw.Done():
-		err = gw.Err()
+// stopFIX stops the gateway after the feed server has drained: the orders in
+// flight are finished and journalled, and the sessions logged out. It
+// returns why the gateway stopped, if it failed first.
+func stopFIX(gw *fix.Gateway, log *slog.Logger) error {
+	err := gw.Err() // a storage failure that stopped it already
+	on := 0
+	for _, s := range gw.Sessions() {
+		if s.LoggedOn {
+			on++
+		}
 	}
+	start := time.Now()
 	if serr := gw.Stop(); err == nil {
 		err = serr
 	}
+	log.Info("shutdown: FIX gateway stopped", "sessions_logged_out", on, "elapsed", time.Since(start).Round(time.Millisecond), "err", err)
 	if err != nil {
 		return fmt.Errorf("fix gateway: %w", err)
 	}

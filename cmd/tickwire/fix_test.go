@@ -146,12 +146,8 @@ TargetCompID=`+target+`
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- runFIXUntil(ctx, gw) }()
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stopFIX(gw, slog.New(slog.DiscardHandler)); err != nil {
 			t.Error(err)
 		}
 	})

@@ -4,11 +4,9 @@ import (
 	"cmp"
 	"flag"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"tickwire/feedserver"
-	"tickwire/fix"
 )
 
 // limitFlags are the server's limits against hostile or broken clients and
@@ -129,28 +127,6 @@ func (l *limitFlags) apply(cfg *feedserver.Config) error {
 	cfg.TopicReclaimAfter = l.reclaimTopics
 	if l.reclaimTopics == 0 {
 		cfg.TopicReclaimAfter = -1 // the flag's 0 means never; the Config's 0 the default
-	}
-	return nil
-}
-
-// stopFIX stops the gateway after the feed server has drained: the orders in
-// flight are finished and journalled, and the sessions logged out. It
-// returns why the gateway stopped, if it failed first.
-func stopFIX(gw *fix.Gateway, log *slog.Logger) error {
-	err := gw.Err() // a storage failure that stopped it already
-	on := 0
-	for _, s := range gw.Sessions() {
-		if s.LoggedOn {
-			on++
-		}
-	}
-	start := time.Now()
-	if serr := gw.Stop(); err == nil {
-		err = serr
-	}
-	log.Info("shutdown: FIX gateway stopped", "sessions_logged_out", on, "elapsed", time.Since(start).Round(time.Millisecond), "err", err)
-	if err != nil {
-		return fmt.Errorf("fix gateway: %w", err)
 	}
 	return nil
 }

@@ -20,6 +20,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"tickwire/internal/flagfile"
 )
 
 type command struct {
@@ -93,9 +95,9 @@ type usageError struct{ error }
 // parseFlags parses args into fs, turning errors into usageError. fs must use
 // ContinueOnError; its output goes to stderr, or stdout for --help. Flags not
 // given come from the environment (TICKWIRE_<FLAG>), then from the --config
-// file, which parseFlags adds to fs unless the command has its own (config.go).
+// file, which parseFlags adds to fs unless the command has its own (flagfile).
 func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
-	prepareFlags(fs)
+	flagfile.Prepare(fs)
 	fs.SetOutput(stderr)
 	for _, a := range args {
 		if a == "-h" || a == "--help" || a == "-help" {
@@ -112,4 +114,12 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error
 		return usageError{fmt.Errorf("unexpected arguments: %v", fs.Args())}
 	}
 	return applyEnvAndFile(fs)
+}
+
+// applyEnvAndFile is flagfile.Apply; its errors are usage errors.
+func applyEnvAndFile(fs *flag.FlagSet) error {
+	if err := flagfile.Apply(fs); err != nil {
+		return usageError{err}
+	}
+	return nil
 }

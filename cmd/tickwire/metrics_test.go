@@ -16,14 +16,15 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"tickwire/fix"
+	"tickwire/orderfeed"
 )
 
 // gatherFIX returns the FIX collector's series by "name session" (and by name
 // alone for tickwire_fix_sessions).
-func gatherFIX(t *testing.T, src fixSessions) map[string]float64 {
+func gatherFIX(t *testing.T, src orderfeed.Sessions) map[string]float64 {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(newFIXCollector(src))
+	reg.MustRegister(orderfeed.NewCollector(src))
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

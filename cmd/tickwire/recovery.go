@@ -71,15 +71,8 @@ func (r *recoveryFlags) apply(cfg *feedserver.Config, log *slog.Logger) (closeJo
 		return func() error { return nil }, nil
 	}
 	opts := r.journalOpt
-	switch r.sync {
-	case "always":
-		opts.Sync = recovery.SyncAlways
-	case "interval":
-		opts.Sync = recovery.SyncInterval
-	case "none":
-		opts.Sync = recovery.SyncNone
-	default:
-		return nil, usageError{fmt.Errorf("--sync %q: want always, interval or none", r.sync)}
+	if opts.Sync, err = recovery.ParseSyncPolicy(r.sync); err != nil {
+		return nil, usageError{fmt.Errorf("--sync %q: %w", r.sync, err)}
 	}
 	opts.Retention = recovery.Retention{MaxEntries: r.retain, MaxAge: r.retainAge}
 	opts.OnBackgroundError = func(err error) { log.Error("journal", "err", err) }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"tickwire/feedserver"
+	"tickwire/internal/flagfile"
 	"tickwire/tickfeed"
 	"tickwire/ticks"
 )
@@ -135,7 +136,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // parseFlagsAndArgs is parseFlags for commands that take positional
 // arguments: flags may come before, between or after them ("--" ends flags).
 func parseFlagsAndArgs(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) ([]string, error) {
-	prepareFlags(fs)
+	flagfile.Prepare(fs)
 	fs.SetOutput(stderr)
 	for _, a := range args {
 		if a == "--" {

@@ -8,12 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"strings"
 	"time"
 
 	"tickwire/feedserver"
 	"tickwire/fix"
-	"tickwire/orderwire"
+	"tickwire/orderfeed"
 	"tickwire/tickfeed"
 	"tickwire/ticks"
 )
@@ -36,12 +35,7 @@ func (r *replayFlags) register(fs *flag.FlagSet, defaultFiles string) {
 // opener returns a function opening the replay's sources, time-aligned, or
 // nil without --replay.
 func (r *replayFlags) opener() (func() (ticks.Source, error), error) {
-	var names []string
-	for _, f := range strings.Split(r.files, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			names = append(names, f)
-		}
-	}
+	names := splitList(r.files)
 	if len(names) == 0 {
 		return nil, nil
 	}
@@ -61,29 +55,59 @@ func (r *replayFlags) options() ticks.ReplayOptions {
 	return ticks.ReplayOptions{Speed: r.speed, Loop: r.loop}
 }
 
+// serverFlags are the flags of `tickwire server`.
+type serverFlags struct {
+	listen, name          string
+	heartbeat, staleAfter time.Duration
+	maxConns              int
+	log                   logFlags
+	replay                replayFlags
+	fix                   fixFlags
+	rec                   recoveryFlags
+	lim                   limitFlags
+	auth                  authFlags
+	web                   webFlags
+	tls                   serverTLSFlags
+}
+
+func (f *serverFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to serve WebSocket and HTTP on (`HOST:PORT`)")
+	fs.StringVar(&f.name, "name", "tickwire", "node name sent to clients")
+	fs.DurationVar(&f.heartbeat, "heartbeat", time.Second, "ping interval; a client silent for 3 is dropped (see --idle-timeout)")
+	fs.IntVar(&f.maxConns, "max-connections", 10000, "connection cap")
+	fs.DurationVar(&f.staleAfter, "stale-after", 10*time.Second, "mark a price topic stale when its source is silent this long (0: never)")
+	f.log.register(fs, "")
+	f.replay.register(fs, "")
+	f.fix.register(fs)
+	f.rec.register(fs)
+	f.lim.register(fs)
+	f.auth.register(fs)
+	f.web.register(fs)
+	f.tls.register(fs)
+}
+
+// feedConfig checks the flags that make the feed server's Config (but the
+// journal's: recoveryFlags.apply) and returns it.
+func (f *serverFlags) feedConfig(log *slog.Logger) (feedserver.Config, error) {
+	authn, err := f.auth.authenticator()
+	if err != nil {
+		return feedserver.Config{}, err
+	}
+	if err := f.web.checkOpenFIX(f.fix.config, authn, log.Warn); err != nil {
+		return feedserver.Config{}, err
+	}
+	cfg := feedserver.Config{Name: f.name, Heartbeat: f.heartbeat, MaxConnections: f.maxConns, StaleAfter: f.staleAfter, Logger: log,
+		Authenticator: authn}
+	if err := f.lim.apply(&cfg); err != nil {
+		return cfg, err
+	}
+	return cfg, f.web.apply(&cfg, f.listen)
+}
+
 func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
-	listen := fs.String("listen", "127.0.0.1:8080", "address to serve WebSocket and HTTP on (`HOST:PORT`)")
-	name := fs.String("name", "tickwire", "node name sent to clients")
-	heartbeat := fs.Duration("heartbeat", time.Second, "ping interval; a client silent for 3 is dropped (see --idle-timeout)")
-	maxConns := fs.Int("max-connections", 10000, "connection cap")
-	staleAfter := fs.Duration("stale-after", 10*time.Second, "mark a price topic stale when its source is silent this long (0: never)")
-	var lf logFlags
-	lf.register(fs, "")
-	var rf replayFlags
-	rf.register(fs, "")
-	var ff fixFlags
-	ff.register(fs)
-	var rec recoveryFlags
-	rec.register(fs)
-	var lim limitFlags
-	lim.register(fs)
-	var af authFlags
-	af.register(fs)
-	var wf webFlags
-	wf.register(fs)
-	var tf serverTLSFlags
-	tf.register(fs)
+	var f serverFlags
+	f.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: tickwire server [flags]\n\nRuns a feed server: WebSocket clients at ws://LISTEN/ws, topics at http://LISTEN/topics\n(wss:// and https:// only, with --tls-cert/--tls-key or --tls-self-signed: docs/tls.md).\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -91,101 +115,37 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
-	log, closeLog, err := lf.logger(stderr)
+	log, closeLog, err := f.log.logger(stderr)
 	if err != nil {
 		return err
 	}
 	defer closeLog()
-	stls, err := tf.load(log)
+	stls, err := f.tls.load(log)
 	if err != nil {
 		return err
 	}
-	ff.tls = stls.config // for a FIX config with SocketUseSSL=Y and no files of its own
-	open, err := rf.opener()
+	f.fix.tls = stls.config // for a FIX config with SocketUseSSL=Y and no files of its own
+	open, err := f.replay.opener()
 	if err != nil {
 		return err
 	}
-	authn, err := af.authenticator()
+	cfg, err := f.feedConfig(log)
 	if err != nil {
 		return err
 	}
-	if err := wf.checkOpenFIX(ff.config, authn, log.Warn); err != nil {
-		return err
-	}
-	reqs := newOrderRequests(log.With("component", "requests"))
-	cfg := feedserver.Config{Name: *name, Heartbeat: *heartbeat, MaxConnections: *maxConns, StaleAfter: *staleAfter, Logger: log,
-		Requests: reqs.handlers(), Authenticator: authn}
-	if err := lim.apply(&cfg); err != nil {
-		return err
-	}
-	if err := wf.apply(&cfg, *listen); err != nil {
-		return err
-	}
-	snaps := &orderSnapshots{}
-	cfg.Snapshotter = snaps
-	closeJournal, err := rec.apply(&cfg, log)
+	closeJournal, err := f.rec.apply(&cfg, log)
 	if err != nil {
 		return err
 	}
-	journalOpen := true
-	defer func() {
-		if journalOpen {
-			_ = closeJournal()
-		}
-	}()
-	srv := feedserver.New(cfg)
-	snaps.hub.Store(srv.Hub())
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	ln = stls.listener(ln)
-	gw, err := startFIX(ff, fix.SnapshotPrices(srv.Hub().SnapshotAge), hubOrderEvents{srv.Hub()}, log)
-	if err != nil {
-		_ = ln.Close()
-		return err
-	}
-	reqs.setGateway(gw) // nil without --fix-config: order requests are refused with a reason
-	if gw != nil {
-		srv.Registry().MustRegister(newFIXCollector(gw)) // FIX sessions at /metrics (metrics.go)
-	}
-	snaps.gw.Store(gw)
-	wsURL := stls.wsScheme() + "://" + ln.Addr().String() + "/ws"
-	log.Info("serving", "ws", wsURL, "node", *name, "tls", stls.config != nil)
-	fmt.Fprintf(stdout, "tickwire server listening on %s\n", wsURL)
-	if stls.trust != "" {
-		fmt.Fprintf(stdout, "self-signed certificate: clients trust it with --ca %s\n", stls.trust)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if gw != nil {
-		fmt.Fprintf(stdout, "FIX gateway listening on %s%s\n", gw.Addr(), fixTLSNote(gw))
-		go func() {
-			select {
-			case <-ctx.Done():
-			case <-gw.Done(): // a storage failure: stop everything
-				log.Error("fix gateway failed", "err", gw.Err())
-				cancel()
-			}
-		}()
-	}
-	// Shutdown order (docs/limits.md): the server drains (its clients'
-	// requests to the gateway finish), then the gateway finishes its
-	// orders in flight and logs its sessions out, then the journal, which
-	// both publish into, is synced and closed.
-	err = serveWithReplay(ctx, srv, ln, open, rf.options(), log)
-	if gw != nil {
-		if ferr := stopFIX(gw, log); err == nil {
-			err = ferr
-		}
-	}
-	journalOpen = false
+	// The journal, which the server and the gateway both publish into, is
+	// closed last (docs/limits.md).
+	err = serveServer(ctx, &f, cfg, stls, open, stdout, log)
 	if jerr := closeJournal(); jerr != nil {
 		log.Error("shutdown: journal close", "err", jerr)
 		if err == nil {
 			err = jerr
 		}
-	} else if rec.data != "" {
+	} else if f.rec.data != "" {
 		log.Info("shutdown: journal synced and closed")
 	}
 	if err == nil {
@@ -194,13 +154,73 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return err
 }
 
-// hubOrderEvents publishes the gateway's order events on the sequenced topic
-// orders.ACCOUNT, where traders subscribe to their accounts' orders.
-type hubOrderEvents struct{ h *feedserver.Hub }
+// serveServer starts the feed server of cfg and the gateway of --fix-config
+// behind it, says where they listen, and serves until ctx ends or either
+// fails (serveNode).
+func serveServer(ctx context.Context, f *serverFlags, cfg feedserver.Config, stls serverTLS, open func() (ticks.Source, error), stdout io.Writer, log *slog.Logger) error {
+	orders := orderfeed.New(log.With("component", "requests"))
+	cfg.Requests, cfg.Snapshotter = orders.Handlers(), orders
+	srv := feedserver.New(cfg)
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	ln = stls.listener(ln)
+	gw, err := startFIX(f.fix, fix.SnapshotPrices(srv.Hub().SnapshotAge), orderfeed.HubEvents{Hub: srv.Hub()}, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	orders.Attach(srv.Hub(), gw) // nil without --fix-config: order requests are refused with a reason
+	if gw != nil {
+		srv.Registry().MustRegister(orderfeed.NewCollector(gw)) // FIX sessions at /metrics
+	}
+	wsURL := stls.wsScheme() + "://" + ln.Addr().String() + "/ws"
+	log.Info("serving", "ws", wsURL, "node", f.name, "tls", stls.config != nil)
+	fmt.Fprintf(stdout, "tickwire server listening on %s\n", wsURL)
+	if stls.trust != "" {
+		fmt.Fprintf(stdout, "self-signed certificate: clients trust it with --ca %s\n", stls.trust)
+	}
+	if gw != nil {
+		fmt.Fprintf(stdout, "FIX gateway listening on %s%s\n", gw.Addr(), fixTLSNote(gw))
+	}
+	return serveNode(ctx, node{srv: srv, ln: ln, gw: gw, open: open, opt: f.replay.options()}, log)
+}
 
-// PublishOrderEvent implements fix.OrderEvents.
-func (o hubOrderEvents) PublishOrderEvent(account string, ev []byte) error {
-	_, _, err := o.h.PublishEvent(orderwire.AccountTopic(account), ev, time.Now().UnixNano())
+// node is what serveNode runs: a feed server on its listener, the replay
+// into it (open nil: none) and the FIX gateway behind it (gw nil: none).
+type node struct {
+	srv  *feedserver.Server
+	ln   net.Listener
+	gw   *fix.Gateway
+	open func() (ticks.Source, error)
+	opt  ticks.ReplayOptions
+}
+
+// serveNode serves n until ctx is done or the server, the replay or the
+// gateway (on a storage failure) fails, then shuts down in order
+// (docs/limits.md): the server drains (its clients' requests to the gateway
+// finish), then the gateway finishes its orders in flight and logs its
+// sessions out.
+func serveNode(ctx context.Context, n node, log *slog.Logger) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if n.gw != nil {
+		go func() {
+			select {
+			case <-ctx.Done():
+			case <-n.gw.Done(): // a storage failure: stop everything
+				log.Error("fix gateway failed", "err", n.gw.Err())
+				cancel()
+			}
+		}()
+	}
+	err := serveWithReplay(ctx, n.srv, n.ln, n.open, n.opt, log)
+	if n.gw != nil {
+		if ferr := stopFIX(n.gw, log); err == nil {
+			err = ferr
+		}
+	}
 	return err
 }
 

@@ -42,15 +42,9 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
-	switch *sync {
-	case "always":
-		o.Sync = recovery.SyncAlways
-	case "interval":
-		o.Sync = recovery.SyncInterval
-	case "none":
-		o.Sync = recovery.SyncNone
-	default:
-		return usageError{fmt.Errorf("--sync %q: want always, interval or none", *sync)}
+	var err error
+	if o.Sync, err = recovery.ParseSyncPolicy(*sync); err != nil {
+		return usageError{fmt.Errorf("--sync %q: %w", *sync, err)}
 	}
 	if lf.file != "" {
 		log, closeLog, err := lf.logger(stderr)

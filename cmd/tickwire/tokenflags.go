@@ -87,17 +87,23 @@ func (c *credFlags) credential() (string, error) {
 	case c.token != "" && c.file != "":
 		return "", usageError{errors.New("--token and --token-file: give one")}
 	case c.file != "":
-		b, err := os.ReadFile(c.file)
-		if err != nil {
-			return "", fmt.Errorf("--token-file: %w", err)
-		}
-		s := strings.TrimSpace(string(b))
-		if s == "" {
-			return "", fmt.Errorf("--token-file %s: empty", c.file)
-		}
-		return s, nil
+		return readSecretFile("--token-file", c.file)
 	}
 	return strings.TrimSpace(c.token), nil
+}
+
+// readSecretFile reads the secret in file (a credential, a password) given
+// by flag, without surrounding whitespace; an empty one is an error.
+func readSecretFile(flag, file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", flag, err)
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", fmt.Errorf("%s %s: empty", flag, file)
+	}
+	return s, nil
 }
 
 // demoAuth is the demo's authentication: an ephemeral key pair, in memory

@@ -17,6 +17,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"tickwire/client"
+	"tickwire/traderorders"
 	"tickwire/tui"
 )
 
@@ -42,15 +43,7 @@ func (t *traderFlags) register(fs *flag.FlagSet, defaultSymbols string) {
 }
 
 // accountList returns the --accounts.
-func (t *traderFlags) accountList() []string {
-	var out []string
-	for _, a := range strings.Split(t.accounts, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			out = append(out, a)
-		}
-	}
-	return out
-}
+func (t *traderFlags) accountList() []string { return splitList(t.accounts) }
 
 // given reports whether the named flag was set on the command line.
 func (t *traderFlags) given(name string) bool {
@@ -93,15 +86,8 @@ func honourNoColor() {
 	}
 }
 
-func (t *traderFlags) list() []string {
-	var out []string
-	for _, s := range strings.Split(t.symbols, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
+// list returns the --symbols.
+func (t *traderFlags) list() []string { return splitList(t.symbols) }
 
 func defaultLogFile(name string) string {
 	return filepath.Join(os.TempDir(), name+".log")
@@ -131,13 +117,10 @@ func runTrader(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !tf.given("server") && len(fc.Servers) > 0 {
 		list = strings.Join(fc.URLs(), ",")
 	}
-	var urls []string
-	for _, u := range strings.Split(list, ",") {
-		if u = strings.TrimSpace(u); u != "" {
-			if !strings.HasPrefix(u, "ws://") && !strings.HasPrefix(u, "wss://") {
-				return usageError{fmt.Errorf("--server %q: want a ws:// or wss:// URL", u)}
-			}
-			urls = append(urls, u)
+	urls := splitList(list)
+	for _, u := range urls {
+		if !strings.HasPrefix(u, "ws://") && !strings.HasPrefix(u, "wss://") {
+			return usageError{fmt.Errorf("--server %q: want a ws:// or wss:// URL", u)}
 		}
 	}
 	if len(urls) == 0 {
@@ -174,26 +157,26 @@ func runDashboard(ctx context.Context, urls []string, tf traderFlags, title stri
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Orders: --paper trades against the simulator; --accounts against the
-	// server's order gateway, over the feed protocol (orders.go); neither
+	// server's order gateway, over the feed protocol (traderorders); neither
 	// leaves order entry unavailable (nil OrderService).
 	accounts := tf.accountList()
 	if tf.paper {
 		accounts = nil
 	}
-	topics := append(append([]string(nil), cfg.Symbols...), orderTopics(accounts)...)
+	topics := append(append([]string(nil), cfg.Symbols...), traderorders.Topics(accounts)...)
 	cl := client.New(client.Options{URLs: urls, Name: "tickwire-trader", Topics: topics, Token: tf.token, Logger: log, TLS: tf.tls})
 	go func() { _ = cl.Run(ctx) }()
 
 	var paper *tui.Paper
-	var orders *orderService
+	var orders *traderorders.Service
 	switch {
 	case tf.paper:
 		paper = tui.NewPaper()
 		cfg.Orders = paper
 	case len(accounts) > 0:
-		orders = newOrderService(cl, accounts, log.With("component", "orders"))
+		orders = traderorders.New(cl, accounts, log.With("component", "orders"))
 		cfg.Orders = orders
-		log.Info("order entry", "accounts", accounts, "topics", orderTopics(accounts))
+		log.Info("order entry", "accounts", accounts, "topics", traderorders.Topics(accounts))
 	}
 	m := tui.New(cfg)
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx))
@@ -202,9 +185,9 @@ func runDashboard(ctx context.Context, urls []string, tf traderFlags, title stri
 		paper.SetSender(p)
 	}
 	if orders != nil {
-		orders.setSender(p)
+		orders.SetSender(p)
 		fed := make(chan client.Event, 1024)
-		go orders.run(ctx, events, fed)
+		go orders.Run(ctx, events, fed)
 		events = fed
 	}
 	go tui.Feed(ctx, p, events, 50*time.Millisecond)

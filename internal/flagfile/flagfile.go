@@ -1,4 +1,9 @@
-package main
+// Package flagfile layers a command's flag values: the command line, then
+// the environment (TICKWIRE_<FLAG>), then a YAML config file (--config FILE,
+// keys are the long flag names), then the defaults. ff does the layering;
+// the file parser is ours (yaml.v3) so that its errors name the file, the
+// line and the key (docs/operations.md, "Configuration").
+package flagfile
 
 import (
 	"bytes"
@@ -14,31 +19,27 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Every command's flags can also come from a YAML config file (--config FILE,
-// keys are the long flag names) and from the environment (TICKWIRE_<FLAG>).
-// Precedence: command line > environment > config file > defaults. ff does the
-// layering; the file parser is ours (yaml.v3) so that its errors name the
-// file, the line and the key (docs/operations.md, "Configuration").
 const (
 	envPrefix  = "TICKWIRE"
 	configFlag = "config"
 )
 
-// configKeyer is implemented by the Value of a command's own --config flag
-// whose file holds more than flag values (the trader's dashboard settings):
-// ConfigKeys lists those other keys, which the flag layer leaves to the command.
-type configKeyer interface {
+// Keyer is implemented by the Value of a command's own --config flag whose
+// file holds more than flag values (the trader's dashboard settings):
+// ConfigKeys lists those other keys, which the flag layer leaves to the
+// command (ReadKeys).
+type Keyer interface {
 	ConfigKeys() []string
 }
 
-// envName returns the environment variable that sets flag name.
-func envName(name string) string {
+// EnvName returns the environment variable that sets flag name.
+func EnvName(name string) string {
 	return envPrefix + "_" + strings.NewReplacer("-", "_", ".", "_").Replace(strings.ToUpper(name))
 }
 
-// prepareFlags adds --config to fs unless the command has its own, and
-// appends to fs's usage a note on the config file and the environment.
-func prepareFlags(fs *flag.FlagSet) {
+// Prepare adds --config to fs unless the command has its own, and appends
+// to fs's usage a note on the config file and the environment.
+func Prepare(fs *flag.FlagSet) {
 	if fs.Lookup(configFlag) == nil {
 		fs.String(configFlag, "", "read flag values from `FILE` (YAML; keys are the flag names, e.g. \"log-level: debug\")")
 	}
@@ -69,22 +70,22 @@ Every flag can also be set in the --config file (YAML, keys are the flag names
 without dashes in front: "%s: ...") or in the environment as %s_<FLAG>
 (upper case, '-' becomes '_': %s=...). Precedence: command line, then
 environment, then config file, then the defaults shown above.
-`, example, envPrefix, envName(example))
+`, example, envPrefix, EnvName(example))
 }
 
-// applyEnvAndFile sets the flags not given on the command line from the
-// environment, then those still unset from the --config file. Call it after
-// fs has parsed the command line.
-func applyEnvAndFile(fs *flag.FlagSet) error {
+// Apply sets the flags not given on the command line from the environment,
+// then those still unset from the --config file. Call it after fs has parsed
+// the command line. Every error is the user's: a bad file (*Error, or the
+// file's path), a bad variable (ff names it and the flag).
+func Apply(fs *flag.FlagSet) error {
 	var extra []string
-	var path string
 	if f := fs.Lookup(configFlag); f != nil {
-		if k, ok := f.Value.(configKeyer); ok {
+		if k, ok := f.Value.(Keyer); ok {
 			extra = k.ConfigKeys()
 		}
 	}
 	parser := func(r io.Reader, set func(name, value string) error) error {
-		path = fs.Lookup(configFlag).Value.String() // final now: the environment may have set it
+		path := fs.Lookup(configFlag).Value.String() // final now: the environment may have set it
 		return parseConfigFile(path, r, fs.Lookup, extra, set)
 	}
 	// ff parses the (already parsed) command line again as empty: fs keeps
@@ -93,29 +94,24 @@ func applyEnvAndFile(fs *flag.FlagSet) error {
 		ff.WithEnvVarPrefix(envPrefix),
 		ff.WithConfigFileFlag(configFlag),
 		ff.WithConfigFileParser(parser))
-	var ce *configError
+	var ce *Error
 	var pe *iofs.PathError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &ce):
-		return usageError{err}
-	case errors.As(err, &pe):
-		return usageError{fmt.Errorf("--%s: %w", configFlag, err)}
+	if err != nil && !errors.As(err, &ce) && errors.As(err, &pe) {
+		return fmt.Errorf("--%s: %w", configFlag, err)
 	}
-	return usageError{err} // the environment: ff names the variable and the flag
+	return err
 }
 
-// configError is a bad config file: its path, the line (0 if unknown) and
+// Error is a bad config file: its path, the line (0 if unknown) and
 // the key concerned (empty for a syntax error).
-type configError struct {
+type Error struct {
 	Path string
 	Line int
 	Key  string
 	Err  error
 }
 
-func (e *configError) Error() string {
+func (e *Error) Error() string {
 	where := "config " + e.Path
 	if e.Line > 0 {
 		where = fmt.Sprintf("%s:%d", where, e.Line)
@@ -126,7 +122,7 @@ func (e *configError) Error() string {
 	return fmt.Sprintf("%s: %v", where, e.Err)
 }
 
-func (e *configError) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
 // parseConfigFile reads a YAML mapping of flag names to values from r and
 // calls set for each. A value is a scalar or a list of scalars (joined with
@@ -136,11 +132,11 @@ func (e *configError) Unwrap() error { return e.Err }
 func parseConfigFile(path string, r io.Reader, lookup func(string) *flag.Flag, extra []string, set func(name, value string) error) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
-		return &configError{Path: path, Err: err}
+		return &Error{Path: path, Err: err}
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return &configError{Path: path, Err: err} // yaml's text has the line
+		return &Error{Path: path, Err: err} // yaml's text has the line
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil // empty file
@@ -150,14 +146,14 @@ func parseConfigFile(path string, r io.Reader, lookup func(string) *flag.Flag, e
 		return nil // only comments
 	}
 	if root.Kind != yaml.MappingNode {
-		return &configError{Path: path, Line: root.Line, Err: errors.New("want a mapping of flag names to values")}
+		return &Error{Path: path, Line: root.Line, Err: errors.New("want a mapping of flag names to values")}
 	}
 	seen := make(map[string]int)
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		key := k.Value
 		if first, dup := seen[key]; dup {
-			return &configError{Path: path, Line: k.Line, Key: key, Err: fmt.Errorf("given twice (first at line %d)", first)}
+			return &Error{Path: path, Line: k.Line, Key: key, Err: fmt.Errorf("given twice (first at line %d)", first)}
 		}
 		seen[key] = k.Line
 		if slices.Contains(extra, key) {
@@ -165,18 +161,18 @@ func parseConfigFile(path string, r io.Reader, lookup func(string) *flag.Flag, e
 		}
 		f := lookup(key)
 		if k.Kind != yaml.ScalarNode || f == nil {
-			return &configError{Path: path, Line: k.Line, Key: key, Err: errors.New("unknown key: not a flag of this command (see --help)")}
+			return &Error{Path: path, Line: k.Line, Key: key, Err: errors.New("unknown key: not a flag of this command (see --help)")}
 		}
 		val, err := configValue(v)
 		if err != nil {
-			return &configError{Path: path, Line: v.Line, Key: key, Err: err}
+			return &Error{Path: path, Line: v.Line, Key: key, Err: err}
 		}
 		if err := set(key, val); err != nil {
 			// ff wraps the flag's own error in its words; ours has the place.
 			if inner := errors.Unwrap(err); inner != nil {
 				err = inner
 			}
-			return &configError{Path: path, Line: v.Line, Key: key, Err: fmt.Errorf("invalid value %q%s: %w", val, flagKind(f), err)}
+			return &Error{Path: path, Line: v.Line, Key: key, Err: fmt.Errorf("invalid value %q%s: %w", val, flagKind(f), err)}
 		}
 	}
 	return nil
@@ -206,10 +202,10 @@ func configValue(v *yaml.Node) (string, error) {
 	return "", errors.New("nested sections are not supported: write the flag's name as the key")
 }
 
-// readConfigKeys decodes the keys of a YAML config file that are in keys
-// into a map, for commands whose --config also holds settings that are not
-// flags. The flag layer has already checked the file.
-func readConfigKeys(b []byte, keys []string) (map[string]yaml.Node, error) {
+// ReadKeys decodes the keys of a YAML config file that are in keys into a
+// map, for commands whose --config also holds settings that are not flags
+// (Keyer). Apply has already checked the file.
+func ReadKeys(b []byte, keys []string) (map[string]yaml.Node, error) {
 	var m map[string]yaml.Node
 	if err := yaml.NewDecoder(bytes.NewReader(b)).Decode(&m); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err

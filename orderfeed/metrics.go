@@ -1,4 +1,4 @@
-package main
+package orderfeed
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
@@ -6,12 +6,12 @@ import (
 	"tickwire/fix"
 )
 
-// fixSessions is what the FIX collector reads: *fix.Gateway.
-type fixSessions interface {
+// Sessions is what the FIX collector reads: *fix.Gateway.
+type Sessions interface {
 	Sessions() []fix.SessionInfo
 }
 
-// fixCollector exports the FIX gateway's sessions at /metrics, read from
+// collector exports the FIX gateway's sessions at /metrics, read from
 // gw.Sessions() at scrape time (docs/operations.md):
 //
 //	tickwire_fix_sessions                       configured sessions
@@ -20,13 +20,15 @@ type fixSessions interface {
 //	tickwire_fix_next_target_seq{session}       next expected incoming MsgSeqNum
 //
 // The sequence numbers are gauges: a session reset starts them at 1 again.
-type fixCollector struct {
-	src                                        fixSessions
+type collector struct {
+	src                                        Sessions
 	sessions, loggedOn, nextSender, nextTarget *prometheus.Desc
 }
 
-func newFIXCollector(src fixSessions) *fixCollector {
-	return &fixCollector{
+// NewCollector returns the prometheus.Collector of src's FIX sessions,
+// for a server's registry (feedserver.Server.Registry).
+func NewCollector(src Sessions) prometheus.Collector {
+	return &collector{
 		src:        src,
 		sessions:   prometheus.NewDesc("tickwire_fix_sessions", "Configured FIX sessions.", nil, nil),
 		loggedOn:   prometheus.NewDesc("tickwire_fix_session_logged_on", "1 while the FIX session is logged on.", []string{"session", "sender", "target"}, nil),
@@ -36,7 +38,7 @@ func newFIXCollector(src fixSessions) *fixCollector {
 }
 
 // Describe implements prometheus.Collector.
-func (c *fixCollector) Describe(ch chan<- *prometheus.Desc) {
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.sessions
 	ch <- c.loggedOn
 	ch <- c.nextSender
@@ -44,7 +46,7 @@ func (c *fixCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect implements prometheus.Collector.
-func (c *fixCollector) Collect(ch chan<- prometheus.Metric) {
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	ss := c.src.Sessions()
 	ch <- prometheus.MustNewConstMetric(c.sessions, prometheus.GaugeValue, float64(len(ss)))
 	for _, s := range ss {

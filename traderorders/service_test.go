@@ -1,4 +1,4 @@
-package main
+package traderorders
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"tickwire/client"
 	"tickwire/feedserver"
 	"tickwire/fix"
+	"tickwire/orderfeed"
 	"tickwire/orderwire"
 	"tickwire/protocol"
 	"tickwire/tui"
@@ -28,17 +29,17 @@ import (
 // client.Client on loopback with the dashboard's order service between it
 // and the dashboard, whose OrdersMsg and AlertMsg a real tui.Model takes.
 type orderRig struct {
-	t     *testing.T
-	srv   *feedserver.Server
-	url   string
-	reqs  *orderRequests
-	gw    *fix.Gateway
-	cl    *client.Client
-	svc   *orderService
-	sent  chan tea.Msg      // what the service sends the program
-	other chan client.Event // what it passes on to the dashboard's feed
-	model *tui.Model
-	state orderState
+	t      *testing.T
+	srv    *feedserver.Server
+	url    string
+	orders *orderfeed.Bridge
+	gw     *fix.Gateway
+	cl     *client.Client
+	svc    *Service
+	sent   chan tea.Msg      // what the service sends the program
+	other  chan client.Event // what it passes on to the dashboard's feed
+	model  *tui.Model
+	state  orderState
 }
 
 // orderState is the dashboard's view, rebuilt from the OrdersMsg received.
@@ -56,8 +57,8 @@ func (c chanSender) Send(m tea.Msg) { c <- m }
 func newOrderRig(t *testing.T, account string, opts ...func(*fix.Config)) *orderRig {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
-	r := &orderRig{t: t, reqs: newOrderRequests(log), sent: make(chan tea.Msg, 256), state: orderState{rows: map[string]tui.Order{}}}
-	r.srv = feedserver.New(feedserver.Config{Name: "orders-test", Logger: log, Requests: r.reqs.handlers()})
+	r := &orderRig{t: t, orders: orderfeed.New(log), sent: make(chan tea.Msg, 256), state: orderState{rows: map[string]tui.Order{}}}
+	r.srv = feedserver.New(feedserver.Config{Name: "orders-test", Logger: log, Requests: r.orders.Handlers()})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +92,7 @@ TickwireOpenLogon=Y
 		t.Fatal(err)
 	}
 	cfg := fix.Config{Settings: settings, DataDir: filepath.Join(t.TempDir(), "fix"), Logger: log,
-		Prices: fix.SnapshotPrices(r.srv.Hub().SnapshotAge), Events: hubOrderEvents{r.srv.Hub()}}
+		Prices: fix.SnapshotPrices(r.srv.Hub().SnapshotAge), Events: orderfeed.HubEvents{Hub: r.srv.Hub()}}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -102,18 +103,18 @@ TickwireOpenLogon=Y
 	if err := r.gw.Start(); err != nil {
 		t.Fatal(err)
 	}
-	r.reqs.setGateway(r.gw)
+	r.orders.Attach(r.srv.Hub(), r.gw)
 
-	r.cl = client.New(client.Options{URLs: []string{r.url}, Name: "trader-test", Topics: orderTopics([]string{account}), Logger: log})
-	r.svc = newOrderService(r.cl, []string{account}, log)
+	r.cl = client.New(client.Options{URLs: []string{r.url}, Name: "trader-test", Topics: Topics([]string{account}), Logger: log})
+	r.svc = New(r.cl, []string{account}, log)
 	r.svc.interval = 10 * time.Millisecond
-	r.svc.setSender(chanSender(r.sent))
+	r.svc.SetSender(chanSender(r.sent))
 	r.model = tui.New(tui.Config{Symbols: []string{"EURUSD"}, Orders: r.svc})
 	r.model.Update(tea.WindowSizeMsg{Width: 140, Height: 45})
 	r.other = make(chan client.Event, 1024)
 	fed := make(chan client.Event, 1024)
 	go func() { _ = r.cl.Run(ctx) }()
-	go r.svc.run(ctx, r.cl.Events(), fed)
+	go r.svc.Run(ctx, r.cl.Events(), fed)
 	go func() {
 		for ev := range fed {
 			select {
@@ -332,13 +333,13 @@ func TestTraderOrdersOverWebSocket(t *testing.T) {
 	}
 
 	// A request the server refuses that the service sent: a rejected row.
-	r.reqs.setGateway(nil)
+	r.orders.Attach(r.srv.Hub(), nil)
 	must(r.svc.Submit(ctx, tui.OrderRequest{ClOrdID: "TW-6", Symbol: "EURUSD", Side: tui.SideSell, Type: tui.OrdTypeMarket, Qty: d("7"), TIF: tui.TIFDay}))
 	r.wait("TW-6 refused", func(s *orderState) bool { return s.status("TW-6", tui.StatusRejected) })
 	if o := r.state.rows["TW-6"]; !strings.Contains(o.Text, "refused: order entry unavailable") || o.Symbol != "EURUSD" || !o.Qty.Equal(d("7")) {
 		t.Fatalf("TW-6 %+v", o)
 	}
-	r.reqs.setGateway(r.gw)
+	r.orders.Attach(r.srv.Hub(), r.gw)
 
 	// A desk order: no answer until the desk works it, through the request
 	// path like everything else.
@@ -380,7 +381,7 @@ func TestTraderOrdersOverWebSocket(t *testing.T) {
 // a ClOrdID sent twice: refused at once, nothing sent.
 func TestOrderServiceRefusesWhatItCannotSend(t *testing.T) {
 	pub := &fakePublisher{}
-	s := newOrderService(pub, []string{"ACC"}, slog.New(slog.DiscardHandler))
+	s := New(pub, []string{"ACC"}, slog.New(slog.DiscardHandler))
 	req := tui.OrderRequest{ClOrdID: "X-1", Symbol: "EURUSD", Side: tui.SideBuy, Type: tui.OrdTypeMarket, Qty: d("1"), TIF: tui.TIFDay}
 	pub.err = client.ErrNotConnected
 	if err := s.Submit(context.Background(), req); err == nil || !strings.Contains(err.Error(), "not connected") {
@@ -437,7 +438,7 @@ func (p *fakePublisher) Publish(frames ...protocol.Frame) error {
 // alert.
 func TestOrderServiceDesk(t *testing.T) {
 	pub := &fakePublisher{}
-	s := newOrderService(pub, []string{"ACC"}, slog.New(slog.DiscardHandler))
+	s := New(pub, []string{"ACC"}, slog.New(slog.DiscardHandler))
 	ctx := context.Background()
 	if err := s.Desk(ctx, tui.DeskRequest{Action: tui.DeskAccept, ID: "T-1"}); err == nil || !strings.Contains(err.Error(), "no OrderID") {
 		t.Fatalf("Desk without OrderID: %v", err)
@@ -485,7 +486,7 @@ func TestOrderServiceDesk(t *testing.T) {
 // applied, and a report that comes later finds its request.
 func TestOrderServiceOutcomeUnknown(t *testing.T) {
 	pub := &fakePublisher{}
-	s := newOrderService(pub, []string{"ACC"}, slog.New(slog.DiscardHandler))
+	s := New(pub, []string{"ACC"}, slog.New(slog.DiscardHandler))
 	if err := s.Submit(context.Background(), tui.OrderRequest{ClOrdID: "T-9", Symbol: "EURUSD", Side: tui.SideBuy, Type: tui.OrdTypeMarket, Qty: d("5")}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package orderfeed
 
 import (
 	"context"
@@ -6,14 +6,16 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
 
-	"tickwire/auth"
 	"tickwire/client"
 	"tickwire/feedserver"
+	"tickwire/fix"
 	"tickwire/orderwire"
 	"tickwire/protocol"
 )
@@ -24,9 +26,8 @@ import (
 // flagged as a snapshot, at the topic's head.
 func TestOrderStateSnapshotOnLostHistory(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	snaps := &orderSnapshots{}
-	srv := feedserver.New(feedserver.Config{Snapshotter: snaps, Logger: log})
-	snaps.hub.Store(srv.Hub())
+	b := New(log)
+	srv := feedserver.New(feedserver.Config{Snapshotter: b, Logger: log})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -35,12 +36,9 @@ func TestOrderStateSnapshotOnLostHistory(t *testing.T) {
 	defer cancel()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, ln) }()
-	gw, _, err := startDemoGateway(t.TempDir(), srv, &demoTLS{}, auth.HashAPIKey("unused"), log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	gw := startGateway(t, srv.Hub(), log)
 	defer gw.Stop()
-	snaps.gw.Store(gw)
+	b.Attach(srv.Hub(), gw)
 
 	for _, id := range []string{"c1", "c2"} {
 		err := gw.Request(ctx, &orderwire.Request{Action: orderwire.ActionNew, ClOrdID: id, Account: "A", Symbol: "EURUSD",
@@ -89,7 +87,7 @@ func TestOrderStateSnapshotOnLostHistory(t *testing.T) {
 	if snap.Seq != head.Seq || snap.Epoch != head.Epoch {
 		t.Errorf("snapshot at %d@%s, topic head %d@%s", snap.Seq, snap.Epoch, head.Seq, head.Epoch)
 	}
-	var st orderStateSnapshot
+	var st StateSnapshot
 	if err := json.Unmarshal(snap.Data, &st); err != nil {
 		t.Fatal(err)
 	}
@@ -105,4 +103,23 @@ func TestOrderStateSnapshotOnLostHistory(t *testing.T) {
 	}
 	cancel()
 	<-served
+}
+
+// startGateway starts a FIX gateway on loopback pricing off hub and
+// publishing its order events into it, as the server does.
+func startGateway(t *testing.T, hub *feedserver.Hub, log *slog.Logger) *fix.Gateway {
+	t.Helper()
+	settings, err := fix.ParseSettings(strings.NewReader("[DEFAULT]\nConnectionType=acceptor\nSocketAcceptHost=127.0.0.1\nSocketAcceptPort=0\nFileStoreSync=N\nHeartBtInt=30\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=TWSNAP\nTargetCompID=CLSNAP\nTickwireAccounts=*\nTickwireOpenLogon=Y\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := fix.New(fix.Config{Settings: settings, DataDir: filepath.Join(t.TempDir(), "fix"), Logger: log,
+		Prices: fix.SnapshotPrices(hub.SnapshotAge), Events: HubEvents{Hub: hub}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gw.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return gw
 }

@@ -1,4 +1,12 @@
-package main
+// Package traderorders is a trader's order entry over tickwire's own
+// protocol: orders entered, canceled, replaced and worked at the desk are
+// published as orderwire requests on the feed server's request topic, and
+// the order events of the trader's accounts (orders.ACCOUNT) and the
+// server's refusals come back as the blotter's rows, fills, cancel rejects
+// and alerts (tui.OrdersMsg, tui.AlertMsg). The dashboard uses it, and so
+// can any trader program (a test, a bot): it needs a client.Client, never
+// the server or the gateway (their side is package orderfeed).
+package traderorders
 
 import (
 	"context"
@@ -16,14 +24,14 @@ import (
 	"tickwire/tui"
 )
 
-// orderService is the dashboard's tui.OrderService over tickwire's own
+// Service is the dashboard's tui.OrderService over tickwire's own
 // protocol, and the bridge that brings the answers back:
 //
 //   - Submit, Cancel and Replace publish an orderwire.Request on
 //     orderwire.RequestTopic with the client's current connection
 //     (client.Publish: sent at most once, never again after a reconnect;
 //     refused when the link is down);
-//   - run reads the client's events: the order events of the watched
+//   - Run reads the client's events: the order events of the watched
 //     accounts' topics (orderwire.AccountTopic) become tui.OrdersMsg (rows
 //     upserted by ID, fills, cancel rejects), the server's refusals of our
 //     requests (Error 1004 on the request topic) become a rejected order or
@@ -34,8 +42,8 @@ import (
 // one, which a cancel or replace names as OrigClOrdID. Orders of FIX
 // sessions on the same accounts are shown too; they can be worked only by
 // their counterparty (or the desk), so Cancel and Replace refuse them.
-type orderService struct {
-	pub      publisher
+type Service struct {
+	pub      Publisher
 	account  string              // new orders go to this account
 	handl    orderwire.HandlInst // of new orders; 0: the gateway's auto venue
 	topics   map[string]bool     // order topics of the watched accounts
@@ -55,8 +63,8 @@ type orderService struct {
 	alerts   tui.AlertMsg
 }
 
-// publisher is what orderService needs of client.Client.
-type publisher interface {
+// Publisher is what Service needs of client.Client.
+type Publisher interface {
 	Publish(frames ...protocol.Frame) error
 }
 
@@ -76,11 +84,11 @@ type sentRequest struct {
 // republish only repeats the gateway's last batch.
 const maxSeen = 4096
 
-// newOrderService returns the order service of accounts (new orders go to
-// the first). Subscribe the client to orderTopics(accounts), call setSender
-// with the program, and run it between the client and tui.Feed.
-func newOrderService(pub publisher, accounts []string, log *slog.Logger) *orderService {
-	s := &orderService{
+// New returns the order service of accounts (new orders go to the first).
+// Subscribe the client to Topics(accounts), call SetSender with the
+// program, and Run it between the client and tui.Feed.
+func New(pub Publisher, accounts []string, log *slog.Logger) *Service {
+	s := &Service{
 		pub: pub, log: log, now: time.Now, interval: 50 * time.Millisecond,
 		topics: make(map[string]bool), rows: make(map[string]*orderRow), byID: make(map[string]*orderRow),
 		requests: make(map[string]sentRequest), seen: make(map[string]bool), batchIdx: make(map[string]int),
@@ -88,14 +96,14 @@ func newOrderService(pub publisher, accounts []string, log *slog.Logger) *orderS
 	if len(accounts) > 0 {
 		s.account = accounts[0]
 	}
-	for _, t := range orderTopics(accounts) {
+	for _, t := range Topics(accounts) {
 		s.topics[t] = true
 	}
 	return s
 }
 
-// orderTopics returns the order topics of accounts.
-func orderTopics(accounts []string) []string {
+// Topics returns the order topics of accounts (orderwire.AccountTopic).
+func Topics(accounts []string) []string {
 	out := make([]string, 0, len(accounts))
 	for _, a := range accounts {
 		out = append(out, orderwire.AccountTopic(a))
@@ -103,8 +111,8 @@ func orderTopics(accounts []string) []string {
 	return out
 }
 
-// setSender sets where OrdersMsg and AlertMsg go (the tea.Program).
-func (s *orderService) setSender(send tui.Sender) {
+// SetSender sets where OrdersMsg and AlertMsg go (the tea.Program).
+func (s *Service) SetSender(send tui.Sender) {
 	s.mu.Lock()
 	s.send = send
 	s.mu.Unlock()
@@ -112,7 +120,7 @@ func (s *orderService) setSender(send tui.Sender) {
 
 // Submit implements tui.OrderService. A care order (req.Care) goes with
 // HandlInst=3: the gateway's desk works it.
-func (s *orderService) Submit(_ context.Context, req tui.OrderRequest) error {
+func (s *Service) Submit(_ context.Context, req tui.OrderRequest) error {
 	handl := s.handl
 	if req.Care {
 		handl = orderwire.HandlInstManual
@@ -130,7 +138,7 @@ func (s *orderService) Submit(_ context.Context, req tui.OrderRequest) error {
 }
 
 // Cancel implements tui.OrderService.
-func (s *orderService) Cancel(_ context.Context, req tui.CancelRequest) error {
+func (s *Service) Cancel(_ context.Context, req tui.CancelRequest) error {
 	account, err := s.accountOf(req.ID)
 	if err != nil {
 		return err
@@ -144,7 +152,7 @@ func (s *orderService) Cancel(_ context.Context, req tui.CancelRequest) error {
 
 // Replace implements tui.OrderService. The replacement keeps the order's
 // HandlInst (absent in the request).
-func (s *orderService) Replace(_ context.Context, req tui.ReplaceRequest) error {
+func (s *Service) Replace(_ context.Context, req tui.ReplaceRequest) error {
 	account, err := s.accountOf(req.ID)
 	if err != nil {
 		return err
@@ -165,7 +173,7 @@ func (s *orderService) Replace(_ context.Context, req tui.ReplaceRequest) error 
 // gateway refuses what the order's state does not allow (a second accept,
 // an overfill), and that refusal comes back as an alert with the order's
 // row resent (which ends the dashboard's in-flight mark).
-func (s *orderService) Desk(_ context.Context, req tui.DeskRequest) error {
+func (s *Service) Desk(_ context.Context, req tui.DeskRequest) error {
 	if req.OrderID == "" {
 		return fmt.Errorf("order %s has no OrderID yet: the gateway has not reported it", req.ID)
 	}
@@ -213,7 +221,7 @@ func staleText(ack string) string {
 
 // accountOf returns the account to work order id in: its own, which must
 // be a trader session's. An order not reported yet is one entered here.
-func (s *orderService) accountOf(id string) (string, error) {
+func (s *Service) accountOf(id string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	row := s.byID[id]
@@ -231,7 +239,7 @@ func (s *orderService) accountOf(id string) (string, error) {
 }
 
 // request validates r, remembers it and publishes it once.
-func (s *orderService) request(r *orderwire.Request, sr sentRequest) error {
+func (s *Service) request(r *orderwire.Request, sr sentRequest) error {
 	if r.Account == "" {
 		return errors.New("no account: start the trader with --accounts")
 	}
@@ -263,10 +271,10 @@ func (s *orderService) request(r *orderwire.Request, sr sentRequest) error {
 	return nil
 }
 
-// run reads the client's events until in is closed or ctx ends: order
+// Run reads the client's events until in is closed or ctx ends: order
 // events and refusals of our requests become OrdersMsg (sent every
 // interval), the rest go to out, which it closes when done.
-func (s *orderService) run(ctx context.Context, in <-chan client.Event, out chan<- client.Event) {
+func (s *Service) Run(ctx context.Context, in <-chan client.Event, out chan<- client.Event) {
 	defer close(out)
 	t := time.NewTicker(s.interval)
 	defer t.Stop()
@@ -294,7 +302,7 @@ func (s *orderService) run(ctx context.Context, in <-chan client.Event, out chan
 }
 
 // flush sends the pending OrdersMsg and alerts.
-func (s *orderService) flush() {
+func (s *Service) flush() {
 	s.mu.Lock()
 	send, batch, alerts := s.send, s.batch, s.alerts
 	if send == nil || (len(batch.Orders) == 0 && len(batch.Fills) == 0 && len(batch.CancelRejects) == 0 && len(alerts) == 0) {
@@ -314,7 +322,7 @@ func (s *orderService) flush() {
 
 // consume handles ev if it is the service's: an order event of a watched
 // account, or a refusal of a request.
-func (s *orderService) consume(ev client.Event) bool {
+func (s *Service) consume(ev client.Event) bool {
 	switch e := ev.(type) {
 	case client.SequencedEvent:
 		if !s.topics[e.Topic] {
@@ -351,7 +359,7 @@ func (s *orderService) consume(ev client.Event) bool {
 }
 
 // applyEvent applies one order event. Caller holds s.mu.
-func (s *orderService) applyEvent(oe *orderwire.OrderEvent) {
+func (s *Service) applyEvent(oe *orderwire.OrderEvent) {
 	key := oe.Key()
 	if s.seen[key] {
 		return
@@ -370,7 +378,7 @@ func (s *orderService) applyEvent(oe *orderwire.OrderEvent) {
 	}
 }
 
-func (s *orderService) applyReport(er *orderwire.ExecutionReport, account string) {
+func (s *Service) applyReport(er *orderwire.ExecutionReport, account string) {
 	if er.ExecType == orderwire.ExecTypeOrderStatus {
 		return // changes nothing
 	}
@@ -428,7 +436,7 @@ func (s *orderService) applyReport(er *orderwire.ExecutionReport, account string
 	}
 }
 
-func (s *orderService) applyReject(rj *orderwire.OrderCancelReject) {
+func (s *Service) applyReject(rj *orderwire.OrderCancelReject) {
 	var row *orderRow
 	if rj.OrderID != orderwire.NoneOrderID {
 		row = s.rows[rj.OrderID]
@@ -451,7 +459,7 @@ func (s *orderService) applyReject(rj *orderwire.OrderCancelReject) {
 }
 
 // refused answers a refusal of one of our requests. Caller holds s.mu.
-func (s *orderService) refused(rf *orderwire.Refusal) {
+func (s *Service) refused(rf *orderwire.Refusal) {
 	if rf.Unknown {
 		// It may have been applied: nothing is marked refused, the request
 		// stays pending for the order events that may still come.
@@ -485,7 +493,7 @@ func (s *orderService) refused(rf *orderwire.Refusal) {
 }
 
 // upsert puts o in the batch, replacing an earlier version of it.
-func (s *orderService) upsert(o *tui.Order) {
+func (s *Service) upsert(o *tui.Order) {
 	if i, ok := s.batchIdx[o.ID]; ok {
 		s.batch.Orders[i] = *o
 		return
@@ -494,6 +502,6 @@ func (s *orderService) upsert(o *tui.Order) {
 	s.batch.Orders = append(s.batch.Orders, *o)
 }
 
-func (s *orderService) alert(level tui.Level, text string) {
+func (s *Service) alert(level tui.Level, text string) {
 	s.alerts = append(s.alerts, tui.Alert{Time: s.now(), Level: level, Text: text})
 }
