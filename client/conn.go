@@ -64,6 +64,16 @@ type Conn struct {
 // header declares.
 const maxMessage = 4 << 20
 
+// Time a server may take, so that one that stops answering cannot hold a
+// client: to connect (TCP, TLS and the upgrade, or the stream's response
+// header), to answer the Hello (unless the caller's context ends sooner),
+// and to take one message.
+const (
+	dialTimeout    = 5 * time.Second
+	welcomeTimeout = 10 * time.Second
+	writeTimeout   = 5 * time.Second
+)
+
 // Dialer opens Conns. The zero value dials with the system's TLS roots.
 type Dialer struct {
 	// TLSConfig is used for wss:// and https:// URLs (nil: the defaults,
@@ -113,7 +123,7 @@ func (d *Dialer) Dial(ctx context.Context, url string, hello protocol.Hello, ext
 	if dl, ok := ctx.Deadline(); ok {
 		_ = t.SetReadDeadline(dl)
 	} else {
-		_ = t.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_ = t.SetReadDeadline(time.Now().Add(welcomeTimeout))
 	}
 	var welcome *protocol.Welcome
 	err = c.Read(func(f protocol.Frame) error {
@@ -220,7 +230,7 @@ func (c *Conn) abort() { c.t.Abort() }
 type wsTransport struct{ ws *websocket.Conn }
 
 func dialWS(ctx context.Context, url string, tlsConf *tls.Config) (*wsTransport, error) {
-	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second, ReadBufferSize: 16 << 10, WriteBufferSize: 4 << 10, TLSClientConfig: tlsConf}
+	d := websocket.Dialer{HandshakeTimeout: dialTimeout, ReadBufferSize: 16 << 10, WriteBufferSize: 4 << 10, TLSClientConfig: tlsConf}
 	ws, resp, err := d.DialContext(ctx, url, nil)
 	if err != nil {
 		if resp != nil {
@@ -246,7 +256,7 @@ func dialWS(ctx context.Context, url string, tlsConf *tls.Config) (*wsTransport,
 }
 
 func (t *wsTransport) WriteMessage(msg []byte) error {
-	_ = t.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_ = t.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
 	if err := t.ws.WriteMessage(websocket.BinaryMessage, msg); err != nil {
 		return fmt.Errorf("send: %w", err)
 	}

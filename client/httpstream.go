@@ -62,10 +62,10 @@ type httpTransport struct {
 func dialHTTP(ctx context.Context, url string, tlsConf *tls.Config) (*httpTransport, error) {
 	tr := &http.Transport{
 		TLSClientConfig:       tlsConf,
-		TLSHandshakeTimeout:   5 * time.Second,
+		TLSHandshakeTimeout:   dialTimeout,
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-		ResponseHeaderTimeout: 5 * time.Second,
+		DialContext:           (&net.Dialer{Timeout: dialTimeout}).DialContext,
+		ResponseHeaderTimeout: dialTimeout,
 		MaxIdleConnsPerHost:   2,
 		IdleConnTimeout:       30 * time.Second,
 	}
@@ -114,7 +114,7 @@ func (t *httpTransport) WriteMessage(msg []byte) error {
 	defer t.wmu.Unlock()
 	t.buf = binary.BigEndian.AppendUint32(t.buf[:0], uint32(len(msg)))
 	t.buf = append(t.buf, msg...)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.postURL, bytes.NewReader(t.buf))
 	if err != nil {

@@ -24,6 +24,10 @@ import (
 // it Write blocks (back-pressure on a peer that does not read).
 const maxPending = 8 << 20
 
+// closeFlush bounds how long Close writes what is pending (a Logout must
+// get out) to a peer that may not read.
+const closeFlush = 2 * time.Second
+
 // acceptorListener wraps each connection it accepts, from the inside out:
 // reads yield only checked whole messages of at most maxMessage bytes, the
 // first within firstMessage (framedConn, framing.go); writes are buffered
@@ -117,14 +121,14 @@ func (b *bufferedConn) flush() {
 	}
 }
 
-// Close writes what is pending (for at most 2 s: a Logout must get out),
+// Close writes what is pending (for at most closeFlush: a Logout must get out),
 // then closes the socket.
 func (b *bufferedConn) Close() error {
 	b.mu.Lock()
 	b.closing = true
 	b.cond.Broadcast()
 	b.mu.Unlock()
-	_ = b.Conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	_ = b.Conn.SetWriteDeadline(time.Now().Add(closeFlush))
 	<-b.done
 	return b.Conn.Close()
 }

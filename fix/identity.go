@@ -63,6 +63,9 @@ var identityKeys = []string{keyAccounts, keyCertCN, keyCertSAN, keyUsername, key
 // Logon is validated.
 const defaultMaxLogonBytes = 16 << 10
 
+// refusalWrite bounds the write of a refused Logon's Logout.
+const refusalWrite = time.Second
+
 // Business reject reasons (BusinessRejectReason, 380).
 const (
 	bizRejectConditionallyRequired = 5
@@ -310,7 +313,7 @@ func (v logonValidator) Validate(conn net.Conn, sid quickfix.SessionID) error {
 		return nil
 	}
 	v.log.Warn("fix logon refused", append([]any{"session", sid.String(), "remote", conn.RemoteAddr().String(), "reason", reason}, fields...)...)
-	_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+	_ = conn.SetWriteDeadline(time.Now().Add(refusalWrite))
 	_, _ = conn.Write(logoutMessage(sid, reason))
 	return fmt.Errorf("fix: %s", reason)
 }

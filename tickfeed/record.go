@@ -233,6 +233,9 @@ type topicListing struct {
 // maxTopicListing bounds the GET /topics answer read.
 const maxTopicListing = 64 << 20
 
+// listingTimeout bounds one GET /topics.
+const listingTimeout = 5 * time.Second
+
 // pollTopics subscribes cl to every topic of the server matching a pattern,
 // now and every opt.Poll, until ctx is done. subs holds the topics already
 // subscribed to.
@@ -241,7 +244,7 @@ func pollTopics(ctx context.Context, cl *client.Client, opt RecordOptions, subs 
 	url := HTTPBase(opt.URL) + "/topics"
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = opt.TLS
-	hc := &http.Client{Timeout: 5 * time.Second, Transport: tr}
+	hc := &http.Client{Timeout: listingTimeout, Transport: tr}
 	defer hc.CloseIdleConnections()
 	failing := false
 	t := time.NewTicker(opt.Poll)
