@@ -32,7 +32,9 @@ const closeFlush = 2 * time.Second
 // reads yield only checked whole messages of at most maxMessage bytes, the
 // first within firstMessage (framedConn, framing.go); writes are buffered
 // (bufferedConn); and the logon validator sees what it needs, the TLS state
-// and at most maxLogon bytes read before the Logon (peerConn, identity.go).
+// and at most maxLogon bytes read before the Logon (peerConn, identity.go),
+// and the slot of the pre-Logon budget to give back once the Logon passes
+// (prelogon.go: the listener beneath, TLS or not, is a preLogonListener).
 type acceptorListener struct {
 	net.Listener
 	maxMessage   int
@@ -46,8 +48,13 @@ func (l acceptorListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	raw := c
 	tc, _ := c.(*tls.Conn)
-	return &peerConn{Conn: newBufferedConn(newFramedConn(c, l.maxMessage, l.firstMessage, l.log)), tls: tc,
+	if tc != nil {
+		raw = tc.NetConn()
+	}
+	slot, _ := raw.(*preLogonConn)
+	return &peerConn{Conn: newBufferedConn(newFramedConn(c, l.maxMessage, l.firstMessage, l.log)), tls: tc, slot: slot,
 		capture: make([]byte, 0, 1024), max: l.maxLogon}, nil
 }
 

@@ -79,6 +79,16 @@ type Config struct {
 	// MaxLogonBytes bounds the bytes a connection may send before its Logon
 	// is validated (its first message; identity.go). Default 16 KiB.
 	MaxLogonBytes int
+	// MaxPreLogon caps the connections awaiting their Logon's validation
+	// (TLS handshake included; prelogon.go): a new connection past it is
+	// closed at once. Each lasts at most FirstMessageTimeout (and the TLS
+	// handshake's 10 s) and holds up to MaxMessageBytes. Default 256;
+	// negative: unlimited.
+	MaxPreLogon int
+	// MaxPreLogonPerAddr caps those from one remote IP address, so one
+	// address cannot take the whole MaxPreLogon. Default 8; negative:
+	// unlimited.
+	MaxPreLogonPerAddr int
 	// Logger receives the gateway's and quickfix's logs. Default: discard.
 	Logger *slog.Logger
 	// Clock is the time source of TransactTime. Default time.Now.
@@ -161,6 +171,12 @@ func New(cfg Config) (g *Gateway, err error) {
 	}
 	if cfg.FirstMessageTimeout <= 0 {
 		cfg.FirstMessageTimeout = 10 * time.Second
+	}
+	if cfg.MaxPreLogon == 0 {
+		cfg.MaxPreLogon = defaultMaxPreLogon
+	}
+	if cfg.MaxPreLogonPerAddr == 0 {
+		cfg.MaxPreLogonPerAddr = defaultMaxPreLogonPerAddr
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -248,7 +264,8 @@ func New(cfg Config) (g *Gateway, err error) {
 	if tlsExplicit != nil {
 		g.acceptor.SetTLSConfig(tlsExplicit) // else quickfix builds it from the settings
 	}
-	g.acceptor.SetNewListenerCallback(listener(cfg.Logger, cfg.MaxMessageBytes, cfg.FirstMessageTimeout, cfg.MaxLogonBytes))
+	budget := newPreLogonBudget(cfg.MaxPreLogon, cfg.MaxPreLogonPerAddr, cfg.Logger)
+	g.acceptor.SetNewListenerCallback(listener(cfg.Logger, budget, cfg.MaxMessageBytes, cfg.FirstMessageTimeout, cfg.MaxLogonBytes))
 
 	e := &engine{
 		g:        g,

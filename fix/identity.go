@@ -298,7 +298,8 @@ type logonValidator struct {
 func (v logonValidator) Validate(conn net.Conn, sid quickfix.SessionID) error {
 	var state *tls.ConnectionState
 	var logon []byte
-	if pc, ok := conn.(*peerConn); ok {
+	pc, _ := conn.(*peerConn)
+	if pc != nil {
 		state, logon = pc.validated()
 	}
 	var reason string
@@ -310,8 +311,12 @@ func (v logonValidator) Validate(conn net.Conn, sid quickfix.SessionID) error {
 		reason, fields = "logon refused: "+r, f
 	}
 	if reason == "" {
+		if pc != nil && pc.slot != nil {
+			pc.slot.release() // a counterparty now: out of the pre-Logon budget
+		}
 		return nil
 	}
+	// A refused connection keeps its pre-Logon slot until it is closed.
 	v.log.Warn("fix logon refused", append([]any{"session", sid.String(), "remote", conn.RemoteAddr().String(), "reason", reason}, fields...)...)
 	_ = conn.SetWriteDeadline(time.Now().Add(refusalWrite))
 	_, _ = conn.Write(logoutMessage(sid, reason))
@@ -326,8 +331,9 @@ func (v logonValidator) Validate(conn net.Conn, sid quickfix.SessionID) error {
 type peerConn struct {
 	net.Conn
 	tls     *tls.Conn
-	capture []byte // bytes read so far; nil once validated
-	max     int    // bound of capture before validation
+	slot    *preLogonConn // its pre-Logon budget slot; nil: none
+	capture []byte        // bytes read so far; nil once validated
+	max     int           // bound of capture before validation
 }
 
 var errLogonTooLong = errors.New("fix: no Logon within the first bytes of the connection")

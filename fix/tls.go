@@ -130,18 +130,20 @@ func acceptorTLS(s *quickfix.Settings, fallback *tls.Config) (mode tlsMode, expl
 	return tlsOff, nil, nil
 }
 
-// listener returns the acceptor's NewListenerCallback: a TCP listener, with
+// listener returns the acceptor's NewListenerCallback: a TCP listener
+// admitting connections within the pre-Logon budget (prelogon.go), with
 // TLS handshakes completed (and timed out) off the accept loop when
 // tlsConfig is set, and each connection wrapped by acceptorListener (conn.go):
 // checked reads of messages of at most maxMessage bytes, the first within
 // firstMessage (framing.go), buffered writes, and what the logon validator
 // needs (peerConn, identity.go: at most maxLogon bytes before the Logon).
-func listener(log *slog.Logger, maxMessage int, firstMessage time.Duration, maxLogon int) quickfix.NewListenerCallback {
+func listener(log *slog.Logger, budget *preLogonBudget, maxMessage int, firstMessage time.Duration, maxLogon int) quickfix.NewListenerCallback {
 	return func(address string, tlsConfig *tls.Config) (net.Listener, error) {
-		ln, err := net.Listen("tcp", address)
+		tcp, err := net.Listen("tcp", address)
 		if err != nil {
 			return nil, err
 		}
+		var ln net.Listener = preLogonListener{Listener: tcp, budget: budget}
 		if tlsConfig != nil {
 			ln = tlsconf.NewHandshakeListener(ln, tlsConfig, tlsHandshakeTimeout, func(remote net.Addr, err error) {
 				log.Warn("fix tls handshake failed", "remote", remote.String(), "err", err)

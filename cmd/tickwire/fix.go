@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"crypto/tls"
 	"flag"
 	"fmt"
@@ -15,14 +16,16 @@ import (
 
 // fixFlags are the FIX gateway options of `tickwire server`.
 type fixFlags struct {
-	config       string
-	dataDir      string
-	latency      time.Duration
-	pollInterval time.Duration
-	maxPriceAge  time.Duration
-	stalePrice   string
-	symbols      string
-	maxMessage   int
+	config          string
+	dataDir         string
+	latency         time.Duration
+	pollInterval    time.Duration
+	maxPriceAge     time.Duration
+	stalePrice      string
+	symbols         string
+	maxMessage      int
+	maxPreLogon     int
+	maxPreLogonAddr int
 	// tls is the feed server's TLS (nil: plain), the certificate of a FIX
 	// config that sets SocketUseSSL=Y without files of its own.
 	tls *tls.Config
@@ -37,6 +40,8 @@ func (f *fixFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.stalePrice, "fix-stale-price", "", "auto venue: `reject|hold` an order that would trade on an older price (default: the settings file's StalePriceAction, else reject)")
 	fs.StringVar(&f.symbols, "fix-symbols", "", "comma-separated tradable symbols (default: every symbol the feed has a price for)")
 	fs.IntVar(&f.maxMessage, "fix-max-message", 64<<10, "largest FIX message a counterparty may send (8= to 10=), in `BYTES`: a larger one closes its connection")
+	fs.IntVar(&f.maxPreLogon, "fix-max-pre-logon", 256, "FIX connections awaiting their Logon (TLS handshake included), all told; a new one past it is closed at once (0: no limit)")
+	fs.IntVar(&f.maxPreLogonAddr, "fix-max-pre-logon-per-addr", 8, "FIX connections awaiting their Logon per remote IP address (0: no limit)")
 }
 
 // startFIX starts the FIX gateway when --fix-config is set, and returns nil
@@ -50,6 +55,9 @@ func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.L
 	}
 	if f.maxMessage != 0 && f.maxMessage < 1<<10 { // 0: fix.Config's default
 		return nil, fmt.Errorf("--fix-max-message %d: want at least 1024 bytes (a Logon must fit)", f.maxMessage)
+	}
+	if f.maxPreLogon < 0 || f.maxPreLogonAddr < 0 {
+		return nil, fmt.Errorf("--fix-max-pre-logon %d, --fix-max-pre-logon-per-addr %d: want 0 (no limit) or more", f.maxPreLogon, f.maxPreLogonAddr)
 	}
 	settings, err := fix.LoadSettings(f.config)
 	if err != nil {
@@ -76,6 +84,9 @@ func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.L
 		Symbols:         symbols,
 		Events:          events,
 		MaxMessageBytes: f.maxMessage,
+		// 0 on the command line is no limit; in fix.Config, negative.
+		MaxPreLogon:        cmp.Or(f.maxPreLogon, -1),
+		MaxPreLogonPerAddr: cmp.Or(f.maxPreLogonAddr, -1),
 		Auto: fix.AutoConfig{Latency: f.latency, PollInterval: f.pollInterval,
 			MaxPriceAge: f.maxPriceAge, StalePrice: fix.StaleAction(f.stalePrice)},
 		// Care orders (HandlInst=3) get an OrderID at once, so a trader can
