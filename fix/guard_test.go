@@ -247,6 +247,9 @@ func TestPriceGuardSettings(t *testing.T) {
 // gateway trading on a real feed server, which the script pauses and
 // resumes over HTTP. Skipped like TestJspurefixCounterparty.
 func TestJspurefixStalePrice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs node and waits for a stale mark: slow; make test runs it")
+	}
 	node, dir := jspurefix(t)
 	for _, sc := range []struct{ name, settings string }{{"stale-reject", ""}, {"stale-hold", "StalePriceAction=hold\n"}} {
 		t.Run(sc.name, func(t *testing.T) {

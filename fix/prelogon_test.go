@@ -131,6 +131,9 @@ func TestFIXPreLogonTotal(t *testing.T) {
 // TestFIXPreLogonTimeout: connections that never send their Logon give
 // their slots back when the first message's timeout closes them.
 func TestFIXPreLogonTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the first-message timeout: slow; make test runs it")
+	}
 	const first = 3 * time.Second
 	r := newRig(t, withoutClient(), withPreLogon(2, 2, first))
 	a1, a2 := dialFrom(t, r, "127.0.0.2"), dialFrom(t, r, "127.0.0.2")

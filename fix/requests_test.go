@@ -239,6 +239,9 @@ func TestTraderRequests(t *testing.T) {
 // FIX ones; after a restart their ClOrdIDs are still consumed and their
 // desk orders still work.
 func TestTraderRequestsSurviveRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts the gateway: slow; make test runs it")
+	}
 	rec := &recorder{}
 	r := newRig(t, withEvents(rec), withoutClient())
 	must(t, request(t, r, `{"Action":"new","ClOrdID":"K1","Account":"ACC","Symbol":"EURUSD","Side":"1","OrdType":"2","Price":"1.0","OrderQty":"10","HandlInst":"3"}`))

@@ -17,6 +17,9 @@ import (
 // continue, and a ResendRequest for messages sent before the restart gets
 // the same messages (PossDup) from the durable store.
 func TestRestartContinuesSequenceAndResends(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts the gateway: slow; make test runs it")
+	}
 	r := newRig(t)
 	var before []fixclient.Msg
 	for _, cl := range []string{"R1", "R2"} {

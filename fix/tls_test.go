@@ -154,6 +154,9 @@ func TestFIXOverTLSFiles(t *testing.T) {
 // certificate of Config.TLS (the feed server's); without one, New says how
 // to provide it.
 func TestFIXOverTLSServerCertificate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("TLS handshakes and a restart: slow; make test runs it")
+	}
 	ss := devCert(t)
 	srv, err := tlsconf.LoadServer(ss.CertFile, ss.KeyFile)
 	if err != nil {
