@@ -186,7 +186,8 @@ func attack(url string) attackReport {
 // subscriber keeps receiving a publisher's prices: the p99 of their
 // inter-arrival times stays under twice its value measured before the
 // attack (the larger of its values before and after: other processes on
-// the machine come and go), and the server's RSS stays under
+// the machine come and go; the attack is repeated up to three times for
+// the same reason), and the server's RSS stays under
 // hostileRSSMiB. The attackers run
 // in a process of their own (this test binary again), so that their work
 // does not delay the subscriber's reads in this one: what is measured is
@@ -348,53 +349,73 @@ func TestHostileClients(t *testing.T) {
 	}
 	waitSamples("before the attack")
 
-	// The attack.
-	phase.Store(attacked)
+	// The attack, up to three times: the machine is shared, and another
+	// process's burst during the attack's few seconds can double a p99 of
+	// a few hundred samples by itself; a server that the attack slows fails
+	// every attempt. Everything else must hold in each.
+	for attempt := 1; ; attempt++ {
+		if attempt > 1 {
+			hists[attacked].Reset()
+			maxRSS[attacked].Store(0)
+		}
+		phase.Store(attacked)
+		r := runAttacker(t, url)
+		waitSamples("under attack")
+		hists[after].Reset()
+		phase.Store(after)
+		waitSamples("after the attack")
+
+		// Every hostile message was refused with the Error it deserves, and
+		// every one was sent: with the pre-Hello budget lifted, a refused
+		// upgrade would mean the attack never reached the decoder.
+		for w, n := range r.Wrong {
+			t.Errorf("%d× %s", n, w)
+		}
+		if r.RefusedAtDial > 0 {
+			t.Errorf("%d of %d hostile connections were not opened: their messages were never sent", r.RefusedAtDial, hostileConns)
+		}
+		select {
+		case <-srv.done:
+			t.Fatalf("the server exited: %s", srv.stderr.String())
+		default:
+		}
+
+		q99 := max(hists[before].Quantile(0.99), hists[after].Quantile(0.99))
+		a99 := hists[attacked].Quantile(0.99)
+		rss := maxRSS[attacked].Load()
+		t.Logf("attempt %d: %d hostile connections: opened in %s, all answered in %s (%d refused at the upgrade)", attempt, hostileConns, r.OpenedIn.Round(time.Millisecond), r.Took.Round(time.Millisecond), r.RefusedAtDial)
+		t.Logf("price inter-arrival p99: before %s, under attack %s (%d samples), after %s",
+			hists[before].Quantile(0.99), a99, hists[attacked].Count(), hists[after].Quantile(0.99))
+		t.Logf("server RSS max: before %d MiB, under attack %d MiB (bound %d MiB), after %d MiB",
+			maxRSS[before].Load()>>10, rss>>10, hostileRSSMiB, maxRSS[after].Load()>>10)
+		if rss > hostileRSSMiB<<10 {
+			t.Errorf("server RSS reached %d MiB under attack (bound %d MiB)", rss>>10, hostileRSSMiB)
+		}
+		if t.Failed() || a99 <= 2*q99 {
+			return
+		}
+		if attempt == 3 {
+			t.Fatalf("price inter-arrival p99 %s under attack, over twice its quiet %s, in %d attempts", a99, q99, attempt)
+		}
+	}
+}
+
+// runAttacker runs the attack from a process of its own and returns its
+// report. At the lowest priority: a real attacker's work is done on its own
+// machines, not on the server's cores.
+func runAttacker(t *testing.T, url string) attackReport {
+	t.Helper()
 	report := filepath.Join(t.TempDir(), "attack.json")
-	// At the lowest priority: a real attacker's work is done on its own
-	// machines, not on the server's cores.
 	cmd := exec.Command("nice", "-n", "19", os.Args[0], "-test.run=^TestHostileClients$", "-test.count=1", "-test.timeout=2m")
 	cmd.Env = append(os.Environ(), attackerURLEnv+"="+url, attackerReportEnv+"="+report)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("attacker: %v\n%s", err, out)
 	}
-	waitSamples("under attack")
-	phase.Store(after)
-	waitSamples("after the attack")
-
 	var r attackReport
 	if b, err := os.ReadFile(report); err != nil {
 		t.Fatal(err)
 	} else if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatal(err)
 	}
-	// Every hostile message was refused with the Error it deserves, and
-	// every one was sent: with the pre-Hello budget lifted, a refused
-	// upgrade would mean the attack never reached the decoder.
-	for w, n := range r.Wrong {
-		t.Errorf("%d× %s", n, w)
-	}
-	if r.RefusedAtDial > 0 {
-		t.Errorf("%d of %d hostile connections were not opened: their messages were never sent", r.RefusedAtDial, hostileConns)
-	}
-	select {
-	case <-srv.done:
-		t.Fatalf("the server exited: %s", srv.stderr.String())
-	default:
-	}
-
-	q99 := max(hists[before].Quantile(0.99), hists[after].Quantile(0.99))
-	a99 := hists[attacked].Quantile(0.99)
-	rss := maxRSS[attacked].Load()
-	t.Logf("%d hostile connections: opened in %s, all answered in %s (%d refused at the upgrade)", hostileConns, r.OpenedIn.Round(time.Millisecond), r.Took.Round(time.Millisecond), r.RefusedAtDial)
-	t.Logf("price inter-arrival p99: before %s, under attack %s (%d samples), after %s",
-		hists[before].Quantile(0.99), a99, hists[attacked].Count(), hists[after].Quantile(0.99))
-	t.Logf("server RSS max: before %d MiB, under attack %d MiB (bound %d MiB), after %d MiB",
-		maxRSS[before].Load()>>10, rss>>10, hostileRSSMiB, maxRSS[after].Load()>>10)
-	if a99 > 2*q99 {
-		t.Errorf("price inter-arrival p99 %s under attack, over twice its quiet %s", a99, q99)
-	}
-	if rss > hostileRSSMiB<<10 {
-		t.Errorf("server RSS reached %d MiB under attack (bound %d MiB)", rss>>10, hostileRSSMiB)
-	}
+	return r
 }
