@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -79,6 +80,11 @@ type Config struct {
 	// MaxLogonBytes bounds the bytes a connection may send before its Logon
 	// is validated (its first message; identity.go). Default 16 KiB.
 	MaxLogonBytes int
+	// WriteTimeout bounds how long a write to a connection may make no
+	// progress (a peer that does not read): then the connection is closed
+	// and the session disconnects; the peer gets what it missed by resend
+	// when it logs on again (conn.go). Default 30 s.
+	WriteTimeout time.Duration
 	// Logger receives the gateway's and quickfix's logs. Default: discard.
 	Logger *slog.Logger
 	// Clock is the time source of TransactTime. Default time.Now.
@@ -161,6 +167,9 @@ func New(cfg Config) (g *Gateway, err error) {
 	}
 	if cfg.FirstMessageTimeout <= 0 {
 		cfg.FirstMessageTimeout = 10 * time.Second
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 30 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -248,7 +257,8 @@ func New(cfg Config) (g *Gateway, err error) {
 	if tlsExplicit != nil {
 		g.acceptor.SetTLSConfig(tlsExplicit) // else quickfix builds it from the settings
 	}
-	g.acceptor.SetNewListenerCallback(listener(cfg.Logger, cfg.MaxMessageBytes, cfg.FirstMessageTimeout, cfg.MaxLogonBytes))
+	g.acceptor.SetNewListenerCallback(listener(cfg.Logger, cfg.MaxMessageBytes, cfg.FirstMessageTimeout, cfg.MaxLogonBytes,
+		cfg.WriteTimeout, g.sessionAt))
 
 	e := &engine{
 		g:        g,
@@ -493,6 +503,17 @@ func (g *Gateway) sessionState(id quickfix.SessionID, on bool) {
 	g.loggedOn[id] = on
 	g.mu.Unlock()
 	g.log.Info("fix session", "session", id.String(), "logged_on", on)
+}
+
+// sessionAt names the session logged on from remote ("" if none), for logs
+// of a connection, which does not know its session.
+func (g *Gateway) sessionAt(remote net.Addr) string {
+	for key, id := range g.sessionByKey {
+		if a, ok := g.acceptor.RemoteAddr(id); ok && a.String() == remote.String() {
+			return key
+		}
+	}
+	return ""
 }
 
 func (g *Gateway) knownSymbol(sym string) bool {

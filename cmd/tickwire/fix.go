@@ -23,6 +23,7 @@ type fixFlags struct {
 	stalePrice   string
 	symbols      string
 	maxMessage   int
+	writeTimeout time.Duration
 	// tls is the feed server's TLS (nil: plain), the certificate of a FIX
 	// config that sets SocketUseSSL=Y without files of its own.
 	tls *tls.Config
@@ -37,6 +38,7 @@ func (f *fixFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.stalePrice, "fix-stale-price", "", "auto venue: `reject|hold` an order that would trade on an older price (default: the settings file's StalePriceAction, else reject)")
 	fs.StringVar(&f.symbols, "fix-symbols", "", "comma-separated tradable symbols (default: every symbol the feed has a price for)")
 	fs.IntVar(&f.maxMessage, "fix-max-message", 64<<10, "largest FIX message a counterparty may send (8= to 10=), in `BYTES`: a larger one closes its connection")
+	fs.DurationVar(&f.writeTimeout, "fix-write-timeout", 30*time.Second, "close a FIX connection whose writes make no progress this long (a peer that does not read; it gets what it missed by resend when it logs on again)")
 }
 
 // startFIX starts the FIX gateway when --fix-config is set, and returns nil
@@ -76,6 +78,7 @@ func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.L
 		Symbols:         symbols,
 		Events:          events,
 		MaxMessageBytes: f.maxMessage,
+		WriteTimeout:    f.writeTimeout,
 		Auto: fix.AutoConfig{Latency: f.latency, PollInterval: f.pollInterval,
 			MaxPriceAge: f.maxPriceAge, StalePrice: fix.StaleAction(f.stalePrice)},
 		// Care orders (HandlInst=3) get an OrderID at once, so a trader can
