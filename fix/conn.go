@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"time"
 )
@@ -24,6 +25,22 @@ import (
 // it Write blocks (back-pressure on a peer that does not read).
 const maxPending = 8 << 20
 
+// A peer that stops reading would otherwise hold its connection for as
+// long as it keeps the session alive (it may send heartbeats and never
+// read): the flusher's write blocks, Write blocks past maxPending, and
+// quickfix queues the session's outgoing messages in memory without a
+// bound. So a write to the socket that makes no progress for the write
+// timeout (Config.WriteTimeout) fails the connection: the flusher closes
+// the socket, quickfix's reader fails and the session disconnects. Nothing
+// is lost: quickfix's store keeps every sent message for the peer's
+// ResendRequest when it logs on again. A slow peer that reads keeps its
+// connection: each write that makes progress gets a fresh deadline.
+
+// writeChunk bounds one write to the socket, so that the write timeout
+// measures progress on TLS too, where a write that times out cannot be
+// resumed (crypto/tls makes the error permanent).
+const writeChunk = 64 << 10
+
 // closeFlush bounds how long Close writes what is pending (a Logout must
 // get out) to a peer that may not read.
 const closeFlush = 2 * time.Second
@@ -40,7 +57,10 @@ type acceptorListener struct {
 	maxMessage   int
 	firstMessage time.Duration
 	maxLogon     int
-	log          *slog.Logger
+	writeTimeout time.Duration
+	// sessionOf names the session logged on from a remote address, for logs.
+	sessionOf func(remote net.Addr) string
+	log       *slog.Logger
 }
 
 func (l acceptorListener) Accept() (net.Conn, error) {
@@ -54,24 +74,28 @@ func (l acceptorListener) Accept() (net.Conn, error) {
 		raw = tc.NetConn()
 	}
 	slot, _ := raw.(*preLogonConn)
-	return &peerConn{Conn: newBufferedConn(newFramedConn(c, l.maxMessage, l.firstMessage, l.log)), tls: tc, slot: slot,
+	return &peerConn{Conn: newBufferedConn(newFramedConn(c, l.maxMessage, l.firstMessage, l.log), l.writeTimeout, l.sessionOf, l.log), tls: tc, slot: slot,
 		capture: make([]byte, 0, 1024), max: l.maxLogon}, nil
 }
 
 type bufferedConn struct {
 	net.Conn
+	timeout   time.Duration // a write making no progress this long fails the connection
+	sessionOf func(remote net.Addr) string
+	log       *slog.Logger
 
-	mu      sync.Mutex
-	cond    *sync.Cond // signals the flusher (data or close) and blocked writers (room)
-	buf     []byte     // guarded by mu
-	waiting bool       // the flusher waits for data; guarded by mu
-	err     error      // first write error; guarded by mu
-	closing bool       // guarded by mu
-	done    chan struct{}
+	mu       sync.Mutex
+	cond     *sync.Cond // signals the flusher (data or close) and blocked writers (room)
+	buf      []byte     // guarded by mu
+	waiting  bool       // the flusher waits for data; guarded by mu
+	err      error      // first write error; guarded by mu
+	closing  bool       // guarded by mu
+	done     chan struct{}
+	closeErr error // the socket's Close, by the flusher; read after done
 }
 
-func newBufferedConn(c net.Conn) *bufferedConn {
-	b := &bufferedConn{Conn: c, done: make(chan struct{})}
+func newBufferedConn(c net.Conn, timeout time.Duration, sessionOf func(net.Addr) string, log *slog.Logger) *bufferedConn {
+	b := &bufferedConn{Conn: c, timeout: timeout, sessionOf: sessionOf, log: log, done: make(chan struct{})}
 	b.cond = sync.NewCond(&b.mu)
 	go b.flush()
 	return b
@@ -100,6 +124,9 @@ func (b *bufferedConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// flush writes what Write queues until Close or a write error, then closes
+// the socket: quickfix ignores write errors, and only its reader failing
+// disconnects the session.
 func (b *bufferedConn) flush() {
 	defer close(b.done)
 	var out []byte
@@ -112,20 +139,47 @@ func (b *bufferedConn) flush() {
 		}
 		if len(b.buf) == 0 {
 			b.mu.Unlock()
+			b.closeErr = b.Conn.Close()
 			return
 		}
 		out, b.buf = b.buf, out[:0]
 		b.cond.Broadcast()
 		b.mu.Unlock()
-		if _, err := b.Conn.Write(out); err != nil {
+		if unsent, err := b.write(out); err != nil {
 			b.mu.Lock()
 			b.err = err
-			b.buf = b.buf[:0]
+			closing := b.closing
+			unsent += len(b.buf)
+			b.buf = nil
 			b.cond.Broadcast()
 			b.mu.Unlock()
+			if !closing && errors.Is(err, os.ErrDeadlineExceeded) {
+				b.log.Warn("fix connection closed: peer not reading", "session", b.sessionOf(b.RemoteAddr()),
+					"remote", b.RemoteAddr().String(), "write_timeout", b.timeout, "unsent_bytes", unsent)
+			}
+			b.closeErr = b.Conn.Close()
 			return
 		}
 	}
+}
+
+// write writes p to the socket, a chunk at a time, each with a fresh
+// deadline (unless Close has set its own); a chunk that times out having
+// written some bytes goes on. It returns the bytes left unwritten and why.
+func (b *bufferedConn) write(p []byte) (int, error) {
+	for len(p) > 0 {
+		b.mu.Lock()
+		if !b.closing {
+			_ = b.Conn.SetWriteDeadline(time.Now().Add(b.timeout))
+		}
+		b.mu.Unlock()
+		n, err := b.Conn.Write(p[:min(len(p), writeChunk)])
+		p = p[n:]
+		if err != nil && (n == 0 || !errors.Is(err, os.ErrDeadlineExceeded)) {
+			return len(p), err
+		}
+	}
+	return 0, nil
 }
 
 // Close writes what is pending (for at most closeFlush: a Logout must get out),
@@ -134,8 +188,9 @@ func (b *bufferedConn) Close() error {
 	b.mu.Lock()
 	b.closing = true
 	b.cond.Broadcast()
-	b.mu.Unlock()
+	// Under mu: the flusher sets no deadline of its own after this one.
 	_ = b.Conn.SetWriteDeadline(time.Now().Add(closeFlush))
+	b.mu.Unlock()
 	<-b.done
-	return b.Conn.Close()
+	return b.closeErr
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -89,6 +90,11 @@ type Config struct {
 	// address cannot take the whole MaxPreLogon. Default 8; negative:
 	// unlimited.
 	MaxPreLogonPerAddr int
+	// WriteTimeout bounds how long a write to a connection may make no
+	// progress (a peer that does not read): then the connection is closed
+	// and the session disconnects; the peer gets what it missed by resend
+	// when it logs on again (conn.go). Default 30 s.
+	WriteTimeout time.Duration
 	// Logger receives the gateway's and quickfix's logs. Default: discard.
 	Logger *slog.Logger
 	// Clock is the time source of TransactTime. Default time.Now.
@@ -178,6 +184,9 @@ func New(cfg Config) (g *Gateway, err error) {
 	if cfg.MaxPreLogonPerAddr == 0 {
 		cfg.MaxPreLogonPerAddr = defaultMaxPreLogonPerAddr
 	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 30 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -265,7 +274,8 @@ func New(cfg Config) (g *Gateway, err error) {
 		g.acceptor.SetTLSConfig(tlsExplicit) // else quickfix builds it from the settings
 	}
 	budget := newPreLogonBudget(cfg.MaxPreLogon, cfg.MaxPreLogonPerAddr, cfg.Logger)
-	g.acceptor.SetNewListenerCallback(listener(cfg.Logger, budget, cfg.MaxMessageBytes, cfg.FirstMessageTimeout, cfg.MaxLogonBytes))
+	g.acceptor.SetNewListenerCallback(listener(cfg.Logger, budget, cfg.MaxMessageBytes, cfg.FirstMessageTimeout, cfg.MaxLogonBytes,
+		cfg.WriteTimeout, g.sessionAt))
 
 	e := &engine{
 		g:        g,
@@ -510,6 +520,17 @@ func (g *Gateway) sessionState(id quickfix.SessionID, on bool) {
 	g.loggedOn[id] = on
 	g.mu.Unlock()
 	g.log.Info("fix session", "session", id.String(), "logged_on", on)
+}
+
+// sessionAt names the session logged on from remote ("" if none), for logs
+// of a connection, which does not know its session.
+func (g *Gateway) sessionAt(remote net.Addr) string {
+	for key, id := range g.sessionByKey {
+		if a, ok := g.acceptor.RemoteAddr(id); ok && a.String() == remote.String() {
+			return key
+		}
+	}
+	return ""
 }
 
 func (g *Gateway) knownSymbol(sym string) bool {

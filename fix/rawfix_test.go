@@ -27,16 +27,27 @@ type rawClient struct {
 }
 
 func dialRaw(addr, sender, target string) (*rawClient, error) {
+	c := &rawClient{sender: sender, target: target}
+	_, err := c.logon(addr, true)
+	return c, err
+}
+
+// logon connects to addr and logs on: with reset, ResetSeqNumFlag=Y and
+// sequence numbers from 1; else the next of c's. It returns the answer.
+func (c *rawClient) logon(addr string, reset bool) (map[int]string, error) {
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	c := &rawClient{conn: conn, w: bufio.NewWriterSize(conn, 1<<16), r: bufio.NewReaderSize(conn, 1<<16), sender: sender, target: target}
+	c.conn, c.w, c.r = conn, bufio.NewWriterSize(conn, 1<<16), bufio.NewReaderSize(conn, 1<<16)
 	logon := quickfix.NewMessage()
 	logon.Header.SetString(tag.MsgType, "A")
 	logon.Body.SetInt(tag.EncryptMethod, 0)
 	logon.Body.SetInt(tag.HeartBtInt, 60)
-	logon.Body.SetBool(tag.ResetSeqNumFlag, true)
+	if reset {
+		c.seq = 0
+		logon.Body.SetBool(tag.ResetSeqNumFlag, true)
+	}
 	if err := c.send(logon); err != nil {
 		return nil, err
 	}
@@ -52,7 +63,7 @@ func dialRaw(addr, sender, target string) (*rawClient, error) {
 		return nil, fmt.Errorf("logon answered with %v", m)
 	}
 	_ = conn.SetReadDeadline(time.Time{})
-	return c, nil
+	return m, nil
 }
 
 // send writes m (buffered: call flush).

@@ -135,9 +135,12 @@ func acceptorTLS(s *quickfix.Settings, fallback *tls.Config) (mode tlsMode, expl
 // TLS handshakes completed (and timed out) off the accept loop when
 // tlsConfig is set, and each connection wrapped by acceptorListener (conn.go):
 // checked reads of messages of at most maxMessage bytes, the first within
-// firstMessage (framing.go), buffered writes, and what the logon validator
-// needs (peerConn, identity.go: at most maxLogon bytes before the Logon).
-func listener(log *slog.Logger, budget *preLogonBudget, maxMessage int, firstMessage time.Duration, maxLogon int) quickfix.NewListenerCallback {
+// firstMessage (framing.go), buffered writes that fail the connection after
+// writeTimeout without progress (sessionOf names its session in the log),
+// and what the logon validator needs (peerConn, identity.go: at most
+// maxLogon bytes before the Logon).
+func listener(log *slog.Logger, budget *preLogonBudget, maxMessage int, firstMessage time.Duration, maxLogon int,
+	writeTimeout time.Duration, sessionOf func(net.Addr) string) quickfix.NewListenerCallback {
 	return func(address string, tlsConfig *tls.Config) (net.Listener, error) {
 		tcp, err := net.Listen("tcp", address)
 		if err != nil {
@@ -149,6 +152,7 @@ func listener(log *slog.Logger, budget *preLogonBudget, maxMessage int, firstMes
 				log.Warn("fix tls handshake failed", "remote", remote.String(), "err", err)
 			})
 		}
-		return acceptorListener{Listener: ln, maxMessage: maxMessage, firstMessage: firstMessage, maxLogon: maxLogon, log: log}, nil
+		return acceptorListener{Listener: ln, maxMessage: maxMessage, firstMessage: firstMessage, maxLogon: maxLogon,
+			writeTimeout: writeTimeout, sessionOf: sessionOf, log: log}, nil
 	}
 }

@@ -26,6 +26,7 @@ type fixFlags struct {
 	maxMessage      int
 	maxPreLogon     int
 	maxPreLogonAddr int
+	writeTimeout    time.Duration
 	// tls is the feed server's TLS (nil: plain), the certificate of a FIX
 	// config that sets SocketUseSSL=Y without files of its own.
 	tls *tls.Config
@@ -42,6 +43,7 @@ func (f *fixFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxMessage, "fix-max-message", 64<<10, "largest FIX message a counterparty may send (8= to 10=), in `BYTES`: a larger one closes its connection")
 	fs.IntVar(&f.maxPreLogon, "fix-max-pre-logon", 256, "FIX connections awaiting their Logon (TLS handshake included), all told; a new one past it is closed at once (0: no limit)")
 	fs.IntVar(&f.maxPreLogonAddr, "fix-max-pre-logon-per-addr", 8, "FIX connections awaiting their Logon per remote IP address (0: no limit)")
+	fs.DurationVar(&f.writeTimeout, "fix-write-timeout", 30*time.Second, "close a FIX connection whose writes make no progress this long (a peer that does not read; it gets what it missed by resend when it logs on again)")
 }
 
 // startFIX starts the FIX gateway when --fix-config is set, and returns nil
@@ -87,6 +89,7 @@ func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.L
 		// 0 on the command line is no limit; in fix.Config, negative.
 		MaxPreLogon:        cmp.Or(f.maxPreLogon, -1),
 		MaxPreLogonPerAddr: cmp.Or(f.maxPreLogonAddr, -1),
+		WriteTimeout:       f.writeTimeout,
 		Auto: fix.AutoConfig{Latency: f.latency, PollInterval: f.pollInterval,
 			MaxPriceAge: f.maxPriceAge, StalePrice: fix.StaleAction(f.stalePrice)},
 		// Care orders (HandlInst=3) get an OrderID at once, so a trader can
