@@ -19,6 +19,7 @@ import (
 	"tickwire/fix"
 	"tickwire/fix/fixclient"
 	"tickwire/fix/order"
+	"tickwire/node"
 	"tickwire/orderfeed"
 )
 
@@ -111,7 +112,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			_ = ln.Close()
 			return err
 		}
-		defer os.RemoveAll(dir) // after serveNode has stopped the gateway (<-served)
+		defer os.RemoveAll(dir) // after node.Serve has stopped the gateway (<-served)
 		if gw, err = startDemoOrders(ctx, dir, srv, bridge, &dt, *orderRate, tf.list(), log); err != nil {
 			_ = ln.Close()
 			return err
@@ -121,7 +122,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	served := make(chan error, 1)
-	go func() { served <- serveNode(ctx, node{srv: srv, ln: ln, gw: gw, open: open, opt: rf.options()}, log) }()
+	go func() {
+		served <- node.Serve(ctx, node.Node{Server: srv, Listener: ln, Gateway: gw, Feed: replayFeed(srv, open, rf.options(), log), Logger: log})
+	}()
 	log.Info("demo", "ws", url, "replay", rf.files, "speed", rf.speed)
 	if *pauseSymbol != "" && *pauseEvery > 0 {
 		go pauseNowAndThen(ctx, srv.Hub(), *pauseSymbol, *pauseEvery, *pauseFor, log)
@@ -143,7 +146,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // startDemoOrders starts the demo's order flow: the FIX gateway, its
 // journal and stores under dir, attached to the server's bridge, and the
 // FIX counterparty sending orders on symbols for account DEMO until ctx
-// ends. The caller serves the gateway (serveNode), which stops it.
+// ends. The caller serves the gateway (node.Serve), which stops it.
 func startDemoOrders(ctx context.Context, dir string, srv *feedserver.Server, bridge *orderfeed.Bridge, dt *demoTLS, rate float64, symbols []string, log *slog.Logger) (*fix.Gateway, error) {
 	// The counterparty proves itself with a Logon password made for the
 	// run; the gateway keeps only its hash.
