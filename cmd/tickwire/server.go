@@ -15,6 +15,7 @@ import (
 	"tickwire/orderfeed"
 	"tickwire/tickfeed"
 	"tickwire/ticks"
+	"tickwire/tlsconf"
 )
 
 // replayFlags are the replay options shared by server and demo.
@@ -124,7 +125,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	f.fix.tls = stls.config // for a FIX config with SocketUseSSL=Y and no files of its own
+	f.fix.tls = stls.Config // for a FIX config with SocketUseSSL=Y and no files of its own
 	open, err := f.replay.opener()
 	if err != nil {
 		return err
@@ -157,7 +158,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // serveServer starts the feed server of cfg and the gateway of --fix-config
 // behind it, says where they listen, and serves until ctx ends or either
 // fails (node.Serve).
-func serveServer(ctx context.Context, f *serverFlags, cfg feedserver.Config, stls serverTLS, open func() (ticks.Source, error), stdout io.Writer, log *slog.Logger) error {
+func serveServer(ctx context.Context, f *serverFlags, cfg feedserver.Config, stls tlsconf.Server, open func() (ticks.Source, error), stdout io.Writer, log *slog.Logger) error {
 	orders := orderfeed.New(log.With("component", "requests"))
 	cfg.Requests, cfg.Snapshotter = orders.Handlers(), orders
 	srv := feedserver.New(cfg)
@@ -165,7 +166,7 @@ func serveServer(ctx context.Context, f *serverFlags, cfg feedserver.Config, stl
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	ln = stls.listener(ln)
+	ln = stls.Listener(ln)
 	gw, err := startFIX(f.fix, fix.SnapshotPrices(srv.Hub().SnapshotAge), orderfeed.HubEvents{Hub: srv.Hub()}, log)
 	if err != nil {
 		_ = ln.Close()
@@ -175,11 +176,11 @@ func serveServer(ctx context.Context, f *serverFlags, cfg feedserver.Config, stl
 	if gw != nil {
 		srv.Registry().MustRegister(orderfeed.NewCollector(gw)) // FIX sessions at /metrics
 	}
-	wsURL := stls.wsScheme() + "://" + ln.Addr().String() + "/ws"
-	log.Info("serving", "ws", wsURL, "node", f.name, "tls", stls.config != nil)
+	wsURL := stls.WSScheme() + "://" + ln.Addr().String() + "/ws"
+	log.Info("serving", "ws", wsURL, "node", f.name, "tls", stls.Config != nil)
 	fmt.Fprintf(stdout, "tickwire server listening on %s\n", wsURL)
-	if stls.trust != "" {
-		fmt.Fprintf(stdout, "self-signed certificate: clients trust it with --ca %s\n", stls.trust)
+	if stls.Trust != "" {
+		fmt.Fprintf(stdout, "self-signed certificate: clients trust it with --ca %s\n", stls.Trust)
 	}
 	if gw != nil {
 		fmt.Fprintf(stdout, "FIX gateway listening on %s%s\n", gw.Addr(), fixTLSNote(gw))
