@@ -40,6 +40,19 @@ func HashAPIKey(key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// NewAPIKeyEntry returns a new random API key (NewAPIKey) and its entry
+// for the server's keys file, checked as the server will check it.
+func NewAPIKeyEntry(name string, roles, accounts, topics []string) (key string, entry APIKey, err error) {
+	if key, err = NewAPIKey(); err != nil {
+		return "", APIKey{}, err
+	}
+	entry = APIKey{Name: name, SHA256: HashAPIKey(key), Roles: roles, Accounts: accounts, Topics: topics}
+	if _, err := NewVerifier(Config{APIKeys: []APIKey{entry}}); err != nil {
+		return "", APIKey{}, err
+	}
+	return key, entry, nil
+}
+
 // APIKey is one entry of the server's keys file.
 type APIKey struct {
 	Name     string   `yaml:"name"`   // the principal is "apikey:NAME"

@@ -225,15 +225,31 @@ func (v *Verifier) checkLifetime(c *Claims) error {
 	return nil
 }
 
-// Describe verifies a token like Authenticate and also returns its claims,
-// for `tickwire token inspect`.
-func (v *Verifier) Describe(token string) (*Principal, *Claims, error) {
-	p, err := v.Authenticate(token)
-	if err != nil {
-		return nil, nil, err
-	}
+// Inspection is what `tickwire token inspect` shows of a token, as JSON.
+type Inspection struct {
+	Claims   *Claims `json:"claims"`
+	Expires  string  `json:"expires,omitempty"` // when verified: RFC 3339, UTC
+	Verified bool    `json:"verified"`
+}
+
+// Inspect decodes a token's claims and, unless authenticate is nil,
+// verifies it as a server would (Verifier.Authenticate): a token it
+// refuses is an error saying why.
+func Inspect(token string, authenticate func(string) (*Principal, error)) (Inspection, error) {
 	c, err := UnverifiedClaims(token)
-	return p, c, err
+	if err != nil {
+		return Inspection{}, err
+	}
+	in := Inspection{Claims: c}
+	if authenticate == nil {
+		return in, nil
+	}
+	p, err := authenticate(token)
+	if err != nil {
+		return Inspection{}, fmt.Errorf("a server with these keys refuses it: %w", err)
+	}
+	in.Verified, in.Expires = true, p.Expires.UTC().Format(time.RFC3339)
+	return in, nil
 }
 
 // UnverifiedClaims decodes a token's claims WITHOUT checking anything: for

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"tickwire/client"
+	"tickwire/protocol"
 	"tickwire/ticks"
 )
 
@@ -54,6 +55,28 @@ const recordEventBuffer = 4096
 
 // IsLiteralPattern reports whether pattern p has no path.Match metacharacters.
 func IsLiteralPattern(p string) bool { return !strings.ContainsAny(p, `*?[\`) }
+
+// ParsePatterns splits a comma-separated list of topic patterns (empty
+// items ignored) and checks each: a valid path.Match pattern, and a valid
+// topic name if it has no wildcards (it is subscribed as given).
+func ParsePatterns(list string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(list, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if _, err := path.Match(p, ""); err != nil {
+			return nil, fmt.Errorf("pattern %q: %w", p, err)
+		}
+		if IsLiteralPattern(p) {
+			if err := protocol.ValidTopic(p); err != nil {
+				return nil, fmt.Errorf("%q: %w", p, err)
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
 
 // Record subscribes to the topics of the server that match opt.Patterns and
 // writes each new value to out as a tick (ValueTick; sequenced topics are not

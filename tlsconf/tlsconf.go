@@ -1,7 +1,8 @@
 // Package tlsconf builds tickwire's TLS configurations: a server's from a
 // certificate and key file (with errors that name the file at fault), a
 // client's trusting one CA or certificate file (or the system roots), and a
-// development self-signed certificate for loopback (selfsigned.go). It also
+// development self-signed certificate for loopback (selfsigned.go), loaded
+// into a feed server's Server or a one-run Dev pair (server.go). It also
 // has a listener that completes TLS handshakes off the accept loop, each
 // bounded by a timeout (listener.go), for servers that have no handshake
 // timeout of their own (the FIX acceptor).

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"tickwire/bench"
-	"tickwire/tlsconf"
 )
 
 const benchUsage = `Usage: tickwire bench <pingpong|fanout|idle|ramp> [flags]
@@ -54,77 +53,34 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("bench "+name, flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print a JSON summary instead of a table")
 	svgDir := fs.String("svg", "", "write SVG charts into `DIR`")
-	flush := fs.Duration("flush", 0, "server FlushInterval (0: write as soon as data is queued)")
-	heartbeat := fs.Duration("heartbeat", time.Second, "server ping interval (each is a write per client, and a pong to read)")
-	withTLS := false
+	var srv bench.Servers
+	fs.DurationVar(&srv.Flush, "flush", 0, "server FlushInterval (0: write as soon as data is queued)")
+	fs.DurationVar(&srv.Heartbeat, "heartbeat", time.Second, "server ping interval (each is a write per client, and a pong to read)")
 	if name == "pingpong" || name == "fanout" {
-		fs.BoolVar(&withTLS, "tls", false, "also measure a feed over TLS (self-signed), beside the plain one")
+		fs.BoolVar(&srv.TLS, "tls", false, "also measure a feed over TLS (self-signed), beside the plain one")
 	}
-	var run func(context.Context, string) (any, []bench.Chart, error)
+	var run func(context.Context) (any, []bench.Chart, error)
 	switch name {
 	case "pingpong":
 		payloads := fs.String("payloads", "125,500,1000,2000", "payload sizes in bytes, comma-separated")
 		iters := fs.Int("iters", 2000, "round trips per payload size and server")
-		run = func(ctx context.Context, exe string) (any, []bench.Chart, error) {
+		run = func(ctx context.Context) (any, []bench.Chart, error) {
 			sizes, err := parseInts(*payloads)
 			if err != nil {
 				return nil, nil, usageError{err}
 			}
-			feed, echo, err := startPair(ctx, exe, bench.ModeEcho, *flush, *heartbeat)
-			if err != nil {
-				return nil, nil, err
-			}
-			defer feed.Stop()
-			defer echo.Stop()
-			res, err := bench.PingPong(ctx, feed, echo, sizes, *iters)
-			if err != nil || !withTLS {
-				return res, bench.PingPongCharts(res), err
-			}
-			tlsFeed, err := startTLSFeed(ctx, exe, *flush, *heartbeat)
-			if err != nil {
-				return nil, nil, err
-			}
-			defer tlsFeed.Stop()
-			overTLS, err := bench.PingPong(ctx, tlsFeed.Child, echo, sizes, *iters)
-			bench.PingPongVsPlain(res, overTLS)
-			return append(res, overTLS...), bench.PingPongCharts(res), err
+			return bench.RunPingPong(ctx, srv, sizes, *iters)
 		}
 	case "fanout":
 		clients := fs.Int("clients", 1000, "clients")
 		frame := fs.Int("frame", 125, "frame size in bytes")
 		dur := fs.Duration("duration", 3*time.Second, "measuring time per server")
-		run = func(ctx context.Context, exe string) (any, []bench.Chart, error) {
-			feed, raw, err := startPair(ctx, exe, bench.ModeRawFan, *flush, *heartbeat)
-			if err != nil {
-				return nil, nil, err
-			}
-			defer feed.Stop()
-			defer raw.Stop()
-			res, err := bench.Fanout(ctx, feed, raw, *clients, *frame, *dur)
-			if err != nil || !withTLS {
-				return res, nil, err
-			}
-			tlsFeed, err := startTLSFeed(ctx, exe, *flush, *heartbeat)
-			if err != nil {
-				return nil, nil, err
-			}
-			defer tlsFeed.Stop()
-			overTLS, err := bench.Fanout(ctx, tlsFeed.Child, raw, *clients, *frame, *dur)
-			overTLS.VsPlain = overTLS.Ours / max(res.Ours, 1)
-			return []bench.FanoutResult{res, overTLS}, nil, err
+		run = func(ctx context.Context) (any, []bench.Chart, error) {
+			return bench.RunFanout(ctx, srv, *clients, *frame, *dur)
 		}
 	case "idle":
 		clients := fs.Int("clients", 2000, "idle clients")
-		run = func(ctx context.Context, exe string) (any, []bench.Chart, error) {
-			feed, echo, err := startPair(ctx, exe, bench.ModeEcho, *flush, *heartbeat)
-			if err != nil {
-				return nil, nil, err
-			}
-			defer feed.Stop()
-			defer echo.Stop()
-			res, err := bench.Idle(ctx, feed, echo, *clients)
-			return res, nil, err
-		}
+		run = func(ctx context.Context) (any, []bench.Chart, error) { return bench.RunIdle(ctx, srv, *clients) }
 	case "ramp":
 		var cfg bench.RampConfig
 		fs.StringVar(&cfg.Style, "style", "message", "message (every event, sequenced) or conflated")
@@ -136,18 +92,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.DurationVar(&cfg.P99Limit, "p99", 0, "latency (data age) p99 above which a step is saturated (default 50ms for message style, 250ms for conflated)")
 		fs.IntVar(&cfg.PastSat, "past", 2, "steps to run past saturation")
 		fs.IntVar(&cfg.MaxRate, "max-rate", 0, "conflated style: updates per second each client asks for at most (0: no limit)")
-		run = func(ctx context.Context, exe string) (any, []bench.Chart, error) {
+		run = func(ctx context.Context) (any, []bench.Chart, error) {
 			if err := checkRamp(&cfg); err != nil {
 				return nil, nil, err
 			}
-			bench.RaiseFDLimit()
-			feed, err := bench.StartChild(ctx, exe, bench.ModeFeed, "--flush", flush.String(), "--heartbeat", heartbeat.String())
-			if err != nil {
-				return nil, nil, err
-			}
-			defer feed.Stop()
-			res, err := bench.Ramp(ctx, feed, cfg)
-			return res, bench.RampCharts(res), err
+			return bench.RunRamp(ctx, srv, cfg)
 		}
 	default:
 		fmt.Fprint(stderr, benchUsage)
@@ -160,11 +109,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
-	exe, err := os.Executable()
-	if err != nil {
+	var err error
+	if srv.Exe, err = os.Executable(); err != nil {
 		return err
 	}
-	res, charts, err := run(ctx, exe)
+	res, charts, err := run(ctx)
 	if err != nil {
 		return err
 	}
@@ -198,54 +147,6 @@ func checkRamp(cfg *bench.RampConfig) error {
 		return usageError{fmt.Errorf("--step, --rate and --max must be positive")}
 	}
 	return nil
-}
-
-func startPair(ctx context.Context, exe, baseline string, flush, heartbeat time.Duration) (*bench.Child, *bench.Child, error) {
-	bench.RaiseFDLimit()
-	feed, err := bench.StartChild(ctx, exe, bench.ModeFeed, "--flush", flush.String(), "--heartbeat", heartbeat.String())
-	if err != nil {
-		return nil, nil, err
-	}
-	base, err := bench.StartChild(ctx, exe, baseline)
-	if err != nil {
-		feed.Stop()
-		return nil, nil, err
-	}
-	return feed, base, nil
-}
-
-// startTLSFeed starts a feed server over TLS with a development
-// self-signed certificate in a temporary directory (made here, reused by
-// the child), and trusts it.
-func startTLSFeed(ctx context.Context, exe string, flush, heartbeat time.Duration) (*tlsChild, error) {
-	dir, err := os.MkdirTemp("", "tickwire-bench-tls-")
-	if err != nil {
-		return nil, err
-	}
-	ss, err := tlsconf.EnsureSelfSigned(dir, time.Now())
-	if err == nil {
-		var feed *bench.Child
-		if feed, err = bench.StartChild(ctx, exe, bench.ModeFeed, "--flush", flush.String(), "--heartbeat", heartbeat.String(), "--tls-self-signed", dir); err == nil {
-			if feed.TLS, err = tlsconf.ClientConfig(ss.CertFile); err == nil {
-				return &tlsChild{Child: feed, dir: dir}, nil
-			}
-			feed.Stop()
-		}
-	}
-	_ = os.RemoveAll(dir)
-	return nil, err
-}
-
-// tlsChild is a feed over TLS and its certificate's directory.
-type tlsChild struct {
-	*bench.Child
-	dir string
-}
-
-// Stop ends the child and removes the certificate.
-func (c *tlsChild) Stop() {
-	c.Child.Stop()
-	_ = os.RemoveAll(c.dir)
 }
 
 func benchServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {

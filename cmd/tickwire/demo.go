@@ -5,26 +5,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"tickwire/auth"
+	"tickwire/demo"
 	"tickwire/demodata"
 	"tickwire/feedserver"
 	"tickwire/fix"
-	"tickwire/fix/fixclient"
-	"tickwire/fix/order"
+	"tickwire/node"
 	"tickwire/orderfeed"
 )
-
-// demoAccount is the account of the demo's order flow: the dashboard shows
-// its orders from the topic orders.DEMO.
-const demoAccount = "DEMO"
 
 const demoUsage = `Usage: tickwire demo [flags]
 
@@ -61,8 +53,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	tf.register(fs, "EURUSD,NZDUSD")
 	var lf logFlags
 	lf.register(fs, defaultLogFile("tickwire-demo"))
-	var dt demoTLS
-	dt.register(fs)
+	var dtf demoTLSFlag
+	dtf.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), demoUsage, demodata.Name, "--pause-every", "--pause", "--pause-for")
 		fs.PrintDefaults()
@@ -79,28 +71,28 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	cleanTLS, err := dt.setup(log)
+	dt, cleanTLS, err := dtf.setup(log)
 	if err != nil {
 		return err
 	}
 	defer cleanTLS()
-	tf.tls = dt.client
+	tf.tls = dt.Client
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	ln = dt.server.listener(ln)
-	url := dt.server.wsScheme() + "://" + ln.Addr().String() + "/ws"
+	ln = dt.Server.Listener(ln)
+	url := dt.Server.WSScheme() + "://" + ln.Addr().String() + "/ws"
 	bridge := orderfeed.New(log.With("component", "requests"))
-	da, err := newDemoAuth() // authentication on, with a key pair that lives in memory only (tokenflags.go)
+	da, err := auth.NewEphemeral() // authentication on, with a key pair that lives in memory only
 	if err != nil {
 		return err
 	}
-	if tf.token, err = da.traderToken(); err != nil {
+	if tf.token, err = demo.TraderToken(da); err != nil {
 		return err
 	}
 	srv := feedserver.New(feedserver.Config{Name: "demo", StaleAfter: *feedStale, Logger: log.With("component", "server"),
-		Requests: bridge.Handlers(), Snapshotter: bridge, Authenticator: da.verifier})
+		Requests: bridge.Handlers(), Snapshotter: bridge, Authenticator: da.Verifier})
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -111,20 +103,23 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			_ = ln.Close()
 			return err
 		}
-		defer os.RemoveAll(dir) // after serveNode has stopped the gateway (<-served)
-		if gw, err = startDemoOrders(ctx, dir, srv, bridge, &dt, *orderRate, tf.list(), log); err != nil {
+		defer os.RemoveAll(dir) // after node.Serve has stopped the gateway (<-served)
+		gw, err = demo.StartOrders(ctx, demo.Orders{Dir: dir, Server: srv, Bridge: bridge, TLS: dt.Server, Rate: *orderRate, Symbols: tf.list(), Logger: log})
+		if err != nil {
 			_ = ln.Close()
 			return err
 		}
 		if !tf.given("accounts") {
-			tf.accounts = demoAccount // the dashboard shows orders.DEMO and trades on DEMO
+			tf.accounts = demo.Account // the dashboard shows orders.DEMO and trades on DEMO
 		}
 	}
 	served := make(chan error, 1)
-	go func() { served <- serveNode(ctx, node{srv: srv, ln: ln, gw: gw, open: open, opt: rf.options()}, log) }()
+	go func() {
+		served <- node.Serve(ctx, node.Node{Server: srv, Listener: ln, Gateway: gw, Feed: replayFeed(srv, open, rf.options(), log), Logger: log})
+	}()
 	log.Info("demo", "ws", url, "replay", rf.files, "speed", rf.speed)
 	if *pauseSymbol != "" && *pauseEvery > 0 {
-		go pauseNowAndThen(ctx, srv.Hub(), *pauseSymbol, *pauseEvery, *pauseFor, log)
+		go demo.PauseNowAndThen(ctx, srv.Hub(), *pauseSymbol, *pauseEvery, *pauseFor, log)
 	}
 
 	title := "tickwire demo · replay of " + rf.files
@@ -138,154 +133,4 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	return dashErr
-}
-
-// startDemoOrders starts the demo's order flow: the FIX gateway, its
-// journal and stores under dir, attached to the server's bridge, and the
-// FIX counterparty sending orders on symbols for account DEMO until ctx
-// ends. The caller serves the gateway (serveNode), which stops it.
-func startDemoOrders(ctx context.Context, dir string, srv *feedserver.Server, bridge *orderfeed.Bridge, dt *demoTLS, rate float64, symbols []string, log *slog.Logger) (*fix.Gateway, error) {
-	// The counterparty proves itself with a Logon password made for the
-	// run; the gateway keeps only its hash.
-	password, err := auth.NewAPIKey()
-	if err != nil {
-		return nil, err
-	}
-	gw, addr, err := startDemoGateway(dir, srv, dt, auth.HashAPIKey(password), log)
-	if err != nil {
-		return nil, err
-	}
-	bridge.Attach(srv.Hub(), gw)
-	go demoOrderFlow(ctx, srv.Hub(), addr, dir, dt.server.trust, password, rate, symbols, log.With("component", "fixclient"))
-	return gw, nil
-}
-
-// demoFIXUser is the Logon Username of the demo's counterparty.
-const demoFIXUser = "democlient"
-
-// startDemoGateway starts the FIX gateway on a free loopback port with the
-// demo's counterparty (account DEMO, a Logon password whose SHA-256 is
-// passwordHash), its journal and stores under dir.
-func startDemoGateway(dir string, srv *feedserver.Server, dt *demoTLS, passwordHash string, log *slog.Logger) (*fix.Gateway, string, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, "", err
-	}
-	cfg := fmt.Sprintf(`[DEFAULT]
-ConnectionType=acceptor
-SocketAcceptHost=127.0.0.1
-SocketAcceptPort=%d
-HeartBtInt=30
-ResetOnLogon=N
-ResetOnLogout=N
-ResetOnDisconnect=N
-FileStoreSync=N
-%s[SESSION]
-BeginString=FIX.4.4
-SenderCompID=TICKWIRE
-TargetCompID=DEMOCLIENT
-TickwireAccounts=%s
-TickwireUsername=%s
-TickwirePasswordSHA256=%s
-`, port, dt.fixSettings(), demoAccount, demoFIXUser, passwordHash)
-	settings, err := fix.ParseSettings(strings.NewReader(cfg), "")
-	if err != nil {
-		return nil, "", err
-	}
-	gw, err := fix.New(fix.Config{
-		Settings: settings,
-		DataDir:  filepath.Join(dir, "gateway"),
-		Prices:   fix.SnapshotPrices(srv.Hub().SnapshotAge),
-		Events:   orderfeed.HubEvents{Hub: srv.Hub()},
-		Auto:     fix.AutoConfig{Latency: 20 * time.Millisecond, PollInterval: 50 * time.Millisecond},
-		Book:     order.Config{AckPendingNew: true}, // care orders get an OrderID at once (docs/tui.md)
-		TLS:      dt.server.config,
-		Logger:   log.With("component", "fix"),
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	if err := gw.Start(); err != nil {
-		_ = gw.Stop()
-		return nil, "", err
-	}
-	return gw, fmt.Sprintf("127.0.0.1:%d", port), nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// demoOrderFlow is the demo's FIX counterparty: market orders for account
-// DEMO at rate per second, every 5th canceled and every 7th replaced once
-// acknowledged, checked against the expected order state. It runs until ctx
-// ends; failures are logged, never shown on the dashboard's terminal.
-func demoOrderFlow(ctx context.Context, hub *feedserver.Hub, addr, dir, caFile, password string, rate float64, symbols []string, log *slog.Logger) {
-	// Orders on a symbol with no price yet are rejected by the venue:
-	// realistic, but not what a first look should show. Wait for prices.
-	for _, s := range symbols {
-		for {
-			if _, ok := hub.Snapshot(s); ok {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-	}
-	settings, err := fixclient.Settings(fixclient.Options{
-		Addrs: []string{addr}, SenderCompID: "DEMOCLIENT", TargetCompID: "TICKWIRE", StoreDir: filepath.Join(dir, "fixclient"),
-		CAFile:   caFile, // "": plain
-		Username: demoFIXUser, Password: password,
-	})
-	if err != nil {
-		log.Error("demo order flow", "err", err)
-		return
-	}
-	c, err := fixclient.Connect(ctx, settings, log)
-	if err != nil {
-		log.Error("demo order flow: no logon", "err", err)
-		return
-	}
-	defer c.Stop()
-	res, err := c.RunFlow(ctx, fixclient.Flow{
-		Orders: 1 << 20, Rate: rate, Window: 10, Symbols: symbols, Qty: "100000",
-		CancelEvery: 5, ReplaceEvery: 7, Account: demoAccount,
-		// Short, and new each run: ClOrdIDs are unique for ever per session.
-		Prefix: "D" + strconv.FormatInt(time.Now().Unix()%(36*36*36*36), 36) + "-",
-	}, nil)
-	log.Info("demo order flow ended", "orders", res.Orders, "reports", res.Reports, "mismatches", len(res.Mismatches), "err", err)
-	for _, m := range res.Mismatches {
-		log.Warn("demo order flow mismatch", "detail", m)
-	}
-}
-
-// pauseNowAndThen pauses symbol's ingest for pauseFor every `every`, so the
-// demo shows a feed going stale and recovering.
-func pauseNowAndThen(ctx context.Context, h *feedserver.Hub, symbol string, every, pauseFor time.Duration, log *slog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		log.Info("demo: pausing feed", "symbol", symbol, "for", pauseFor)
-		h.SetPaused(symbol, true)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(pauseFor):
-		}
-		h.SetPaused(symbol, false)
-		log.Info("demo: feed resumed", "symbol", symbol)
-	}
 }

@@ -49,7 +49,7 @@ func (f *fixFlags) register(fs *flag.FlagSet) {
 // startFIX starts the FIX gateway when --fix-config is set, and returns nil
 // otherwise. prices is the live price source (fix.SnapshotPrices over the
 // feed's hub), events receives the order flow for traders (may be nil).
-// The caller stops the gateway (Stop) and may watch Done for a fatal
+// The caller stops the gateway (node.StopGateway) and may watch Done for a fatal
 // journal failure (Err).
 func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.Logger) (*fix.Gateway, error) {
 	if f.config == "" {
@@ -110,26 +110,4 @@ func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.L
 		log.Info("fix session configured", "session", s.ID, "addr", gw.Addr(), "tls", gw.TLS(), "next_out", s.NextSenderSeq, "next_in", s.NextTargetSeq)
 	}
 	return gw, nil
-}
-
-// stopFIX stops the gateway after the feed server has drained: the orders in
-// flight are finished and journalled, and the sessions logged out. It
-// returns why the gateway stopped, if it failed first.
-func stopFIX(gw *fix.Gateway, log *slog.Logger) error {
-	err := gw.Err() // a storage failure that stopped it already
-	on := 0
-	for _, s := range gw.Sessions() {
-		if s.LoggedOn {
-			on++
-		}
-	}
-	start := time.Now()
-	if serr := gw.Stop(); err == nil {
-		err = serr
-	}
-	log.Info("shutdown: FIX gateway stopped", "sessions_logged_out", on, "elapsed", time.Since(start).Round(time.Millisecond), "err", err)
-	if err != nil {
-		return fmt.Errorf("fix gateway: %w", err)
-	}
-	return nil
 }

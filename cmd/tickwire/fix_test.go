@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"tickwire/fix"
+	"tickwire/node"
 	"tickwire/protocol"
 )
 
@@ -147,7 +148,7 @@ TargetCompID=`+target+`
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := stopFIX(gw, slog.New(slog.DiscardHandler)); err != nil {
+		if err := node.StopGateway(gw, slog.New(slog.DiscardHandler)); err != nil {
 			t.Error(err)
 		}
 	})

@@ -19,6 +19,7 @@ import (
 	"tickwire/feedserver"
 	"tickwire/fix"
 	"tickwire/fix/order"
+	"tickwire/node"
 	"tickwire/protocol"
 )
 
@@ -122,7 +123,7 @@ func startStaleGateway(t *testing.T, f *staleFeed, sender, target, action string
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := stopFIX(gw, slog.New(slog.DiscardHandler)); err != nil {
+		if err := node.StopGateway(gw, slog.New(slog.DiscardHandler)); err != nil {
 			t.Error(err)
 		}
 	})

@@ -7,11 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path"
-	"strings"
 	"time"
 
-	"tickwire/protocol"
 	"tickwire/tickfeed"
 	"tickwire/ticks"
 )
@@ -94,19 +91,8 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if cfg.out == "" {
 		return usageError{errors.New("--out FILE is required")}
 	}
-	for _, p := range strings.Split(*topics, ",") {
-		if p = strings.TrimSpace(p); p == "" {
-			continue
-		}
-		if _, err := path.Match(p, ""); err != nil {
-			return usageError{fmt.Errorf("--topics: pattern %q: %w", p, err)}
-		}
-		if tickfeed.IsLiteralPattern(p) {
-			if err := protocol.ValidTopic(p); err != nil {
-				return usageError{fmt.Errorf("--topics: %q: %w", p, err)}
-			}
-		}
-		cfg.opt.Patterns = append(cfg.opt.Patterns, p)
+	if cfg.opt.Patterns, err = tickfeed.ParsePatterns(*topics); err != nil {
+		return usageError{fmt.Errorf("--topics: %w", err)}
 	}
 	if len(cfg.opt.Patterns) == 0 {
 		return usageError{errors.New("--topics: no pattern")}

@@ -15,6 +15,7 @@ import (
 
 	"tickwire/feedserver"
 	"tickwire/internal/flagfile"
+	"tickwire/node"
 	"tickwire/tickfeed"
 	"tickwire/ticks"
 )
@@ -212,50 +213,17 @@ func replayMain(ctx context.Context, cfg replayConfig, stdout io.Writer, log *sl
 		opt.Observe = drift.Observe
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	refused := &tickfeed.Refusals{}
-	var (
-		pub    tickfeed.Publisher
-		served chan error
-	)
-	if cfg.server != "" {
-		wp, err := tickfeed.DialPublisher(ctx, cfg.server, tickfeed.WSOptions{
-			Token: cfg.token, TLS: cfg.tls, RecordedTime: cfg.preserve, Refused: refused, Logger: log})
-		if err != nil {
-			return err
+	// replay publishes into pub and prints the summary; an interrupted
+	// replay is no failure (the summary says how far it got).
+	replay := func(ctx context.Context, pub tickfeed.Publisher) error {
+		st, rerr := tickfeed.Replay(ctx, in.Open, opt, pub)
+		printReplaySummary(stdout, st, cfg.speed, in.Skipped(), refused)
+		if cfg.bench && st.Ticks > 0 && (rerr == nil || ctx.Err() != nil) {
+			drift.WriteReport(stdout, cfg.speed)
 		}
-		defer wp.Close()
-		pub = wp
-		fmt.Fprintf(stdout, "tickwire replay: publishing to %s\n", cfg.server)
-	} else {
-		ln, err := net.Listen("tcp", cfg.listen)
-		if err != nil {
-			return fmt.Errorf("listen: %w", err)
-		}
-		// Stopping the server drains its subscribers' queues (within
-		// DrainTimeout), so they receive the last values.
-		srv := feedserver.New(feedserver.Config{Name: "tickwire-replay", Logger: log, DrainTimeout: replayDrainTimeout})
-		sctx, stop := context.WithCancel(context.Background())
-		defer stop()
-		served = make(chan error, 1)
-		go func() { served <- srv.Serve(sctx, ln) }()
-		defer func() {
-			stop()
-			<-served
-		}()
-		pub = &tickfeed.HubPublisher{Hub: srv.Hub(), RecordedTime: cfg.preserve, Refused: refused}
-		fmt.Fprintf(stdout, "tickwire replay: serving ws://%s/ws\n", ln.Addr())
-	}
-
-	st, rerr := tickfeed.Replay(ctx, in.Open, opt, pub)
-	printReplaySummary(stdout, st, cfg.speed, in.Skipped(), refused)
-	if cfg.bench && st.Ticks > 0 && (rerr == nil || ctx.Err() != nil) {
-		drift.WriteReport(stdout, cfg.speed)
-	}
-	if rerr != nil {
-		if ctx.Err() != nil {
-			return nil // interrupted: the summary says how far it got
+		if rerr == nil || ctx.Err() != nil {
+			return nil
 		}
 		var perr *ticks.ParseError
 		if errors.As(rerr, &perr) {
@@ -263,17 +231,33 @@ func replayMain(ctx context.Context, cfg replayConfig, stdout io.Writer, log *sl
 		}
 		return rerr
 	}
-	if served != nil && cfg.hold {
-		fmt.Fprintf(stdout, "tickwire replay: replay done; still serving (Ctrl-C stops)\n")
-		select {
-		case <-ctx.Done():
-			return nil
-		case err := <-served:
-			served <- err // for the deferred wait
+	if cfg.server != "" {
+		wp, err := tickfeed.DialPublisher(ctx, cfg.server, tickfeed.WSOptions{
+			Token: cfg.token, TLS: cfg.tls, RecordedTime: cfg.preserve, Refused: refused, Logger: log})
+		if err != nil {
 			return err
 		}
+		defer wp.Close()
+		fmt.Fprintf(stdout, "tickwire replay: publishing to %s\n", cfg.server)
+		return replay(ctx, wp)
 	}
-	return nil
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	// Stopping the server drains its subscribers' queues (within
+	// DrainTimeout), so they receive the last values.
+	srv := feedserver.New(feedserver.Config{Name: "tickwire-replay", Logger: log, DrainTimeout: replayDrainTimeout})
+	pub := &tickfeed.HubPublisher{Hub: srv.Hub(), RecordedTime: cfg.preserve, Refused: refused}
+	fmt.Fprintf(stdout, "tickwire replay: serving ws://%s/ws\n", ln.Addr())
+	return node.Serve(ctx, node.Node{Server: srv, Listener: ln, Logger: log, StopAfterFeed: !cfg.hold,
+		Feed: func(ctx context.Context) error {
+			if err := replay(ctx, pub); err != nil || ctx.Err() != nil || !cfg.hold {
+				return err
+			}
+			fmt.Fprintf(stdout, "tickwire replay: replay done; still serving (Ctrl-C stops)\n")
+			return nil
+		}})
 }
 
 func printReplaySummary(w io.Writer, st ticks.ReplayStats, speed float64, skipped int, refused *tickfeed.Refusals) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,9 +11,11 @@ import (
 
 	"tickwire/feedserver"
 	"tickwire/fix"
+	"tickwire/node"
 	"tickwire/orderfeed"
 	"tickwire/tickfeed"
 	"tickwire/ticks"
+	"tickwire/tlsconf"
 )
 
 // replayFlags are the replay options shared by server and demo.
@@ -124,7 +125,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	f.fix.tls = stls.config // for a FIX config with SocketUseSSL=Y and no files of its own
+	f.fix.tls = stls.Config // for a FIX config with SocketUseSSL=Y and no files of its own
 	open, err := f.replay.opener()
 	if err != nil {
 		return err
@@ -156,8 +157,8 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // serveServer starts the feed server of cfg and the gateway of --fix-config
 // behind it, says where they listen, and serves until ctx ends or either
-// fails (serveNode).
-func serveServer(ctx context.Context, f *serverFlags, cfg feedserver.Config, stls serverTLS, open func() (ticks.Source, error), stdout io.Writer, log *slog.Logger) error {
+// fails (node.Serve).
+func serveServer(ctx context.Context, f *serverFlags, cfg feedserver.Config, stls tlsconf.Server, open func() (ticks.Source, error), stdout io.Writer, log *slog.Logger) error {
 	orders := orderfeed.New(log.With("component", "requests"))
 	cfg.Requests, cfg.Snapshotter = orders.Handlers(), orders
 	srv := feedserver.New(cfg)
@@ -165,7 +166,7 @@ func serveServer(ctx context.Context, f *serverFlags, cfg feedserver.Config, stl
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	ln = stls.listener(ln)
+	ln = stls.Listener(ln)
 	gw, err := startFIX(f.fix, fix.SnapshotPrices(srv.Hub().SnapshotAge), orderfeed.HubEvents{Hub: srv.Hub()}, log)
 	if err != nil {
 		_ = ln.Close()
@@ -175,86 +176,22 @@ func serveServer(ctx context.Context, f *serverFlags, cfg feedserver.Config, stl
 	if gw != nil {
 		srv.Registry().MustRegister(orderfeed.NewCollector(gw)) // FIX sessions at /metrics
 	}
-	wsURL := stls.wsScheme() + "://" + ln.Addr().String() + "/ws"
-	log.Info("serving", "ws", wsURL, "node", f.name, "tls", stls.config != nil)
+	wsURL := stls.WSScheme() + "://" + ln.Addr().String() + "/ws"
+	log.Info("serving", "ws", wsURL, "node", f.name, "tls", stls.Config != nil)
 	fmt.Fprintf(stdout, "tickwire server listening on %s\n", wsURL)
-	if stls.trust != "" {
-		fmt.Fprintf(stdout, "self-signed certificate: clients trust it with --ca %s\n", stls.trust)
+	if stls.Trust != "" {
+		fmt.Fprintf(stdout, "self-signed certificate: clients trust it with --ca %s\n", stls.Trust)
 	}
 	if gw != nil {
 		fmt.Fprintf(stdout, "FIX gateway listening on %s%s\n", gw.Addr(), fixTLSNote(gw))
 	}
-	return serveNode(ctx, node{srv: srv, ln: ln, gw: gw, open: open, opt: f.replay.options()}, log)
+	return node.Serve(ctx, node.Node{Server: srv, Listener: ln, Gateway: gw, Feed: replayFeed(srv, open, f.replay.options(), log), Logger: log})
 }
 
-// node is what serveNode runs: a feed server on its listener, the replay
-// into it (open nil: none) and the FIX gateway behind it (gw nil: none).
-type node struct {
-	srv  *feedserver.Server
-	ln   net.Listener
-	gw   *fix.Gateway
-	open func() (ticks.Source, error)
-	opt  ticks.ReplayOptions
-}
-
-// serveNode serves n until ctx is done or the server, the replay or the
-// gateway (on a storage failure) fails, then shuts down in order
-// (docs/limits.md): the server drains (its clients' requests to the gateway
-// finish), then the gateway finishes its orders in flight and logs its
-// sessions out.
-func serveNode(ctx context.Context, n node, log *slog.Logger) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if n.gw != nil {
-		go func() {
-			select {
-			case <-ctx.Done():
-			case <-n.gw.Done(): // a storage failure: stop everything
-				log.Error("fix gateway failed", "err", n.gw.Err())
-				cancel()
-			}
-		}()
+// replayFeed is the node's Feed: the replay of open, or nil (none).
+func replayFeed(srv *feedserver.Server, open func() (ticks.Source, error), opt ticks.ReplayOptions, log *slog.Logger) func(context.Context) error {
+	if open == nil {
+		return nil
 	}
-	err := serveWithReplay(ctx, n.srv, n.ln, n.open, n.opt, log)
-	if n.gw != nil {
-		if ferr := stopFIX(n.gw, log); err == nil {
-			err = ferr
-		}
-	}
-	return err
-}
-
-// serveWithReplay serves srv on ln and, if open is not nil, replays into it,
-// until ctx is done or either fails.
-func serveWithReplay(ctx context.Context, srv *feedserver.Server, ln net.Listener, open func() (ticks.Source, error), opt ticks.ReplayOptions, log *slog.Logger) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ctx, ln) }()
-	n := 1
-	if open != nil {
-		n++
-		go func() {
-			// Ingest stops as the server starts draining, on the same ctx.
-			st, err := tickfeed.Replay(ctx, open, opt, &tickfeed.HubPublisher{Hub: srv.Hub()})
-			if ctx.Err() != nil {
-				err = nil // stopped as asked
-			} else if err != nil {
-				err = fmt.Errorf("replay: %w", err)
-			}
-			log.Info("replay ended", "ticks", st.Ticks, "loops", st.Loops, "max_drift", st.MaxDrift, "err", err)
-			if err != nil {
-				cancel()
-			}
-			errc <- err
-		}()
-	}
-	var first error
-	for range n {
-		if err := <-errc; err != nil && !errors.Is(err, context.Canceled) && first == nil {
-			first = err
-			cancel()
-		}
-	}
-	return first
+	return node.Replay(srv, open, opt, log)
 }

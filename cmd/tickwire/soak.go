@@ -68,7 +68,7 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	if *withAuth {
-		da, err := newDemoAuth()
+		da, err := auth.NewEphemeral()
 		if err != nil {
 			return err
 		}
@@ -76,10 +76,10 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		for i := range accounts {
 			accounts[i] = fmt.Sprintf("soak%d", i) // the soak's topics are orders.soakN
 		}
-		if o.Token, err = auth.Mint(da.priv, auth.MintOptions{Subject: "soak", Roles: []string{auth.RoleTrader}, Accounts: accounts, TTL: o.Timeout + time.Hour}); err != nil {
+		if o.Token, err = da.Mint(auth.MintOptions{Subject: "soak", Roles: []string{auth.RoleTrader}, Accounts: accounts, TTL: o.Timeout + time.Hour}); err != nil {
 			return err
 		}
-		o.Authenticator = da.verifier
+		o.Authenticator = da.Verifier
 	}
 	o.Progress = stderr
 	host, _ := os.Hostname()

@@ -5,9 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
-	"os"
-	"time"
 
 	"tickwire/tlsconf"
 )
@@ -24,62 +21,21 @@ func (f *serverTLSFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.selfSigned, "tls-self-signed", "", "development TLS: a self-signed certificate for 127.0.0.1/localhost kept in `DIR` (cert.pem, key.pem; made or renewed at start); clients trust DIR/cert.pem with --ca")
 }
 
-// serverTLS is the server's TLS once loaded.
-type serverTLS struct {
-	config *tls.Config // nil: plain
-	trust  string      // self-signed mode: the certificate clients must trust
-}
-
 // load checks the flags and loads the certificate. Conflicting flags are a
 // usage error (exit 2); files that cannot be used an error naming the file
 // (exit 1).
-func (f *serverTLSFlags) load(log *slog.Logger) (serverTLS, error) {
+func (f *serverTLSFlags) load(log *slog.Logger) (tlsconf.Server, error) {
 	switch {
 	case f.selfSigned != "" && (f.cert != "" || f.key != ""):
-		return serverTLS{}, usageError{fmt.Errorf("--tls-self-signed and --tls-cert/--tls-key: choose one")}
+		return tlsconf.Server{}, usageError{fmt.Errorf("--tls-self-signed and --tls-cert/--tls-key: choose one")}
 	case (f.cert == "") != (f.key == ""):
-		return serverTLS{}, usageError{fmt.Errorf("--tls-cert and --tls-key go together")}
+		return tlsconf.Server{}, usageError{fmt.Errorf("--tls-cert and --tls-key go together")}
 	case f.selfSigned != "":
-		ss, err := tlsconf.EnsureSelfSigned(f.selfSigned, time.Now())
-		if err != nil {
-			return serverTLS{}, err
-		}
-		cfg, err := tlsconf.LoadServer(ss.CertFile, ss.KeyFile)
-		if err != nil {
-			return serverTLS{}, err
-		}
-		log.Info("tls: development self-signed certificate", "cert", ss.CertFile, "created", ss.Created,
-			"expires", ss.NotAfter.UTC().Format(time.RFC3339), "trust", "clients: --ca "+ss.CertFile)
-		return serverTLS{config: cfg, trust: ss.CertFile}, nil
+		return tlsconf.LoadSelfSigned(f.selfSigned, log)
 	case f.cert != "":
-		cfg, err := tlsconf.LoadServer(f.cert, f.key)
-		if err != nil {
-			return serverTLS{}, err
-		}
-		leaf := cfg.Certificates[0].Leaf
-		log.Info("tls: certificate", "cert", f.cert, "subject", leaf.Subject.String(), "dns", leaf.DNSNames, "ips", leaf.IPAddresses,
-			"expires", leaf.NotAfter.UTC().Format(time.RFC3339))
-		return serverTLS{config: cfg}, nil
+		return tlsconf.LoadServerFiles(f.cert, f.key, log)
 	}
-	return serverTLS{}, nil
-}
-
-// listener wraps ln in TLS when it is on. net/http completes the handshake
-// itself, bounded by the server's ReadHeaderTimeout, and answers a plain
-// HTTP request with 400.
-func (s serverTLS) listener(ln net.Listener) net.Listener {
-	if s.config == nil {
-		return ln
-	}
-	return tls.NewListener(ln, s.config)
-}
-
-// wsScheme is "wss" with TLS, "ws" without.
-func (s serverTLS) wsScheme() string {
-	if s.config != nil {
-		return "wss"
-	}
-	return "ws"
+	return tlsconf.Server{}, nil
 }
 
 // caFlag is the --ca option of the commands that connect to a server.
@@ -109,46 +65,22 @@ func fixTLSNote(gw interface{ TLS() bool }) string {
 	return ""
 }
 
-// demoTLS is `tickwire demo`'s development TLS: a self-signed certificate in
-// a temporary directory, the server's config, and the clients' trusting it.
-type demoTLS struct {
-	on     bool
-	server serverTLS
-	client *tls.Config // trusts server.trust
-}
+// demoTLSFlag is `tickwire demo`'s --tls: development TLS for the run.
+type demoTLSFlag struct{ on bool }
 
-func (d *demoTLS) register(fs *flag.FlagSet) {
+func (d *demoTLSFlag) register(fs *flag.FlagSet) {
 	fs.BoolVar(&d.on, "tls", true, "run everything over TLS with a self-signed development certificate (wss://, FIX over TLS); false: plain ws:// and FIX")
 }
 
-// setup makes the certificate (when on) in a new temporary directory and
-// returns a function removing it.
-func (d *demoTLS) setup(log *slog.Logger) (cleanup func(), err error) {
+// setup makes the certificate (when on; else a plain Dev) and returns a
+// function removing it.
+func (d *demoTLSFlag) setup(log *slog.Logger) (*tlsconf.Dev, func(), error) {
 	if !d.on {
-		return func() {}, nil
+		return &tlsconf.Dev{}, func() {}, nil
 	}
-	dir, err := os.MkdirTemp("", "tickwire-demo-tls-")
+	dev, err := tlsconf.NewDev("tickwire-demo-tls-", log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	cleanup = func() { _ = os.RemoveAll(dir) }
-	f := serverTLSFlags{selfSigned: dir}
-	if d.server, err = f.load(log); err != nil {
-		cleanup()
-		return nil, err
-	}
-	if d.client, err = tlsconf.ClientConfig(d.server.trust); err != nil {
-		cleanup()
-		return nil, err
-	}
-	return cleanup, nil
-}
-
-// fixSettings is the [DEFAULT] line of the demo gateway's settings asking for
-// TLS with the server's certificate (fix.Config.TLS).
-func (d *demoTLS) fixSettings() string {
-	if d.server.config == nil {
-		return ""
-	}
-	return "SocketUseSSL=Y\n"
+	return dev, func() { _ = dev.Close() }, nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/ed25519"
 	"errors"
 	"flag"
 	"fmt"
@@ -105,31 +104,3 @@ func readSecretFile(flag, file string) (string, error) {
 	}
 	return s, nil
 }
-
-// demoAuth is the demo's authentication: an ephemeral key pair, in memory
-// only, gone with the process.
-type demoAuth struct {
-	verifier *auth.Verifier
-	priv     ed25519.PrivateKey
-}
-
-func newDemoAuth() (*demoAuth, error) {
-	pub, priv, err := auth.GenerateKey()
-	if err != nil {
-		return nil, err
-	}
-	v, err := auth.NewVerifier(auth.Config{PublicKeys: []ed25519.PublicKey{pub}})
-	if err != nil {
-		return nil, err
-	}
-	return &demoAuth{verifier: v, priv: priv}, nil
-}
-
-// traderToken mints the demo dashboard's token: account DEMO, roles trader
-// and desk (it works care orders too), all market data, valid a day.
-func (d *demoAuth) traderToken() (string, error) {
-	return auth.Mint(d.priv, auth.MintOptions{Subject: "demo-trader", Roles: []string{auth.RoleTrader, auth.RoleDesk},
-		Accounts: []string{demoAccount}, TTL: demoTokenTTL})
-}
-
-const demoTokenTTL = 24 * time.Hour // the demo runs for minutes

@@ -12,12 +12,7 @@ import (
 	"strings"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
-
-	"tickwire/client"
-	"tickwire/traderorders"
+	"tickwire/trader"
 	"tickwire/tui"
 )
 
@@ -59,7 +54,7 @@ func (t *traderFlags) fileConfig() (tui.FileConfig, error) {
 	if t.config == "" {
 		return tui.FileConfig{}, nil
 	}
-	return loadDashboardConfig(t.config) // config_dashboard.go
+	return trader.LoadConfig(t.config)
 }
 
 // dashboardConfig merges flags and the config file: flags given explicitly
@@ -76,14 +71,6 @@ func (t *traderFlags) dashboardConfig(fc *tui.FileConfig, title string) (tui.Con
 		return cfg, err
 	}
 	return cfg, nil
-}
-
-// honourNoColor renders without colours or attributes when NO_COLOR is set
-// (https://no-color.org): the dashboard's marks are text and read without them.
-func honourNoColor() {
-	if v, ok := os.LookupEnv("NO_COLOR"); ok && v != "" {
-		lipgloss.SetColorProfile(termenv.Ascii)
-	}
 }
 
 // list returns the --symbols.
@@ -151,52 +138,6 @@ func runDashboard(ctx context.Context, urls []string, tf traderFlags, title stri
 	if err != nil {
 		return fmt.Errorf("--config: %w", err)
 	}
-	honourNoColor()
 	log.Info("dashboard", "servers", urls, "symbols", cfg.Symbols, "stale_after", cfg.StaleAfter, "config", tf.config)
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	// Orders: --paper trades against the simulator; --accounts against the
-	// server's order gateway, over the feed protocol (traderorders); neither
-	// leaves order entry unavailable (nil OrderService).
-	accounts := tf.accountList()
-	if tf.paper {
-		accounts = nil
-	}
-	topics := append(append([]string(nil), cfg.Symbols...), traderorders.Topics(accounts)...)
-	cl := client.New(client.Options{URLs: urls, Name: "tickwire-trader", Topics: topics, Token: tf.token, Logger: log, TLS: tf.tls})
-	go func() { _ = cl.Run(ctx) }()
-
-	var paper *tui.Paper
-	var orders *traderorders.Service
-	switch {
-	case tf.paper:
-		paper = tui.NewPaper()
-		cfg.Orders = paper
-	case len(accounts) > 0:
-		orders = traderorders.New(cl, accounts, log.With("component", "orders"))
-		cfg.Orders = orders
-		log.Info("order entry", "accounts", accounts, "topics", traderorders.Topics(accounts))
-	}
-	m := tui.New(cfg)
-	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx))
-	events := cl.Events()
-	if paper != nil {
-		paper.SetSender(p)
-	}
-	if orders != nil {
-		orders.SetSender(p)
-		fed := make(chan client.Event, 1024)
-		go orders.Run(ctx, events, fed)
-		events = fed
-	}
-	go tui.Feed(ctx, p, events, 50*time.Millisecond)
-	_, err = p.Run()
-	if err != nil && ctx.Err() != nil {
-		return nil // interrupted: the terminal is restored either way
-	}
-	if err != nil {
-		return fmt.Errorf("dashboard: %w", err)
-	}
-	return nil
+	return trader.Run(ctx, trader.Options{URLs: urls, Token: tf.token, TLS: tf.tls, Config: cfg, Paper: tf.paper, Accounts: tf.accountList(), Logger: log})
 }
