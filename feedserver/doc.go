@@ -21,7 +21,7 @@
 // behind the cache, or whose position is to be checked, from the journal.
 // Sessions (session.go, package sessions) survive disconnections for a linger
 // time and resume with a signed token; clients that cannot open a WebSocket
-// use HTTP streaming (httpstream.go), the same Client, queue and writer behind
+// use HTTP streaming (httpstream.go), the same Conn, queue and writer behind
 // a transport interface (transport.go).
 //
 // Lock order: shard.mu before queue.mu; the journal's and the session store's

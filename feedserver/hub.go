@@ -90,7 +90,7 @@ func (h *Hub) shard(name string) *shard {
 func (h *Hub) topicLocked(s *shard, name string) *topic {
 	tp := s.topics[name]
 	if tp == nil {
-		tp = &topic{name: name, rule: ruleFor(h.rules, name, h.staleAfter), subs: make(map[*Client]*sub)}
+		tp = &topic{name: name, rule: ruleFor(h.rules, name, h.staleAfter), subs: make(map[*Conn]*sub)}
 		if tp.rule.Kind == Sequenced {
 			h.loadSequencedLocked(tp)
 			if tp.events.head > 0 {
@@ -413,7 +413,7 @@ type subStart struct {
 // subscribe adds c to topic name and offers it the current value (conflated)
 // or the events after st.pos (sequenced). It returns the subscription slot;
 // an existing subscription is returned unchanged.
-func (h *Hub) subscribe(c *Client, name string, st subStart) *sub {
+func (h *Hub) subscribe(c *Conn, name string, st subStart) *sub {
 	s := h.shard(name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -444,7 +444,7 @@ func (h *Hub) subscribe(c *Client, name string, st subStart) *sub {
 // was: for a sequenced topic the last event written (or the position it was
 // asked to start from, if none was), for a conflated one the seq of the last
 // value written.
-func (h *Hub) unsubscribe(c *Client, name string) (pos recovery.Position, sent uint64) {
+func (h *Hub) unsubscribe(c *Conn, name string) (pos recovery.Position, sent uint64) {
 	s := h.shard(name)
 	s.mu.Lock()
 	if tp := s.topics[name]; tp != nil {

@@ -47,7 +47,7 @@ const maxRequestReason = 1024
 
 // handleRequest hands f to its topic's request handler and reports true,
 // or reports false when f's topic is not a request topic. Reader goroutine.
-func (c *Client) handleRequest(f *protocol.Event) bool {
+func (c *Conn) handleRequest(f *protocol.Event) bool {
 	h := c.srv.cfg.Requests[f.Topic]
 	if h == nil {
 		return false

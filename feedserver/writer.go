@@ -14,7 +14,7 @@ import (
 // Conflated values not yet due (the client's rate limit or bandwidth budget)
 // stay pending, still conflating, and a timer wakes the writer when they are.
 type writer struct {
-	c      *Client
+	c      *Conn
 	enc    *protocol.Encoder // from the server's pool during collect: snapshots and merged updates
 	frames [][]byte          // this batch, reused
 	arena  []byte            // per-client encoded frames of this batch

@@ -76,7 +76,7 @@ func rrWaitFor(t *testing.T, timeout time.Duration, what string, cond func() boo
 func rrWaitSubscribed(t *testing.T, srv *feedserver.Server, n int) {
 	t.Helper()
 	rrWaitFor(t, 10*time.Second, fmt.Sprintf("a client with %d subscriptions", n), func() bool {
-		for _, c := range srv.Clients() {
+		for _, c := range srv.Conns() {
 			if c.Subscriptions == n {
 				return true
 			}
