@@ -49,14 +49,14 @@ var errNoPrincipal = errors.New("not entitled: unauthenticated")
 // ErrNoGateway refuses requests on a server without an order gateway.
 var ErrNoGateway = errors.New("order entry unavailable: this server runs no order gateway")
 
-func subjectOf(from feedserver.ClientInfo) string {
+func subjectOf(from feedserver.ConnInfo) string {
 	if from.Principal == nil {
 		return ""
 	}
 	return from.Principal.Subject
 }
 
-func (b *Bridge) handle(ctx context.Context, from feedserver.ClientInfo, _ string, data []byte) error {
+func (b *Bridge) handle(ctx context.Context, from feedserver.ConnInfo, _ string, data []byte) error {
 	r, err := orderwire.DecodeRequest(data)
 	if err == nil {
 		gw := b.gw.Load()
