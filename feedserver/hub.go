@@ -40,7 +40,7 @@ type Hub struct {
 	// reclaimAfter: a conflated topic unused this long is forgotten (sweep); 0 never.
 	reclaimAfter time.Duration
 
-	journal     recovery.Journal // sequenced topics' events (journal.go)
+	journal     recovery.Journal // sequenced topics' events (sequenced.go)
 	idem        idemPolicy       // how long keyed publishes are remembered (idempotency.go)
 	ownJournal  bool             // journal is the default in-memory one
 	snapshotter StateSnapshotter // may be nil
