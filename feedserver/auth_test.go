@@ -321,10 +321,10 @@ func TestEntitlements(t *testing.T) {
 	if len(got) != 3 || got["GBPUSD"] != protocol.CodeNotEntitled || got["orders.A"] != protocol.CodeNotEntitled || got["orders.NEW"] != protocol.CodeNotEntitled {
 		t.Fatalf("publisher: errors %v, want 1007 for GBPUSD, orders.A, orders.NEW", errs)
 	}
-	if p, ok := h.Snapshot("EURUSD"); !ok || p.Quote.V[protocol.Bid] != 9.9 {
+	if p, ok := h.Latest("EURUSD"); !ok || p.Quote.V[protocol.Bid] != 9.9 {
 		t.Fatalf("the publisher's EURUSD value did not land: %+v", p)
 	}
-	if p, _ := h.Snapshot("GBPUSD"); p.Quote.V[protocol.Bid] == 9.9 {
+	if p, _ := h.Latest("GBPUSD"); p.Quote.V[protocol.Bid] == 9.9 {
 		t.Fatal("a refused publish landed")
 	}
 	for _, ti := range h.Topics() {

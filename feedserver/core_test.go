@@ -202,7 +202,7 @@ func TestDeltasRebuild(t *testing.T) {
 			if err := srv.Hub().Publish(topic, &q, int64(i), 0); err != nil {
 				t.Error(err)
 			}
-			snap, _ := srv.Hub().Snapshot(topic)
+			snap, _ := srv.Hub().Latest(topic)
 			if truth[topic] == nil {
 				truth[topic] = map[uint64]protocol.Quote{}
 			}
@@ -498,7 +498,7 @@ func TestPublishAPI(t *testing.T) {
 	if code := post("EURUSD", `{"fields": {"bid": 1.25, "ask": 1.26}}`); code != http.StatusNoContent {
 		t.Fatalf("REST publish: HTTP %d", code)
 	}
-	if p, ok := srv.Hub().Snapshot("EURUSD"); !ok || p.Quote.V[protocol.Ask] != 1.26 {
+	if p, ok := srv.Hub().Latest("EURUSD"); !ok || p.Quote.V[protocol.Ask] != 1.26 {
 		t.Fatalf("snapshot after REST publish: %+v", p)
 	}
 	if code := post("alerts", `{"event": {"text": "hello"}}`); code != http.StatusOK {
@@ -530,7 +530,7 @@ func TestPublishAPI(t *testing.T) {
 	if refused.Code != protocol.CodeBadPublish || refused.Topic != "GBPUSD" {
 		t.Fatalf("event to a conflated topic: got %v", refused)
 	}
-	if p, ok := srv.Hub().Snapshot("GBPUSD"); !ok || p.Quote.V[protocol.Bid] != 2.5 || p.Time != 7 {
+	if p, ok := srv.Hub().Latest("GBPUSD"); !ok || p.Quote.V[protocol.Bid] != 2.5 || p.Time != 7 {
 		t.Fatalf("snapshot after WebSocket publish: %+v", p)
 	}
 

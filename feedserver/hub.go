@@ -583,19 +583,19 @@ func (h *Hub) Topics() []TopicInfo {
 	return out
 }
 
-// Snapshot returns conflated topic name's latest value as a Snapshot frame,
+// Latest returns conflated topic name's latest value as a Latest frame,
 // and false if the topic has none.
-func (h *Hub) Snapshot(name string) (protocol.Price, bool) {
-	p, _, _, ok := h.SnapshotAge(name)
+func (h *Hub) Latest(name string) (protocol.Price, bool) {
+	p, _, _, ok := h.LatestAge(name)
 	return p, ok
 }
 
-// SnapshotAge is Snapshot with how current the value is, by the server's
+// LatestAge is Snapshot with how current the value is, by the server's
 // own clock: age is the time since the topic's source last published (what
 // the stale sweep measures; a stale mark is not a publish) and staleAfter
 // the topic's threshold, past which the sweep marks it stale (0: never). A
 // price guard compares them without trusting the source's timestamps.
-func (h *Hub) SnapshotAge(name string) (p protocol.Price, age, staleAfter time.Duration, ok bool) {
+func (h *Hub) LatestAge(name string) (p protocol.Price, age, staleAfter time.Duration, ok bool) {
 	s := h.shard(name)
 	s.mu.Lock()
 	defer s.mu.Unlock()

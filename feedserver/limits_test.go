@@ -697,7 +697,7 @@ func TestHTTPLimits(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(msg), "1024") {
 		t.Errorf("oversize publish: %d %q, want 413 naming the limit", resp.StatusCode, msg)
 	}
-	if _, ok := srv.Hub().Snapshot("alerts.body"); ok || len(srv.Hub().Topics()) != 0 {
+	if _, ok := srv.Hub().Latest("alerts.body"); ok || len(srv.Hub().Topics()) != 0 {
 		t.Errorf("the oversize publish published something: %v", srv.Hub().Topics())
 	}
 	small := `{"event": "ok"}`
@@ -785,7 +785,7 @@ dribble:
 	if took := time.Since(start); took > 8*time.Second || (errors.As(ended, &ne) && ne.Timeout()) {
 		t.Errorf("dribbled body: connection still open after %s (%v)", took, ended)
 	}
-	if _, ok := srv.Hub().Snapshot("alerts.slow"); ok {
+	if _, ok := srv.Hub().Latest("alerts.slow"); ok {
 		t.Error("the dribbled publish was published")
 	}
 	for _, ti := range srv.Hub().Topics() {

@@ -404,7 +404,7 @@ func (s *Server) serveTopics(w http.ResponseWriter, _ *http.Request, pr *auth.Pr
 // answered exactly like one that has no value.
 func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
 	name := r.PathValue("name")
-	p, ok := s.hub.Snapshot(name)
+	p, ok := s.hub.Latest(name)
 	if !pr.CanSubscribe(name) {
 		s.log.Warn("not entitled", "subject", pr.Subject, "remote", r.RemoteAddr, "action", "GET /topics", "topic", name)
 		ok = false

@@ -162,7 +162,7 @@ func TestResumeGap(t *testing.T) {
 			})
 			for _, tp := range moving {
 				p := first[tp]
-				want, _ := h.Snapshot(tp)
+				want, _ := h.Latest(tp)
 				if !p.Gap || !p.Snapshot || p.Seq != want.Seq || p.Quote != want.Quote {
 					t.Errorf("%s after reconnect: gap=%v snapshot=%v seq %d %v; server's latest seq %d %v", tp, p.Gap, p.Snapshot, p.Seq, p.Quote.V[:2], want.Seq, want.Quote.V[:2])
 				}

@@ -26,11 +26,11 @@ type PricesFunc func(symbol string) (protocol.Quote, uint64, bool)
 func (f PricesFunc) Quote(symbol string) (protocol.Quote, uint64, bool) { return f(symbol) }
 
 // SnapshotPrices adapts a topic snapshot function that says how old the
-// value is, such as (*feedserver.Hub).SnapshotAge, to AgedPrices: the
+// value is, such as (*feedserver.Hub).LatestAge, to AgedPrices: the
 // symbol is the topic name, the version the topic's sequence number, and
 // the age and stale threshold the source's (the price guard's measure).
 //
-//	fix.SnapshotPrices(srv.Hub().SnapshotAge)
+//	fix.SnapshotPrices(srv.Hub().LatestAge)
 func SnapshotPrices(snapshot func(topic string) (p protocol.Price, age, staleAfter time.Duration, ok bool)) AgedPrices {
 	return snapshotPrices(snapshot)
 }

@@ -195,7 +195,7 @@ TickwirePasswordSHA256=%s
 	gw, err := fix.New(fix.Config{
 		Settings: settings,
 		DataDir:  filepath.Join(dir, "gateway"),
-		Prices:   fix.SnapshotPrices(srv.Hub().SnapshotAge),
+		Prices:   fix.SnapshotPrices(srv.Hub().LatestAge),
 		Events:   orderfeed.HubEvents{Hub: srv.Hub()},
 		Auto:     fix.AutoConfig{Latency: 20 * time.Millisecond, PollInterval: 50 * time.Millisecond},
 		Book:     order.Config{AckPendingNew: true}, // care orders get an OrderID at once (docs/tui.md)
@@ -230,7 +230,7 @@ func demoOrderFlow(ctx context.Context, hub *feedserver.Hub, addr, dir, caFile, 
 	// realistic, but not what a first look should show. Wait for prices.
 	for _, s := range symbols {
 		for {
-			if _, ok := hub.Snapshot(s); ok {
+			if _, ok := hub.Latest(s); ok {
 				break
 			}
 			select {
