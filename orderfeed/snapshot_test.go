@@ -114,7 +114,7 @@ func startGateway(t *testing.T, hub *feedserver.Hub, log *slog.Logger) *fix.Gate
 		t.Fatal(err)
 	}
 	gw, err := fix.New(fix.Config{Settings: settings, DataDir: filepath.Join(t.TempDir(), "fix"), Logger: log,
-		Prices: fix.SnapshotPrices(hub.LatestAge), Events: HubEvents{Hub: hub}})
+		Prices: fix.LatestPrices(hub.LatestAge), Events: HubEvents{Hub: hub}})
 	if err != nil {
 		t.Fatal(err)
 	}

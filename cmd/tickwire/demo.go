@@ -195,7 +195,7 @@ TickwirePasswordSHA256=%s
 	gw, err := fix.New(fix.Config{
 		Settings: settings,
 		DataDir:  filepath.Join(dir, "gateway"),
-		Prices:   fix.SnapshotPrices(srv.Hub().LatestAge),
+		Prices:   fix.LatestPrices(srv.Hub().LatestAge),
 		Events:   orderfeed.HubEvents{Hub: srv.Hub()},
 		Auto:     fix.AutoConfig{Latency: 20 * time.Millisecond, PollInterval: 50 * time.Millisecond},
 		Book:     order.Config{AckPendingNew: true}, // care orders get an OrderID at once (docs/tui.md)

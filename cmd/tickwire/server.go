@@ -166,7 +166,7 @@ func serveServer(ctx context.Context, f *serverFlags, cfg feedserver.Config, stl
 		return fmt.Errorf("listen: %w", err)
 	}
 	ln = stls.listener(ln)
-	gw, err := startFIX(f.fix, fix.SnapshotPrices(srv.Hub().LatestAge), orderfeed.HubEvents{Hub: srv.Hub()}, log)
+	gw, err := startFIX(f.fix, fix.LatestPrices(srv.Hub().LatestAge), orderfeed.HubEvents{Hub: srv.Hub()}, log)
 	if err != nil {
 		_ = ln.Close()
 		return err
