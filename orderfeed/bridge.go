@@ -88,9 +88,9 @@ func (b *Bridge) handle(ctx context.Context, from feedserver.ConnInfo, _ string,
 	return nil
 }
 
-// StateSnapshot is the Data of an order-state snapshot of orders.ACCOUNT:
-// JSON, like the order events of the same topic.
-type StateSnapshot struct {
+// AccountState is the Data of the feedserver.StateSnapshot of an
+// orders.ACCOUNT topic: JSON, like the order events of the same topic.
+type AccountState struct {
 	Orders []order.OrderState `json:"orders"`
 }
 
@@ -109,7 +109,7 @@ func (b *Bridge) SnapshotState(ctx context.Context, topic string) (feedserver.St
 	if err := errors.Join(err, headErr); err != nil {
 		return feedserver.StateSnapshot{}, fmt.Errorf("order state of %s: %w", topic, err)
 	}
-	data, err := json.Marshal(StateSnapshot{Orders: orders})
+	data, err := json.Marshal(AccountState{Orders: orders})
 	if err != nil {
 		return feedserver.StateSnapshot{}, err
 	}

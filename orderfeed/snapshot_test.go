@@ -87,7 +87,7 @@ func TestOrderStateSnapshotOnLostHistory(t *testing.T) {
 	if snap.Seq != head.Seq || snap.Epoch != head.Epoch {
 		t.Errorf("snapshot at %d@%s, topic head %d@%s", snap.Seq, snap.Epoch, head.Seq, head.Epoch)
 	}
-	var st StateSnapshot
+	var st AccountState
 	if err := json.Unmarshal(snap.Data, &st); err != nil {
 		t.Fatal(err)
 	}
