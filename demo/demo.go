@@ -109,7 +109,7 @@ TickwirePasswordSHA256=%s
 	gw, err := fix.New(fix.Config{
 		Settings: settings,
 		DataDir:  filepath.Join(o.Dir, "gateway"),
-		Prices:   fix.SnapshotPrices(hub.SnapshotAge),
+		Prices:   fix.LatestPrices(hub.LatestAge),
 		Events:   orderfeed.HubEvents{Hub: hub},
 		Auto:     fix.AutoConfig{Latency: 20 * time.Millisecond, PollInterval: 50 * time.Millisecond},
 		Book:     order.Config{AckPendingNew: true}, // care orders get an OrderID at once (docs/tui.md)
@@ -144,7 +144,7 @@ func orderFlow(ctx context.Context, o Orders, addr, password string, log *slog.L
 	// realistic, but not what a first look should show. Wait for prices.
 	for _, s := range o.Symbols {
 		for {
-			if _, ok := o.Server.Hub().Snapshot(s); ok {
+			if _, ok := o.Server.Hub().Latest(s); ok {
 				break
 			}
 			select {

@@ -65,12 +65,12 @@ func credentialSubject(err error) string {
 }
 
 // principalOf returns the client's principal; nil before its Hello.
-func (c *Client) principalOf() *auth.Principal { return c.principal.Load() }
+func (c *Conn) principalOf() *auth.Principal { return c.principal.Load() }
 
 // authenticateHello checks the Hello's credential and, on success, arms the
 // end of the session at the credential's expiry. On failure it closes the
 // connection with 2009 and reports false. Reader goroutine.
-func (c *Client) authenticateHello(h *protocol.Hello) bool {
+func (c *Conn) authenticateHello(h *protocol.Hello) bool {
 	p, err := c.srv.authenticate(h.Token)
 	if err != nil {
 		c.logger().Warn("auth refused", "subject", credentialSubject(err), "action", "hello", "reason", err.Error(), "detail", errDetail(err))
@@ -107,14 +107,14 @@ func errDetail(err error) string {
 }
 
 // notEntitled refuses action on topic with Error 1007 and logs it.
-func (c *Client) notEntitled(action, topic string) {
+func (c *Conn) notEntitled(action, topic string) {
 	c.logger().Warn("not entitled", "action", action, "topic", topic)
 	c.srv.errSent.inc(protocol.CodeNotEntitled)
 	c.send(&protocol.Error{Code: protocol.CodeNotEntitled, Reason: notEntitledReason, Topic: topic})
 }
 
 // canSubscribe reports whether the client may subscribe to topic.
-func (c *Client) canSubscribe(topic string) bool {
+func (c *Conn) canSubscribe(topic string) bool {
 	p := c.principalOf()
 	return p != nil && p.CanSubscribe(topic)
 }

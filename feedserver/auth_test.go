@@ -185,7 +185,7 @@ func TestHelloRefusals(t *testing.T) {
 	r.dialAs(t, r.apiKey)
 	waitFor(t, 10*time.Second, "both principals listed", func() bool {
 		subjects := map[string]bool{}
-		for _, c := range r.srv.Clients() {
+		for _, c := range r.srv.Conns() {
 			subjects[c.Subject] = true
 		}
 		return subjects["ann"] && subjects["apikey:feed"]
@@ -321,10 +321,10 @@ func TestEntitlements(t *testing.T) {
 	if len(got) != 3 || got["GBPUSD"] != protocol.CodeNotEntitled || got["orders.A"] != protocol.CodeNotEntitled || got["orders.NEW"] != protocol.CodeNotEntitled {
 		t.Fatalf("publisher: errors %v, want 1007 for GBPUSD, orders.A, orders.NEW", errs)
 	}
-	if p, ok := h.Snapshot("EURUSD"); !ok || p.Quote.V[protocol.Bid] != 9.9 {
+	if p, ok := h.Latest("EURUSD"); !ok || p.Quote.V[protocol.Bid] != 9.9 {
 		t.Fatalf("the publisher's EURUSD value did not land: %+v", p)
 	}
-	if p, _ := h.Snapshot("GBPUSD"); p.Quote.V[protocol.Bid] == 9.9 {
+	if p, _ := h.Latest("GBPUSD"); p.Quote.V[protocol.Bid] == 9.9 {
 		t.Fatal("a refused publish landed")
 	}
 	for _, ti := range h.Topics() {
@@ -408,7 +408,7 @@ func TestResumeEntitlements(t *testing.T) {
 	// Ann resumes with a narrower token (no account): her session comes
 	// back without orders.A (1007), with EURUSD.
 	_ = ann.Close()
-	waitFor(t, 10*time.Second, "ann's session lingering", func() bool { return len(r.srv.Clients()) == 1 })
+	waitFor(t, 10*time.Second, "ann's session lingering", func() bool { return len(r.srv.Conns()) == 1 })
 	narrow := r.token(t, auth.MintOptions{Subject: "ann", Topics: []string{"EUR*"}})
 	again, err := r.tryDial(narrow, ann.Welcome.ResumeToken)
 	if err != nil {
@@ -555,7 +555,7 @@ func TestOpenModeWarns(t *testing.T) {
 	if n := strings.Count(logs.String(), "authentication is disabled"); n != 1 {
 		t.Fatalf("open-mode warning logged %d times, want 1:\n%s", n, logs.String())
 	}
-	if cs := srv.Clients(); len(cs) != 1 || cs[0].Subject != "anonymous" {
+	if cs := srv.Conns(); len(cs) != 1 || cs[0].Subject != "anonymous" {
 		t.Fatalf("clients %+v: want one anonymous", cs)
 	}
 }

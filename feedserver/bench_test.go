@@ -54,7 +54,7 @@ func benchServer(b *testing.B, n int, topic string) *Server {
 	}
 	waitFor(b, 30*time.Second, "subscribers", func() bool {
 		subs := 0
-		for _, c := range srv.Clients() {
+		for _, c := range srv.Conns() {
 			subs += c.Subscriptions
 		}
 		return subs == n

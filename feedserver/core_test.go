@@ -43,7 +43,7 @@ func readUntil(t *testing.T, c *client.Conn, d time.Duration, stop func(protocol
 
 func subscribed(srv *Server, n int) func() bool {
 	return func() bool {
-		cs := srv.Clients()
+		cs := srv.Conns()
 		for _, c := range cs {
 			if c.Subscriptions == n {
 				return true
@@ -202,7 +202,7 @@ func TestDeltasRebuild(t *testing.T) {
 			if err := srv.Hub().Publish(topic, &q, int64(i), 0); err != nil {
 				t.Error(err)
 			}
-			snap, _ := srv.Hub().Snapshot(topic)
+			snap, _ := srv.Hub().Latest(topic)
 			if truth[topic] == nil {
 				truth[topic] = map[uint64]protocol.Quote{}
 			}
@@ -281,7 +281,7 @@ func TestSlowClientIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "subscriptions", func() bool {
-		cs := srv.Clients()
+		cs := srv.Conns()
 		return len(cs) == 2 && cs[0].Subscriptions == ntopics && cs[1].Subscriptions == ntopics
 	})
 	var lat []time.Duration
@@ -309,7 +309,7 @@ func TestSlowClientIsolation(t *testing.T) {
 			_ = srv.Hub().Publish(tp, &q, time.Now().UnixNano(), 0)
 		}
 		if round%50 == 0 {
-			for _, st := range srv.Clients() {
+			for _, st := range srv.Conns() {
 				if st.Pending > ntopics {
 					t.Fatalf("client %s has %d pending entries for %d topics", st.ID, st.Pending, ntopics)
 				}
@@ -328,7 +328,7 @@ func TestSlowClientIsolation(t *testing.T) {
 	if p99 > 250*time.Millisecond {
 		t.Errorf("fast client p99 latency %v with a stalled neighbour", p99)
 	}
-	for _, st := range srv.Clients() {
+	for _, st := range srv.Conns() {
 		if st.QueueBytes > ntopics*slotBytes+64<<10 {
 			t.Errorf("client %s queue %d bytes: unbounded", st.ID, st.QueueBytes)
 		}
@@ -471,7 +471,7 @@ func TestBandwidthBudget(t *testing.T) {
 		return false
 	})
 	el := time.Since(start)
-	st := srv.Clients()[0]
+	st := srv.Conns()[0]
 	limit := float64(budget)*el.Seconds() + budget/10 + 4096 + 2000
 	t.Logf("sent %d bytes in %v under a %d B/s budget (conflated %d)", st.SentBytes, el, budget, st.Conflated)
 	if float64(st.SentBytes) > limit {
@@ -498,7 +498,7 @@ func TestPublishAPI(t *testing.T) {
 	if code := post("EURUSD", `{"fields": {"bid": 1.25, "ask": 1.26}}`); code != http.StatusNoContent {
 		t.Fatalf("REST publish: HTTP %d", code)
 	}
-	if p, ok := srv.Hub().Snapshot("EURUSD"); !ok || p.Quote.V[protocol.Ask] != 1.26 {
+	if p, ok := srv.Hub().Latest("EURUSD"); !ok || p.Quote.V[protocol.Ask] != 1.26 {
 		t.Fatalf("snapshot after REST publish: %+v", p)
 	}
 	if code := post("alerts", `{"event": {"text": "hello"}}`); code != http.StatusOK {
@@ -530,7 +530,7 @@ func TestPublishAPI(t *testing.T) {
 	if refused.Code != protocol.CodeBadPublish || refused.Topic != "GBPUSD" {
 		t.Fatalf("event to a conflated topic: got %v", refused)
 	}
-	if p, ok := srv.Hub().Snapshot("GBPUSD"); !ok || p.Quote.V[protocol.Bid] != 2.5 || p.Time != 7 {
+	if p, ok := srv.Hub().Latest("GBPUSD"); !ok || p.Quote.V[protocol.Bid] != 2.5 || p.Time != 7 {
 		t.Fatalf("snapshot after WebSocket publish: %+v", p)
 	}
 
@@ -549,7 +549,7 @@ func TestPublishAPI(t *testing.T) {
 			return false
 		}
 		defer resp.Body.Close()
-		var cs []ClientStats
+		var cs []ConnStats
 		if json.NewDecoder(resp.Body).Decode(&cs) != nil {
 			return false
 		}

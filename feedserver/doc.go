@@ -16,12 +16,12 @@
 // full snapshot of it instead. Queue depth for conflatable data is 0 or 1.
 //
 // Sequenced topics (orders, fills, alerts) live in a recovery.Journal
-// (journal.go): Hub.PublishEvents returns once the events are in it, the ring
+// (sequenced.go): Hub.PublishEvents returns once the events are in it, the ring
 // in topic.go is a cache of the newest, and a writer serves a subscriber
 // behind the cache, or whose position is to be checked, from the journal.
 // Sessions (session.go, package sessions) survive disconnections for a linger
 // time and resume with a signed token; clients that cannot open a WebSocket
-// use HTTP streaming (httpstream.go), the same Client, queue and writer behind
+// use HTTP streaming (httpstream.go), the same Conn, queue and writer behind
 // a transport interface (transport.go).
 //
 // Lock order: shard.mu before queue.mu; the journal's and the session store's

@@ -238,7 +238,7 @@ func (s *httpStream) post(body []byte, timeout time.Duration) error {
 // runs its writer on this handler's goroutine, which owns the response.
 func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) {
 	st := newHTTPStream(w, r)
-	c := newClient(s, st, "c"+strconv.FormatUint(s.nextID.Add(1), 10))
+	c := newConn(s, st, "c"+strconv.FormatUint(s.nextID.Add(1), 10))
 	c.startPings() // before anything else can see c (and shut it down)
 	if reason := s.add(c); reason != "" {
 		c.shutdown()

@@ -40,7 +40,7 @@ type Hub struct {
 	// reclaimAfter: a conflated topic unused this long is forgotten (sweep); 0 never.
 	reclaimAfter time.Duration
 
-	journal     recovery.Journal // sequenced topics' events (journal.go)
+	journal     recovery.Journal // sequenced topics' events (sequenced.go)
 	idem        idemPolicy       // how long keyed publishes are remembered (idempotency.go)
 	ownJournal  bool             // journal is the default in-memory one
 	snapshotter StateSnapshotter // may be nil
@@ -90,7 +90,7 @@ func (h *Hub) shard(name string) *shard {
 func (h *Hub) topicLocked(s *shard, name string) *topic {
 	tp := s.topics[name]
 	if tp == nil {
-		tp = &topic{name: name, rule: ruleFor(h.rules, name, h.staleAfter), subs: make(map[*Client]*sub)}
+		tp = &topic{name: name, rule: ruleFor(h.rules, name, h.staleAfter), subs: make(map[*Conn]*sub)}
 		if tp.rule.Kind == Sequenced {
 			h.loadSequencedLocked(tp)
 			if tp.events.head > 0 {
@@ -413,7 +413,7 @@ type subStart struct {
 // subscribe adds c to topic name and offers it the current value (conflated)
 // or the events after st.pos (sequenced). It returns the subscription slot;
 // an existing subscription is returned unchanged.
-func (h *Hub) subscribe(c *Client, name string, st subStart) *sub {
+func (h *Hub) subscribe(c *Conn, name string, st subStart) *sub {
 	s := h.shard(name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -444,7 +444,7 @@ func (h *Hub) subscribe(c *Client, name string, st subStart) *sub {
 // was: for a sequenced topic the last event written (or the position it was
 // asked to start from, if none was), for a conflated one the seq of the last
 // value written.
-func (h *Hub) unsubscribe(c *Client, name string) (pos recovery.Position, sent uint64) {
+func (h *Hub) unsubscribe(c *Conn, name string) (pos recovery.Position, sent uint64) {
 	s := h.shard(name)
 	s.mu.Lock()
 	if tp := s.topics[name]; tp != nil {
@@ -583,19 +583,19 @@ func (h *Hub) Topics() []TopicInfo {
 	return out
 }
 
-// Snapshot returns conflated topic name's latest value as a Snapshot frame,
+// Latest returns conflated topic name's latest value as a Latest frame,
 // and false if the topic has none.
-func (h *Hub) Snapshot(name string) (protocol.Price, bool) {
-	p, _, _, ok := h.SnapshotAge(name)
+func (h *Hub) Latest(name string) (protocol.Price, bool) {
+	p, _, _, ok := h.LatestAge(name)
 	return p, ok
 }
 
-// SnapshotAge is Snapshot with how current the value is, by the server's
+// LatestAge is Snapshot with how current the value is, by the server's
 // own clock: age is the time since the topic's source last published (what
 // the stale sweep measures; a stale mark is not a publish) and staleAfter
 // the topic's threshold, past which the sweep marks it stale (0: never). A
 // price guard compares them without trusting the source's timestamps.
-func (h *Hub) SnapshotAge(name string) (p protocol.Price, age, staleAfter time.Duration, ok bool) {
+func (h *Hub) LatestAge(name string) (p protocol.Price, age, staleAfter time.Duration, ok bool) {
 	s := h.shard(name)
 	s.mu.Lock()
 	defer s.mu.Unlock()

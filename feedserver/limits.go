@@ -13,8 +13,8 @@ import (
 )
 
 // Limits against hostile or broken clients (docs/limits.md). The others
-// live where they apply: the message size in Client.inbound, the handshake
-// and idle deadlines in Client.readLoop, the connection caps in Server.add,
+// live where they apply: the message size in Conn.readMessage, the handshake
+// and idle deadlines in Conn.read, the connection caps in Server.add,
 // the HTTP ones in Serve and the REST handlers.
 
 // maxRateRefusals is how many refused frames a client may send over a rate
@@ -31,7 +31,7 @@ const maxRateRefusals = 10
 // Changes cost the hub a topic lookup, a subscriber-list copy and, for a
 // sequenced topic, a journal read: a client churning within its topic cap
 // would otherwise make the server do that work as fast as it can send.
-func (c *Client) allowSubscribe(s *protocol.Subscribe) (allowed, alive bool) {
+func (c *Conn) allowSubscribe(s *protocol.Subscribe) (allowed, alive bool) {
 	cfg := &c.srv.cfg
 	if cfg.SubscribeRate < 0 {
 		return true, true
@@ -76,8 +76,8 @@ func addrKey(remote string) string {
 }
 
 // untrack tells the server the connection is over (Server.conns), once.
-func (c *Client) untrack() {
-	c.untracked.Do(c.srv.conns.Done)
+func (c *Conn) untrack() {
+	c.untracked.Do(c.srv.tracked.Done)
 }
 
 // bodyError answers a request whose body (read through

@@ -67,7 +67,7 @@ func newServed(t *testing.T, srv *Server, url string) *served {
 		}
 	}()
 	waitFor(t, 5*time.Second, "the served client's subscription", func() bool {
-		for _, cs := range srv.Clients() {
+		for _, cs := range srv.Conns() {
 			if cs.Subscriptions == 1 {
 				return true
 			}
@@ -508,7 +508,7 @@ func TestSubscribeFlood(t *testing.T) {
 		}
 	}
 	waitFor(t, 5*time.Second, "41 subscriptions", func() bool {
-		for _, cs := range srv.Clients() {
+		for _, cs := range srv.Conns() {
 			if cs.Subscriptions == 41 {
 				return true
 			}
@@ -697,7 +697,7 @@ func TestHTTPLimits(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(msg), "1024") {
 		t.Errorf("oversize publish: %d %q, want 413 naming the limit", resp.StatusCode, msg)
 	}
-	if _, ok := srv.Hub().Snapshot("alerts.body"); ok || len(srv.Hub().Topics()) != 0 {
+	if _, ok := srv.Hub().Latest("alerts.body"); ok || len(srv.Hub().Topics()) != 0 {
 		t.Errorf("the oversize publish published something: %v", srv.Hub().Topics())
 	}
 	small := `{"event": "ok"}`
@@ -732,7 +732,7 @@ func TestHTTPLimits(t *testing.T) {
 	}()
 	var id string
 	waitFor(t, 10*time.Second, "the HTTP stream client", func() bool {
-		cs := srv.Clients()
+		cs := srv.Conns()
 		if len(cs) == 1 && cs[0].Transport == "http" && cs[0].Subscriptions == 1 {
 			id = cs[0].ID
 			return true
@@ -750,7 +750,7 @@ func TestHTTPLimits(t *testing.T) {
 		t.Errorf("oversize stream post: %d, want 413", resp.StatusCode)
 	}
 	time.Sleep(2 * time.Second) // well past HTTPReadTimeout
-	if cs := srv.Clients(); len(cs) != 1 || cs[0].ID != id {
+	if cs := srv.Conns(); len(cs) != 1 || cs[0].ID != id {
 		t.Errorf("the HTTP stream did not outlive the read timeout: clients %+v, want %s", cs, id)
 	}
 
@@ -785,7 +785,7 @@ dribble:
 	if took := time.Since(start); took > 8*time.Second || (errors.As(ended, &ne) && ne.Timeout()) {
 		t.Errorf("dribbled body: connection still open after %s (%v)", took, ended)
 	}
-	if _, ok := srv.Hub().Snapshot("alerts.slow"); ok {
+	if _, ok := srv.Hub().Latest("alerts.slow"); ok {
 		t.Error("the dribbled publish was published")
 	}
 	for _, ti := range srv.Hub().Topics() {
@@ -865,7 +865,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "subscriptions", func() bool {
 		n := 0
-		for _, cs := range srv.Clients() {
+		for _, cs := range srv.Conns() {
 			n += cs.Subscriptions
 		}
 		return n == 3*2+1+stuckTopics

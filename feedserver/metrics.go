@@ -121,8 +121,8 @@ func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.s
 	s.mu.Lock()
-	cs := make([]*Client, 0, len(s.clients))
-	for cl := range s.clients {
+	cs := make([]*Conn, 0, len(s.conns))
+	for cl := range s.conns {
 		cs = append(cs, cl)
 	}
 	conflated := s.conflatedGone

@@ -26,11 +26,11 @@ import (
 // RequestHandler handles one request published on a request topic. data is
 // the event's payload, valid only during the call. ctx ends after
 // requestTimeout; a handler that cannot answer by then should say so.
-type RequestHandler func(ctx context.Context, from ClientInfo, topic string, data []byte) error
+type RequestHandler func(ctx context.Context, from ConnInfo, topic string, data []byte) error
 
-// ClientInfo names the connection a request came on and who sent it. The
+// ConnInfo names the connection a request came on and who sent it. The
 // handler decides what Principal may ask (e.g. Principal.AuthorizeOrder).
-type ClientInfo struct {
+type ConnInfo struct {
 	ID      string // the connection, as in logs and GET /clients
 	Remote  string // the peer's address
 	Session string // the session id of the Welcome
@@ -47,13 +47,13 @@ const maxRequestReason = 1024
 
 // handleRequest hands f to its topic's request handler and reports true,
 // or reports false when f's topic is not a request topic. Reader goroutine.
-func (c *Client) handleRequest(f *protocol.Event) bool {
+func (c *Conn) handleRequest(f *protocol.Event) bool {
 	h := c.srv.cfg.Requests[f.Topic]
 	if h == nil {
 		return false
 	}
 	c.flushEvents() // events published before the request take effect first
-	from := ClientInfo{ID: c.id, Remote: c.addr, Principal: c.principalOf()}
+	from := ConnInfo{ID: c.id, Remote: c.addr, Principal: c.principalOf()}
 	if c.sess != nil {
 		from.Session = c.sess.ID
 	}

@@ -16,7 +16,7 @@ import (
 // back as Error 1004 naming the topic; nothing is stored on the topic.
 func TestRequestTopics(t *testing.T) {
 	type call struct {
-		from     ClientInfo
+		from     ConnInfo
 		topic    string
 		data     string
 		sawOrder bool
@@ -26,7 +26,7 @@ func TestRequestTopics(t *testing.T) {
 		calls []call
 		srv   *Server
 	)
-	handler := func(ctx context.Context, from ClientInfo, topic string, data []byte) error {
+	handler := func(ctx context.Context, from ConnInfo, topic string, data []byte) error {
 		if _, ok := ctx.Deadline(); !ok {
 			t.Error("request context without deadline")
 		}

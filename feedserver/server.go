@@ -32,7 +32,7 @@ type Server struct {
 	nextID   atomic.Uint64
 
 	encoders sync.Pool // *protocol.Encoder: shared so idle clients hold none
-	inbufs   sync.Pool // *[]byte: inbound message buffers (Client.inbound)
+	inbufs   sync.Pool // *[]byte: inbound message buffers (Conn.readMessage)
 	outbufs  sync.Pool // *[]byte: a batch gathered for a socket without writev (wsframe.go)
 	sockets  sync.Pool // *socketWriter: held by running writers only
 	decoders sync.Pool // *protocol.Decoder
@@ -47,13 +47,13 @@ type Server struct {
 	errSent  errorCounts          // Error frames sent, by code: /metrics
 	streams  sync.Map             // HTTP streams by ID: *httpStream (httpstream.go)
 
-	conns     sync.WaitGroup  // one per client added, done when its connection is over (Client.untrack)
+	tracked   sync.WaitGroup  // one per connection added, done when it is over (Conn.untrack)
 	inflight  atomic.Int64    // HTTP requests being handled, other than WebSocket upgrades and streams (Serve)
 	anonymous *auth.Principal // every client's principal in open mode (auth.go)
 
-	mu      sync.Mutex
-	clients map[*Client]struct{} // every connection, before and after its Hello
-	// Connections with a principal (Client.admitted), against
+	mu    sync.Mutex
+	conns map[*Conn]struct{} // every connection, before and after its Hello
+	// Connections with a principal (Conn.admitted), against
 	// Config.MaxConnections and MaxConnectionsPerAddr, and those awaiting
 	// their Hello, against MaxPreHello and MaxPreHelloPerAddr: counts in
 	// all, and per remote IP.
@@ -72,7 +72,7 @@ func New(cfg Config) *Server {
 		cfg:          cfg,
 		log:          cfg.Logger,
 		hub:          NewHub(cfg.Topics, cfg.StaleAfter),
-		clients:      make(map[*Client]struct{}),
+		conns:        make(map[*Conn]struct{}),
 		perAddr:      make(map[string]int),
 		preHelloAddr: make(map[string]int),
 	}
@@ -222,7 +222,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		// keep it short so a slow client's data waits here, replaceable.
 		_ = tc.SetWriteBuffer(s.cfg.SocketSendBuffer)
 	}
-	c := newClient(s, conn, "c"+strconv.FormatUint(s.nextID.Add(1), 10))
+	c := newConn(s, conn, "c"+strconv.FormatUint(s.nextID.Add(1), 10))
 	// Pings start before the client is visible to the shutdown, which stops them.
 	c.startPings()
 	if reason := s.add(c); reason != "" {
@@ -257,7 +257,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 // budget (Config.MaxPreHello, MaxPreHelloPerAddr). A server already full
 // of connections with a principal refuses it at once rather than after
 // its Hello.
-func (s *Server) add(c *Client) (refusal string) {
+func (s *Server) add(c *Conn) (refusal string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
@@ -273,20 +273,20 @@ func (s *Server) add(c *Client) (refusal string) {
 	if max := s.cfg.MaxPreHelloPerAddr; max > 0 && s.preHelloAddr[key] >= max {
 		return fmt.Sprintf("per-address limit of %d connections awaiting their Hello reached for %s", max, key)
 	}
-	s.clients[c] = struct{}{}
+	s.conns[c] = struct{}{}
 	s.preHello++
 	s.preHelloAddr[key]++
-	s.conns.Add(1)
+	s.tracked.Add(1)
 	return ""
 }
 
 // admit counts c, whose Hello was just authenticated, against the
 // connection caps instead of the pre-Hello budget, or refuses it.
-func (s *Server) admit(c *Client) (refusal string) {
+func (s *Server) admit(c *Conn) (refusal string) {
 	key := addrKey(c.addr)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.clients[c]; !ok || c.admitted {
+	if _, ok := s.conns[c]; !ok || c.admitted {
 		return "" // already gone (shut down meanwhile), or admitted before
 	}
 	if r := s.full(key); r != "" {
@@ -312,12 +312,12 @@ func (s *Server) full(key string) string {
 	return ""
 }
 
-func (s *Server) remove(c *Client) {
+func (s *Server) remove(c *Conn) {
 	conflated := c.queue.stats().conflated // before s.mu: never hold it with a queue lock
 	key := addrKey(c.addr)
 	s.mu.Lock()
-	if _, ok := s.clients[c]; ok {
-		delete(s.clients, c)
+	if _, ok := s.conns[c]; ok {
+		delete(s.conns, c)
 		s.conflatedGone += conflated
 		if c.admitted {
 			s.admitted--
@@ -355,20 +355,20 @@ type ServerStats struct {
 // Stats returns the server's counters.
 func (s *Server) Stats() ServerStats {
 	s.mu.Lock()
-	n, pre := len(s.clients), s.preHello
+	n, pre := len(s.conns), s.preHello
 	s.mu.Unlock()
 	return ServerStats{HubStats: s.hub.Stats(), Connections: n, PreHello: pre, SentFrames: s.sentFrames.Load(), SentBytes: s.sentBytes.Load()}
 }
 
-// Clients returns the stats of every connected client, sorted by ID.
-func (s *Server) Clients() []ClientStats {
+// Conns returns the stats of every connection, sorted by ID.
+func (s *Server) Conns() []ConnStats {
 	s.mu.Lock()
-	cs := make([]*Client, 0, len(s.clients))
-	for c := range s.clients {
+	cs := make([]*Conn, 0, len(s.conns))
+	for c := range s.conns {
 		cs = append(cs, c)
 	}
 	s.mu.Unlock()
-	out := make([]ClientStats, len(cs))
+	out := make([]ConnStats, len(cs))
 	for i, c := range cs {
 		out[i] = c.Stats()
 	}
@@ -404,7 +404,7 @@ func (s *Server) serveTopics(w http.ResponseWriter, _ *http.Request, pr *auth.Pr
 // answered exactly like one that has no value.
 func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request, pr *auth.Principal) {
 	name := r.PathValue("name")
-	p, ok := s.hub.Snapshot(name)
+	p, ok := s.hub.Latest(name)
 	if !pr.CanSubscribe(name) {
 		s.log.Warn("not entitled", "subject", pr.Subject, "remote", r.RemoteAddr, "action", "GET /topics", "topic", name)
 		ok = false
@@ -425,6 +425,8 @@ func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 		"age_ms": (s.hub.clock() - p.Stored) / 1e6, "fields": fields})
 }
 
+// serveClients answers GET /clients: the endpoint keeps its name (operators
+// and tests use it), though it lists connections (Conns).
 func (s *Server) serveClients(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, s.Clients())
+	writeJSON(w, s.Conns())
 }

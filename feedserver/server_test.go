@@ -81,7 +81,7 @@ func TestMalformedFrame(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "subscription", func() bool {
-		cs := srv.Clients()
+		cs := srv.Conns()
 		return len(cs) == 1 && cs[0].Subscriptions == 1
 	})
 	bad := dial(t, url)
@@ -217,7 +217,7 @@ func TestConflationDepth(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "subscriptions", func() bool {
-		cs := srv.Clients()
+		cs := srv.Conns()
 		return len(cs) == 1 && cs[0].Subscriptions == 2
 	})
 	var q protocol.Quote
@@ -225,7 +225,7 @@ func TestConflationDepth(t *testing.T) {
 		q.Put(protocol.Bid, float64(i))
 		srv.Hub().Publish("A", &q, int64(i), 0)
 		srv.Hub().Publish("B", &q, int64(i), 0)
-		if st := srv.Clients()[0]; i%1000 == 0 && st.Pending > 2 {
+		if st := srv.Conns()[0]; i%1000 == 0 && st.Pending > 2 {
 			t.Fatalf("pending %d entries for 2 topics", st.Pending)
 		}
 	}
@@ -245,7 +245,7 @@ func TestConflationDepth(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if st := srv.Clients()[0]; st.Conflated == 0 {
+	if st := srv.Conns()[0]; st.Conflated == 0 {
 		t.Errorf("expected conflation with a non-reading client, stats %+v", st)
 	}
 }

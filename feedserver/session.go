@@ -41,14 +41,14 @@ const kickGrace = 100 * time.Millisecond
 
 // Kick implements sessions.Owner: the session is being resumed on another
 // connection. This one ends; its reader then detaches the session.
-func (c *Client) Kick() {
+func (c *Conn) Kick() {
 	c.closeWith(protocol.CodeSessionMoved, "session resumed on another connection")
 	time.AfterFunc(kickGrace, c.shutdown)
 }
 
 // startSession answers a Hello: it resumes the session the resume token
 // names, or starts a new one, and sends the Welcome. Reader goroutine.
-func (c *Client) startSession(h *protocol.Hello) bool {
+func (c *Conn) startSession(h *protocol.Hello) bool {
 	store := c.srv.sessions
 	var (
 		st      sessions.State
@@ -102,7 +102,7 @@ func (c *Client) startSession(h *protocol.Hello) bool {
 // restore subscribes c to a resumed session's topics. Each is checked
 // against the principal of the resuming Hello: a topic it may no longer
 // subscribe to is dropped with Error 1007. Reader goroutine.
-func (c *Client) restore(st sessions.State) {
+func (c *Conn) restore(st sessions.State) {
 	c.maxBps.Store(st.MaxBytesPerSec)
 	for _, s := range st.Subscriptions {
 		if !c.canSubscribe(s.Topic) {
@@ -129,7 +129,7 @@ func (c *Client) restore(st sessions.State) {
 
 // releaseHeld lets the writer serve the resumed sequenced subscriptions,
 // once the message that resumed them has been read. Reader goroutine.
-func (c *Client) releaseHeld() {
+func (c *Conn) releaseHeld() {
 	for _, sb := range c.held {
 		c.queue.release(sb)
 	}
@@ -138,7 +138,7 @@ func (c *Client) releaseHeld() {
 
 // subscribePositions returns the positions of s by topic, refusing those
 // that cannot apply (Error 1006). Reader goroutine.
-func (c *Client) subscribePositions(s *protocol.Subscribe) map[string]recovery.Position {
+func (c *Conn) subscribePositions(s *protocol.Subscribe) map[string]recovery.Position {
 	if len(s.Positions) == 0 || s.Unsubscribe {
 		return nil
 	}
@@ -163,7 +163,7 @@ func (c *Client) subscribePositions(s *protocol.Subscribe) map[string]recovery.P
 // reposition moves sequenced subscription sb of topic name to the client's
 // position. A held one (just resumed) is moved in place; a live one is
 // replaced by a new subscription from pos. Reader goroutine.
-func (c *Client) reposition(name string, sb *sub, pos recovery.Position) {
+func (c *Conn) reposition(name string, sb *sub, pos recovery.Position) {
 	if slices.Contains(c.held, sb) {
 		c.srv.hub.reseat(sb, pos)
 		return
@@ -176,7 +176,7 @@ func (c *Client) reposition(name string, sb *sub, pos recovery.Position) {
 // (sessions.Config.MaxLingeringPerHolder): its authenticated subject, or
 // the remote address of an anonymous client (open mode), so that a flood of
 // sessions evicts its sender's own first.
-func (c *Client) holder() string {
+func (c *Conn) holder() string {
 	if p := c.principalOf(); p != nil && p.Method != auth.MethodNone {
 		return "subject:" + p.Subject
 	}
@@ -186,7 +186,7 @@ func (c *Client) holder() string {
 // endSession removes every subscription and leaves their state with the
 // session, which lingers for its client to come back. Reader goroutine, once
 // the connection has ended.
-func (c *Client) endSession() {
+func (c *Conn) endSession() {
 	st := sessions.State{
 		MaxBytesPerSec: c.maxBps.Load(),
 		Holder:         c.holder(),

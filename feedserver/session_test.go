@@ -162,7 +162,7 @@ func TestResumeGap(t *testing.T) {
 			})
 			for _, tp := range moving {
 				p := first[tp]
-				want, _ := h.Snapshot(tp)
+				want, _ := h.Latest(tp)
 				if !p.Gap || !p.Snapshot || p.Seq != want.Seq || p.Quote != want.Quote {
 					t.Errorf("%s after reconnect: gap=%v snapshot=%v seq %d %v; server's latest seq %d %v", tp, p.Gap, p.Snapshot, p.Seq, p.Quote.V[:2], want.Seq, want.Quote.V[:2])
 				}
@@ -201,7 +201,7 @@ func TestResumeServerCursor(t *testing.T) {
 	})
 	token := c1.Welcome.ResumeToken
 	_ = c1.Close()
-	waitFor(t, 5*time.Second, "disconnect", func() bool { return len(srv.Clients()) == 0 })
+	waitFor(t, 5*time.Second, "disconnect", func() bool { return len(srv.Conns()) == 0 })
 	for i := 11; i <= 15; i++ {
 		if _, _, err := h.PublishEvent("orders.R", []byte{byte(i)}, 0); err != nil {
 			t.Fatal(err)
@@ -608,12 +608,12 @@ func TestResumeAheadOfClient(t *testing.T) {
 		_, _, _ = h.PublishEvent("orders.Z", []byte{byte(i)}, 0)
 	}
 	waitFor(t, 5*time.Second, "events written", func() bool {
-		cs := srv.Clients()
+		cs := srv.Conns()
 		return len(cs) == 1 && cs[0].SentFrames >= 6 // Welcome + 5 events; never read by this client
 	})
 	token := first.Welcome.ResumeToken
 	_ = first.Close()
-	waitFor(t, 5*time.Second, "disconnect", func() bool { return len(srv.Clients()) == 0 })
+	waitFor(t, 5*time.Second, "disconnect", func() bool { return len(srv.Conns()) == 0 })
 	col := runClient(t, client.Options{URLs: []string{url}, Topics: []string{"orders.Z"}, ResumeToken: token})
 	if se := col.next(5*time.Second, "connected", isState(client.Connected)).(client.StateEvent); !se.Resumed {
 		t.Fatalf("not resumed: %+v", se)

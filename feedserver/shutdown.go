@@ -48,8 +48,8 @@ func (s *Server) shutdown(hs *http.Server) {
 	drain := s.cfg.DrainTimeout
 	s.mu.Lock()
 	s.closing = true // /readyz 503; add refuses
-	cs := make([]*Client, 0, len(s.clients))
-	for c := range s.clients {
+	cs := make([]*Conn, 0, len(s.conns))
+	for c := range s.conns {
 		cs = append(cs, c)
 	}
 	s.mu.Unlock()
@@ -69,7 +69,7 @@ func (s *Server) shutdown(hs *http.Server) {
 
 	conns := make(chan struct{})
 	go func() {
-		s.conns.Wait() // no Add after closing: add refuses
+		s.tracked.Wait() // no Add after closing: add refuses
 		close(conns)
 	}()
 	// A client's reader may be inside a request handler (requests.go),

@@ -107,7 +107,7 @@ type topic struct {
 	paused  bool           // ingest paused by an operator: source publishes are dropped
 	events  ring           // sequenced: retained events
 	idem    *idemIndex     // sequenced: remembered idempotency keys; nil before the first keyed publish
-	subs    map[*Client]*sub
+	subs    map[*Conn]*sub
 	members []member // the same subscribers as a slice, replaced (never mutated) on change
 	// slot: the topic counts against the topic limits (Hub.slots): it has a
 	// value or a history, or a publish is about to give it one. owner is
@@ -190,7 +190,7 @@ func (ts *topicSlots) release(key string) {
 
 // member is one subscriber of a topic.
 type member struct {
-	c  *Client
+	c  *Conn
 	sb *sub
 }
 

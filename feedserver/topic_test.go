@@ -233,9 +233,9 @@ func TestIdleTopicReclaim(t *testing.T) {
 		t.Fatalf("a second topic at a limit of one: %v, want 1011 for it", errs)
 	}
 
-	waitFor(t, 5*time.Second, "IDLE reclaimed", func() bool { _, ok := h.Snapshot("IDLE"); return !ok })
+	waitFor(t, 5*time.Second, "IDLE reclaimed", func() bool { _, ok := h.Latest("IDLE"); return !ok })
 	for _, topic := range []string{"WATCHED", "PAUSED"} {
-		if _, ok := h.Snapshot(topic); !ok {
+		if _, ok := h.Latest(topic); !ok {
 			t.Errorf("%s was reclaimed", topic)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 
 // transport is the byte pipe under one client connection: a WebSocket
 // (*websocket.Conn satisfies it as is) or an HTTP stream (httpstream.go).
-// The Client, its queue and its writer are the same over both; only this
+// The Conn, its queue and its writer are the same over both; only this
 // differs. Message types are gorilla's (websocket.BinaryMessage, ...).
 type transport interface {
 	// Reader goroutine.

@@ -115,7 +115,7 @@ func TestPostNeedsJSON(t *testing.T) {
 			t.Errorf("stream post as %q: %d, want 415", ct, code)
 		}
 	}
-	if _, ok := srv.Hub().Snapshot("EURUSD"); ok {
+	if _, ok := srv.Hub().Latest("EURUSD"); ok {
 		t.Fatal("a refused publish took effect")
 	}
 	if code := request(t, "POST", base, "/publish/EURUSD", "", body, "Content-Type", "application/json", "Origin", "https://evil.example"); code != http.StatusForbidden {
@@ -124,7 +124,7 @@ func TestPostNeedsJSON(t *testing.T) {
 	if code := request(t, "POST", base, "/publish/EURUSD", "", body, "Content-Type", "application/json; charset=utf-8", "Origin", base); code != http.StatusNoContent {
 		t.Fatalf("same-origin JSON publish: %d, want 204", code)
 	}
-	if p, ok := srv.Hub().Snapshot("EURUSD"); !ok || p.Quote.V[protocol.Bid] != 2 {
+	if p, ok := srv.Hub().Latest("EURUSD"); !ok || p.Quote.V[protocol.Bid] != 2 {
 		t.Fatalf("the JSON publish did not take: %+v %v", p, ok)
 	}
 	if code := request(t, "POST", base, "/sources/pause/EURUSD", "", "", "Content-Type", "application/json"); code != http.StatusNoContent {

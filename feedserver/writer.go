@@ -14,7 +14,7 @@ import (
 // Conflated values not yet due (the client's rate limit or bandwidth budget)
 // stay pending, still conflating, and a timer wakes the writer when they are.
 type writer struct {
-	c      *Client
+	c      *Conn
 	enc    *protocol.Encoder // from the server's pool during collect: snapshots and merged updates
 	frames [][]byte          // this batch, reused
 	arena  []byte            // per-client encoded frames of this batch
@@ -269,7 +269,7 @@ func (w *writer) collect(now time.Time) (closing, overflow bool, next time.Time)
 }
 
 // readSequenced appends the events due to each sequenced subscription: from
-// the topic's in-memory cache, or from the journal (journal.go) for a
+// the topic's in-memory cache, or from the journal (sequenced.go) for a
 // subscription behind the cache or whose position is not checked yet.
 // Sequenced data is never deferred by the bandwidth budget: it is never dropped.
 // The batch takes at most Config.MaxWriteBatch bytes (always at least one

@@ -54,8 +54,8 @@ func seqSubscriber(t *testing.T, url string, drain bool, topics []string) {
 
 // cursors returns how many events each subscriber of topics has been
 // given (gathered for a write), in total.
-func cursors(srv *Server, topics []string) map[*Client]uint64 {
-	m := make(map[*Client]uint64)
+func cursors(srv *Server, topics []string) map[*Conn]uint64 {
+	m := make(map[*Conn]uint64)
 	for _, name := range topics {
 		s := srv.hub.shard(name)
 		s.mu.Lock() // the writers move cursors under the read lock
@@ -103,7 +103,7 @@ func TestCatchUpMemory(t *testing.T) {
 			}
 			// Wait until every client's writer is done: idle after having
 			// written everything, or stalled on its socket (its cursors stop).
-			last := map[*Client]uint64{}
+			last := map[*Conn]uint64{}
 			waitFor(t, 30*time.Second, "writers done or stalled", func() bool {
 				now := cursors(srv, topics)
 				done := len(now) == clients

@@ -45,7 +45,7 @@ func appendWSHeader(dst []byte, op byte, n int) []byte {
 
 // installControlHandlers makes gorilla hand the replies to the peer's control
 // frames to the writer rather than write them itself. Reader goroutine.
-func (c *Client) installControlHandlers(ws *websocket.Conn) {
+func (c *Conn) installControlHandlers(ws *websocket.Conn) {
 	ws.SetPingHandler(func(data string) error {
 		c.queue.pong(data)
 		return nil

@@ -49,7 +49,7 @@ type PriceAge struct {
 }
 
 // AgedPrices is a Prices that knows how old its quotes are. The auto venue
-// guards its fills only with one (SnapshotPrices is).
+// guards its fills only with one (LatestPrices is).
 type AgedPrices interface {
 	Prices
 	// QuoteAge is Quote with the quote's age, read together.
@@ -106,7 +106,7 @@ func guardSettings(auto AutoConfig, s *quickfix.Settings, prices Prices) (AutoCo
 
 // errGuardNeedsAges: a guard setting without a price source that can tell
 // the price's age would guard nothing.
-var errGuardNeedsAges = errors.New("fix: the auto venue's price guard needs Config.Prices to report ages (an AgedPrices, e.g. SnapshotPrices)")
+var errGuardNeedsAges = errors.New("fix: the auto venue's price guard needs Config.Prices to report ages (an AgedPrices, e.g. LatestPrices)")
 
 // priceGuard is the auto venue's guard; off (aged nil) with a Prices that
 // cannot tell ages.

@@ -79,7 +79,7 @@ func newGuardFeed(t testing.TB) *guardFeed {
 func (f *guardFeed) waitStale(t testing.TB, stale bool) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		p, ok := f.hub.Snapshot("EURUSD")
+		p, ok := f.hub.Latest("EURUSD")
 		if ok && (p.Flags&protocol.FlagStale != 0) == stale {
 			return
 		}
@@ -103,7 +103,7 @@ func (f *guardFeed) resume() { f.hub.SetPaused("EURUSD", false) }
 // with GBPUSD tradable but never priced, and extra [DEFAULT] settings.
 func withGuardFeed(f *guardFeed, settings string) rigOption {
 	return func(r *rig) {
-		r.cfg.Prices = fix.SnapshotPrices(f.hub.SnapshotAge)
+		r.cfg.Prices = fix.LatestPrices(f.hub.LatestAge)
 		r.cfg.Symbols = []string{"EURUSD", "GBPUSD"}
 		r.cfg.Auto.PollInterval = 5 * time.Millisecond
 		r.extraCfg = settings
@@ -227,7 +227,7 @@ func TestPriceGuardSettings(t *testing.T) {
 			must(t, err)
 			prices := tc.prices
 			if prices == nil {
-				prices = fix.SnapshotPrices(hub.SnapshotAge)
+				prices = fix.LatestPrices(hub.LatestAge)
 			}
 			gw, err := fix.New(fix.Config{Settings: s, DataDir: t.TempDir(), Prices: prices, Auto: tc.auto})
 			if gw != nil {

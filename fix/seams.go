@@ -25,24 +25,24 @@ type PricesFunc func(symbol string) (protocol.Quote, uint64, bool)
 // Quote implements Prices.
 func (f PricesFunc) Quote(symbol string) (protocol.Quote, uint64, bool) { return f(symbol) }
 
-// SnapshotPrices adapts a topic snapshot function that says how old the
-// value is, such as (*feedserver.Hub).SnapshotAge, to AgedPrices: the
+// LatestPrices adapts a function giving a topic's latest value and how old
+// it is, such as (*feedserver.Hub).LatestAge, to AgedPrices: the
 // symbol is the topic name, the version the topic's sequence number, and
 // the age and stale threshold the source's (the price guard's measure).
 //
-//	fix.SnapshotPrices(srv.Hub().SnapshotAge)
-func SnapshotPrices(snapshot func(topic string) (p protocol.Price, age, staleAfter time.Duration, ok bool)) AgedPrices {
-	return snapshotPrices(snapshot)
+//	fix.LatestPrices(srv.Hub().LatestAge)
+func LatestPrices(latest func(topic string) (p protocol.Price, age, staleAfter time.Duration, ok bool)) AgedPrices {
+	return latestPrices(latest)
 }
 
-type snapshotPrices func(topic string) (protocol.Price, time.Duration, time.Duration, bool)
+type latestPrices func(topic string) (protocol.Price, time.Duration, time.Duration, bool)
 
-func (f snapshotPrices) Quote(symbol string) (protocol.Quote, uint64, bool) {
+func (f latestPrices) Quote(symbol string) (protocol.Quote, uint64, bool) {
 	q, ver, _, ok := f.QuoteAge(symbol)
 	return q, ver, ok
 }
 
-func (f snapshotPrices) QuoteAge(symbol string) (protocol.Quote, uint64, PriceAge, bool) {
+func (f latestPrices) QuoteAge(symbol string) (protocol.Quote, uint64, PriceAge, bool) {
 	p, age, staleAfter, ok := f(symbol)
 	if !ok {
 		return protocol.Quote{}, 0, PriceAge{}, false

@@ -49,14 +49,14 @@ var errNoPrincipal = errors.New("not entitled: unauthenticated")
 // ErrNoGateway refuses requests on a server without an order gateway.
 var ErrNoGateway = errors.New("order entry unavailable: this server runs no order gateway")
 
-func subjectOf(from feedserver.ClientInfo) string {
+func subjectOf(from feedserver.ConnInfo) string {
 	if from.Principal == nil {
 		return ""
 	}
 	return from.Principal.Subject
 }
 
-func (b *Bridge) handle(ctx context.Context, from feedserver.ClientInfo, _ string, data []byte) error {
+func (b *Bridge) handle(ctx context.Context, from feedserver.ConnInfo, _ string, data []byte) error {
 	r, err := orderwire.DecodeRequest(data)
 	if err == nil {
 		gw := b.gw.Load()
@@ -88,9 +88,9 @@ func (b *Bridge) handle(ctx context.Context, from feedserver.ClientInfo, _ strin
 	return nil
 }
 
-// StateSnapshot is the Data of an order-state snapshot of orders.ACCOUNT:
-// JSON, like the order events of the same topic.
-type StateSnapshot struct {
+// AccountState is the Data of the feedserver.StateSnapshot of an
+// orders.ACCOUNT topic: JSON, like the order events of the same topic.
+type AccountState struct {
 	Orders []order.OrderState `json:"orders"`
 }
 
@@ -109,7 +109,7 @@ func (b *Bridge) SnapshotState(ctx context.Context, topic string) (feedserver.St
 	if err := errors.Join(err, headErr); err != nil {
 		return feedserver.StateSnapshot{}, fmt.Errorf("order state of %s: %w", topic, err)
 	}
-	data, err := json.Marshal(StateSnapshot{Orders: orders})
+	data, err := json.Marshal(AccountState{Orders: orders})
 	if err != nil {
 		return feedserver.StateSnapshot{}, err
 	}

@@ -17,7 +17,7 @@
 //
 //	b := orderfeed.New(log)
 //	srv := feedserver.New(feedserver.Config{..., Requests: b.Handlers(), Snapshotter: b})
-//	gw, err := fix.New(fix.Config{..., Prices: fix.SnapshotPrices(srv.Hub().SnapshotAge), Events: orderfeed.HubEvents{Hub: srv.Hub()}})
+//	gw, err := fix.New(fix.Config{..., Prices: fix.LatestPrices(srv.Hub().LatestAge), Events: orderfeed.HubEvents{Hub: srv.Hub()}})
 //	b.Attach(srv.Hub(), gw)
 //
 // The trader's side of the same wire is package traderorders.

@@ -57,7 +57,7 @@ func TestOrderRequestEntitlements(t *testing.T) {
 		t.Fatal(err)
 	}
 	gw, err := fix.New(fix.Config{Settings: settings, DataDir: filepath.Join(t.TempDir(), "fix"), Logger: log,
-		Prices: fix.SnapshotPrices(srv.Hub().SnapshotAge), Events: HubEvents{Hub: srv.Hub()}})
+		Prices: fix.LatestPrices(srv.Hub().LatestAge), Events: HubEvents{Hub: srv.Hub()}})
 	if err != nil {
 		t.Fatal(err)
 	}

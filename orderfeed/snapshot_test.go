@@ -87,7 +87,7 @@ func TestOrderStateSnapshotOnLostHistory(t *testing.T) {
 	if snap.Seq != head.Seq || snap.Epoch != head.Epoch {
 		t.Errorf("snapshot at %d@%s, topic head %d@%s", snap.Seq, snap.Epoch, head.Seq, head.Epoch)
 	}
-	var st StateSnapshot
+	var st AccountState
 	if err := json.Unmarshal(snap.Data, &st); err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func startGateway(t *testing.T, hub *feedserver.Hub, log *slog.Logger) *fix.Gate
 		t.Fatal(err)
 	}
 	gw, err := fix.New(fix.Config{Settings: settings, DataDir: filepath.Join(t.TempDir(), "fix"), Logger: log,
-		Prices: fix.SnapshotPrices(hub.SnapshotAge), Events: HubEvents{Hub: hub}})
+		Prices: fix.LatestPrices(hub.LatestAge), Events: HubEvents{Hub: hub}})
 	if err != nil {
 		t.Fatal(err)
 	}

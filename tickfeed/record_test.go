@@ -18,7 +18,7 @@ const binanceFile = "../ticks/testdata/binance_head70.csv"
 func waitSubscribed(t *testing.T, srv *feedserver.Server, n int) {
 	t.Helper()
 	waitFor(t, 10*time.Second, "a client's subscriptions", func() bool {
-		for _, c := range srv.Clients() {
+		for _, c := range srv.Conns() {
 			if c.Subscriptions == n {
 				return true
 			}

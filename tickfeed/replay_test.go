@@ -79,7 +79,7 @@ func TestReplayTwoSymbols(t *testing.T) {
 	cl := client.New(client.Options{URLs: []string{url}, Topics: []string{"EURUSD", "NZDUSD"}, Logger: slog.New(slog.DiscardHandler)})
 	go func() { _ = cl.Run(ctx) }()
 	waitFor(t, 5*time.Second, "both subscriptions", func() bool {
-		cs := srv.Clients()
+		cs := srv.Conns()
 		return len(cs) == 1 && cs[0].Subscriptions == 2
 	})
 

@@ -92,7 +92,7 @@ TickwireOpenLogon=Y
 		t.Fatal(err)
 	}
 	cfg := fix.Config{Settings: settings, DataDir: filepath.Join(t.TempDir(), "fix"), Logger: log,
-		Prices: fix.SnapshotPrices(r.srv.Hub().SnapshotAge), Events: orderfeed.HubEvents{Hub: r.srv.Hub()}}
+		Prices: fix.LatestPrices(r.srv.Hub().LatestAge), Events: orderfeed.HubEvents{Hub: r.srv.Hub()}}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -25,7 +25,7 @@ func TestTraderOrdersStalePrice(t *testing.T) {
 			hub := r.srv.Hub()
 			hub.SetPaused("EURUSD", true) // the rig's one price ages from here
 			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-				if _, age, _, _ := hub.SnapshotAge("EURUSD"); age > 300*time.Millisecond {
+				if _, age, _, _ := hub.LatestAge("EURUSD"); age > 300*time.Millisecond {
 					break
 				}
 				if time.Now().After(deadline) {

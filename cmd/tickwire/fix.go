@@ -47,7 +47,7 @@ func (f *fixFlags) register(fs *flag.FlagSet) {
 }
 
 // startFIX starts the FIX gateway when --fix-config is set, and returns nil
-// otherwise. prices is the live price source (fix.SnapshotPrices over the
+// otherwise. prices is the live price source (fix.LatestPrices over the
 // feed's hub), events receives the order flow for traders (may be nil).
 // The caller stops the gateway (node.StopGateway) and may watch Done for a fatal
 // journal failure (Err).

@@ -118,7 +118,7 @@ func startStaleGateway(t *testing.T, f *staleFeed, sender, target, action string
 		t.Fatal(err)
 	}
 	gw, err := startFIX(fixFlags{config: cfg, pollInterval: 5 * time.Millisecond, stalePrice: action},
-		fix.SnapshotPrices(f.srv.Hub().SnapshotAge), nil, slog.New(slog.DiscardHandler))
+		fix.LatestPrices(f.srv.Hub().LatestAge), nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,7 +76,7 @@ func rrWaitFor(t *testing.T, timeout time.Duration, what string, cond func() boo
 func rrWaitSubscribed(t *testing.T, srv *feedserver.Server, n int) {
 	t.Helper()
 	rrWaitFor(t, 10*time.Second, fmt.Sprintf("a client with %d subscriptions", n), func() bool {
-		for _, c := range srv.Clients() {
+		for _, c := range srv.Conns() {
 			if c.Subscriptions == n {
 				return true
 			}
@@ -782,7 +782,7 @@ func TestReplayServerStampsTime(t *testing.T) {
 	if err := runReplay(ctx, []string{rrOandaFile, "--server", wsu, "--speed", "0", "--preserve-time=false", "--log-level", "warn"}, &out, &errb); err != nil {
 		t.Fatal(err)
 	}
-	p, ok := srv.Hub().Snapshot("NZDUSD")
+	p, ok := srv.Hub().Latest("NZDUSD")
 	if at := time.Unix(0, p.Time); !ok || at.Before(before) || at.After(time.Now()) {
 		t.Errorf("NZDUSD: time %v (ok %v), want the time of publishing", at, ok)
 	}

@@ -167,7 +167,7 @@ func serveServer(ctx context.Context, f *serverFlags, cfg feedserver.Config, stl
 		return fmt.Errorf("listen: %w", err)
 	}
 	ln = stls.Listener(ln)
-	gw, err := startFIX(f.fix, fix.SnapshotPrices(srv.Hub().SnapshotAge), orderfeed.HubEvents{Hub: srv.Hub()}, log)
+	gw, err := startFIX(f.fix, fix.LatestPrices(srv.Hub().LatestAge), orderfeed.HubEvents{Hub: srv.Hub()}, log)
 	if err != nil {
 		_ = ln.Close()
 		return err

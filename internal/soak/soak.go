@@ -238,7 +238,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	// but the cuts should hit live streams.
 	if err := waitFor(ctx, func() bool {
 		n := 0
-		for _, c := range srv.Clients() {
+		for _, c := range srv.Conns() {
 			if c.Subscriptions == len(topics) {
 				n++
 			}

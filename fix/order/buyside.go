@@ -6,7 +6,8 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// This file handles the counterparty (buy-side) messages: D, F, G and H.
+// This file handles the counterparty (buy-side) messages: D, F, G and H;
+// venue.go the sell side.
 
 func (e NewOrderSingle) apply(b *Book) ([]Output, error) {
 	if e.Session == "" {

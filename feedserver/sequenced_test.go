@@ -60,7 +60,7 @@ func TestSequencedConcurrentPublishers(t *testing.T) {
 		}
 	}
 	waitFor(t, 5*time.Second, "subscriptions", func() bool {
-		cs := srv.Clients()
+		cs := srv.Conns()
 		return len(cs) == 2 && cs[0].Subscriptions == 1 && cs[1].Subscriptions == 1
 	})
 	const pubs, each = 8, 400

@@ -18,9 +18,11 @@ import (
 	"tickwire/sessions"
 )
 
-// Client is one connected WebSocket client. Its reader goroutine handles
-// inbound frames; its writer goroutine (writer.go) owns the socket's write side.
-type Client struct {
+// Conn is the server's side of one client connection (WebSocket, or HTTP
+// streaming): not the Go client of package client. Its reader goroutine
+// handles inbound frames; its writer goroutine (writer.go) owns the socket's
+// write side.
+type Conn struct {
 	srv   *Server
 	conn  transport // WebSocket, or HTTP streaming (httpstream.go)
 	id    string
@@ -65,14 +67,14 @@ type Client struct {
 	// before the queue closes.
 	closeStatus atomic.Int32
 	drained     atomic.Bool // the writer wrote the final frame and the close
-	untracked   sync.Once   // Server.conns.Done, once
+	untracked   sync.Once   // Server.tracked.Done, once
 	// admitted: the Hello was accepted and the connection counts against
 	// Config.MaxConnections, no longer the pre-Hello budget. Under Server.mu.
 	admitted bool
 }
 
-func newClient(srv *Server, conn transport, id string) *Client {
-	c := &Client{
+func newConn(srv *Server, conn transport, id string) *Conn {
+	c := &Conn{
 		srv:       srv,
 		conn:      conn,
 		id:        id,
@@ -84,7 +86,7 @@ func newClient(srv *Server, conn transport, id string) *Client {
 		connected: time.Now(),
 	}
 	if _, ok := conn.(*websocket.Conn); !ok {
-		// A WebSocket's limit is checked by inbound: gorilla's own would
+		// A WebSocket's limit is checked by readMessage: gorilla's own would
 		// send its close frame before our Error 2007 could go out.
 		conn.SetReadLimit(srv.cfg.MaxInboundMessage)
 	}
@@ -97,7 +99,7 @@ func newClient(srv *Server, conn transport, id string) *Client {
 // reader, read by readMessage into a pooled buffer; other transports return
 // the message (r is nil). It is kept apart from the handling so that an idle
 // connection waits on a shallow stack (see read).
-func (c *Client) nextMessage() (mt int, r io.Reader, msg []byte, err error) {
+func (c *Conn) nextMessage() (mt int, r io.Reader, msg []byte, err error) {
 	if ws, ok := c.conn.(*websocket.Conn); ok {
 		mt, r, err = ws.NextReader()
 		return mt, r, nil, err
@@ -109,7 +111,7 @@ func (c *Client) nextMessage() (mt int, r io.Reader, msg []byte, err error) {
 // readMessage reads a WebSocket message from r into a pooled buffer, handed
 // back with releaseInbound once the message's frames are handled: one large
 // read instead of io.ReadAll's growing ones, and no garbage per message.
-func (c *Client) readMessage(r io.Reader) (msg []byte, buf *[]byte, err error) {
+func (c *Conn) readMessage(r io.Reader) (msg []byte, buf *[]byte, err error) {
 	buf = c.srv.inbufs.Get().(*[]byte)
 	b := (*buf)[:0]
 	limit := c.srv.cfg.MaxInboundMessage
@@ -139,7 +141,7 @@ func (c *Client) readMessage(r io.Reader) (msg []byte, buf *[]byte, err error) {
 }
 
 // releaseInbound returns an inbound buffer to the pool (nil is a no-op).
-func (c *Client) releaseInbound(buf *[]byte) {
+func (c *Conn) releaseInbound(buf *[]byte) {
 	if buf == nil || cap(*buf) > maxPooledInbound {
 		return // a rare big message's buffer is left to the collector
 	}
@@ -151,14 +153,14 @@ func (c *Client) releaseInbound(buf *[]byte) {
 const maxPooledInbound = 256 << 10
 
 // releaseDecoder returns dec to the pool without the message it read.
-func (c *Client) releaseDecoder(dec *protocol.Decoder) {
+func (c *Conn) releaseDecoder(dec *protocol.Decoder) {
 	dec.Reset(nil)
 	c.srv.decoders.Put(dec)
 }
 
 // logger returns the server's logger with the client's identity. Built on
 // demand: logging is rare, and an idle client should not hold one.
-func (c *Client) logger() *slog.Logger {
+func (c *Conn) logger() *slog.Logger {
 	if p := c.principalOf(); p != nil {
 		return c.srv.log.With("client", c.id, "remote", c.addr, "subject", p.Subject)
 	}
@@ -168,7 +170,7 @@ func (c *Client) logger() *slog.Logger {
 // startPings pings the client every heartbeat from a timer, so an idle
 // connection needs no goroutine of its own for it. Pings are control frames
 // and never touch a topic's age.
-func (c *Client) startPings() {
+func (c *Conn) startPings() {
 	hb := c.srv.cfg.Heartbeat
 	// The callback must see the timer it resets: the mutex orders the
 	// assignment before any firing (the race detector sees no other edge).
@@ -194,7 +196,7 @@ func (c *Client) startPings() {
 }
 
 // read is the client's reader goroutine. It returns when the connection ends.
-func (c *Client) read() {
+func (c *Conn) read() {
 	// An idle connection waits here, in NextReader: this frame and
 	// nextMessage's are all that sits below gorilla's and the runtime's on
 	// its stack. Handling happens in handleMessage, whose frames are gone by
@@ -232,7 +234,7 @@ func (c *Client) read() {
 }
 
 // readEnded releases the client once its reader is done.
-func (c *Client) readEnded() {
+func (c *Conn) readEnded() {
 	// The subscriptions are the reader's; release them once it is done, and
 	// leave their state with the session for a resume.
 	c.endSession()
@@ -272,7 +274,7 @@ func discardToClose(ws *websocket.Conn) {
 // goroutine).
 //
 //go:noinline
-func (c *Client) handleMessage(mt int, r io.Reader, msg []byte) (ok, deep bool) {
+func (c *Conn) handleMessage(mt int, r io.Reader, msg []byte) (ok, deep bool) {
 	var buf *[]byte
 	if r != nil {
 		var err error
@@ -334,7 +336,7 @@ func feedEvent(f *protocol.Event) EventIn {
 }
 
 // flushEvents publishes the batched events of c.pubTopic. Reader goroutine only.
-func (c *Client) flushEvents() {
+func (c *Conn) flushEvents() {
 	if len(c.pubBatch) == 0 {
 		return
 	}
@@ -348,7 +350,7 @@ func (c *Client) flushEvents() {
 	c.pubTopic = ""
 }
 
-func (c *Client) readFailed(err error) {
+func (c *Conn) readFailed(err error) {
 	var ne interface{ Timeout() bool }
 	switch {
 	case errors.As(err, &ne) && ne.Timeout():
@@ -367,7 +369,7 @@ func (c *Client) readFailed(err error) {
 }
 
 // handle processes one frame and reports whether the connection continues.
-func (c *Client) handle(f protocol.Frame) bool {
+func (c *Conn) handle(f protocol.Frame) bool {
 	if c.closing.Load() {
 		// The connection is ending (its token expired, it was kicked, it
 		// fell behind): nothing more it sends is acted on while the writer
@@ -439,7 +441,7 @@ func (c *Client) handle(f protocol.Frame) bool {
 	return true
 }
 
-func (c *Client) handleHello(h *protocol.Hello) bool {
+func (c *Conn) handleHello(h *protocol.Hello) bool {
 	if h.Version != protocol.Version {
 		c.closeWith(protocol.CodeBadVersion, fmt.Sprintf("protocol version %d not supported; this server speaks %d", h.Version, protocol.Version))
 		return false
@@ -454,7 +456,7 @@ func (c *Client) handleHello(h *protocol.Hello) bool {
 	return c.startSession(h)
 }
 
-func (c *Client) handleSubscribe(s *protocol.Subscribe) {
+func (c *Conn) handleSubscribe(s *protocol.Subscribe) {
 	positions := c.subscribePositions(s)
 	for _, name := range s.Topics {
 		if err := protocol.ValidTopic(name); err != nil {
@@ -491,7 +493,7 @@ func (c *Client) handleSubscribe(s *protocol.Subscribe) {
 	}
 }
 
-func (c *Client) handlePublish(p *protocol.Price) {
+func (c *Conn) handlePublish(p *protocol.Price) {
 	if err := protocol.ValidTopic(p.Topic); err != nil {
 		c.sendError(protocol.CodeBadPublish, err.Error(), "")
 		return
@@ -516,7 +518,7 @@ func (c *Client) handlePublish(p *protocol.Price) {
 }
 
 // publisher is the client as a publisher, for the topic limits.
-func (c *Client) publisher() publisher { return publisher{principal: c.principalOf(), addr: c.addr} }
+func (c *Conn) publisher() publisher { return publisher{principal: c.principalOf(), addr: c.addr} }
 
 // publishRefusal is the Error code of a refused publish.
 func publishRefusal(err error) protocol.ErrorCode {
@@ -527,7 +529,7 @@ func publishRefusal(err error) protocol.ErrorCode {
 }
 
 // send queues a control frame. It reports false if the client is gone.
-func (c *Client) send(f protocol.Frame) bool {
+func (c *Conn) send(f protocol.Frame) bool {
 	enc := c.srv.encoders.Get().(*protocol.Encoder)
 	b, err := enc.Append(nil, f)
 	c.srv.encoders.Put(enc)
@@ -542,13 +544,13 @@ func (c *Client) send(f protocol.Frame) bool {
 	return true
 }
 
-func (c *Client) sendError(code protocol.ErrorCode, reason, topic string) {
+func (c *Conn) sendError(code protocol.ErrorCode, reason, topic string) {
 	c.logger().Warn("refused", "code", code, "reason", reason, "topic", topic)
 	c.srv.errSent.inc(code)
 	c.send(&protocol.Error{Code: code, Reason: reason, Topic: topic})
 }
 
-func (c *Client) badFrame(err error) {
+func (c *Conn) badFrame(err error) {
 	c.bad++
 	if c.bad > c.srv.cfg.MaxBadFrames {
 		c.closeWith(protocol.CodeTooManyErrors, fmt.Sprintf("more than %d malformed frames", c.srv.cfg.MaxBadFrames))
@@ -558,13 +560,13 @@ func (c *Client) badFrame(err error) {
 }
 
 // closeWith sends a final Error frame and closes the connection after it.
-func (c *Client) closeWith(code protocol.ErrorCode, reason string) {
+func (c *Conn) closeWith(code protocol.ErrorCode, reason string) {
 	c.closeWithin(code, reason, c.srv.cfg.WriteTimeout)
 }
 
 // closeWithin is closeWith giving the writer d to flush what is queued and
 // the final frame; then the connection is closed regardless.
-func (c *Client) closeWithin(code protocol.ErrorCode, reason string, d time.Duration) {
+func (c *Conn) closeWithin(code protocol.ErrorCode, reason string, d time.Duration) {
 	if c.closing.Swap(true) {
 		return // the first reason stands: the queue holds its final frame
 	}
@@ -592,7 +594,7 @@ func (c *Client) closeWithin(code protocol.ErrorCode, reason string, d time.Dura
 // the batch it may be writing and what is already queued, writes nothing
 // after it, and closes the connection. If the server is already closing,
 // its own Close crosses the peer's and stands.
-func (c *Client) peerClosed(code int) {
+func (c *Conn) peerClosed(code int) {
 	if c.closing.Swap(true) {
 		return
 	}
@@ -602,7 +604,7 @@ func (c *Client) peerClosed(code int) {
 // finish closes the queue: the writer writes what is queued, then final
 // (if not nil), then a WebSocket Close with status, and ends the
 // connection; after d it ends regardless. The caller has set c.closing.
-func (c *Client) finish(status int, final []byte, d time.Duration) {
+func (c *Conn) finish(status int, final []byte, d time.Duration) {
 	c.closeStatus.Store(int32(status))
 	c.queue.close(final)
 	// If the writer is stuck on a dead peer, the write deadline frees it.
@@ -611,7 +613,7 @@ func (c *Client) finish(status int, final []byte, d time.Duration) {
 
 // shutdown releases the client: unsubscribes everything and closes the socket.
 // It is safe to call many times from any goroutine.
-func (c *Client) shutdown() {
+func (c *Conn) shutdown() {
 	c.closed.Do(func() {
 		// Removed before done closes: a reader waiting on done then untracks
 		// the connection, and Serve, waiting for them all, must find none.
@@ -628,8 +630,9 @@ func (c *Client) shutdown() {
 	})
 }
 
-// ClientStats describes one connected client.
-type ClientStats struct {
+// ConnStats describes one connection. Its field names are the JSON of
+// GET /clients, which operators and tests read: keep them.
+type ConnStats struct {
 	ID             string
 	Session        string // session id (Welcome.SessionID); empty before the Hello
 	Subject        string // the authenticated principal ("anonymous" in open mode); empty before the Hello
@@ -655,11 +658,11 @@ type ClientStats struct {
 // slotBytes is the memory of one subscription slot and its dirty-list entry.
 const slotBytes = 160
 
-// Stats returns a snapshot of the client's counters.
-func (c *Client) Stats() ClientStats {
+// Stats returns the connection's counters.
+func (c *Conn) Stats() ConnStats {
 	qs := c.queue.stats()
 	nsubs := int(c.nsubs.Load())
-	st := ClientStats{
+	st := ConnStats{
 		ID: c.id, Remote: c.addr, Transport: "websocket", Connected: c.connected, Subscriptions: nsubs,
 		Pending: qs.pending, ControlBytes: qs.controlBytes, Conflated: qs.conflated,
 		QueueBytes: nsubs*slotBytes + qs.controlBytes,
