@@ -5,9 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,25 +24,7 @@ func TestJspurefixCounterparty(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a node.js counterparty process: slow; make test runs it")
 	}
-	ci := os.Getenv("CI") == "true"
-	missing := func(why string) {
-		t.Helper()
-		if ci {
-			t.Fatalf("%s: run `make fix-deps` (CI=true, not skipping)", why)
-		}
-		t.Skipf("%s: run `make fix-deps`", why)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing("node is not installed")
-	}
-	dir, err := filepath.Abs("jspurefix")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "jspurefix", "package.json")); err != nil {
-		missing("fix/jspurefix/node_modules/jspurefix is missing")
-	}
+	node, dir := jspurefix(t)
 
 	r := newRig(t, withoutClient())
 	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
