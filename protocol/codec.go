@@ -28,6 +28,11 @@ const (
 // from other failures with errors.Is.
 var ErrMalformed = errors.New("malformed frame")
 
+// maxStoredLagUs bounds Price.Stored-Price.Time on the wire: about
+// 142 years in microseconds, far past any replayed tick's age, and small
+// enough that its nanoseconds fit an int64.
+const maxStoredLagUs = 1 << 52
+
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
 }
@@ -435,7 +440,17 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 			if err := d.i64(&us, "stored"); err != nil {
 				return nil, 0, err
 			}
-			p.Stored = p.Time + us*1e3
+			// The lag comes from outside: bound it before scaling so
+			// neither the product nor the sum wraps (a wrapped age
+			// would read as fresh).
+			if us > maxStoredLagUs || us < -maxStoredLagUs {
+				return nil, 0, malformed("%s stored lag %dus out of range", t, us)
+			}
+			stored := p.Time + us*1e3
+			if (us > 0 && stored < p.Time) || (us < 0 && stored > p.Time) {
+				return nil, 0, malformed("%s stored time overflows", t)
+			}
+			p.Stored = stored
 			used++
 		}
 		return p, used, nil

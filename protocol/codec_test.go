@@ -2,8 +2,10 @@ package protocol
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -381,4 +383,52 @@ func BenchmarkDecodePrice(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestStoredLagBounded: a stored lag whose nanoseconds would wrap an
+// int64 (found by FuzzDecode) is malformed, not a wrong age.
+func TestStoredLagBounded(t *testing.T) {
+	q := Quote{}
+	for _, tc := range []struct {
+		time int64
+		us   int64
+		ok   bool
+	}{
+		{48, 1<<52 + 1, false},        // lag past the bound
+		{48, 9223372036854775, false}, // wraps when scaled
+		{48, 1 << 52, true},
+		{math.MaxInt64 - 10, 1 << 40, false}, // sum wraps
+		{-1 << 62, -(1 << 52), true},
+		{math.MinInt64 + 10, -(1 << 40), false},
+	} {
+		b, err := NewEncoder().Append(nil, &Price{Type: TypeUpdate, Topic: "EU", Seq: 2, Time: tc.time, Stored: tc.time + 1000, Quote: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = appendStoredLag(t, b, tc.us)
+		d := NewDecoder()
+		d.Reset(b)
+		fr, err := d.Next()
+		if tc.ok != (err == nil) {
+			t.Fatalf("time %d lag %dus: frame %#v, err %v; want ok=%v", tc.time, tc.us, fr, err, tc.ok)
+		}
+		if err != nil && !errors.Is(err, ErrMalformed) {
+			t.Fatalf("error does not wrap ErrMalformed: %v", err)
+		}
+		if err == nil && fr.(*Price).Stored != tc.time+tc.us*1e3 {
+			t.Fatalf("time %d lag %dus: Stored %d", tc.time, tc.us, fr.(*Price).Stored)
+		}
+	}
+}
+
+// appendStoredLag replaces the trailing lag of an encoded Price (1 µs,
+// a one-byte fixint) with us, encoded as msgpack int64.
+func appendStoredLag(t *testing.T, b []byte, us int64) []byte {
+	t.Helper()
+	if b[len(b)-1] != 1 {
+		t.Fatalf("encoded frame does not end in a 1us lag: % x", b)
+	}
+	b = b[:len(b)-1]
+	b = append(b, 0xd3)
+	return binary.BigEndian.AppendUint64(b, uint64(us))
 }
