@@ -368,7 +368,8 @@ func (c *Client) session(ctx context.Context, url, lastURL string, rebuilt map[s
 		c.stats.httpConnects.Add(1)
 	}
 	c.emit(ctx, StateEvent{State: Connected, URL: url, Server: conn.Welcome.Server, SessionID: conn.Welcome.SessionID,
-		FailedOver: lastURL != "" && lastURL != url, Resumed: conn.Welcome.Resumed, Transport: conn.Transport(), TLS: tlsVersion(conn)})
+		FailedOver: lastURL != "" && lastURL != url, Resumed: conn.Welcome.Resumed, Role: conn.Welcome.Role, Transport: conn.Transport(), TLS: tlsVersion(conn)})
+	role := conn.Welcome.Role
 
 	hb := time.Duration(conn.Welcome.HeartbeatMs) * time.Millisecond
 	if hb <= 0 {
@@ -404,6 +405,10 @@ func (c *Client) session(ctx context.Context, url, lastURL string, rebuilt map[s
 				if rtt := time.Since(c.start) - time.Duration(f.Nonce); rtt >= 0 {
 					clk.sync(f.ServerTime, rtt, c.opts.Now())
 					c.emit(ctx, RTTEvent{RTT: rtt})
+				}
+				if f.Role != "" && f.Role != role {
+					role = f.Role
+					c.emit(ctx, RoleEvent{Role: role})
 				}
 			case *protocol.Error:
 				if f.Code.Fatal() {

@@ -34,7 +34,7 @@ func (s State) String() string {
 }
 
 // Event is anything Client delivers: StateEvent, PriceEvent, SequencedEvent,
-// RTTEvent or ErrorEvent.
+// RoleEvent, RTTEvent or ErrorEvent.
 type Event interface{ isEvent() }
 
 // StateEvent reports a connection state change.
@@ -51,7 +51,11 @@ type StateEvent struct {
 	// expired, server restarted or another server). Sequenced topics are
 	// exact either way (the client sends its positions); prices come back
 	// as snapshots marked Gap where values were skipped.
-	Resumed   bool
+	Resumed bool
+	// Role (Connected) is the node's role in its cluster as its Welcome
+	// said: "active", "standby"...; "" from a server that does not say (a
+	// single node). Later changes come as RoleEvents.
+	Role      string
 	Transport string // "websocket" or "http" (streaming fallback) (Connected)
 	TLS       string // "TLS 1.3" or the like when encrypted (wss://, https://), "" otherwise (Connected)
 	Err       error  // why the link was lost (Reconnecting, Closed)
@@ -110,6 +114,10 @@ type SequencedEvent struct {
 	Snapshot bool
 }
 
+// RoleEvent reports that the connected node's role changed (a standby
+// became the active node, say), as its Pong said.
+type RoleEvent struct{ Role string }
+
 // RTTEvent reports a round-trip time measured with Ping/Pong.
 type RTTEvent struct{ RTT time.Duration }
 
@@ -118,6 +126,7 @@ type ErrorEvent struct{ Err *protocol.Error }
 
 func (StateEvent) isEvent()     {}
 func (PriceEvent) isEvent()     {}
+func (RoleEvent) isEvent()      {}
 func (RTTEvent) isEvent()       {}
 func (SequencedEvent) isEvent() {}
 func (ErrorEvent) isEvent()     {}

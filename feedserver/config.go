@@ -2,6 +2,7 @@ package feedserver
 
 import (
 	"log/slog"
+	"net/http"
 	"time"
 
 	"tickwire/recovery"
@@ -66,6 +67,15 @@ type Config struct {
 	StaleAfter time.Duration
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
+	// AnnounceRole makes every Welcome and Pong carry the node's state as
+	// its role ("active", "standby"...): a cluster node sets it so a trader
+	// sees which role its node has, and learns of a switch within a round
+	// trip. Default false: a single node's frames are as before.
+	AnnounceRole bool
+	// AdminRoutes are more operator endpoints, by ServeMux pattern (e.g.
+	// "POST /cluster/voters"): admins only, like /clients; a POST's body
+	// must be JSON. A cluster node's membership endpoints. Default none.
+	AdminRoutes map[string]http.HandlerFunc
 
 	// Journal keeps the events of sequenced topics: PublishEvents returns
 	// once they are in it, and clients catch up and resume from it. The

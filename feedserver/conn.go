@@ -430,7 +430,7 @@ func (c *Conn) handle(f protocol.Frame) bool {
 		}
 		c.pubBatch = append(c.pubBatch, feedEvent(f))
 	case *protocol.Ping:
-		c.send(&protocol.Pong{Nonce: f.Nonce, ServerTime: c.srv.hub.clock()})
+		c.send(&protocol.Pong{Nonce: f.Nonce, ServerTime: c.srv.hub.clock(), Role: c.srv.role()})
 	case *protocol.Pong:
 		if rtt := time.Now().UnixNano() - f.Nonce; rtt >= 0 {
 			c.rttNanos.Store(rtt)

@@ -223,15 +223,20 @@ func (s *Server) metricsHandler() http.Handler {
 	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry})
 }
 
-// serveReady answers GET /readyz: 200 while Serve is serving and the server
-// is not shutting down, 503 with the reason otherwise.
+// serveReady answers GET /readyz: 200 while Serve is serving, the server
+// is not shutting down and the node is ready for its role (Active, or in a
+// cluster Standby: in sync, serving its edge), 503 with the reason
+// otherwise. The body names the state: "ready: standby".
 func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
+	st := s.NodeState()
 	switch {
 	case s.isClosing():
 		http.Error(w, "not ready: shutting down", http.StatusServiceUnavailable)
 	case !s.serving.Load():
 		http.Error(w, "not ready: not serving", http.StatusServiceUnavailable)
+	case st != NodeActive && st != NodeStandby:
+		http.Error(w, "not ready: node "+st.String(), http.StatusServiceUnavailable)
 	default:
-		_, _ = w.Write([]byte("ready\n"))
+		_, _ = w.Write([]byte("ready: " + st.String() + "\n"))
 	}
 }

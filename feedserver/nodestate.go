@@ -46,6 +46,15 @@ func (s NodeState) String() string {
 // NodeState returns the node's state.
 func (s *Server) NodeState() NodeState { return NodeState(s.state.Load()) }
 
+// role is what Welcome and Pong say of the node (Config.AnnounceRole): its
+// state's name, a constant string, so a Pong allocates nothing for it.
+func (s *Server) role() string {
+	if !s.cfg.AnnounceRole {
+		return ""
+	}
+	return s.NodeState().String()
+}
+
 // SetNodeState sets the node's state. Serve moves Booting to Active itself and
 // any state to Stopping when its context ends; an HA driver sets the others.
 func (s *Server) SetNodeState(st NodeState) {

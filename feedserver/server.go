@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -141,7 +142,8 @@ func (s *Server) Hub() *Hub { return s.hub }
 //	POST /sources/pause/{name}  drop the topic's source publishes (it goes stale)
 //	POST /sources/resume/{name} accept them again
 //	GET /healthz       liveness
-//	GET /readyz        readiness: 200 while serving, 503 once shutting down
+//	GET /readyz        readiness: 200 while serving as Active or Standby, 503
+//	                   while booting, syncing, switching or shutting down
 //	GET /metrics       Prometheus metrics (metrics.go, docs/operations.md); with
 //	                   authentication on, for the admin and metrics roles
 func (s *Server) Handler() http.Handler {
@@ -161,6 +163,13 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.serveReady)
 	mux.HandleFunc("GET /metrics", s.metricsOnly(s.metricsHandler()))
+	for pattern, h := range s.cfg.AdminRoutes {
+		if strings.HasPrefix(pattern, http.MethodPost+" ") {
+			mux.HandleFunc(pattern, requireType(jsonType, s.adminOnly(h)))
+			continue
+		}
+		mux.HandleFunc(pattern, s.adminOnly(h))
+	}
 	return s.guard(mux)
 }
 

@@ -89,6 +89,7 @@ func (c *Conn) startSession(h *protocol.Hello) bool {
 		ResumeToken: sess.Token,
 		Resumed:     resumed,
 		ServerTime:  c.srv.hub.clock(),
+		Role:        c.srv.role(),
 	})
 	if refusal != nil {
 		c.sendError(protocol.CodeBadResume, fmt.Sprintf("resume refused: %v; this is a new session", refusal), "")

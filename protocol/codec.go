@@ -16,6 +16,7 @@ const (
 	MaxTopicLen     = 128      // bytes in a topic name
 	MaxTopicsPerSub = 1024     // topics in one Subscribe frame
 	MaxStringLen    = 4096     // bytes in any other string field
+	MaxRoleLen      = 32       // bytes in a node's role (Welcome, Pong)
 	MaxEventData    = 32 << 10 // bytes of an Event's payload
 	MaxSnapshotData = 1 << 20  // bytes of an EventSnapshot's state
 	maxFrameArray   = 64       // elements in a frame array
@@ -81,6 +82,8 @@ func (e *Encoder) encode(f Frame) error {
 		// Trailing elements, only when set: v1 decoders read the first six.
 		n := 6
 		switch {
+		case f.Role != "":
+			n += 3
 		case f.ServerTime != 0:
 			n += 2
 		case f.Resumed:
@@ -94,7 +97,10 @@ func (e *Encoder) encode(f Frame) error {
 		if err := enc.EncodeBool(f.Resumed); err != nil || n == 7 {
 			return err
 		}
-		return enc.EncodeInt(f.ServerTime)
+		if err := enc.EncodeInt(f.ServerTime); err != nil || n == 8 {
+			return err
+		}
+		return enc.EncodeString(f.Role)
 	case *Subscribe:
 		n := 3
 		if len(f.Positions) > 0 {
@@ -130,7 +136,11 @@ func (e *Encoder) encode(f Frame) error {
 	case *Ping:
 		return firstErr(enc.EncodeArrayLen(2), enc.EncodeUint(uint64(TypePing)), enc.EncodeInt(f.Nonce))
 	case *Pong:
-		if f.ServerTime == 0 {
+		switch {
+		case f.Role != "":
+			return firstErr(enc.EncodeArrayLen(4), enc.EncodeUint(uint64(TypePong)), enc.EncodeInt(f.Nonce), enc.EncodeInt(f.ServerTime),
+				enc.EncodeString(f.Role))
+		case f.ServerTime == 0:
 			return firstErr(enc.EncodeArrayLen(2), enc.EncodeUint(uint64(TypePong)), enc.EncodeInt(f.Nonce))
 		}
 		return firstErr(enc.EncodeArrayLen(3), enc.EncodeUint(uint64(TypePong)), enc.EncodeInt(f.Nonce), enc.EncodeInt(f.ServerTime))
@@ -323,7 +333,10 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 		if n < 7 {
 			return w, 6, nil
 		}
-		return w, 7, d.i64(&w.ServerTime, "server time")
+		if err := d.i64(&w.ServerTime, "server time"); err != nil || n < 8 {
+			return w, 7, err
+		}
+		return w, 8, d.str(&w.Role, "role", MaxRoleLen)
 	case TypeSubscribe, TypeUnsubscribe:
 		if err := need(1); err != nil {
 			return nil, 0, err
@@ -469,7 +482,10 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 		if n < 2 {
 			return pong, 1, nil
 		}
-		return pong, 2, d.i64(&pong.ServerTime, "server time")
+		if err := d.i64(&pong.ServerTime, "server time"); err != nil || n < 3 {
+			return pong, 2, err
+		}
+		return pong, 3, d.str(&pong.Role, "role", MaxRoleLen)
 	case TypeError:
 		if err := need(3); err != nil {
 			return nil, 0, err

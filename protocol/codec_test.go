@@ -41,6 +41,8 @@ func sampleFrames() []Frame {
 		&Welcome{Version: Version, SessionID: "s3", Server: "n1", HeartbeatMs: 1000, ResumeToken: "r4", ServerTime: 1399507222000000000},
 		&Welcome{Version: Version, SessionID: "s3", Server: "n1", HeartbeatMs: 1000, ResumeToken: "r4", Resumed: true, ServerTime: -1},
 		&Pong{Nonce: 42, ServerTime: 1399507222000000000},
+		&Pong{Nonce: 43, ServerTime: 1399507222000000000, Role: "active"},
+		&Welcome{Version: Version, SessionID: "s4", Server: "n2", HeartbeatMs: 1000, ResumeToken: "r5", ServerTime: 7, Role: "standby"},
 		&Price{Type: TypeSnapshot, Topic: "EURUSD", Seq: 7, Time: 1399507200036000000, Stored: 1399507200036123000, Quote: q},
 		&Price{Type: TypeUpdate, Topic: "EURUSD", Seq: 8, Time: 1399507200287000000, Stored: 1399507200000000000, Quote: q.Only(1 << Ask)},
 	}
@@ -59,6 +61,9 @@ func TestAgeFieldsAreTrailing(t *testing.T) {
 		{&Price{Type: TypeUpdate, Topic: "EU", Seq: 2, Time: 3, Quote: q}, &Price{Type: TypeUpdate, Topic: "EU", Seq: 2, Time: 3, Stored: 5003, Quote: q}},
 		{&Welcome{Version: 1, SessionID: "c", Resumed: true}, &Welcome{Version: 1, SessionID: "c", Resumed: true, ServerTime: 9}},
 		{&Pong{Nonce: 5}, &Pong{Nonce: 5, ServerTime: 9}},
+		// HA: the node's role follows the server time.
+		{&Welcome{Version: 1, SessionID: "c", Resumed: true, ServerTime: 9}, &Welcome{Version: 1, SessionID: "c", Resumed: true, ServerTime: 9, Role: "standby"}},
+		{&Pong{Nonce: 5, ServerTime: 9}, &Pong{Nonce: 5, ServerTime: 9, Role: "active"}},
 	} {
 		old, _ := enc.Append(nil, c.old)
 		cur, _ := enc.Append(nil, c.cur)

@@ -89,6 +89,12 @@ type Welcome struct {
 	// time, and so the age of each value (Price.Stored), without comparing
 	// clocks. 0: not sent (an older server). Trailing element.
 	ServerTime int64
+	// Role is the node's role in its cluster when it made the Welcome:
+	// "active" (it runs the order gateway), "standby" (an edge: it serves
+	// the same streams, forwards order requests), or another node state
+	// ("syncing", "switching"). "" : not sent (an older or a single node
+	// that does not say). Trailing element; Pong carries later changes.
+	Role string
 }
 
 // Subscribe adds topics to the session (TypeSubscribe) or, with Unsubscribe set,
@@ -207,6 +213,10 @@ type Pong struct {
 	// (see Welcome.ServerTime). 0: not sent (a client's Pong, an older
 	// server). Trailing element.
 	ServerTime int64
+	// Role is the server node's role now (see Welcome.Role): a client
+	// learns of a switch (standby to active) within a round trip. "": not
+	// sent. Trailing element.
+	Role string
 }
 
 // Flags qualify a Price frame.

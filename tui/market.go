@@ -22,6 +22,8 @@ type market struct {
 
 	conn        client.StateEvent
 	roles       map[string]string // server URL -> role from the config ("primary")
+	nodeRole    string            // the connected node's role as it says (cluster: "active", "standby"); "" if it does not
+	switched    bool              // the connected node became active while we were on it (a failover without reconnecting)
 	lastURL     string            // URL of the last connection that got a Welcome
 	fromURL     string            // the connection before this one, when this one failed over
 	connectedAt time.Time         // start of the current connection
@@ -199,6 +201,9 @@ func (mk *market) apply(evs []client.Event, now time.Time) []Alert {
 		case client.RTTEvent:
 			mk.rtt = ev.RTT
 			mk.lastRx = now
+		case client.RoleEvent:
+			flush()
+			alerts = append(alerts, mk.setRole(ev.Role, now)...)
 		case client.ErrorEvent:
 			if ev.Err == mk.lastErr {
 				continue // the client reports a fatal error twice (session and Run)
@@ -218,6 +223,33 @@ func (mk *market) apply(evs []client.Event, now time.Time) []Alert {
 	return append(alerts, mk.check(now)...)
 }
 
+// role is the connected node's role: what the node says (a cluster
+// node's), else the config's name for url ("primary"), else "".
+func (mk *market) role(url string) string {
+	if mk.nodeRole != "" {
+		return mk.nodeRole
+	}
+	return mk.roles[url]
+}
+
+// setRole records the connected node's new role. A standby we were on that
+// becomes active is a failover the trader did not have to reconnect for:
+// the status bar says so, as after a reconnect to another node.
+func (mk *market) setRole(role string, now time.Time) []Alert {
+	prev := mk.nodeRole
+	mk.nodeRole = role
+	if prev == role || mk.conn.State != client.Connected {
+		return nil
+	}
+	text := "node " + mk.conn.Server + " is now " + role + " (was " + prev + ")"
+	lvl := LevelInfo
+	if role == "active" && prev != "" {
+		mk.switched = true
+		lvl, text = LevelWarn, "failed over: "+text
+	}
+	return []Alert{{Time: now, Level: lvl, Text: text}}
+}
+
 // setState records a connection state change.
 func (mk *market) setState(ev client.StateEvent, now time.Time) []Alert {
 	prev := mk.conn
@@ -225,8 +257,9 @@ func (mk *market) setState(ev client.StateEvent, now time.Time) []Alert {
 	var alerts []Alert
 	switch ev.State {
 	case client.Connected:
+		mk.nodeRole, mk.switched = ev.Role, false
 		node := ev.Server
-		if role := mk.roles[ev.URL]; role != "" {
+		if role := mk.role(ev.URL); role != "" {
 			node += " (" + role + ")"
 		}
 		switch {

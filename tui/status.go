@@ -30,7 +30,7 @@ func (s *statusBar) connLine(now time.Time) string {
 	c := s.mk.conn
 	node := func() string {
 		n := "node " + c.Server
-		if role := s.mk.roles[c.URL]; role != "" {
+		if role := s.mk.role(c.URL); role != "" {
 			n += " (" + role + ")"
 		}
 		return n
@@ -43,7 +43,7 @@ func (s *statusBar) connLine(now time.Time) string {
 	var parts []string
 	switch c.State {
 	case client.Connected:
-		if c.FailedOver || s.mk.fromURL != "" {
+		if c.FailedOver || s.mk.fromURL != "" || s.mk.switched {
 			parts = append(parts, st.Warn.Render("● FAILED OVER"), link, node())
 			if s.mk.fromURL != "" {
 				parts = append(parts, "from "+s.mk.fromURL)
