@@ -67,11 +67,13 @@ type Config struct {
 	StaleAfter time.Duration
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
-	// AnnounceRole makes every Welcome and Pong carry the node's state as
-	// its role ("active", "standby"...): a cluster node sets it so a trader
-	// sees which role its node has, and learns of a switch within a round
-	// trip. Default false: a single node's frames are as before.
-	AnnounceRole bool
+	// Cluster: the server is one node of a cluster. Its state is set by
+	// the HA driver (SetNodeState; Serve does not make it Active), and
+	// every Welcome and Pong carry the state as the node's role ("active",
+	// "standby"...), so a trader sees which role its node has and learns of
+	// a switch within a round trip. Default false: a single node, Active
+	// once serving, its frames as before.
+	Cluster bool
 	// AdminRoutes are more operator endpoints, by ServeMux pattern (e.g.
 	// "POST /cluster/voters"): admins only, like /clients; a POST's body
 	// must be JSON. A cluster node's membership endpoints. Default none.

@@ -46,10 +46,10 @@ func (s NodeState) String() string {
 // NodeState returns the node's state.
 func (s *Server) NodeState() NodeState { return NodeState(s.state.Load()) }
 
-// role is what Welcome and Pong say of the node (Config.AnnounceRole): its
+// role is what Welcome and Pong say of the node (Config.Cluster): its
 // state's name, a constant string, so a Pong allocates nothing for it.
 func (s *Server) role() string {
-	if !s.cfg.AnnounceRole {
+	if !s.cfg.Cluster {
 		return ""
 	}
 	return s.NodeState().String()

@@ -10,12 +10,12 @@ import (
 	"tickwire/client"
 )
 
-// TestRoleAnnounced: a cluster node (AnnounceRole) says its state in the
+// TestRoleAnnounced: a cluster node (Cluster) says its state in the
 // Welcome and, after a switch, in its Pongs, so a client on a standby
 // learns within a heartbeat that it became the active node; /readyz is 200
 // for active and standby only, naming the state.
 func TestRoleAnnounced(t *testing.T) {
-	srv, url := startServer(t, Config{AnnounceRole: true, Heartbeat: 50 * time.Millisecond})
+	srv, url := startServer(t, Config{Cluster: true, Heartbeat: 50 * time.Millisecond})
 	srv.SetNodeState(NodeStandby)
 	base := "http://" + strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/ws")
 	ready := func(want int, body string) {

@@ -193,7 +193,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	s.serving.Store(true) // before Accept: the first request sees it
-	if s.state.CompareAndSwap(int32(NodeBooting), int32(NodeActive)) {
+	if !s.cfg.Cluster && s.state.CompareAndSwap(int32(NodeBooting), int32(NodeActive)) {
 		s.log.Info("node state", "state", NodeActive.String())
 	}
 	defer s.serving.Store(false)

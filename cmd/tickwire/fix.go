@@ -55,21 +55,42 @@ func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.L
 	if f.config == "" {
 		return nil, nil
 	}
+	cfg, err := f.gatewayConfig(prices, events, log)
+	if err != nil {
+		return nil, err
+	}
+	gw, err := fix.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := gw.Start(); err != nil {
+		_ = gw.Stop()
+		return nil, err
+	}
+	for _, s := range gw.Sessions() {
+		log.Info("fix session configured", "session", s.ID, "addr", gw.Addr(), "tls", gw.TLS(), "next_out", s.NextSenderSeq, "next_in", s.NextTargetSeq)
+	}
+	return gw, nil
+}
+
+// gatewayConfig checks the FIX flags and loads the settings file into the
+// gateway's Config.
+func (f fixFlags) gatewayConfig(prices fix.Prices, events fix.OrderEvents, log *slog.Logger) (fix.Config, error) {
 	if f.maxMessage != 0 && f.maxMessage < 1<<10 { // 0: fix.Config's default
-		return nil, fmt.Errorf("--fix-max-message %d: want at least 1024 bytes (a Logon must fit)", f.maxMessage)
+		return fix.Config{}, fmt.Errorf("--fix-max-message %d: want at least 1024 bytes (a Logon must fit)", f.maxMessage)
 	}
 	if f.maxPreLogon < 0 || f.maxPreLogonAddr < 0 {
-		return nil, fmt.Errorf("--fix-max-pre-logon %d, --fix-max-pre-logon-per-addr %d: want 0 (no limit) or more", f.maxPreLogon, f.maxPreLogonAddr)
+		return fix.Config{}, fmt.Errorf("--fix-max-pre-logon %d, --fix-max-pre-logon-per-addr %d: want 0 (no limit) or more", f.maxPreLogon, f.maxPreLogonAddr)
 	}
 	settings, err := fix.LoadSettings(f.config)
 	if err != nil {
-		return nil, err
+		return fix.Config{}, err
 	}
 	dir := f.dataDir
 	if dir == "" {
 		abs, err := filepath.Abs(f.config)
 		if err != nil {
-			return nil, err
+			return fix.Config{}, err
 		}
 		dir = filepath.Join(filepath.Dir(abs), "tickwire-fix")
 	}
@@ -79,7 +100,7 @@ func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.L
 			symbols = append(symbols, s)
 		}
 	}
-	gw, err := fix.New(fix.Config{
+	return fix.Config{
 		Settings:        settings,
 		DataDir:         dir,
 		Prices:          prices,
@@ -98,16 +119,5 @@ func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.L
 		Book:   order.Config{AckPendingNew: true},
 		TLS:    f.tls,
 		Logger: log.With("component", "fix"),
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := gw.Start(); err != nil {
-		_ = gw.Stop()
-		return nil, err
-	}
-	for _, s := range gw.Sessions() {
-		log.Info("fix session configured", "session", s.ID, "addr", gw.Addr(), "tls", gw.TLS(), "next_out", s.NextSenderSeq, "next_in", s.NextTargetSeq)
-	}
-	return gw, nil
+	}, nil
 }

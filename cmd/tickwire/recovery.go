@@ -55,13 +55,8 @@ func (r *recoveryFlags) register(fs *flag.FlagSet) {
 // with the linger, in cfg. The returned function closes the journal: call it
 // after the server has stopped.
 func (r *recoveryFlags) apply(cfg *feedserver.Config, log *slog.Logger) (closeJournal func() error, err error) {
-	if r.idemWindow <= 0 || r.idemEvents <= 0 {
-		return nil, usageError{fmt.Errorf("--idempotency-window and --idempotency-events: out of range")}
-	}
-	cfg.IdempotencyWindow, cfg.IdempotencyEvents = r.idemWindow, r.idemEvents
-	cfg.SessionLinger = r.linger
-	if r.linger <= 0 {
-		cfg.SessionLinger = -1 // the flag's 0 means none; the Config's 0 means the default
+	if err := r.applySessions(cfg); err != nil {
+		return nil, err
 	}
 	if r.data == "" {
 		if r.retain > 0 || r.retainAge > 0 || r.sync != "always" {
@@ -92,4 +87,17 @@ func (r *recoveryFlags) apply(cfg *feedserver.Config, log *slog.Logger) (closeJo
 	cfg.Journal, cfg.SessionSecret = j, secret
 	log.Info("journal open", "path", j.Path(), "sync", opts.Sync.String())
 	return j.Close, nil
+}
+
+// applySessions puts the idempotency window and the linger in cfg.
+func (r *recoveryFlags) applySessions(cfg *feedserver.Config) error {
+	if r.idemWindow <= 0 || r.idemEvents <= 0 {
+		return usageError{fmt.Errorf("--idempotency-window and --idempotency-events: out of range")}
+	}
+	cfg.IdempotencyWindow, cfg.IdempotencyEvents = r.idemWindow, r.idemEvents
+	cfg.SessionLinger = r.linger
+	if r.linger <= 0 {
+		cfg.SessionLinger = -1 // the flag's 0 means none; the Config's 0 means the default
+	}
+	return nil
 }

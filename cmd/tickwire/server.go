@@ -69,6 +69,7 @@ type serverFlags struct {
 	auth                  authFlags
 	web                   webFlags
 	tls                   serverTLSFlags
+	cluster               clusterFlags
 }
 
 func (f *serverFlags) register(fs *flag.FlagSet) {
@@ -85,6 +86,7 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	f.auth.register(fs)
 	f.web.register(fs)
 	f.tls.register(fs)
+	f.cluster.register(fs)
 }
 
 // feedConfig checks the flags that make the feed server's Config (but the
@@ -133,6 +135,9 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cfg, err := f.feedConfig(log)
 	if err != nil {
 		return err
+	}
+	if f.cluster.enabled {
+		return serveClusterNode(ctx, &f, cfg, stls, open, stdout, log)
 	}
 	closeJournal, err := f.rec.apply(&cfg, log)
 	if err != nil {

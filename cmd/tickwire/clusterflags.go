@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+
+	"tickwire/feedserver"
+	"tickwire/fix"
+	"tickwire/ha"
+	"tickwire/internal/secfile"
+	"tickwire/node"
+	"tickwire/recovery"
+	"tickwire/sessions"
+	"tickwire/ticks"
+	"tickwire/tlsconf"
+)
+
+// clusterFlags are `tickwire server --cluster`'s: one node of a cluster
+// (docs/HA.md). In a config file they are the same keys, peers a YAML list.
+type clusterFlags struct {
+	enabled          bool
+	nodeID           string
+	clusterID        string
+	raftAddr         string
+	raftAdvertise    string
+	peers            string
+	join, raftNoSync bool
+}
+
+func (c *clusterFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&c.enabled, "cluster", false, "run as one node of a cluster (raft; needs --data, --node-id, --raft-addr, and --peers or --join): docs/HA.md")
+	fs.StringVar(&c.nodeID, "node-id", "", "this node's id in the cluster (`ID`, [A-Za-z0-9._-], stable for its --data)")
+	fs.StringVar(&c.clusterID, "cluster-id", "tickwire", "the cluster's name: a data directory or a peer of another cluster is refused")
+	fs.StringVar(&c.raftAddr, "raft-addr", "", "raft listen address (`HOST:PORT`)")
+	fs.StringVar(&c.raftAdvertise, "raft-advertise", "", "raft address the other nodes dial (default --raft-addr)")
+	fs.StringVar(&c.peers, "peers", "", "the initial members, this node included, the same list on each: comma-separated `ID=RAFTADDR=FEEDADDR` (a new cluster bootstraps from it; ignored once the data directory has raft state)")
+	fs.BoolVar(&c.join, "join", false, "a new node joining a running cluster: start without bootstrapping and wait for POST /cluster/voters on the active node")
+	fs.BoolVar(&c.raftNoSync, "raft-nosync", false, "do not fsync the raft log: an entry is acknowledged once a quorum holds it in memory (docs/HA.md)")
+}
+
+// haConfig checks the cluster flags and returns the raft node's Config,
+// its data in DATA/raft.
+func (c *clusterFlags) haConfig(data string, log *slog.Logger) (ha.Config, error) {
+	switch {
+	case data == "":
+		return ha.Config{}, usageError{fmt.Errorf("--cluster needs --data (the raft log and snapshots live there)")}
+	case c.nodeID == "" || c.raftAddr == "":
+		return ha.Config{}, usageError{fmt.Errorf("--cluster needs --node-id and --raft-addr")}
+	case c.join && c.peers != "":
+		return ha.Config{}, usageError{fmt.Errorf("--join and --peers: a joining node is added by the active node, it bootstraps nothing")}
+	}
+	peers, err := node.ParsePeers(splitList(c.peers))
+	if err != nil {
+		return ha.Config{}, usageError{fmt.Errorf("--peers: %w", err)}
+	}
+	if len(peers) > 0 {
+		self := false
+		for _, p := range peers {
+			self = self || p.ID == c.nodeID
+		}
+		if !self {
+			return ha.Config{}, usageError{fmt.Errorf("--peers does not list this node (--node-id %s)", c.nodeID)}
+		}
+	}
+	return ha.Config{ID: c.nodeID, ClusterID: c.clusterID, BindAddr: c.raftAddr, AdvertiseAddr: c.raftAdvertise,
+		DataDir: filepath.Join(data, "raft"), Peers: peers, Join: c.join, NoSync: c.raftNoSync, Logger: log.With("component", "raft")}, nil
+}
+
+// serveClusterNode is `tickwire server --cluster`: the feed server of cfg
+// on the replicated journal, the FIX gateway and the replay while this node
+// is the Active (node.ServeCluster).
+func serveClusterNode(ctx context.Context, f *serverFlags, cfg feedserver.Config, stls tlsconf.Server, open func() (ticks.Source, error), stdout io.Writer, log *slog.Logger) error {
+	hc, err := f.cluster.haConfig(f.rec.data, log)
+	if err != nil {
+		return err
+	}
+	if f.rec.retain > 0 || f.rec.retainAge > 0 {
+		hc.Retention = recovery.Retention{MaxEntries: f.rec.retain, MaxAge: f.rec.retainAge}
+	}
+	if err := f.rec.applySessions(&cfg); err != nil {
+		return err
+	}
+	if err := secfile.MkdirAll(f.rec.data, secfile.Dir); err != nil {
+		return fmt.Errorf("--data: %w", err)
+	}
+	// Resume tokens verify on any node whose secret is the same: give every
+	// node the same file (docs/HA.md).
+	if cfg.SessionSecret, err = sessions.LoadOrCreateSecret(filepath.Join(f.rec.data, sessions.SecretFile)); err != nil {
+		return err
+	}
+	var gateway func(recovery.Journal, fix.Prices, fix.OrderEvents) (*fix.Gateway, error)
+	if f.fix.config != "" {
+		if _, err := f.fix.gatewayConfig(nil, nil, log); err != nil {
+			return err // a bad settings file fails at start, not at the first takeover
+		}
+		gateway = func(j recovery.Journal, prices fix.Prices, events fix.OrderEvents) (*fix.Gateway, error) {
+			gc, err := f.fix.gatewayConfig(prices, events, log)
+			if err != nil {
+				return nil, err
+			}
+			gc.Journal = j
+			if f.fix.dataDir == "" {
+				gc.DataDir = filepath.Join(f.rec.data, "fix")
+			}
+			// The sessions' sequence numbers and sent messages live in the
+			// replicated journal, so they continue on the next Active.
+			gc.Settings.GlobalSettings().Set("TickwireMessageStore", "journal")
+			return fix.New(gc)
+		}
+	}
+	var ingest func(context.Context, *feedserver.Server) error
+	if open != nil {
+		ingest = func(ctx context.Context, srv *feedserver.Server) error {
+			return node.Replay(srv, open, f.replay.options(), log)(ctx)
+		}
+	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	wsURL := stls.WSScheme() + "://" + ln.Addr().String() + "/ws"
+	return node.ServeCluster(ctx, node.Cluster{HA: hc, Feed: cfg, Listener: stls.Listener(ln), Gateway: gateway, Ingest: ingest, Logger: log,
+		Serving: func(_ *feedserver.Server, n *ha.Node) {
+			log.Info("serving", "ws", wsURL, "node", hc.ID, "raft", n.RaftAddr(), "tls", stls.Config != nil)
+			fmt.Fprintf(stdout, "tickwire cluster node %s listening on %s (raft %s)\n", hc.ID, wsURL, n.RaftAddr())
+		}})
+}

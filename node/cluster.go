@@ -1,0 +1,295 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"tickwire/feedserver"
+	"tickwire/fix"
+	"tickwire/ha"
+	"tickwire/orderfeed"
+	"tickwire/recovery"
+)
+
+// Cluster is one node of a tickwire cluster (docs/HA.md), what ServeCluster
+// runs: a raft node carrying the replicated journal, a feed server on it,
+// and the work of whichever role raft gives the node. The Active (the raft
+// leader) runs the FIX gateway on the replicated journal and the price
+// ingestion; a Standby serves the same order streams from its copy of the
+// journal and cascades prices from the Active.
+type Cluster struct {
+	// HA configures the raft node. Its FeedAddr defaults to the listener's
+	// address.
+	HA ha.Config
+	// Feed configures the feed server. ServeCluster sets its Journal (the
+	// replicated one), Cluster, Requests and Snapshotter (the order bridge)
+	// and the admin routes of the cluster's membership.
+	Feed     feedserver.Config
+	Listener net.Listener
+	// Gateway, when not nil, builds the Active's FIX gateway on the
+	// replicated journal j (not started; its message stores in j too).
+	Gateway func(j recovery.Journal, prices fix.Prices, events fix.OrderEvents) (*fix.Gateway, error)
+	// Ingest, when not nil, is the Active's price ingestion into srv (a
+	// replay), run while the node is Active: it stops when ctx ends.
+	Ingest func(ctx context.Context, srv *feedserver.Server) error
+	// Serving, when not nil, is called once the node serves (to say where).
+	Serving func(srv *feedserver.Server, n *ha.Node)
+	// StopTimeout bounds handing leadership over on a graceful stop.
+	// Default 2 s.
+	StopTimeout time.Duration
+	Logger      *slog.Logger
+}
+
+// ServeCluster opens the raft node of c (a bad data directory, a peer list
+// that does not match it or a corrupt log stop it here, before anything is
+// written), serves the feed server on c.Listener and drives the node's role
+// until ctx ends. On a graceful stop an Active first hands leadership to an
+// up-to-date standby, so the cluster fails over at once instead of after an
+// election timeout; then the feed server drains and the gateway stops.
+func ServeCluster(ctx context.Context, c Cluster) error {
+	log := c.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if c.HA.FeedAddr == "" {
+		c.HA.FeedAddr = c.Listener.Addr().String()
+	}
+	if c.StopTimeout <= 0 {
+		c.StopTimeout = 2 * time.Second
+	}
+	n, err := ha.Open(ctx, c.HA)
+	if err != nil {
+		_ = c.Listener.Close()
+		return err
+	}
+	defer func() {
+		if cerr := n.Close(); cerr != nil {
+			log.Error("shutdown: raft node close", "err", cerr)
+		}
+	}()
+	bridge := orderfeed.New(log.With("component", "requests"))
+	cfg := c.Feed
+	cfg.Journal = n.Journal()
+	cfg.Cluster = true
+	cfg.Requests, cfg.Snapshotter = bridge.Handlers(), bridge
+	cfg.AdminRoutes = adminRoutes(n, log)
+	srv := feedserver.New(cfg)
+	srv.SetNodeState(feedserver.NodeInitial)
+	w := &roles{c: c, n: n, srv: srv, bridge: bridge, log: log}
+	srv.Registry().MustRegister(newRaftCollector(n), orderfeed.NewCollector(w))
+	d := ha.NewDriver(n, ha.Hooks{SetState: srv.SetNodeState, BecomeActive: w.becomeActive, BecomeStandby: w.becomeStandby}, log.With("component", "ha"))
+
+	sctx, stopServer := context.WithCancel(context.Background())
+	defer stopServer()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(sctx, c.Listener) }()
+	dctx, stopDriver := context.WithCancel(context.Background())
+	defer stopDriver()
+	driven := make(chan error, 1)
+	go func() { driven <- d.Run(dctx) }()
+	if c.Serving != nil {
+		c.Serving(srv, n)
+	}
+
+	var first error
+	select {
+	case <-ctx.Done():
+	case err := <-served: // the listener failed
+		first = err
+		served <- nil
+	}
+	if n.IsLeader() {
+		// Hand over before stopping: the standbys then fail over in a round
+		// trip rather than an election timeout (a rolling restart).
+		tctx, cancel := context.WithTimeout(context.Background(), c.StopTimeout)
+		if err := n.TransferLeadership(tctx); err != nil {
+			log.Warn("shutdown: leadership not handed over", "err", err)
+		}
+		cancel()
+	}
+	stopDriver() // BecomeStandby: ingestion and the gateway stop
+	if err := <-driven; err != nil && !errors.Is(err, context.Canceled) && first == nil {
+		first = fmt.Errorf("ha driver: %w", err)
+	}
+	stopServer()
+	if err := <-served; err != nil && first == nil {
+		first = err
+	}
+	w.stopAll()
+	return first
+}
+
+// roles is the work of the node's role, started and stopped by the driver's
+// hooks, which run one at a time on its goroutine.
+type roles struct {
+	c      Cluster
+	n      *ha.Node
+	srv    *feedserver.Server
+	bridge *orderfeed.Bridge
+	log    *slog.Logger
+
+	mu       sync.Mutex
+	gw       *fix.Gateway // the Active's gateway, nil otherwise
+	gwJ      *ha.Journal  // its journal handle, closed after it
+	ingest   context.CancelFunc
+	ingested chan struct{}
+}
+
+// Sessions implements orderfeed.Sessions: the FIX sessions of the Active's
+// gateway, none on a standby.
+func (w *roles) Sessions() []fix.SessionInfo {
+	w.mu.Lock()
+	gw := w.gw
+	w.mu.Unlock()
+	if gw == nil {
+		return nil
+	}
+	return gw.Sessions()
+}
+
+// becomeActive is the Active's start, after the driver's barrier: the local
+// journal holds every committed entry, so the gateway's replay rebuilds the
+// exact book and continues each FIX session's sequence numbers.
+func (w *roles) becomeActive(ctx context.Context) error {
+	w.stopStandbyWork()
+	start := time.Now()
+	if w.c.Gateway != nil {
+		j := w.n.Journal()
+		gw, err := w.c.Gateway(j, fix.LatestPrices(w.srv.Hub().LatestAge), orderfeed.HubEvents{Hub: w.srv.Hub()})
+		if err == nil {
+			if err = gw.Start(); err != nil {
+				_ = gw.Stop()
+			}
+		}
+		if err != nil {
+			_ = j.Close()
+			return fmt.Errorf("fix gateway: %w", err)
+		}
+		w.mu.Lock()
+		w.gw, w.gwJ = gw, j
+		w.mu.Unlock()
+		w.bridge.Attach(w.srv.Hub(), gw)
+		go w.watchGateway(ctx, gw)
+		for _, s := range gw.Sessions() {
+			w.log.Info("fix session", "session", s.ID, "addr", gw.Addr(), "next_out", s.NextSenderSeq, "next_in", s.NextTargetSeq)
+		}
+	}
+	if w.c.Ingest != nil {
+		ictx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		w.mu.Lock()
+		w.ingest, w.ingested = cancel, done
+		w.mu.Unlock()
+		go func() {
+			defer close(done)
+			if err := w.c.Ingest(ictx, w.srv); err != nil && ictx.Err() == nil {
+				w.log.Error("price ingestion", "err", err)
+			}
+		}()
+	}
+	w.log.Info("active", "node", w.n.ID(), "took", time.Since(start).Round(time.Microsecond))
+	return nil
+}
+
+// watchGateway steps the node down when its gateway stops on its own while
+// the node is still Active: a journal append it could not make (the
+// fencing: leadership lost) or a storage failure. Another voter can then
+// take over with the journal the quorum holds.
+func (w *roles) watchGateway(ctx context.Context, gw *fix.Gateway) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-gw.Done():
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	w.log.Error("fix gateway stopped on the active node: handing over", "err", gw.Err())
+	tctx, cancel := context.WithTimeout(context.Background(), w.c.StopTimeout)
+	defer cancel()
+	if err := w.n.TransferLeadership(tctx); err != nil {
+		w.log.Error("leadership not handed over after a gateway failure", "err", err)
+	}
+}
+
+// becomeStandby stops the Active's work, if running, and points the
+// standby's work at leader. Idempotent.
+func (w *roles) becomeStandby(ctx context.Context, leader ha.LeaderInfo) error {
+	w.stopActiveWork()
+	w.startStandbyWork(ctx, leader)
+	return nil
+}
+
+// stopActiveWork stops the price ingestion, then the gateway (its orders in
+// flight finish or fail: a deposed node's journal refuses them, so nothing
+// it sends after losing leadership was not committed).
+func (w *roles) stopActiveWork() {
+	w.mu.Lock()
+	cancel, done := w.ingest, w.ingested
+	gw, j := w.gw, w.gwJ
+	w.ingest, w.ingested, w.gw, w.gwJ = nil, nil, nil, nil
+	w.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+	if gw != nil {
+		w.bridge.Attach(w.srv.Hub(), nil)
+		if err := StopGateway(gw, w.log); err != nil {
+			w.log.Warn("fix gateway stopped with an error (expected after losing leadership)", "err", err)
+		}
+		_ = j.Close()
+	}
+}
+
+// startStandbyWork points the standby's price cascade at the leader's feed.
+func (w *roles) startStandbyWork(_ context.Context, leader ha.LeaderInfo) {
+	w.log.Info("standby", "node", w.n.ID(), "leader", leader.ID, "leader_feed", leader.FeedAddr)
+}
+
+// stopStandbyWork stops the price cascade.
+func (w *roles) stopStandbyWork() {}
+
+// stopAll stops whatever still runs (the driver has stopped).
+func (w *roles) stopAll() {
+	w.stopActiveWork()
+	w.stopStandbyWork()
+}
+
+// ParsePeers parses a cluster's members as the command line and the config
+// file give them, one "ID=RAFTADDR=FEEDADDR" each (the feed address may be
+// left out: "ID=RAFTADDR"), and checks that ids and addresses are unique.
+func ParsePeers(list []string) ([]ha.Peer, error) {
+	out := make([]ha.Peer, 0, len(list))
+	ids, addrs := map[string]bool{}, map[string]bool{}
+	for _, s := range list {
+		parts := strings.Split(s, "=")
+		if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+			return nil, fmt.Errorf("peer %q: want ID=RAFTADDR=FEEDADDR (e.g. n1=127.0.0.1:7001=127.0.0.1:8081)", s)
+		}
+		p := ha.Peer{ID: parts[0], RaftAddr: parts[1]}
+		if len(parts) == 3 {
+			p.FeedAddr = parts[2]
+		}
+		for _, a := range []string{p.RaftAddr, p.FeedAddr} {
+			if a == "" {
+				continue
+			}
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				return nil, fmt.Errorf("peer %q: address %q: %w", s, a, err)
+			}
+		}
+		if ids[p.ID] || addrs[p.RaftAddr] {
+			return nil, fmt.Errorf("peer %q: id or raft address listed twice", s)
+		}
+		ids[p.ID], addrs[p.RaftAddr] = true, true
+		out = append(out, p)
+	}
+	return out, nil
+}
