@@ -73,6 +73,9 @@ func ServeCluster(ctx context.Context, c Cluster) error {
 			log.Error("shutdown: raft node close", "err", cerr)
 		}
 	}()
+	if err := checkMember(n, c.HA, log); err != nil {
+		return err
+	}
 	bridge := orderfeed.New(log.With("component", "requests"))
 	cfg := c.Feed
 	cfg.Journal = n.Journal()
@@ -292,4 +295,46 @@ func ParsePeers(list []string) ([]ha.Peer, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// checkMember refuses a node whose data directory has a raft configuration
+// that does not hold it at its raft address (it was removed, or its
+// address changed): raft would never contact it, and it would wait for
+// ever. A --peers list that differs from the configuration is only logged:
+// it bootstraps a new cluster and is ignored afterwards, and voters added
+// at run time are not in it.
+func checkMember(n *ha.Node, cfg ha.Config, log *slog.Logger) error {
+	conf, err := n.Configuration()
+	if err != nil || len(conf) == 0 {
+		return err // a new joining node has none yet
+	}
+	addr := n.RaftAddr()
+	for _, p := range conf {
+		if p.ID == cfg.ID && p.RaftAddr == addr {
+			if !samePeers(conf, cfg.Peers) && len(cfg.Peers) > 0 {
+				log.Warn("--peers differs from the cluster's configuration, which wins (peers only bootstrap a new cluster)", "configuration", conf, "peers", cfg.Peers)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("node %s at %s is not a member of the cluster's configuration %v (removed, or its raft address changed): "+
+		"start it with the address it was added with, or add it again (POST /cluster/voters on the active node) with a new data directory", cfg.ID, addr, conf)
+}
+
+// samePeers reports whether a and b name the same ids at the same raft
+// addresses.
+func samePeers(a, b []ha.Peer) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	m := make(map[string]string, len(a))
+	for _, p := range a {
+		m[p.ID] = p.RaftAddr
+	}
+	for _, p := range b {
+		if m[p.ID] != p.RaftAddr {
+			return false
+		}
+	}
+	return true
 }

@@ -33,6 +33,7 @@ type clusterStatus struct {
 	CommitIndex   uint64             `json:"commit_index"`
 	AppliedIndex  uint64             `json:"applied_index"`
 	LastLogIndex  uint64             `json:"last_log_index"`
+	LastSnapshot  uint64             `json:"last_snapshot_index"`
 	Members       []ha.Peer          `json:"members"`
 	Configuration []ha.Peer          `json:"configuration"`
 	Followers     []ha.FollowerStats `json:"followers,omitempty"`
@@ -57,7 +58,7 @@ func adminRoutes(n *ha.Node, log *slog.Logger) map[string]http.HandlerFunc {
 				return
 			}
 			writeJSON(w, http.StatusOK, clusterStatus{ID: n.ID(), Role: st.Role.String(), Term: st.Term, Leader: st.Leader, CaughtUp: st.CaughtUp,
-				CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex, LastLogIndex: st.LastLogIndex,
+				CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex, LastLogIndex: st.LastLogIndex, LastSnapshot: st.LastSnapshotIndex,
 				Members: n.Members(), Configuration: conf, Followers: st.Followers})
 		},
 		"POST /cluster/voters": func(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"time"
 
 	"tickwire/feedserver"
 	"tickwire/fix"
@@ -30,6 +31,10 @@ type clusterFlags struct {
 	raftAdvertise    string
 	peers            string
 	join, raftNoSync bool
+	// Raft snapshots: tests and the soak make them frequent, so a standby
+	// far behind installs one.
+	snapThreshold, trailingLogs uint64
+	snapInterval                time.Duration
 }
 
 func (c *clusterFlags) register(fs *flag.FlagSet) {
@@ -41,6 +46,9 @@ func (c *clusterFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.peers, "peers", "", "the initial members, this node included, the same list on each: comma-separated `ID=RAFTADDR=FEEDADDR` (a new cluster bootstraps from it; ignored once the data directory has raft state)")
 	fs.BoolVar(&c.join, "join", false, "a new node joining a running cluster: start without bootstrapping and wait for POST /cluster/voters on the active node")
 	fs.BoolVar(&c.raftNoSync, "raft-nosync", false, "do not fsync the raft log: an entry is acknowledged once a quorum holds it in memory (docs/HA.md)")
+	fs.Uint64Var(&c.snapThreshold, "raft-snapshot-threshold", 0, "snapshot the journal state after this many raft log entries (0: 8192)")
+	fs.Uint64Var(&c.trailingLogs, "raft-trailing-logs", 0, "raft log entries kept after a snapshot, for a standby slightly behind (0: 10240)")
+	fs.DurationVar(&c.snapInterval, "raft-snapshot-interval", 0, "how often raft checks whether to snapshot (0: 30s)")
 }
 
 // haConfig checks the cluster flags and returns the raft node's Config,
@@ -68,7 +76,8 @@ func (c *clusterFlags) haConfig(data string, log *slog.Logger) (ha.Config, error
 		}
 	}
 	return ha.Config{ID: c.nodeID, ClusterID: c.clusterID, BindAddr: c.raftAddr, AdvertiseAddr: c.raftAdvertise,
-		DataDir: filepath.Join(data, "raft"), Peers: peers, Join: c.join, NoSync: c.raftNoSync, Logger: log.With("component", "raft")}, nil
+		DataDir: filepath.Join(data, "raft"), Peers: peers, Join: c.join, NoSync: c.raftNoSync, Logger: log.With("component", "raft"),
+		SnapshotThreshold: c.snapThreshold, TrailingLogs: c.trailingLogs, SnapshotInterval: c.snapInterval}, nil
 }
 
 // serveClusterNode is `tickwire server --cluster`: the feed server of cfg
