@@ -9,7 +9,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # 5-10 s per target here.
 FUZZTIME ?= 150000x
 
-.PHONY: all build demo check test test-deps vet fmt fuzz bench clean fix-deps stress
+.PHONY: all build demo cluster-demo cluster-soak cluster-bench check test test-deps vet fmt fuzz bench clean fix-deps stress
 
 all: vet test
 
@@ -19,6 +19,18 @@ build:
 ## demo: replay real recorded ticks through a real server into the trader dashboard
 demo: build
 	./$(BIN) demo
+
+## cluster-demo: three nodes on 127.0.0.1, the dashboard on all three, the active node killed (kill -9) every minute (docs/HA.md)
+cluster-demo: build
+	./$(BIN) cluster demo
+
+## cluster-soak: 20 rounds of kill -9 of the active node under order flow; every client's view checked (docs/HA.md)
+cluster-soak: build
+	./$(BIN) cluster soak --rounds 20
+
+## cluster-bench: the failover benchmark, 20 rounds timed (docs/BENCHMARKS.md)
+cluster-bench: build
+	./$(BIN) cluster bench --rounds 20
 
 ## check: the inner loop, under a minute: vet and the fast tests (-short skips soak, tmux, killed processes, the binary, multi-second timeouts; no -race)
 check: vet

@@ -9,6 +9,7 @@
 //	tickwire soak     precise-recovery soak: random connection cuts, exact streams
 //	tickwire bench    measure tickwire against baselines
 //	tickwire token    key pairs, signed tokens and API keys
+//	tickwire cluster  a local 3-node cluster: failover demo, soak, benchmark
 package main
 
 import (
@@ -41,6 +42,7 @@ func commands() []command {
 		{"soak", "cut client connections at random while publishing order events; check each got all, once, in order", runSoak},
 		{"bench", "measure tickwire against baselines (pingpong, fanout, idle, ramp)", runBench},
 		{"token", "key pairs, signed tokens and API keys for authentication", runToken},
+		{"cluster", "a local 3-node cluster: demo (failover on screen), soak, bench", runCluster},
 	}
 }
 
