@@ -309,8 +309,12 @@ func (c *Config) validate() error {
 	if c.DataDir == "" {
 		return errors.New("ha: no data directory")
 	}
-	if _, _, err := net.SplitHostPort(c.BindAddr); err != nil {
+	host, _, err := net.SplitHostPort(c.BindAddr)
+	if err != nil {
 		return fmt.Errorf("ha: raft bind address %q: %w", c.BindAddr, err)
+	}
+	if ip := net.ParseIP(host); (host == "" || ip != nil && ip.IsUnspecified()) && c.AdvertiseAddr == "" {
+		return fmt.Errorf("ha: raft bind address %q listens on every interface: set an advertise address other nodes can dial", c.BindAddr)
 	}
 	if c.AdvertiseAddr != "" {
 		if _, _, err := net.SplitHostPort(c.AdvertiseAddr); err != nil {
