@@ -69,9 +69,10 @@ type Config struct {
 	TrailingLogs      uint64
 	SnapshotInterval  time.Duration
 
-	// LagTolerance is how long a Standby may stay behind the leader's commit
-	// index before the driver says Syncing again (default 2 s): a follower
-	// under load is always a few entries behind for a moment.
+	// LagTolerance is how long a caught-up follower may stay behind the
+	// commit index the leader sent it before Status.CaughtUp turns false
+	// (default 2 s): a follower under load is a few entries behind most of
+	// the time, for a moment each time.
 	LagTolerance time.Duration
 
 	// Logger receives the node's logs (and raft's, at warn and above unless
@@ -115,10 +116,10 @@ type Timeouts struct {
 // Config.Timeouts.
 func DefaultTimeouts() Timeouts {
 	return Timeouts{
-		HeartbeatTimeout:   200 * time.Millisecond,
-		ElectionTimeout:    200 * time.Millisecond,
-		LeaderLeaseTimeout: 100 * time.Millisecond,
-		CommitTimeout:      5 * time.Millisecond,
+		HeartbeatTimeout:   250 * time.Millisecond,
+		ElectionTimeout:    250 * time.Millisecond,
+		LeaderLeaseTimeout: 250 * time.Millisecond,
+		CommitTimeout:      10 * time.Millisecond,
 		ApplyTimeout:       5 * time.Second,
 	}
 }
