@@ -196,7 +196,7 @@ func (w *roles) becomeActive(ctx context.Context) error {
 			}
 		}()
 	}
-	w.log.Info("active", "node", w.n.ID(), "took", time.Since(start).Round(time.Microsecond))
+	w.log.Info("active", "node", w.n.ID(), "took", time.Since(start).Round(time.Microsecond).String())
 	return nil
 }
 
