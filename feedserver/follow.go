@@ -26,9 +26,10 @@ import (
 // resume on any node. New streams are found by listing the journal every
 // followPoll, or at once when the journal says so (StreamWatcher).
 //
-// While following, sequenced publishes are refused (ErrStandby) and so are
-// requests (requests.go): their Error names the active node when known
-// (SetActiveAddr). StopFollowing (the node becomes active) stops the
+// While following, sequenced publishes are refused (ErrStandby). Requests
+// (requests.go) are forwarded to the active node on behalf of their sender
+// (SetRequestForwarder), or refused with an Error naming the reason and the
+// active node (SetActiveAddr). StopFollowing (the node becomes active) stops the
 // followers, feeds the rings up to the journal's head, and only then
 // accepts publishes: the next event continues the window, no gap, no
 // duplicate.
@@ -57,8 +58,9 @@ const followBuffer = 1024
 // followState is the hub's follow mode. Its mutex orders FollowJournal and
 // StopFollowing; on is read on every sequenced publish.
 type followState struct {
-	on     atomic.Bool
-	active atomic.Pointer[string] // the active node's feed address, for refusals
+	on      atomic.Bool
+	active  atomic.Pointer[string]           // the active node's feed address, for refusals
+	forward atomic.Pointer[RequestForwarder] // sends requests there; nil: refuse them
 
 	mu     sync.Mutex
 	cancel context.CancelFunc // guarded by mu; nil when no follower runs
@@ -92,20 +94,49 @@ func (s *Server) Following() bool { return s.hub.follow.on.Load() }
 // publishes and requests.
 func (s *Server) SetActiveAddr(addr string) { s.hub.follow.active.Store(&addr) }
 
-// standbyRefusal is why a request cannot be handled here, or "" when the
-// server is not following.
-func (h *Hub) standbyRefusal() string {
-	if !h.follow.on.Load() {
-		return ""
+// RequestForwarder sends a request a standby received to the active node,
+// on behalf of its sender: it presents the sender's own credential (its
+// Hello's) there, so the active node authenticates and authorizes the
+// request exactly as if the client had connected to it, and the standby
+// can do nothing the client could not. Its error is the client's answer, as
+// a RequestHandler's: the active node's refusal verbatim, or why the
+// request could not be forwarded (then its outcome may be unknown: the
+// error says so). cascade.Forwarder implements it.
+type RequestForwarder func(ctx context.Context, credential, topic string, data []byte) error
+
+// SetRequestForwarder makes a following server forward requests to the
+// active node (nil: refuse them, naming the active node).
+func (s *Server) SetRequestForwarder(f RequestForwarder) {
+	if f == nil {
+		s.hub.follow.forward.Store(nil)
+		return
 	}
+	s.hub.follow.forward.Store(&f)
+}
+
+// forwardRequest answers a request on a following server: forwarded to the
+// active node when a forwarder is set and an active node is known, refused
+// naming the reason otherwise. Reader goroutine.
+func (c *Conn) forwardRequest(f *protocol.Event) error {
+	fs := &c.srv.hub.follow
 	addr := ""
-	if p := h.follow.active.Load(); p != nil {
+	if p := fs.active.Load(); p != nil {
 		addr = *p
 	}
 	if addr == "" {
-		return "this node is a standby and there is no active node at the moment (failover under way): retry shortly"
+		return errors.New("this node is a standby and there is no active node at the moment (failover under way): retry shortly")
 	}
-	return "this node is a standby: send requests to the active node at " + addr
+	fw := fs.forward.Load()
+	if fw == nil {
+		return fmt.Errorf("this node is a standby: send requests to the active node at %s", addr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	err := (*fw)(ctx, c.credential, f.Topic, f.Data)
+	if err != nil {
+		c.logger().Info("forwarded request refused or failed", "topic", f.Topic, "active", addr, "err", err)
+	}
+	return err
 }
 
 // isRequestTopic reports whether topic is a request topic a standby refuses:

@@ -49,9 +49,11 @@ const maxRequestReason = 1024
 // or reports false when f's topic is not a request topic. Reader goroutine.
 func (c *Conn) handleRequest(f *protocol.Event) bool {
 	h := c.srv.cfg.Requests[f.Topic]
-	if reason := c.srv.hub.standbyRefusal(); reason != "" && c.srv.isRequestTopic(f.Topic) {
+	if c.srv.Following() && c.srv.isRequestTopic(f.Topic) {
 		c.flushEvents()
-		c.sendError(protocol.CodeBadPublish, reason, f.Topic) // follow.go
+		if err := c.forwardRequest(f); err != nil { // a standby: follow.go
+			c.sendError(protocol.CodeBadPublish, truncateReason(err.Error()), f.Topic)
+		}
 		return true
 	}
 	if h == nil {
