@@ -110,10 +110,17 @@ func TestForwardRequests(t *testing.T) {
 	if e, ok := next().(*protocol.Event); !ok || string(e.Data) != "ack O3" || e.Seq != 2 {
 		t.Fatalf("after a forwarded request: %+v, want event 2 \"ack O3\"", e)
 	}
+	// The event can come (followed from the journal) before the active
+	// node's answer to O3: a refused request after it is answered only once
+	// O3's is (requests of a connection are handled in order).
+	request("bad")
+	if e, ok := next().(*protocol.Error); !ok || e.Reason != "new O2: refused by the active node" {
+		t.Fatalf("after a refused request: %+v, want the active node's refusal verbatim", e)
+	}
 	mu.Lock()
 	got := strings.Join(seen, ", ")
 	mu.Unlock()
-	if got != "apikey:alice: O1, apikey:alice: bad, apikey:alice: O3" {
+	if got != "apikey:alice: O1, apikey:alice: bad, apikey:alice: O3, apikey:alice: bad" {
 		t.Fatalf("the active node's handler saw %q: want each request once, from the trader's principal", got)
 	}
 
