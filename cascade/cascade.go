@@ -43,8 +43,8 @@ import (
 type Config struct {
 	// Hub is the local hub the cascaded values are published into. Required.
 	Hub *feedserver.Hub
-	// Upstream is the active node's WebSocket URL ("ws://host:port/ws");
-	// "" until one is known (SetUpstream).
+	// Upstream is the active node's feed: its WebSocket URL
+	// ("ws://host:port/ws") or host:port; "" until one is known (SetUpstream).
 	Upstream string
 	// Token is the cascade's credential on the active node (Hello and
 	// GET /topics). Least privilege: an API key with no role, whose topic
@@ -108,11 +108,11 @@ func New(cfg Config) (*Cascade, error) {
 	if cfg.Hub == nil {
 		return nil, errors.New("cascade: Config.Hub is nil")
 	}
-	if cfg.Upstream != "" {
-		if _, err := topicsURL(cfg.Upstream); err != nil {
-			return nil, err
-		}
+	up, err := UpstreamURL(cfg.Upstream)
+	if err != nil {
+		return nil, err
 	}
+	cfg.Upstream = up
 	if cfg.Refresh <= 0 {
 		cfg.Refresh = time.Second
 	}
@@ -141,15 +141,15 @@ func New(cfg Config) (*Cascade, error) {
 	}, nil
 }
 
-// SetUpstream points the cascade at another active node ("" for none: a
-// failover under way). The link to the old one ends, its topics are marked
+// SetUpstream points the cascade at another active node: its feed's
+// WebSocket URL or host:port (UpstreamURL); "" for none (a failover under
+// way, or this node became the active one). The link to the old one ends, its topics are marked
 // stale, and the new one's values replace them. The HA driver calls it on
 // every role change.
-func (c *Cascade) SetUpstream(rawURL string) error {
-	if rawURL != "" {
-		if _, err := topicsURL(rawURL); err != nil {
-			return err
-		}
+func (c *Cascade) SetUpstream(addr string) error {
+	rawURL, err := UpstreamURL(addr)
+	if err != nil {
+		return err
 	}
 	c.mu.Lock()
 	same := c.upstream == rawURL
@@ -381,6 +381,22 @@ func (c *Cascade) listTopics(ctx context.Context, u string) ([]string, error) {
 	return names, nil
 }
 
+// UpstreamURL turns an active node's feed address into its WebSocket URL:
+// a bare "host:port" (ha.LeaderInfo.FeedAddr) becomes "ws://host:port/ws";
+// a ws:// or wss:// URL is kept. "" stays "" (no active node).
+func UpstreamURL(addr string) (string, error) {
+	if addr == "" {
+		return "", nil
+	}
+	if !strings.Contains(addr, "://") {
+		addr = "ws://" + addr + "/ws"
+	}
+	if _, err := topicsURL(addr); err != nil {
+		return "", err
+	}
+	return addr, nil
+}
+
 // topicsURL is the REST topic list of the feed at WebSocket URL ws.
 func topicsURL(ws string) (string, error) {
 	u, err := url.Parse(ws)
@@ -393,7 +409,7 @@ func topicsURL(ws string) (string, error) {
 	case "wss":
 		u.Scheme = "https"
 	default:
-		return "", fmt.Errorf("cascade: upstream %q: want a ws:// or wss:// URL", ws)
+		return "", fmt.Errorf("cascade: upstream %q: want a ws:// or wss:// URL, or host:port", ws)
 	}
 	if u.Host == "" {
 		return "", fmt.Errorf("cascade: upstream %q has no host", ws)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -175,7 +176,7 @@ func TestCascade(t *testing.T) {
 	t1 := t0.Add(time.Minute)
 	publish(t, active2.Hub(), "EURUSD", t1, protocol.Bid, 1.2)
 	publish(t, active2.Hub(), "X.trades", t1, protocol.Volume, 40)
-	if err := c.SetUpstream(active2URL); err != nil {
+	if err := c.SetUpstream(strings.TrimSuffix(strings.TrimPrefix(active2URL, "ws://"), "/ws")); err != nil { // host:port, as ha.LeaderInfo.FeedAddr
 		t.Fatal(err)
 	}
 	p = w.waitPrice(t, "EURUSD 1.2 from the new active node", "EURUSD", value(protocol.Bid, 1.2))
@@ -232,6 +233,11 @@ func TestTopicsURL(t *testing.T) {
 	for _, bad := range []string{"http://127.0.0.1/ws", "ws:///ws", "::"} {
 		if _, err := topicsURL(bad); err == nil {
 			t.Errorf("topicsURL(%q): no error", bad)
+		}
+	}
+	for in, want := range map[string]string{"127.0.0.1:8080": "ws://127.0.0.1:8080/ws", "": "", "wss://a:1/ws": "wss://a:1/ws"} {
+		if got, err := UpstreamURL(in); err != nil || got != want {
+			t.Errorf("UpstreamURL(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
 }

@@ -45,7 +45,8 @@ type Forwarder struct {
 // ForwarderConfig configures a Forwarder. Zero fields take the defaults in
 // their comments.
 type ForwarderConfig struct {
-	// Upstream is the active node's WebSocket URL; "" while there is none.
+	// Upstream is the active node's feed (WebSocket URL or host:port); ""
+	// while there is none.
 	Upstream string
 	// TLS configures wss:// (nil: the system roots).
 	TLS *tls.Config
@@ -57,11 +58,11 @@ type ForwarderConfig struct {
 
 // NewForwarder returns a Forwarder; Close it when done.
 func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
-	if cfg.Upstream != "" {
-		if _, err := topicsURL(cfg.Upstream); err != nil {
-			return nil, err
-		}
+	up, err := UpstreamURL(cfg.Upstream)
+	if err != nil {
+		return nil, err
 	}
+	cfg.Upstream = up
 	if cfg.IdleClose <= 0 {
 		cfg.IdleClose = time.Minute
 	}
@@ -75,13 +76,14 @@ func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
 	return f, nil
 }
 
-// SetUpstream points the forwarder at another active node ("" for none);
-// connections to the old one are closed.
-func (f *Forwarder) SetUpstream(rawURL string) error {
-	if rawURL != "" {
-		if _, err := topicsURL(rawURL); err != nil {
-			return err
-		}
+// SetUpstream points the forwarder at another active node (a WebSocket URL
+// or host:port, UpstreamURL; "" for none); connections to the old one are
+// closed, failing the requests waiting on them with an error that says their
+// outcome is unknown.
+func (f *Forwarder) SetUpstream(addr string) error {
+	rawURL, err := UpstreamURL(addr)
+	if err != nil {
+		return err
 	}
 	f.mu.Lock()
 	f.upstream = rawURL

@@ -39,17 +39,23 @@ import (
 var ErrStandby = errors.New("this node is a standby: its sequenced topics follow the active node's journal, publish on the active node")
 
 // StreamWatcher is optionally implemented by a journal that can say when a
-// stream is created (a replicated journal applying another node's first
-// append), so a follower learns of it without waiting for the next poll.
+// stream is created (ha.Journal: a replicated journal applying another
+// node's first append), so a follower learns of it at once rather than at
+// the next listing.
 type StreamWatcher interface {
-	// WatchStreams returns a channel that receives (without blocking the
-	// journal: a buffer of one, extra signals dropped) whenever a stream is
-	// created. The channel is never closed.
-	WatchStreams() <-chan struct{}
+	// WatchStreams returns a channel that receives the name of every
+	// stream created after the call (names that do not fit in buffer are
+	// dropped: the listing catches them), and stop, which ends the watch
+	// and closes the channel.
+	WatchStreams(buffer int) (c <-chan string, stop func() (dropped uint64))
 }
 
-// followPoll is how often a following server lists the journal's streams.
-const followPoll = 250 * time.Millisecond
+// followPoll is how often a following server lists the journal's streams;
+// watchedPoll, when the journal also tells of new ones (StreamWatcher).
+const (
+	followPoll  = 250 * time.Millisecond
+	watchedPoll = 2 * time.Second
+)
 
 // followBuffer is a stream follower's subscription buffer; past it the
 // follower catches up by reading the journal.
@@ -226,14 +232,28 @@ func (h *Hub) followable(name string) bool {
 // discover starts a follower for every sequenced stream of the journal, and
 // for every new one, until ctx ends.
 func (h *Hub) discover(ctx context.Context, srv *Server) {
-	var watch <-chan struct{}
+	var watch <-chan string
+	poll := followPoll
 	if w, ok := h.journal.(StreamWatcher); ok {
-		watch = w.WatchStreams()
+		c, stop := w.WatchStreams(256)
+		defer stop()
+		watch, poll = c, watchedPoll
 	}
-	t := time.NewTicker(followPoll)
+	t := time.NewTicker(poll)
 	defer t.Stop()
 	f := &h.follow
 	followed := make(map[string]bool)
+	start := func(name string) {
+		if followed[name] || !h.followable(name) {
+			return
+		}
+		followed[name] = true
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			h.followStream(ctx, srv, name)
+		}()
+	}
 	for {
 		streams, err := h.journal.Streams()
 		if err != nil {
@@ -243,21 +263,22 @@ func (h *Hub) discover(ctx context.Context, srv *Server) {
 			srv.log.Error("follow: list journal streams", "err", err)
 		}
 		for _, name := range streams {
-			if followed[name] || !h.followable(name) {
-				continue
-			}
-			followed[name] = true
-			f.wg.Add(1)
-			go func() {
-				defer f.wg.Done()
-				h.followStream(ctx, srv, name)
-			}()
+			start(name)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-watch:
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				break wait
+			case name, ok := <-watch:
+				if !ok {
+					watch = nil // closed: listing only
+					continue
+				}
+				start(name)
+			}
 		}
 	}
 }
