@@ -69,15 +69,18 @@ type followState struct {
 	forward atomic.Pointer[RequestForwarder] // sends requests there; nil: refuse them
 
 	mu     sync.Mutex
+	ctx    context.Context    // the followers' context, guarded by mu
 	cancel context.CancelFunc // guarded by mu; nil when no follower runs
 	wg     sync.WaitGroup     // the discoverer and the stream followers
 }
 
 // FollowJournal makes the server a standby edge: from now on its sequenced
 // topics are fed from the journal's committed entries, written by another
-// node, until StopFollowing (or ctx ends, which stops the followers but
-// leaves publishes refused). Sequenced publishes and requests are refused
-// meanwhile. Calling it while following does nothing.
+// node, until StopFollowing. ctx bounds the followers: when it ends they
+// stop, publishes stay refused, and the next FollowJournal starts them
+// again; give it the node's lifetime. Sequenced publishes are refused and
+// requests forwarded or refused meanwhile (SetRequestForwarder). Calling it
+// while following does nothing.
 func (s *Server) FollowJournal(ctx context.Context) error {
 	return s.hub.followJournal(ctx, s)
 }
@@ -157,11 +160,17 @@ func (h *Hub) followJournal(ctx context.Context, srv *Server) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.cancel != nil {
-		return nil
+		if f.ctx.Err() == nil {
+			return nil // following
+		}
+		// The followers' context ended: start them again, from each
+		// window's head.
+		f.cancel()
+		f.wg.Wait()
 	}
 	f.on.Store(true)
 	fctx, cancel := context.WithCancel(ctx)
-	f.cancel = cancel
+	f.ctx, f.cancel = fctx, cancel
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()

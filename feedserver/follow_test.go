@@ -254,3 +254,51 @@ func TestResumeTokenAcrossNodes(t *testing.T) {
 		t.Fatalf("token on a node with another secret: %v, want ErrForeignToken", err)
 	}
 }
+
+// TestFollowJournalRestart: followers whose context ended start again on
+// the next FollowJournal, from their windows' heads.
+func TestFollowJournalRestart(t *testing.T) {
+	j := recovery.NewMem()
+	b, burl := startServer(t, Config{Journal: j})
+	first, cancelFirst := context.WithCancel(context.Background())
+	if err := b.FollowJournal(first); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, burl)
+	if err := c.Send(&protocol.Subscribe{Topics: []string{"orders.R"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "subscription", subscribed(b, 1))
+	ctx := context.Background()
+	if _, err := j.Append(ctx, "orders.R", recovery.Record{Data: []byte("1")}); err != nil {
+		t.Fatal(err)
+	}
+	readEvents(t, c, 1, false)
+	cancelFirst()
+	if err := b.FollowJournal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Append(ctx, "orders.R", recovery.Record{Data: []byte("2")}, recovery.Record{Data: []byte("3")}); err != nil {
+		t.Fatal(err)
+	}
+	// readEvents counts from 1: the client has event 1 already, so read
+	// the two new ones by hand.
+	want := uint64(2)
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for want <= 3 {
+		if err := c.Read(func(f protocol.Frame) error {
+			if e, ok := f.(*protocol.Event); ok {
+				if e.Seq != want {
+					return fmt.Errorf("event %d, want %d", e.Seq, want)
+				}
+				want++
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.StopFollowing(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
