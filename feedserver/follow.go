@@ -57,6 +57,13 @@ const (
 	watchedPoll = 2 * time.Second
 )
 
+// followRetryMin and followRetryMax bound the pause of a stream follower
+// after a journal error before it tries again.
+const (
+	followRetryMin = 100 * time.Millisecond
+	followRetryMax = 5 * time.Second
+)
+
 // followBuffer is a stream follower's subscription buffer; past it the
 // follower catches up by reading the journal.
 const followBuffer = 1024
@@ -307,12 +314,32 @@ func (h *Hub) followStream(ctx context.Context, srv *Server, name string) {
 	}()
 	needRead := true
 	live := make([]recovery.Entry, 0, journalPage)
+	// failed says whether to go on after err: not when the journal is
+	// closed or ctx ended; otherwise (a storage error) after a pause that
+	// grows, so the topic is not given up on.
+	backoff := followRetryMin
+	failed := func(what string, err error) bool {
+		if ctx.Err() != nil || errors.Is(err, recovery.ErrClosed) {
+			return false
+		}
+		srv.log.Error("follow: "+what, "topic", name, "err", err, "retry_in", backoff)
+		t := time.NewTimer(backoff)
+		defer t.Stop()
+		backoff = min(2*backoff, followRetryMax)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
 	for ctx.Err() == nil {
 		if sub == nil {
 			var err error
 			if sub, err = h.journal.Subscribe(name, followBuffer); err != nil {
-				if !errors.Is(err, recovery.ErrClosed) {
-					srv.log.Error("follow: subscribe", "topic", name, "err", err)
+				sub = nil
+				if failed("subscribe", err) {
+					continue
 				}
 				return
 			}
@@ -321,12 +348,12 @@ func (h *Hub) followStream(ctx context.Context, srv *Server, name string) {
 		if needRead {
 			next, n, err := h.followRead(ctx, name, pos)
 			if err != nil {
-				if ctx.Err() == nil && !errors.Is(err, recovery.ErrClosed) {
-					srv.log.Error("follow: read journal", "topic", name, "err", err)
+				if failed("read journal", err) {
+					continue
 				}
 				return
 			}
-			pos, needRead = next, n == journalPage
+			pos, needRead, backoff = next, n == journalPage, followRetryMin
 			continue
 		}
 		select {
