@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"tickwire/cascade"
 	"tickwire/feedserver"
 	"tickwire/fix"
 	"tickwire/ha"
@@ -38,6 +40,12 @@ type Cluster struct {
 	// Ingest, when not nil, is the Active's price ingestion into srv (a
 	// replay), run while the node is Active: it stops when ctx ends.
 	Ingest func(ctx context.Context, srv *feedserver.Server) error
+	// CascadeToken is a standby's credential on the Active's feed for the
+	// price cascade (an API key with no role: docs/HA.md); "" in open mode.
+	CascadeToken string
+	// UpstreamTLS, when not nil, is how a standby trusts the Active's feed
+	// (wss://): the cascade and the request forwarder. Nil: ws://.
+	UpstreamTLS *tls.Config
 	// Serving, when not nil, is called once the node serves (to say where).
 	Serving func(srv *feedserver.Server, n *ha.Node)
 	// StopTimeout bounds handing leadership over on a graceful stop.
@@ -84,7 +92,28 @@ func ServeCluster(ctx context.Context, c Cluster) error {
 	cfg.AdminRoutes = adminRoutes(n, log)
 	srv := feedserver.New(cfg)
 	srv.SetNodeState(feedserver.NodeInitial)
-	w := &roles{c: c, n: n, srv: srv, bridge: bridge, log: log}
+	casc, err := cascade.New(cascade.Config{Hub: srv.Hub(), Token: c.CascadeToken, TLS: c.UpstreamTLS, Name: "cascade-" + c.HA.ID,
+		Logger: log.With("component", "cascade")})
+	if err != nil {
+		return err
+	}
+	fw, err := cascade.NewForwarder(cascade.ForwarderConfig{TLS: c.UpstreamTLS, Logger: log.With("component", "forwarder")})
+	if err != nil {
+		return err
+	}
+	defer fw.Close()
+	srv.SetRequestForwarder(fw.Forward)
+	// The followers and the cascade live as long as the node, not as long
+	// as a hook call.
+	life, endLife := context.WithCancel(context.Background())
+	defer endLife()
+	cascaded := make(chan struct{})
+	go func() {
+		defer close(cascaded)
+		_ = casc.Run(life)
+	}()
+	defer func() { endLife(); <-cascaded }()
+	w := &roles{c: c, n: n, srv: srv, bridge: bridge, casc: casc, fw: fw, life: life, log: log}
 	srv.Registry().MustRegister(newRaftCollector(n), orderfeed.NewCollector(w))
 	d := ha.NewDriver(n, ha.Hooks{SetState: srv.SetNodeState, BecomeActive: w.becomeActive, BecomeStandby: w.becomeStandby}, log.With("component", "ha"))
 
@@ -135,6 +164,9 @@ type roles struct {
 	n      *ha.Node
 	srv    *feedserver.Server
 	bridge *orderfeed.Bridge
+	casc   *cascade.Cascade
+	fw     *cascade.Forwarder
+	life   context.Context // the node's lifetime: the standby's followers
 	log    *slog.Logger
 
 	mu       sync.Mutex
@@ -160,8 +192,10 @@ func (w *roles) Sessions() []fix.SessionInfo {
 // journal holds every committed entry, so the gateway's replay rebuilds the
 // exact book and continues each FIX session's sequence numbers.
 func (w *roles) becomeActive(ctx context.Context) error {
-	w.stopStandbyWork()
 	start := time.Now()
+	if err := w.stopStandbyWork(ctx); err != nil {
+		return err
+	}
 	if w.c.Gateway != nil {
 		j := w.n.Journal()
 		gw, err := w.c.Gateway(j, fix.LatestPrices(w.srv.Hub().LatestAge), orderfeed.HubEvents{Hub: w.srv.Hub()})
@@ -223,10 +257,9 @@ func (w *roles) watchGateway(ctx context.Context, gw *fix.Gateway) {
 
 // becomeStandby stops the Active's work, if running, and points the
 // standby's work at leader. Idempotent.
-func (w *roles) becomeStandby(ctx context.Context, leader ha.LeaderInfo) error {
+func (w *roles) becomeStandby(_ context.Context, leader ha.LeaderInfo) error {
 	w.stopActiveWork()
-	w.startStandbyWork(ctx, leader)
-	return nil
+	return w.startStandbyWork(leader)
 }
 
 // stopActiveWork stops the price ingestion, then the gateway (its orders in
@@ -251,18 +284,56 @@ func (w *roles) stopActiveWork() {
 	}
 }
 
-// startStandbyWork points the standby's price cascade at the leader's feed.
-func (w *roles) startStandbyWork(_ context.Context, leader ha.LeaderInfo) {
-	w.log.Info("standby", "node", w.n.ID(), "leader", leader.ID, "leader_feed", leader.FeedAddr)
+// startStandbyWork makes the feed server an edge of the leader: order
+// streams followed from the local replicated journal (precise), prices
+// cascaded from the leader's feed (gap), order requests forwarded to it.
+// With no leader known (an election), requests are refused with a reason
+// and the cascaded prices are stale until one is.
+func (w *roles) startStandbyWork(leader ha.LeaderInfo) error {
+	if err := w.srv.FollowJournal(w.life); err != nil {
+		return fmt.Errorf("follow the journal: %w", err)
+	}
+	up := ""
+	if leader.FeedAddr != "" && leader.ID != w.n.ID() {
+		up = w.upstreamURL(leader.FeedAddr)
+	}
+	w.srv.SetActiveAddr(up)
+	if err := w.fw.SetUpstream(up); err != nil {
+		return err
+	}
+	if err := w.casc.SetUpstream(up); err != nil {
+		return err
+	}
+	w.log.Info("standby", "node", w.n.ID(), "leader", leader.ID, "upstream", up)
+	return nil
 }
 
-// stopStandbyWork stops the price cascade.
-func (w *roles) stopStandbyWork() {}
+// upstreamURL is the WebSocket URL of a feed address.
+func (w *roles) upstreamURL(addr string) string {
+	if w.c.UpstreamTLS != nil {
+		return "wss://" + addr + "/ws"
+	}
+	return "ws://" + addr + "/ws"
+}
+
+// stopStandbyWork ends the edge's links to the old Active and takes the
+// journal's tail into the feed server's windows before it accepts
+// publishes (after the driver's barrier: the tail is everything committed).
+func (w *roles) stopStandbyWork(ctx context.Context) error {
+	_ = w.casc.SetUpstream("")
+	_ = w.fw.SetUpstream("")
+	if w.srv.Following() {
+		if err := w.srv.StopFollowing(ctx); err != nil {
+			return fmt.Errorf("stop following the journal: %w", err)
+		}
+	}
+	w.srv.SetActiveAddr("")
+	return nil
+}
 
 // stopAll stops whatever still runs (the driver has stopped).
 func (w *roles) stopAll() {
 	w.stopActiveWork()
-	w.stopStandbyWork()
 }
 
 // ParsePeers parses a cluster's members as the command line and the config

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -35,6 +36,7 @@ type clusterFlags struct {
 	// far behind installs one.
 	snapThreshold, trailingLogs uint64
 	snapInterval                time.Duration
+	cascadeTokenFile, peerCA    string
 }
 
 func (c *clusterFlags) register(fs *flag.FlagSet) {
@@ -49,6 +51,8 @@ func (c *clusterFlags) register(fs *flag.FlagSet) {
 	fs.Uint64Var(&c.snapThreshold, "raft-snapshot-threshold", 0, "snapshot the journal state after this many raft log entries (0: 8192)")
 	fs.Uint64Var(&c.trailingLogs, "raft-trailing-logs", 0, "raft log entries kept after a snapshot, for a standby slightly behind (0: 10240)")
 	fs.DurationVar(&c.snapInterval, "raft-snapshot-interval", 0, "how often raft checks whether to snapshot (0: 30s)")
+	fs.StringVar(&c.cascadeTokenFile, "cascade-token-file", "", "a standby's credential on the active node's feed for the price cascade, read from `FILE` (an API key with no role: 'tickwire token apikey --name edge-cascade'); none in open mode")
+	fs.StringVar(&c.peerCA, "peer-ca", "", "with TLS, trust the other nodes' feed certificates in this PEM `FILE` (default: --tls-self-signed's certificate, else the system roots)")
 }
 
 // haConfig checks the cluster flags and returns the raft node's Config,
@@ -133,9 +137,22 @@ func serveClusterNode(ctx context.Context, f *serverFlags, cfg feedserver.Config
 		return fmt.Errorf("listen: %w", err)
 	}
 	wsURL := stls.WSScheme() + "://" + ln.Addr().String() + "/ws"
-	return node.ServeCluster(ctx, node.Cluster{HA: hc, Feed: cfg, Listener: stls.Listener(ln), Gateway: gateway, Ingest: ingest, Logger: log,
-		Serving: func(_ *feedserver.Server, n *ha.Node) {
-			log.Info("serving", "ws", wsURL, "node", hc.ID, "raft", n.RaftAddr(), "tls", stls.Config != nil)
-			fmt.Fprintf(stdout, "tickwire cluster node %s listening on %s (raft %s)\n", hc.ID, wsURL, n.RaftAddr())
-		}})
+	nc := node.Cluster{HA: hc, Feed: cfg, Listener: stls.Listener(ln), Gateway: gateway, Ingest: ingest, Logger: log}
+	if f.cluster.cascadeTokenFile != "" {
+		if nc.CascadeToken, err = readSecretFile("--cascade-token-file", f.cluster.cascadeTokenFile); err != nil {
+			_ = ln.Close()
+			return err
+		}
+	}
+	if stls.Config != nil {
+		if nc.UpstreamTLS, err = tlsconf.ClientConfig(cmp.Or(f.cluster.peerCA, stls.Trust)); err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("--peer-ca: %w", err)
+		}
+	}
+	nc.Serving = func(_ *feedserver.Server, n *ha.Node) {
+		log.Info("serving", "ws", wsURL, "node", hc.ID, "raft", n.RaftAddr(), "tls", stls.Config != nil)
+		fmt.Fprintf(stdout, "tickwire cluster node %s listening on %s (raft %s)\n", hc.ID, wsURL, n.RaftAddr())
+	}
+	return node.ServeCluster(ctx, nc)
 }
