@@ -201,13 +201,16 @@ func (ld *Load) tradeLoop(ctx context.Context, t *trader) {
 
 func (ld *Load) startFIX(ctx context.Context) error {
 	addrs := ld.l.FIXAddrs()
-	opt := fixclient.Options{SenderCompID: ld.l.opts.FIXClient, TargetCompID: "TICKWIRE", Addrs: addrs, StoreDir: ld.opts.FIXStore}
+	opt := fixclient.Options{SenderCompID: ld.l.opts.FIXClient, TargetCompID: "TICKWIRE", Addrs: addrs, StoreDir: ld.opts.FIXStore,
+		HeartBtInt: 1, ReconnectInterval: 1}
 	settings, err := fixclient.Settings(opt)
 	if err != nil {
 		return err
 	}
-	s := settings.GlobalSettings()
-	s.Set("ReconnectInterval", "1")
+	// Fast failure detection (HeartBtInt 1 s), so a frozen Active (no RST)
+	// is left within seconds; a short logon timeout, so a frozen node that
+	// still accepts TCP connections does not hold the next attempt long.
+	settings.GlobalSettings().Set("LogonTimeout", "2")
 	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	c, err := fixclient.Connect(lctx, settings, ld.opts.Logger.With("component", "fixclient"))
@@ -396,6 +399,16 @@ func (ld *Load) Check(ctx context.Context, active int) error {
 	for _, t := range ld.traders {
 		topics = append(topics, orderwire.AccountTopic(t.account))
 	}
+	if ld.fix != nil {
+		if err := ld.fix.waitAnswered(ctx); err != nil {
+			return err
+		}
+	}
+	// Reports and fills of orders in flight go on for a moment after the
+	// flow pauses: read the journal once it is quiet.
+	if err := waitQuiet(ctx, base); err != nil {
+		return err
+	}
 	journal, err := readAll(ctx, ld.l.Nodes[active].URL(), base, topics)
 	if err != nil {
 		return err
@@ -463,8 +476,8 @@ type orderView struct {
 
 // check checks the counterparty's messages; book are the Active's events
 // of the counterparty's account.
-func (f *fixSide) check(ctx context.Context, book []client.SequencedEvent) error {
-	// Wait for an answer to every order sent.
+// waitAnswered waits for an answer to every order sent.
+func (f *fixSide) waitAnswered(ctx context.Context) error {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -485,6 +498,36 @@ func (f *fixSide) check(ctx context.Context, book []client.SequencedEvent) error
 		case <-tick.C:
 		}
 	}
+	return nil
+}
+
+// waitQuiet waits until no sequenced topic of the node at base moves for
+// half a second.
+func waitQuiet(ctx context.Context, base string) error {
+	prev, err := sequencedHeads(ctx, base)
+	if err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the journal did not settle: %w", ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
+		cur, err := sequencedHeads(ctx, base)
+		if err != nil {
+			return err
+		}
+		if fmt.Sprint(cur) == fmt.Sprint(prev) {
+			return nil
+		}
+		prev = cur
+	}
+}
+
+func (f *fixSide) check(ctx context.Context, book []client.SequencedEvent) error {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	want := map[string]orderView{}
 	for _, ev := range book {
 		oe, err := orderwire.DecodeOrderEvent(ev.Data)
@@ -612,7 +655,9 @@ func sequencedHeads(ctx context.Context, base string) (map[string]uint64, error)
 	}
 	out := map[string]uint64{}
 	for _, t := range ts {
-		out[t.Name] = t.Seq
+		if t.Kind == "sequenced" {
+			out[t.Name] = t.Seq
+		}
 	}
 	return out, nil
 }

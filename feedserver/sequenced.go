@@ -175,8 +175,12 @@ func (w *writer) readJournal(sb *sub, budget int) (more bool, err error) {
 		if !errors.As(err, &pe) {
 			return false, fmt.Errorf("read journal of %q: %w", tp.name, err)
 		}
+		if w.replicaBehind(sb, pe) {
+			return false, nil // the next event applied wakes the writer
+		}
 		return true, w.historyLost(sb, pe, enc)
 	}
+	sb.aheadSince = time.Time{}
 	size, n := 0, 0
 	for ; n < len(es) && (n == 0 || size < budget); n++ {
 		// Entries larger than the average so far stop the page early:
@@ -201,6 +205,32 @@ func (w *writer) readJournal(sb *sub, budget int) (more bool, err error) {
 	w.setCursor(sb, next, epoch, false)
 	sb.lost = 0
 	return n > 0, nil
+}
+
+// Bounds of a position ahead of a cluster node's journal that is waited for.
+const (
+	maxReplicaLead  = 1 << 16
+	maxReplicaDelay = 10 * time.Second
+)
+
+// replicaBehind reports whether sb's position, ahead of the journal's head
+// in its epoch, is one this cluster node has yet to apply: a trader that
+// moved here from the Active holds events the quorum committed and this
+// node's journal is about to apply (raft tells a follower of a commit on
+// its next contact). Then the position is kept and served once the journal
+// reaches it, rather than reported lost. A position further ahead, or still
+// ahead after maxReplicaDelay, is impossible: history lost, as on a single
+// node. Writer goroutine only.
+func (w *writer) replicaBehind(sb *sub, pe *recovery.PositionError) bool {
+	if !w.c.srv.cfg.Cluster || !errors.Is(pe, recovery.ErrPositionAhead) || pe.Pos.Epoch == "" ||
+		pe.Pos.Epoch != pe.Head.Epoch || pe.Pos.Seq-pe.Head.Seq > maxReplicaLead {
+		return false
+	}
+	if sb.aheadSince.IsZero() {
+		sb.aheadSince = time.Now()
+		w.c.logger().Info("position ahead of this node's journal: waiting for it to apply", "topic", sb.topic.name, "position", pe.Pos, "head", pe.Head)
+	}
+	return time.Since(sb.aheadSince) < maxReplicaDelay
 }
 
 // appendArena appends one frame encoded by enc into the arena and to the

@@ -327,6 +327,10 @@ type sub struct {
 	verify bool   // sequenced: check the position against the journal before serving it
 	lost   int    // sequenced: history-lost markers in a row; writer only
 	avg    int    // sequenced: mean encoded size of the events last read from the journal; writer only
+	// aheadSince (sequenced, cluster): when the position was first found
+	// ahead of this node's journal (sequenced.go, replicaBehind). Writer
+	// goroutine only.
+	aheadSince time.Time
 
 	minInterval time.Duration // the client's requested maximum rate, as an interval
 	lastWrite   time.Time
