@@ -201,16 +201,16 @@ func (ld *Load) tradeLoop(ctx context.Context, t *trader) {
 
 func (ld *Load) startFIX(ctx context.Context) error {
 	addrs := ld.l.FIXAddrs()
+	// Fast failure detection (HeartBtInt 1 s), so a frozen Active (no RST)
+	// is left within seconds; the next alternate host tried 100 ms later;
+	// a short logon timeout, so a frozen node that still accepts TCP
+	// connections does not hold the next attempt long.
 	opt := fixclient.Options{SenderCompID: ld.l.opts.FIXClient, TargetCompID: "TICKWIRE", Addrs: addrs, StoreDir: ld.opts.FIXStore,
-		HeartBtInt: 1, ReconnectInterval: 1}
+		HeartBtInt: 1, ReconnectDelay: 100 * time.Millisecond, LogonTimeout: 2 * time.Second}
 	settings, err := fixclient.Settings(opt)
 	if err != nil {
 		return err
 	}
-	// Fast failure detection (HeartBtInt 1 s), so a frozen Active (no RST)
-	// is left within seconds; a short logon timeout, so a frozen node that
-	// still accepts TCP connections does not hold the next attempt long.
-	settings.GlobalSettings().Set("LogonTimeout", "2")
 	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	c, err := fixclient.Connect(lctx, settings, ld.opts.Logger.With("component", "fixclient"))

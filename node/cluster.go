@@ -196,9 +196,12 @@ func (w *roles) becomeActive(ctx context.Context) error {
 	if err := w.stopStandbyWork(ctx); err != nil {
 		return err
 	}
+	caughtUp := time.Since(start)
+	var built time.Duration
 	if w.c.Gateway != nil {
 		j := w.n.Journal()
 		gw, err := w.c.Gateway(j, fix.LatestPrices(w.srv.Hub().LatestAge), orderfeed.HubEvents{Hub: w.srv.Hub()})
+		built = time.Since(start) - caughtUp
 		if err == nil {
 			if err = gw.Start(); err != nil {
 				_ = gw.Stop()
@@ -230,7 +233,10 @@ func (w *roles) becomeActive(ctx context.Context) error {
 			}
 		}()
 	}
-	w.log.Info("active", "node", w.n.ID(), "took", time.Since(start).Round(time.Microsecond).String())
+	// How long the switch took: the feed server's catch-up on the journal's
+	// tail, the gateway's replay of the book and the FIX stores, its start.
+	w.log.Info("active", "node", w.n.ID(), "took", time.Since(start).Round(time.Microsecond).String(),
+		"feed_catch_up", caughtUp.Round(time.Microsecond).String(), "gateway_replay", built.Round(time.Microsecond).String())
 	return nil
 }
 

@@ -49,6 +49,12 @@ type Options struct {
 	HeartBtInt int
 	// ReconnectInterval in seconds. Default 1.
 	ReconnectInterval int
+	// ReconnectDelay, when set, replaces ReconnectInterval with a finer
+	// delay (a failover to an alternate host in 100 ms); LogonTimeout, when
+	// set, bounds the wait for the gateway's Logon answer (default 10 s: a
+	// frozen host that still accepts connections holds the session that
+	// long before the next alternate).
+	ReconnectDelay, LogonTimeout time.Duration
 	// ResetOnLogon starts every logon at sequence number 1 (ResetSeqNumFlag).
 	ResetOnLogon bool
 	// FileStoreSync fsyncs the store on every message (slow). Default off.
@@ -94,7 +100,14 @@ func Settings(o Options) (*quickfix.Settings, error) {
 		return "N"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "[DEFAULT]\nConnectionType=initiator\nBeginString=FIX.4.4\nHeartBtInt=%d\nReconnectInterval=%d\n", o.HeartBtInt, o.ReconnectInterval)
+	reconnect := strconv.Itoa(o.ReconnectInterval)
+	if o.ReconnectDelay > 0 {
+		reconnect = o.ReconnectDelay.String() // quickfix reads a duration too
+	}
+	fmt.Fprintf(&b, "[DEFAULT]\nConnectionType=initiator\nBeginString=FIX.4.4\nHeartBtInt=%d\nReconnectInterval=%s\n", o.HeartBtInt, reconnect)
+	if o.LogonTimeout > 0 {
+		fmt.Fprintf(&b, "LogonTimeout=%s\n", o.LogonTimeout)
+	}
 	fmt.Fprintf(&b, "FileStorePath=%s\nFileStoreSync=%s\nDataDictionary=%s\nResetOnLogon=%s\n", o.StoreDir, yn(o.FileStoreSync), dict, yn(o.ResetOnLogon))
 	if o.TLS || o.CAFile != "" || o.CertFile != "" {
 		// quickfix's initiator verifies the gateway's name against the
