@@ -632,6 +632,40 @@ func readAll(ctx context.Context, url, base string, topics []string) (map[string
 
 // sequencedHeads are the sequenced topics' last seqs, from GET /topics.
 func sequencedHeads(ctx context.Context, base string) (map[string]uint64, error) {
+	ts, err := topicList(ctx, base)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]uint64{}
+	for _, t := range ts {
+		if t.Kind == "sequenced" {
+			out[t.Name] = t.Seq
+		}
+	}
+	return out, nil
+}
+
+// topicKinds are the topics' kinds, from GET /topics.
+func topicKinds(ctx context.Context, base string) (map[string]string, error) {
+	ts, err := topicList(ctx, base)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, t := range ts {
+		out[t.Name] = t.Kind
+	}
+	return out, nil
+}
+
+// topicEntry is one topic of GET /topics.
+type topicEntry struct {
+	Name string
+	Kind string
+	Seq  uint64
+}
+
+func topicList(ctx context.Context, base string) ([]topicEntry, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/topics", nil)
 	if err != nil {
 		return nil, err
@@ -645,19 +679,9 @@ func sequencedHeads(ctx context.Context, base string) (map[string]uint64, error)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET /topics: %s %v", resp.Status, err)
 	}
-	var ts []struct {
-		Name string
-		Kind string
-		Seq  uint64
-	}
+	var ts []topicEntry
 	if err := json.Unmarshal(b, &ts); err != nil {
 		return nil, fmt.Errorf("GET /topics: %w", err)
 	}
-	out := map[string]uint64{}
-	for _, t := range ts {
-		if t.Kind == "sequenced" {
-			out[t.Name] = t.Seq
-		}
-	}
-	return out, nil
+	return ts, nil
 }

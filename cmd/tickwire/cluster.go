@@ -108,6 +108,12 @@ func runClusterSoak(ctx context.Context, name string, args []string, stdout, std
 	fs.Float64Var(&o.FIXRate, "fix-rate", 20, "the FIX counterparty's orders per second")
 	fs.DurationVar(&o.Between, "between", 2*time.Second, "order flow between two rounds")
 	keep := fs.Bool("keep", false, "keep the nodes' data and logs (else removed after a success)")
+	var bo cluster.BenchOptions
+	if name == "bench" {
+		fs.IntVar(&bo.Orders, "orders", 1000, "orders sent one at a time (D -> ER(New) latency)")
+		fs.IntVar(&bo.Pipelined, "pipelined", 5000, "orders sent pipelined, window 100 (orders/s)")
+		fs.IntVar(&bo.Extra, "cascade-clients", 10, "extra cascade-like clients for the cascade's cost")
+	}
 	var lf logFlags
 	lf.register(fs, "")
 	fs.Usage = func() {
@@ -128,6 +134,20 @@ func runClusterSoak(ctx context.Context, name string, args []string, stdout, std
 	}
 	if o.Dir, err = cluster.TempDir("tickwire-cluster-" + name); err != nil {
 		return err
+	}
+	if name == "bench" {
+		bo.Bin, bo.Dir, bo.Logger = o.Bin, o.Dir, log
+		b, err := cluster.Bench(ctx, bo)
+		if err != nil {
+			return fmt.Errorf("bench: %w (data and logs: %s)", err, o.Dir)
+		}
+		fmt.Fprintf(stdout, "order path (quickfix counterparty on loopback)   single node          3-voter cluster      ratio\n")
+		fmt.Fprintf(stdout, "  D -> ER(New) p50                                %-20v %-20v %.2fx\n", b.Single.P50.Round(time.Microsecond), b.Cluster.P50.Round(time.Microsecond), ratio(b.Cluster.P50, b.Single.P50))
+		fmt.Fprintf(stdout, "  D -> ER(New) p99                                %-20v %-20v %.2fx\n", b.Single.P99.Round(time.Microsecond), b.Cluster.P99.Round(time.Microsecond), ratio(b.Cluster.P99, b.Single.P99))
+		fmt.Fprintf(stdout, "  pipelined, window 100 (orders/s)                %-20.0f %-20.0f %.2fx\n", b.Single.PerSecond, b.Cluster.PerSecond, b.Cluster.PerSecond/max(b.Single.PerSecond, 1e-9))
+		c := b.Cascade
+		fmt.Fprintf(stdout, "cascade cost on the active: %.0f price updates/s per client; active CPU %.1f%% of a core with its 2 standbys, %.1f%% with %d more cascade clients: %.2f%% of a core per standby per 100 updates/s\n",
+			c.UpdatesPerSec, 100*c.BaseCPU, 100*c.LoadedCPU, c.Extra, 100*c.PerClientPer100)
 	}
 	res, err := cluster.Soak(ctx, o)
 	fmt.Fprintf(stdout, "%d rounds; %d trader orders, %d FIX orders\n", len(res.Rounds), res.TraderOrders, res.FIXOrds)
@@ -151,3 +171,6 @@ func runClusterSoak(ctx context.Context, name string, args []string, stdout, std
 	}
 	return os.RemoveAll(filepath.Clean(o.Dir))
 }
+
+// ratio is a/b.
+func ratio(a, b time.Duration) float64 { return float64(a) / max(float64(b), 1) }
