@@ -15,7 +15,7 @@ import (
 // appendRetry appends on whichever node is leader, retrying while there is
 // none or it changes (a loaded machine may see an extra election). It
 // returns the position and the node that acknowledged it.
-func appendRetry(t *testing.T, c *cluster, stream string, data string) recovery.Position {
+func appendRetry(t testing.TB, c *cluster, stream string, data string) recovery.Position {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -38,7 +38,7 @@ func appendRetry(t *testing.T, c *cluster, stream string, data string) recovery.
 }
 
 // readAll reads stream from the start on j.
-func readAll(t *testing.T, j recovery.Journal, stream string) []recovery.Entry {
+func readAll(t testing.TB, j recovery.Journal, stream string) []recovery.Entry {
 	t.Helper()
 	var out []recovery.Entry
 	var after recovery.Position

@@ -30,7 +30,7 @@ func TestApplyBadCommands(t *testing.T) {
 		{cmdVersion, 77},
 		good[:len(good)-1],
 		append(bytes.Clone(good), 0),
-		{cmdVersion, opAppend, 0},                                   // empty stream
+		{cmdVersion, opAppend, 0}, // empty stream
 		{cmdVersion, opAppend, 1, 's', 0, 0, 0xff, 0xff, 0xff, 0x7f}, // huge record count
 		{cmdVersion, opAppend, 0xff, 0xff, 0xff, 0xff, 0x0f},         // huge stream length
 		{cmdVersion, opTrim, 1, 's'},
