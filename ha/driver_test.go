@@ -211,3 +211,29 @@ func TestDriverSingleNode(t *testing.T) {
 		t.Error("BecomeStandby not called on stop of the Active")
 	}
 }
+
+// TestFollowersCaughtUpAfterBarrier: after a leader's Barrier with nothing
+// else appended, every follower's applied index reaches the commit index
+// the leader sent (a barrier that bypassed the journal state would leave
+// followers "behind" forever and never Standby).
+func TestFollowersCaughtUpAfterBarrier(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts raft nodes")
+	}
+	c := newCluster(t, 3, slow)
+	appendRetry(t, c, "s", "x")
+	l := c.leader(10 * time.Second)
+	if err := c.nodes[l].Barrier(ctxT(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	target := c.nodes[l].Stats().CommitIndex
+	for i, n := range c.nodes {
+		if i == l {
+			continue
+		}
+		waitFor(t, fmt.Sprintf("follower %d applied through %d", i, target), func() bool {
+			st := n.Stats()
+			return st.AppliedIndex >= target && st.LeaderCommit >= target && st.CaughtUp
+		})
+	}
+}

@@ -737,8 +737,9 @@ func (n *Node) Barrier(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := n.raft.Barrier(n.timeouts.ApplyTimeout).Error(); err != nil {
-		return fmt.Errorf("ha: barrier: %w", n.applyErr("barrier", err))
+	// A barrier command rather than raft.Barrier: see encodeBarrier.
+	if err := n.applyCtx(ctx, "barrier", encodeBarrier()); err != nil {
+		return fmt.Errorf("ha: barrier: %w", err)
 	}
 	return nil
 }
