@@ -119,7 +119,7 @@ func TestDriverFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("raft failover")
 	}
-	c := newCluster(t, 3, nil)
+	c := newCluster(t, 3, slow)
 	var mu sync.Mutex
 	var last recovery.Position
 	head := func() recovery.Position { mu.Lock(); defer mu.Unlock(); return last }
