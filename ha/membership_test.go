@@ -3,6 +3,7 @@ package ha_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -99,4 +100,42 @@ func TestMembership(t *testing.T) {
 	if _, err := j.Append(context.Background(), "orders", recovery.Record{Data: []byte("two")}); err != nil {
 		t.Fatalf("append with 2 voters left: %v", err)
 	}
+}
+
+// TestRetentionReplicated: the leader enforces Config.Retention with
+// replicated trims: a follower keeps the same window.
+func TestRetentionReplicated(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts raft nodes")
+	}
+	c := newCluster(t, 3, func(cfg *ha.Config) {
+		slow(cfg)
+		cfg.Retention = recovery.Retention{MaxEntries: 5}
+		cfg.RetentionInterval = 20 * time.Millisecond
+	})
+	var last recovery.Position
+	for i := range 20 {
+		last = appendRetry(t, c, "orders", fmt.Sprint(i))
+	}
+	for i, n := range c.nodes {
+		j := n.Journal()
+		waitFor(t, fmt.Sprintf("node %d trimmed to the last 5", i), func() bool {
+			_, err := j.ReadFrom(context.Background(), "orders", recovery.Position{}, 1)
+			var pe *recovery.PositionError
+			return errors.As(err, &pe) && pe.First == last.Seq-4
+		})
+		if es := readAll2(t, j, "orders", recovery.Position{Seq: last.Seq - 5, Epoch: last.Epoch}); len(es) != 5 {
+			t.Fatalf("node %d: %d retained entries", i, len(es))
+		}
+		_ = j.Close()
+	}
+}
+
+func readAll2(t *testing.T, j recovery.Journal, stream string, after recovery.Position) []recovery.Entry {
+	t.Helper()
+	es, err := j.ReadFrom(context.Background(), stream, after, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
 }
