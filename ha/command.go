@@ -18,6 +18,12 @@ import (
 //	        the command's time), key, data}
 //	trim:   version, opTrim, stream, through
 //	member: version, opMember, id, raftAddr, feedAddr, remove (0/1)
+//	barrier: version, opBarrier
+//
+// The barrier is a command, not raft's own barrier entry, because raft does
+// not hand its barrier (or no-op) entries to the FSM: the journal state's
+// applied index would stop short of the commit index and a follower would
+// never look caught up after one.
 //
 // where a string or byte slice is its length then its bytes. The encoding is
 // hand-rolled: it is on the order path (one per Append), decodes with every
@@ -25,9 +31,10 @@ import (
 const (
 	cmdVersion = 1
 
-	opAppend byte = 1
-	opTrim   byte = 2
-	opMember byte = 3
+	opAppend  byte = 1
+	opTrim    byte = 2
+	opMember  byte = 3
+	opBarrier byte = 4
 )
 
 // maxIDBytes bounds node ids, cluster ids, addresses and epochs in commands.
@@ -97,6 +104,8 @@ func encodeMember(p Peer, remove bool) []byte {
 	}
 	return append(b, 0)
 }
+
+func encodeBarrier() []byte { return []byte{cmdVersion, opBarrier} }
 
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))

@@ -133,6 +133,11 @@ func (f *fsm) applyLocked(l *raft.Log) (res any) {
 			f.members[p.ID] = p
 		}
 		return applyResult{}
+	case opBarrier:
+		if len(d.b) != 0 {
+			return applyResult{err: fmt.Errorf("%w: index %d: barrier with %d trailing bytes", ErrBadCommand, l.Index, len(d.b))}
+		}
+		return applyResult{}
 	default:
 		return applyResult{err: fmt.Errorf("%w: index %d: unknown op %d", ErrBadCommand, l.Index, op)}
 	}

@@ -39,7 +39,8 @@ func freeAddrs(t testing.TB, n int) []string {
 }
 
 // slow gives a cluster timeouts that survive a loaded machine (the test VM
-// runs many suites on 2 cores): for tests whose subject is not failover.
+// runs many suites on 2 cores, often under -race): for tests whose subject
+// is not the failover time (BenchmarkFailover measures the defaults).
 func slow(cfg *ha.Config) {
 	cfg.Timeouts = ha.Timeouts{HeartbeatTimeout: time.Second, ElectionTimeout: time.Second, LeaderLeaseTimeout: time.Second}
 }

@@ -316,7 +316,18 @@ func (n *Node) apply(op string, cmd []byte) (applyResult, error) {
 		return applyResult{}, &NotLeaderError{Op: op, Leader: n.Leader()}
 	}
 	fut := n.raft.Apply(cmd, n.timeouts.ApplyTimeout)
-	if err := fut.Error(); err != nil {
+	// Raft does not resolve every pending future when it shuts down (one
+	// still in its apply queue waits for ever), so wait for the future or
+	// for Close, whichever comes first.
+	done := make(chan error, 1)
+	go func() { done <- fut.Error() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-n.stop:
+		return applyResult{}, fmt.Errorf("%w (%w): node closed with the %s in flight", recovery.ErrClosed, ErrOutcomeUnknown, op)
+	}
+	if err != nil {
 		return applyResult{}, n.applyErr(op, err)
 	}
 	res, ok := fut.Response().(applyResult)

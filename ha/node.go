@@ -695,7 +695,7 @@ func (n *Node) AddVoter(ctx context.Context, p Peer) error {
 	if !n.IsLeader() {
 		return &NotLeaderError{Op: "add voter", Leader: n.Leader()}
 	}
-	if err := n.raft.AddVoter(raft.ServerID(p.ID), raft.ServerAddress(p.RaftAddr), 0, n.timeouts.ApplyTimeout).Error(); err != nil {
+	if err := n.wait(ctx, n.raft.AddVoter(raft.ServerID(p.ID), raft.ServerAddress(p.RaftAddr), 0, n.timeouts.ApplyTimeout)); err != nil {
 		return fmt.Errorf("ha: add voter %s at %s: %w", p.ID, p.RaftAddr, n.applyErr("add voter", err))
 	}
 	if err := n.applyCtx(ctx, "members record", encodeMember(p, false)); err != nil {
@@ -723,7 +723,7 @@ func (n *Node) RemoveServer(ctx context.Context, id string) error {
 			return fmt.Errorf("ha: remove server %s: members record: %w", id, err)
 		}
 	}
-	if err := n.raft.RemoveServer(raft.ServerID(id), 0, n.timeouts.ApplyTimeout).Error(); err != nil {
+	if err := n.wait(ctx, n.raft.RemoveServer(raft.ServerID(id), 0, n.timeouts.ApplyTimeout)); err != nil {
 		return fmt.Errorf("ha: remove server %s: %w", id, n.applyErr("remove server", err))
 	}
 	n.log.Info("server removed", "peer", id)
@@ -737,8 +737,9 @@ func (n *Node) Barrier(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := n.raft.Barrier(n.timeouts.ApplyTimeout).Error(); err != nil {
-		return fmt.Errorf("ha: barrier: %w", n.applyErr("barrier", err))
+	// A barrier command rather than raft.Barrier: see encodeBarrier.
+	if err := n.applyCtx(ctx, "barrier", encodeBarrier()); err != nil {
+		return fmt.Errorf("ha: barrier: %w", err)
 	}
 	return nil
 }
@@ -786,10 +787,26 @@ func (n *Node) TransferLeadership(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := n.raft.LeadershipTransfer().Error(); err != nil {
+	if err := n.wait(ctx, n.raft.LeadershipTransfer()); err != nil {
 		return fmt.Errorf("ha: leadership transfer: %w", n.applyErr("leadership transfer", err))
 	}
 	return nil
+}
+
+// wait waits for a raft future, the context or Close, whichever comes first
+// (raft may leave a future unresolved at shutdown). On ctx or Close the
+// operation's outcome is unknown.
+func (n *Node) wait(ctx context.Context, fut raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- fut.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("%w (%w)", ctx.Err(), ErrOutcomeUnknown)
+	case <-n.stop:
+		return fmt.Errorf("%w (%w)", recovery.ErrClosed, ErrOutcomeUnknown)
+	}
 }
 
 // Close shuts raft down (without leaving the configuration), closes every
