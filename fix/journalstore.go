@@ -386,8 +386,9 @@ func (s *journalStore) flusher() {
 		s.cond.Broadcast()
 		s.mu.Unlock()
 		clear(batch)
-		if through > 0 {
-			s.scan.Lock()
+		// A resend scanning the stream defers the trim to a later flush
+		// rather than stall the appends every connection waits for.
+		if through > 0 && s.scan.TryLock() {
 			err := s.j.Trim(ctx, s.stream, through)
 			s.scan.Unlock()
 			s.mu.Lock()
@@ -665,7 +666,7 @@ func (s *journalStore) Reset() error {
 }
 
 // Close writes what is queued and stops the flusher. The journal stays
-// open (it is the gateway's).
+// open (it is the gateway's). It returns the store's write failure, if any.
 func (s *journalStore) Close() error {
 	s.mu.Lock()
 	if s.closing {
@@ -679,10 +680,7 @@ func (s *journalStore) Close() error {
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.err != nil && len(s.queue) > 0 {
-		return s.err
-	}
-	return nil
+	return s.err
 }
 
 // storeRecord is a decoded store record.
