@@ -344,6 +344,12 @@ func (s *journalStore) checkpointDueLocked() error {
 	return s.enqueueCheckpointLocked(encodeCheckpoint(nil, s.ct, s.sender, s.target), false)
 }
 
+// Bounds of one flush (one Append).
+const (
+	maxFlushRecords = 4096
+	maxFlushBytes   = 1 << 20
+)
+
 // flusher appends what is queued, in order, one Append at a time, and
 // trims what retention no longer needs.
 func (s *journalStore) flusher() {
@@ -360,7 +366,17 @@ func (s *journalStore) flusher() {
 			s.mu.Unlock()
 			return
 		}
-		batch, s.queue = s.queue, batch[:0]
+		// At most maxFlushRecords records and about maxFlushBytes per
+		// Append: a journal bounds one command (the raft journal: 4 MiB).
+		n, size := 0, 0
+		for n < len(s.queue) && n < maxFlushRecords && (n == 0 || size+len(s.queue[n].rec.Data) <= maxFlushBytes) {
+			size += len(s.queue[n].rec.Data)
+			n++
+		}
+		batch = append(batch[:0], s.queue[:n]...)
+		rest := copy(s.queue, s.queue[n:])
+		clear(s.queue[rest:])
+		s.queue = s.queue[:rest]
 		s.mu.Unlock()
 
 		recs = recs[:0]
