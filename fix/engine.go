@@ -99,7 +99,7 @@ type engine struct {
 
 	cmds     chan command
 	quit     chan struct{}
-	quitOnce *sync.Once             // closes quit
+	quitOnce *sync.Once            // closes quit
 	abortErr atomic.Pointer[error] // why quit was closed, if not Stop
 	done     chan struct{}
 	err      error // why the engine stopped; set before done is closed

@@ -405,3 +405,43 @@ func TestFencingJournalRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestBadStoreSettings: a bad message store setting, or a store stream
+// that is not one, is an error from New that names it; nothing is written
+// to the journal.
+func TestBadStoreSettings(t *testing.T) {
+	base := "[DEFAULT]\nConnectionType=acceptor\nSocketAcceptHost=127.0.0.1\nSocketAcceptPort=0\n%s\n" +
+		"[SESSION]\nBeginString=FIX.4.4\nSenderCompID=GWB\nTargetCompID=CLB\nTickwireAccounts=*\nTickwireOpenLogon=Y\n%s\n"
+	for _, tc := range []struct {
+		name, global, session, want string
+	}{
+		{"unknown store", "TickwireMessageStore=sql", "", "sql"},
+		{"store in a session", "", "TickwireMessageStore=journal", "TickwireMessageStore"},
+		{"bad retention", "TickwireMessageStore=journal\nTickwireStoreMaxMessages=-3", "", "TickwireStoreMaxMessages"},
+		{"retention not a number", "TickwireStoreMaxBytes=lots", "", "TickwireStoreMaxBytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := fix.ParseSettings(strings.NewReader(fmt.Sprintf(base, tc.global, tc.session)), "")
+			must(t, err)
+			j := recovery.NewMem()
+			_, err = fix.New(fix.Config{Settings: s, DataDir: t.TempDir(), Journal: j, Logger: testLogger(t)})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("New: %v, want an error naming %s", err, tc.want)
+			}
+		})
+	}
+	t.Run("not a store stream", func(t *testing.T) {
+		s, err := fix.ParseSettings(strings.NewReader(fmt.Sprintf(base, "TickwireMessageStore=journal", "")), "")
+		must(t, err)
+		j := recovery.NewMem()
+		head, err := j.Append(context.Background(), "fix.store.GWB-CLB", recovery.Record{Data: []byte(`{"not":"a store"}`)})
+		must(t, err)
+		_, err = fix.New(fix.Config{Settings: s, DataDir: t.TempDir(), Journal: j, Logger: testLogger(t)})
+		if err == nil || !strings.Contains(err.Error(), "fix.store.GWB-CLB") {
+			t.Fatalf("New: %v, want an error naming the stream", err)
+		}
+		if h, _ := j.Head("fix.store.GWB-CLB"); h != head {
+			t.Fatalf("the store stream moved from %v to %v", head, h)
+		}
+	})
+}

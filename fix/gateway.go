@@ -322,7 +322,6 @@ func New(cfg Config) (g *Gateway, err error) {
 	g.acceptor.SetNewListenerCallback(listener(cfg.Logger, budget, cfg.MaxMessageBytes, cfg.FirstMessageTimeout, cfg.MaxLogonBytes,
 		cfg.WriteTimeout, g.durableBarrier(), g.sessionAt))
 
-
 	if err = g.reconcile(rep); err != nil {
 		g.unregister()
 		g.stores.closeAll()

@@ -344,6 +344,12 @@ func (s *journalStore) checkpointDueLocked() error {
 	return s.enqueueCheckpointLocked(encodeCheckpoint(nil, s.ct, s.sender, s.target), false)
 }
 
+// Bounds of one flush (one Append).
+const (
+	maxFlushRecords = 4096
+	maxFlushBytes   = 1 << 20
+)
+
 // flusher appends what is queued, in order, one Append at a time, and
 // trims what retention no longer needs.
 func (s *journalStore) flusher() {
@@ -360,7 +366,17 @@ func (s *journalStore) flusher() {
 			s.mu.Unlock()
 			return
 		}
-		batch, s.queue = s.queue, batch[:0]
+		// At most maxFlushRecords records and about maxFlushBytes per
+		// Append: a journal bounds one command (the raft journal: 4 MiB).
+		n, size := 0, 0
+		for n < len(s.queue) && n < maxFlushRecords && (n == 0 || size+len(s.queue[n].rec.Data) <= maxFlushBytes) {
+			size += len(s.queue[n].rec.Data)
+			n++
+		}
+		batch = append(batch[:0], s.queue[:n]...)
+		rest := copy(s.queue, s.queue[n:])
+		clear(s.queue[rest:])
+		s.queue = s.queue[:rest]
 		s.mu.Unlock()
 
 		recs = recs[:0]
@@ -386,8 +402,9 @@ func (s *journalStore) flusher() {
 		s.cond.Broadcast()
 		s.mu.Unlock()
 		clear(batch)
-		if through > 0 {
-			s.scan.Lock()
+		// A resend scanning the stream defers the trim to a later flush
+		// rather than stall the appends every connection waits for.
+		if through > 0 && s.scan.TryLock() {
 			err := s.j.Trim(ctx, s.stream, through)
 			s.scan.Unlock()
 			s.mu.Lock()
@@ -665,7 +682,7 @@ func (s *journalStore) Reset() error {
 }
 
 // Close writes what is queued and stops the flusher. The journal stays
-// open (it is the gateway's).
+// open (it is the gateway's). It returns the store's write failure, if any.
 func (s *journalStore) Close() error {
 	s.mu.Lock()
 	if s.closing {
@@ -679,10 +696,7 @@ func (s *journalStore) Close() error {
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.err != nil && len(s.queue) > 0 {
-		return s.err
-	}
-	return nil
+	return s.err
 }
 
 // storeRecord is a decoded store record.

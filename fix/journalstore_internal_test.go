@@ -271,3 +271,46 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// countingJournal records the largest Append.
+type countingJournal struct {
+	recovery.Journal
+	maxRecs, maxBytes atomic.Int64
+}
+
+func (c *countingJournal) Append(ctx context.Context, stream string, recs ...recovery.Record) (recovery.Position, error) {
+	n := 0
+	for _, r := range recs {
+		n += len(r.Data)
+	}
+	for c.maxRecs.Load() < int64(len(recs)) {
+		c.maxRecs.Store(int64(len(recs)))
+	}
+	for c.maxBytes.Load() < int64(n) {
+		c.maxBytes.Store(int64(n))
+	}
+	return c.Journal.Append(ctx, stream, recs...)
+}
+
+// TestJournalStoreFlushBounds: a burst of messages is appended in
+// Appends of bounded size (a journal bounds one command), all of them.
+func TestJournalStoreFlushBounds(t *testing.T) {
+	cj := &countingJournal{Journal: recovery.NewMem()}
+	s, err := openJournalStore(cj, "fix.store.GW-CL", StoreRetention{MaxMessages: 1 << 20, MaxBytes: 1 << 30}, nil, nil, nil)
+	must(t, err)
+	defer s.Close()
+	big := strings.Repeat("x", 400)
+	const n = 5000 // 2 MB: more than one Append's bytes
+	for seq := 1; seq <= n; seq++ {
+		must(t, s.SaveMessageAndIncrNextSenderMsgSeqNum(seq, testFIXMessage(seq, "8", big)))
+	}
+	must(t, s.waitDurable(time.Minute))
+	if r, b := cj.maxRecs.Load(), cj.maxBytes.Load(); r > maxFlushRecords || b > maxFlushBytes {
+		t.Fatalf("largest Append: %d records, %d bytes; want at most %d, %d", r, b, maxFlushRecords, maxFlushBytes)
+	}
+	var got int
+	must(t, s.IterateMessages(1, n, func([]byte) error { got++; return nil }))
+	if got != n {
+		t.Fatalf("%d messages stored, want %d", got, n)
+	}
+}
