@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +22,18 @@ import (
 // once, for a stream that existed before it followed and one created after;
 // it refuses sequenced publishes and requests, naming the active node.
 func TestFollowJournal(t *testing.T) {
-	j := recovery.NewMem()
+	t.Run("mem", func(t *testing.T) { testFollowJournal(t, recovery.NewMem()) })
+	t.Run("bolt", func(t *testing.T) {
+		j, err := recovery.OpenBolt(filepath.Join(t.TempDir(), "journal.db"), recovery.BoltOptions{Sync: recovery.SyncNone})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = j.Close() }) // after the servers' (cleanups run last first)
+		testFollowJournal(t, j)
+	})
+}
+
+func testFollowJournal(t *testing.T, j recovery.Journal) {
 	a, _ := startServer(t, Config{Journal: j})
 	// A history from before B follows.
 	for i := range 50 {
