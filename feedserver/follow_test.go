@@ -41,7 +41,9 @@ func testFollowJournal(t *testing.T, j recovery.Journal) {
 			t.Fatal(err)
 		}
 	}
-	b, burl := startServer(t, Config{Journal: j, Topics: []TopicRule{{Pattern: "orders.*", Kind: Sequenced, Window: 64}}})
+	// Raw connections answer no pings: a long heartbeat, so a connection
+	// waiting its turn to be read is not closed as idle.
+	b, burl := startServer(t, Config{Journal: j, Heartbeat: 10 * time.Second, Topics: []TopicRule{{Pattern: "orders.*", Kind: Sequenced, Window: 64}}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if err := b.FollowJournal(ctx); err != nil {
@@ -271,7 +273,7 @@ func TestResumeTokenAcrossNodes(t *testing.T) {
 // the next FollowJournal, from their windows' heads.
 func TestFollowJournalRestart(t *testing.T) {
 	j := recovery.NewMem()
-	b, burl := startServer(t, Config{Journal: j})
+	b, burl := startServer(t, Config{Journal: j, Heartbeat: 10 * time.Second})
 	first, cancelFirst := context.WithCancel(context.Background())
 	if err := b.FollowJournal(first); err != nil {
 		t.Fatal(err)
