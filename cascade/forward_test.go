@@ -11,6 +11,7 @@ import (
 	"tickwire/auth"
 	"tickwire/client"
 	"tickwire/feedserver"
+	"tickwire/internal/cutproxy"
 	"tickwire/protocol"
 	"tickwire/recovery"
 )
@@ -54,7 +55,12 @@ func TestForwardRequests(t *testing.T) {
 	if err := edge.FollowJournal(ctx); err != nil {
 		t.Fatal(err)
 	}
-	fw, err := NewForwarder(ForwarderConfig{Upstream: activeURL, Logger: quiet()})
+	proxy, err := cutproxy.Start(strings.TrimSuffix(strings.TrimPrefix(activeURL, "ws://"), "/ws"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	fw, err := NewForwarder(ForwarderConfig{Upstream: proxy.Addr(), Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,6 +130,27 @@ func TestForwardRequests(t *testing.T) {
 		t.Fatalf("the active node's handler saw %q: want each request once, from the trader's principal", got)
 	}
 
+	// The link to the active node breaks between requests (reset): the
+	// next request notices, dials again and is forwarded.
+	if n := proxy.Cut(cutproxy.Reset); n == 0 {
+		t.Fatal("no forwarding connection to cut")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !linksDead(fw) {
+		if time.Now().After(deadline) {
+			t.Fatal("the forwarder did not notice its link was cut")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	request("O5")
+	if e, ok := next().(*protocol.Event); !ok || string(e.Data) != "ack O5" || e.Seq != 3 {
+		t.Fatalf("after the link was cut: %+v, want event 3 \"ack O5\"", e)
+	}
+	request("bad") // answered once O5 is: see above
+	if e, ok := next().(*protocol.Error); !ok || e.Reason != "new O2: refused by the active node" {
+		t.Fatalf("after a refused request: %+v, want the active node's refusal verbatim", e)
+	}
+
 	// No active node (failover under way): refused, saying so.
 	if err := fw.SetUpstream(""); err != nil {
 		t.Fatal(err)
@@ -133,4 +160,16 @@ func TestForwardRequests(t *testing.T) {
 	if e, ok := next().(*protocol.Error); !ok || !strings.Contains(e.Reason, "no active node") {
 		t.Fatalf("with no active node: %+v, want a refusal saying there is none", e)
 	}
+}
+
+// linksDead reports whether every link of f has ended (and it has one).
+func linksDead(f *Forwarder) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, l := range f.links {
+		if !l.dead() {
+			return false
+		}
+	}
+	return len(f.links) > 0
 }

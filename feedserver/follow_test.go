@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +22,18 @@ import (
 // once, for a stream that existed before it followed and one created after;
 // it refuses sequenced publishes and requests, naming the active node.
 func TestFollowJournal(t *testing.T) {
-	j := recovery.NewMem()
+	t.Run("mem", func(t *testing.T) { testFollowJournal(t, recovery.NewMem()) })
+	t.Run("bolt", func(t *testing.T) {
+		j, err := recovery.OpenBolt(filepath.Join(t.TempDir(), "journal.db"), recovery.BoltOptions{Sync: recovery.SyncNone})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = j.Close() }) // after the servers' (cleanups run last first)
+		testFollowJournal(t, j)
+	})
+}
+
+func testFollowJournal(t *testing.T, j recovery.Journal) {
 	a, _ := startServer(t, Config{Journal: j})
 	// A history from before B follows.
 	for i := range 50 {
@@ -29,7 +41,9 @@ func TestFollowJournal(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	b, burl := startServer(t, Config{Journal: j, Topics: []TopicRule{{Pattern: "orders.*", Kind: Sequenced, Window: 64}}})
+	// Raw connections answer no pings: a long heartbeat, so a connection
+	// waiting its turn to be read is not closed as idle.
+	b, burl := startServer(t, Config{Journal: j, Heartbeat: 10 * time.Second, Topics: []TopicRule{{Pattern: "orders.*", Kind: Sequenced, Window: 64}}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if err := b.FollowJournal(ctx); err != nil {
@@ -259,7 +273,7 @@ func TestResumeTokenAcrossNodes(t *testing.T) {
 // the next FollowJournal, from their windows' heads.
 func TestFollowJournalRestart(t *testing.T) {
 	j := recovery.NewMem()
-	b, burl := startServer(t, Config{Journal: j})
+	b, burl := startServer(t, Config{Journal: j, Heartbeat: 10 * time.Second})
 	first, cancelFirst := context.WithCancel(context.Background())
 	if err := b.FollowJournal(first); err != nil {
 		t.Fatal(err)
