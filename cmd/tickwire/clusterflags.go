@@ -25,13 +25,14 @@ import (
 // clusterFlags are `tickwire server --cluster`'s: one node of a cluster
 // (docs/HA.md). In a config file they are the same keys, peers a YAML list.
 type clusterFlags struct {
-	enabled          bool
-	nodeID           string
-	clusterID        string
-	raftAddr         string
-	raftAdvertise    string
-	peers            string
-	join, raftNoSync bool
+	enabled       bool
+	nodeID        string
+	clusterID     string
+	raftAddr      string
+	raftAdvertise string
+	peers         string
+	join          bool
+	raftSync      string
 	// Raft snapshots: tests and the soak make them frequent, so a standby
 	// far behind installs one.
 	snapThreshold, trailingLogs uint64
@@ -47,7 +48,7 @@ func (c *clusterFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.raftAdvertise, "raft-advertise", "", "raft address the other nodes dial (default --raft-addr)")
 	fs.StringVar(&c.peers, "peers", "", "the initial members, this node included, the same list on each: comma-separated `ID=RAFTADDR=FEEDADDR` (a new cluster bootstraps from it; ignored once the data directory has raft state)")
 	fs.BoolVar(&c.join, "join", false, "a new node joining a running cluster: start without bootstrapping and wait for POST /cluster/voters on the active node")
-	fs.BoolVar(&c.raftNoSync, "raft-nosync", false, "do not fsync the raft log: an entry is acknowledged once a quorum holds it in memory (docs/HA.md)")
+	fs.StringVar(&c.raftSync, "raft-sync", "auto", "raft log fsync: always, none (an entry is acknowledged once a quorum holds it: the quorum is the disk), auto (none with 3 or more voters, always for fewer): docs/HA.md")
 	fs.Uint64Var(&c.snapThreshold, "raft-snapshot-threshold", 0, "snapshot the journal state after this many raft log entries (0: 8192)")
 	fs.Uint64Var(&c.trailingLogs, "raft-trailing-logs", 0, "raft log entries kept after a snapshot, for a standby slightly behind (0: 10240)")
 	fs.DurationVar(&c.snapInterval, "raft-snapshot-interval", 0, "how often raft checks whether to snapshot (0: 30s)")
@@ -79,8 +80,18 @@ func (c *clusterFlags) haConfig(data string, log *slog.Logger) (ha.Config, error
 			return ha.Config{}, usageError{fmt.Errorf("--peers does not list this node (--node-id %s)", c.nodeID)}
 		}
 	}
+	noSync := false
+	switch c.raftSync {
+	case "auto":
+		noSync = len(peers) >= 3
+	case "none":
+		noSync = true
+	case "always":
+	default:
+		return ha.Config{}, usageError{fmt.Errorf("--raft-sync %q: want auto, always or none", c.raftSync)}
+	}
 	return ha.Config{ID: c.nodeID, ClusterID: c.clusterID, BindAddr: c.raftAddr, AdvertiseAddr: c.raftAdvertise,
-		DataDir: filepath.Join(data, "raft"), Peers: peers, Join: c.join, NoSync: c.raftNoSync, Logger: log.With("component", "raft"),
+		DataDir: filepath.Join(data, "raft"), Peers: peers, Join: c.join, NoSync: noSync, Logger: log.With("component", "raft"),
 		SnapshotThreshold: c.snapThreshold, TrailingLogs: c.trailingLogs, SnapshotInterval: c.snapInterval}, nil
 }
 
