@@ -71,6 +71,18 @@ func (d Demo) Start(ctx context.Context) (*Local, error) {
 	return l, nil
 }
 
+// URLs are the nodes' WebSocket URLs, the Active's first: the dashboard
+// starts on the node the first kill takes down, so the failover shows.
+func (d Demo) URLs(ctx context.Context, l *Local) []string {
+	urls := l.URLs()
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if active, err := l.WaitActive(wctx, 0); err == nil {
+		urls[0], urls[active] = urls[active], urls[0]
+	}
+	return urls
+}
+
 // killer SIGKILLs the Active every KillEvery and restarts it RestartAfter
 // later, so the cluster keeps its three nodes (and its quorum).
 func (d Demo) killer(ctx context.Context, l *Local) {

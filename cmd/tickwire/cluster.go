@@ -93,7 +93,7 @@ func runClusterDemo(ctx context.Context, args []string, stdout, stderr io.Writer
 		tf.accounts = cluster.DemoAccount
 	}
 	title := fmt.Sprintf("tickwire cluster demo · 3 nodes, the active one killed every %v", d.KillEvery)
-	err = runDashboard(ctx, l.URLs(), tf, title, log.With("component", "trader"))
+	err = runDashboard(ctx, d.URLs(ctx, l), tf, title, log.With("component", "trader"))
 	cancel()
 	fmt.Fprintf(stdout, "nodes' data and logs: %s\n", d.Dir)
 	return err

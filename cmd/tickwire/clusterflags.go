@@ -111,6 +111,9 @@ func serveClusterNode(ctx context.Context, f *serverFlags, cfg feedserver.Config
 	if f.rec.retain > 0 || f.rec.retainAge > 0 {
 		hc.Retention = recovery.Retention{MaxEntries: f.rec.retain, MaxAge: f.rec.retainAge}
 	}
+	if cfg.Name == "tickwire" { // --name's default: a cluster node is named by its id
+		cfg.Name = hc.ID
+	}
 	if err := f.rec.applySessions(&cfg); err != nil {
 		return err
 	}
