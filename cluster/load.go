@@ -330,15 +330,19 @@ func (ld *Load) RecoveredSince(t time.Time) Recovery {
 }
 
 // WaitRecovered waits until the counterparty (if any) and every trader
-// have data after t, and returns when each did: the failover times.
-func (ld *Load) WaitRecovered(ctx context.Context, t time.Time) (Recovery, error) {
+// have data again after the failure at t, and returns when each did,
+// counted from t: the failover times. A trader's data counts from
+// activeAt, when the new Active said so (a price still in flight from the
+// old one is not data again); the counterparty's first report for an
+// order sent after t can only come from the new Active.
+func (ld *Load) WaitRecovered(ctx context.Context, t, activeAt time.Time) (Recovery, error) {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	firstPx := make([]time.Time, len(ld.traders))
 	for {
 		for i, tr := range ld.traders {
 			tr.mu.Lock()
-			if firstPx[i].IsZero() && tr.lastPx.After(t) {
+			if firstPx[i].IsZero() && tr.lastPx.After(activeAt) {
 				firstPx[i] = tr.lastPx
 			}
 			tr.mu.Unlock()

@@ -60,7 +60,7 @@ func takeDown(ctx context.Context, l *Local, ld *Load, how string, log *slog.Log
 	}
 	r.Took = time.Since(at)
 	if ld != nil {
-		if r.Recovery, err = ld.WaitRecovered(ctx, at); err != nil {
+		if r.Recovery, err = ld.WaitRecovered(ctx, at, at.Add(r.Took)); err != nil {
 			return r, err
 		}
 	}
@@ -92,7 +92,7 @@ func Freeze(ctx context.Context, l *Local, ld *Load, log *slog.Logger) (Round, e
 	}
 	r.Took = time.Since(at)
 	if ld != nil {
-		if r.Recovery, err = ld.WaitRecovered(ctx, at); err != nil {
+		if r.Recovery, err = ld.WaitRecovered(ctx, at, at.Add(r.Took)); err != nil {
 			_ = l.Signal(old, syscall.SIGCONT)
 			return r, err
 		}
