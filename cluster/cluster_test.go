@@ -73,6 +73,9 @@ func startCluster(t *testing.T) *Local {
 				if b, err := os.ReadFile(n.Log); err == nil {
 					t.Logf("---- %s log (tail)\n%s", n.ID, tail(string(b), 60))
 				}
+				if b, err := os.ReadFile(filepath.Join(dir, n.ID+".out")); err == nil && len(b) > 0 {
+					t.Logf("---- %s stdout and stderr (tail)\n%s", n.ID, tail(string(b), 400))
+				}
 			}
 		}
 	})

@@ -218,17 +218,25 @@ func (l *Local) Start() error {
 func (l *Local) StartNode(i int) error {
 	n := l.Nodes[i]
 	cmd := exec.Command(l.opts.Bin, l.Args(i)...)
-	out := io.Discard
+	// stdout and stderr (a panic, a goroutine dump on SIGQUIT) go to
+	// ID.out, and to Output when set.
+	f, err := os.OpenFile(filepath.Join(l.opts.Dir, n.ID+".out"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	var out io.Writer = f
 	if l.opts.Output != nil {
-		out = &prefixWriter{w: l.opts.Output, prefix: n.ID + " | "}
+		out = io.MultiWriter(f, &prefixWriter{w: l.opts.Output, prefix: n.ID + " | "})
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
+		_ = f.Close()
 		return fmt.Errorf("cluster: start %s: %w", n.ID, err)
 	}
 	done := make(chan struct{})
 	go func() {
 		_ = cmd.Wait()
+		_ = f.Close()
 		close(done)
 	}()
 	n.mu.Lock()
@@ -261,9 +269,14 @@ func (l *Local) Signal(i int, sig syscall.Signal) error {
 	case <-done:
 		return nil
 	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-		return fmt.Errorf("cluster: %s did not exit within 30s of %v", n.ID, sig)
+		_ = cmd.Process.Signal(syscall.SIGQUIT) // a goroutine dump in ID.out
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		return fmt.Errorf("cluster: %s did not exit within 30s of %v (goroutines in %s.out)", n.ID, sig, n.ID)
 	}
 }
 

@@ -76,11 +76,7 @@ func ServeCluster(ctx context.Context, c Cluster) error {
 		_ = c.Listener.Close()
 		return err
 	}
-	defer func() {
-		if cerr := n.Close(); cerr != nil {
-			log.Error("shutdown: raft node close", "err", cerr)
-		}
-	}()
+	defer closeWithin(n.Close, c.StopTimeout*5, "raft node", log)
 	if err := checkMember(n, c.HA, log); err != nil {
 		return err
 	}
@@ -101,7 +97,7 @@ func ServeCluster(ctx context.Context, c Cluster) error {
 	if err != nil {
 		return err
 	}
-	defer fw.Close()
+	defer closeWithin(func() error { fw.Close(); return nil }, c.StopTimeout*5, "request forwarder", log)
 	srv.SetRequestForwarder(fw.Forward)
 	// The followers and the cascade live as long as the node, not as long
 	// as a hook call.
@@ -112,7 +108,7 @@ func ServeCluster(ctx context.Context, c Cluster) error {
 		defer close(cascaded)
 		_ = casc.Run(life)
 	}()
-	defer func() { endLife(); <-cascaded }()
+	defer closeWithin(func() error { endLife(); <-cascaded; return nil }, c.StopTimeout*5, "price cascade", log)
 	w := &roles{c: c, n: n, srv: srv, bridge: bridge, casc: casc, fw: fw, life: life, log: log}
 	srv.Registry().MustRegister(newRaftCollector(n), orderfeed.NewCollector(w))
 	d := ha.NewDriver(n, ha.Hooks{SetState: srv.SetNodeState, BecomeActive: w.becomeActive, BecomeStandby: w.becomeStandby}, log.With("component", "ha"))
@@ -414,4 +410,19 @@ func samePeers(a, b []ha.Peer) bool {
 		}
 	}
 	return true
+}
+
+// closeWithin runs close and waits for it at most d: a stop must end the
+// process even if a component hangs (it is logged, with what it was).
+func closeWithin(close func() error, d time.Duration, what string, log *slog.Logger) {
+	done := make(chan error, 1)
+	go func() { done <- close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			log.Error("shutdown: "+what+" close", "err", err)
+		}
+	case <-time.After(d):
+		log.Error("shutdown: "+what+" did not close in time: leaving it", "waited", d.String())
+	}
 }
