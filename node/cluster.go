@@ -77,6 +77,12 @@ func ServeCluster(ctx context.Context, c Cluster) error {
 		return err
 	}
 	defer closeWithin(n.Close, c.StopTimeout*5, "raft node", log)
+	serving := false
+	defer func() {
+		if !serving {
+			_ = c.Listener.Close()
+		}
+	}()
 	if err := checkMember(n, c.HA, log); err != nil {
 		return err
 	}
@@ -116,6 +122,7 @@ func ServeCluster(ctx context.Context, c Cluster) error {
 	sctx, stopServer := context.WithCancel(context.Background())
 	defer stopServer()
 	served := make(chan error, 1)
+	serving = true // Serve closes the listener
 	go func() { served <- srv.Serve(sctx, c.Listener) }()
 	dctx, stopDriver := context.WithCancel(context.Background())
 	defer stopDriver()
