@@ -300,6 +300,15 @@ func (e *engine) answerStatus(c *command, now time.Time) error {
 
 // commit appends the batch (marks + events) durably.
 func (e *engine) commit(now time.Time) error {
+	// With journal message stores, the reports of the batches before this
+	// one may still be queued for their store's flusher. The marks below
+	// count them as sent; were this batch committed and the node killed
+	// before they are durable, a new Active would take them as sent and
+	// reconcile only this batch's reports: theirs would be lost. So they
+	// are made durable first (a wait the socket writes make anyway).
+	if err := e.g.stores.durable(e.g.cfg.WriteTimeout); err != nil {
+		return fmt.Errorf("fix: message stores before the journal append: %w", err)
+	}
 	marks, err := e.marks(e.outs)
 	if err != nil {
 		return err
