@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"tickwire/feedserver"
-	"tickwire/internal/flagfile"
 	"tickwire/node"
 	"tickwire/tickfeed"
 	"tickwire/ticks"
@@ -132,39 +131,6 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer closeLog()
 	return replayMain(ctx, cfg, stdout, log)
-}
-
-// parseFlagsAndArgs is parseFlags for commands that take positional
-// arguments: flags may come before, between or after them ("--" ends flags).
-func parseFlagsAndArgs(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) ([]string, error) {
-	flagfile.Prepare(fs)
-	fs.SetOutput(stderr)
-	for _, a := range args {
-		if a == "--" {
-			break
-		}
-		if a == "-h" || a == "--help" || a == "-help" {
-			fs.SetOutput(stdout)
-		}
-	}
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, usageError{err}
-		}
-		rest := fs.Args()
-		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
-			return append(pos, rest...), applyEnvAndFile(fs)
-		}
-		if len(rest) == 0 {
-			return pos, applyEnvAndFile(fs)
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
 }
 
 // serverWSURL checks a server WebSocket URL, adding the /ws path when it has none.
