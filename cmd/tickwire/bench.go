@@ -14,22 +14,6 @@ import (
 	"tickwire/bench"
 )
 
-const benchUsage = `Usage: tickwire bench <pingpong|fanout|idle|ramp> [flags]
-
-Measures tickwire against a baseline run in the same invocation on the same
-machine (the server under test and the baseline are child processes):
-
-  pingpong  RTT through the server vs a raw WebSocket echo, per payload size
-  fanout    delivered msg/s to many clients vs a raw batched-write server
-  idle      server memory per idle connected client vs a raw gorilla server
-  ramp      the seed's throughput test: clients added in steps until saturation
-
-Common flags: --json prints a machine-readable summary (keys in
-docs/BENCHMARKS.md); --svg DIR writes charts drawn from the run's data.
-pingpong and fanout --tls also run a feed over TLS (the server's self-signed
-mode) after the plain one, with its ratio to it (vs_plain).
-Pin for stable RTT figures: taskset -c 0 tickwire bench pingpong.
-`
 
 // runBench is `tickwire bench NAME`. It stays one function on purpose: each
 // benchmark's case registers its flags and the run that reads them side by
@@ -40,7 +24,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if len(args) > 0 {
 			w = stdout
 		}
-		fmt.Fprint(w, benchUsage)
+		fmt.Fprint(w, helpText("bench"))
 		if len(args) == 0 {
 			return usageError{fmt.Errorf("which benchmark?")}
 		}
@@ -99,7 +83,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return bench.RunRamp(ctx, srv, cfg)
 		}
 	default:
-		fmt.Fprint(stderr, benchUsage)
+		fmt.Fprint(stderr, helpText("bench"))
 		return usageError{fmt.Errorf("unknown benchmark %q", name)}
 	}
 	fs.Usage = func() {

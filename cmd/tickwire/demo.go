@@ -18,25 +18,6 @@ import (
 	"tickwire/orderfeed"
 )
 
-const demoUsage = `Usage: tickwire demo [flags]
-
-Starts, in one process and on 127.0.0.1:
-  - a feed server replaying recorded ticks (by default the shipped excerpt of
-    real OANDA EURUSD/NZDUSD quotes, %s, looping in real time);
-  - the FIX 4.4 gateway with its simulated exchange, and a FIX counterparty
-    sending market orders (some canceled or replaced) for account DEMO;
-  - the trader dashboard, connected to the server over a real WebSocket.
-All of it over TLS (wss://, FIX over TLS) with a self-signed certificate made
-for the run, unless --tls=false.
-
-What you will see: prices moving with their age counting up; every %s the
-%s feed pauses for %s: its row turns FEED-STALE (the server says the source
-went quiet) and an alert says so, then it recovers; the order blotter fills
-with the counterparty's orders (those on the paused symbol are rejected: the
-venue does not trade on a stale price). Keys: ? help, tab panes, q quits.
-
-Flags:
-`
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
@@ -55,10 +36,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	lf.register(fs, defaultLogFile("tickwire-demo"))
 	var dtf demoTLSFlag
 	dtf.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), demoUsage, demodata.Name, "--pause-every", "--pause", "--pause-for")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "demo", demodata.Name)
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}

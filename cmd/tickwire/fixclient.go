@@ -14,23 +14,6 @@ import (
 	"tickwire/fix/fixclient"
 )
 
-const fixClientUsage = `Usage: tickwire fixclient [flags]
-
-Connects to the FIX gateway as a counterparty, sends an order flow (new
-orders at --rate, some canceled or replaced), checks every ExecutionReport
-and OrderCancelReject against the expected order state and reports
-mismatches. Exits 1 if any. With --alt it fails over to alternate gateways.
-
-Example, against 'tickwire server --fix-config configs/fix-demo.cfg':
-  tickwire fixclient --orders 200 --rate 100 --cancel-every 5 --replace-every 7
-Over TLS, against 'tickwire server --fix-config configs/fix-demo-tls.cfg
---tls-self-signed DIR':
-  tickwire fixclient --ca DIR/cert.pem --orders 200
-A session whose identity is a Logon password ('tickwire token fixpassword'):
-  tickwire fixclient --username NAME --password-file FILE
-
-Flags:
-`
 
 // fixClientFlags are the flags of `tickwire fixclient`.
 type fixClientFlags struct {
@@ -111,10 +94,7 @@ func runFixClient(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs := flag.NewFlagSet("fixclient", flag.ContinueOnError)
 	var f fixClientFlags
 	f.register(fs)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), fixClientUsage)
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "fixclient")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -87,6 +88,34 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "tickwire: unknown command %q\n\n", args[0])
 	usage(stderr)
 	return 2
+}
+
+// helpFiles holds each command's usage text, help/NAME.txt, printed above
+// its flags.
+//
+//go:embed help
+var helpFiles embed.FS
+
+// helpText is help/NAME.txt.
+func helpText(name string) string {
+	b, err := helpFiles.ReadFile("help/" + name + ".txt")
+	if err != nil {
+		panic(err) // a build mistake: TestHelpTexts asks every command for --help
+	}
+	return string(b)
+}
+
+// setUsage makes fs's usage helpText(name), formatted with args if any,
+// then its flags.
+func setUsage(fs *flag.FlagSet, name string, args ...any) {
+	fs.Usage = func() {
+		if len(args) > 0 {
+			fmt.Fprintf(fs.Output(), helpText(name), args...)
+		} else {
+			fmt.Fprint(fs.Output(), helpText(name))
+		}
+		fs.PrintDefaults()
+	}
 }
 
 // usageError is a bad flag or argument: exit status 2.

@@ -23,46 +23,6 @@ import (
 // subscribers' queues to empty so they receive the last values.
 const replayDrainTimeout = 2 * time.Second
 
-const replayUsage = `Usage: tickwire replay [flags] FILE...
-
-Publishes recorded ticks at their recorded pace, scaled by --speed. FILE is an
-OANDA, Binance or tickwire CSV file, gzipped or not, or "embedded" for the
-shipped OANDA excerpt; several files are merged in time order (ticks with equal
-times go out in the order the files are given). Flags may come before or after
-the files.
-
-With --server the ticks go to a running server, as a publisher over its
-WebSocket (Publish frames, several per message when ticks are due together).
-Without --server an embedded server is started on --listen and the ticks are
-published in process; it stops when the replay ends, unless --hold.
-
-Topics: a quote goes to SYMBOL (bid, ask, and sizes when known), a trade to
-SYMBOL.trades (last, last size, and volume/high/low for the trade merge).
-
-Time: by default every value carries its tick's recorded time (shifted forward
-on each --loop pass), so 'tickwire record' of a replay writes the input back
-exactly. The dashboard's age column does not use it (it counts from arrival).
-With --preserve-time=false values are stamped with the time they are published
-instead (with --server, by the server on arrival), as 'tickwire server
---replay' and 'tickwire demo' do.
-
---from and --to select recorded times From <= t < To. Each takes an RFC 3339
-time (2014-05-08T00:00:14Z), a clock time HH:MM[:SS[.frac]] on the UTC day of
-the first tick, or +DURATION: for --from after the first tick, for --to after
---from (or after the first tick without --from).
-
-At the end (or on Ctrl-C) it prints a summary: ticks published, loops, max
-drift (the worst lateness of a tick against its due time), bad rows skipped,
-publishes the server refused (e.g. a paused topic). A malformed row stops the
-replay with FILE:LINE and exit status 1, unless --skip-bad. Exit status 2 is
-bad usage.
-
---bench-drift measures pacing instead of just reporting it: the lateness of
-every publish against its due time (p50/p90/p99/max), then, on the same
-schedule, of a bare timer loop and a bare time.Sleep loop, and the ratios.
-
-Flags:
-`
 
 // replayConfig is what the flags of 'tickwire replay' select.
 type replayConfig struct {
@@ -97,10 +57,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	conn.register(fs)
 	var lf logFlags
 	lf.register(fs, "")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), replayUsage)
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "replay")
 	files, err := parseFlagsAndArgs(fs, args, stdout, stderr)
 	if err != nil {
 		return err

@@ -109,10 +109,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	var f serverFlags
 	f.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: tickwire server [flags]\n\nRuns a feed server: WebSocket clients at ws://LISTEN/ws, topics at http://LISTEN/topics\n(wss:// and https:// only, with --tls-cert/--tls-key or --tls-self-signed: docs/tls.md).\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "server")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}

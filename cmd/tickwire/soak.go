@@ -35,10 +35,7 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	withAuth := fs.Bool("auth", false, "run the server with authentication on (an ephemeral key pair; each client presents a token for the soak's accounts), so every resume is also checked against its subject")
 	var lf logFlags
 	lf.register(fs, "")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: tickwire soak [flags]\n\nPublishes order events into a journal-backed feed server on loopback while a proxy\ncuts every client's connection at random (reset, or blackholed), and checks that each\nclient received every event exactly once, in order.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "soak")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}

@@ -89,10 +89,7 @@ func runTrader(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	conn.register(fs)
 	var lf logFlags
 	lf.register(fs, defaultLogFile("tickwire-trader"))
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: tickwire trader [flags]\n\nRuns the trader dashboard against a tickwire server. Keys: ? shows them all, q quits.\nHonours NO_COLOR. Logs go to the --log file, never to the screen.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "trader")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
