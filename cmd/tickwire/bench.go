@@ -14,7 +14,6 @@ import (
 	"tickwire/bench"
 )
 
-
 // runBench is `tickwire bench NAME`. It stays one function on purpose: each
 // benchmark's case registers its flags and the run that reads them side by
 // side, so a reader sees a benchmark's knobs and their use in one place.

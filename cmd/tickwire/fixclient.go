@@ -14,7 +14,6 @@ import (
 	"tickwire/fix/fixclient"
 )
 
-
 // fixClientFlags are the flags of `tickwire fixclient`.
 type fixClientFlags struct {
 	addr, alt, store, passwordFile string

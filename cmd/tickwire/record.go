@@ -13,7 +13,6 @@ import (
 	"tickwire/ticks"
 )
 
-
 // recordConfig is what the flags of 'tickwire record' select.
 type recordConfig struct {
 	opt      tickfeed.RecordOptions

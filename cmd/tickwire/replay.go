@@ -23,7 +23,6 @@ import (
 // subscribers' queues to empty so they receive the last values.
 const replayDrainTimeout = 2 * time.Second
 
-
 // replayConfig is what the flags of 'tickwire replay' select.
 type replayConfig struct {
 	files    []string

@@ -14,7 +14,6 @@ import (
 	"tickwire/auth"
 )
 
-
 // runToken is `tickwire token`: key pairs, tokens and API keys.
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
