@@ -117,18 +117,8 @@ func replayMain(ctx context.Context, cfg replayConfig, stdout io.Writer, log *sl
 		return err
 	}
 	opt := ticks.ReplayOptions{Speed: cfg.speed, Loop: cfg.loop}
-	if opt.From, err = tickfeed.ParseTime(cfg.from, first); err != nil {
-		return usageError{fmt.Errorf("--from: %w", err)}
-	}
-	toBase := first
-	if !opt.From.IsZero() {
-		toBase = opt.From
-	}
-	if opt.To, err = tickfeed.ParseTime(cfg.to, toBase); err != nil {
-		return usageError{fmt.Errorf("--to: %w", err)}
-	}
-	if !opt.From.IsZero() && !opt.To.IsZero() && !opt.To.After(opt.From) {
-		return usageError{fmt.Errorf("--to %s is not after --from %s", opt.To.Format(time.RFC3339Nano), opt.From.Format(time.RFC3339Nano))}
+	if opt.From, opt.To, err = tickfeed.ParseWindow(cfg.from, cfg.to, first); err != nil {
+		return usageError{err}
 	}
 	var drift tickfeed.Drift
 	if cfg.bench {
@@ -140,7 +130,7 @@ func replayMain(ctx context.Context, cfg replayConfig, stdout io.Writer, log *sl
 	// replay is no failure (the summary says how far it got).
 	replay := func(ctx context.Context, pub tickfeed.Publisher) error {
 		st, rerr := tickfeed.Replay(ctx, in.Open, opt, pub)
-		printReplaySummary(stdout, st, cfg.speed, in.Skipped(), refused)
+		tickfeed.WriteReplaySummary(stdout, st, cfg.speed, in.Skipped(), refused)
 		if cfg.bench && st.Ticks > 0 && (rerr == nil || ctx.Err() != nil) {
 			drift.WriteReport(stdout, cfg.speed)
 		}
@@ -180,20 +170,4 @@ func replayMain(ctx context.Context, cfg replayConfig, stdout io.Writer, log *sl
 			fmt.Fprintf(stdout, "tickwire replay: replay done; still serving (Ctrl-C stops)\n")
 			return nil
 		}})
-}
-
-func printReplaySummary(w io.Writer, st ticks.ReplayStats, speed float64, skipped int, refused *tickfeed.Refusals) {
-	loops := "loops"
-	if st.Loops == 1 {
-		loops = "loop"
-	}
-	drift := "n/a (as fast as possible)"
-	if speed > 0 {
-		drift = fmt.Sprintf("%s (%s to publish done)", tickfeed.FormatLateness(st.MaxDrift), tickfeed.FormatLateness(st.MaxDone))
-	}
-	fmt.Fprintf(w, "tickwire replay: %d ticks, %d %s, max drift %s, %d bad rows skipped, %d publishes refused\n",
-		st.Ticks, st.Loops, loops, drift, skipped, refused.Total())
-	for _, line := range refused.Lines() {
-		fmt.Fprintf(w, "  refused %s\n", line)
-	}
 }
