@@ -234,6 +234,25 @@ func isTickRefusal(err error) bool {
 	return false
 }
 
+// ServerURL checks a server's WebSocket URL (the --server of `tickwire
+// replay` and `record`), adding the /ws path when it has none.
+func ServerURL(s string) (string, error) {
+	rest, ok := strings.CutPrefix(s, "ws://")
+	if !ok {
+		rest, ok = strings.CutPrefix(s, "wss://")
+	}
+	if !ok || rest == "" || strings.HasPrefix(rest, "/") {
+		return "", fmt.Errorf("%q: want a ws:// or wss:// URL such as ws://127.0.0.1:8080/ws", s)
+	}
+	switch i := strings.IndexByte(rest, '/'); {
+	case i < 0:
+		s += "/ws"
+	case i == len(rest)-1:
+		s += "ws"
+	}
+	return s, nil
+}
+
 // HTTPBase returns a server's HTTP base URL from its WebSocket URL:
 // ws://HOST/ws is http://HOST (wss: https).
 func HTTPBase(ws string) string {

@@ -99,6 +99,24 @@ func TestRecordCountsLostValues(t *testing.T) {
 	t.Logf("published %d versions: %+v", published, st)
 }
 
+func TestServerURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"ws://127.0.0.1:8080":     "ws://127.0.0.1:8080/ws",
+		"ws://127.0.0.1:8080/":    "ws://127.0.0.1:8080/ws",
+		"ws://127.0.0.1:8080/ws":  "ws://127.0.0.1:8080/ws",
+		"wss://feed.example/x/ws": "wss://feed.example/x/ws",
+	} {
+		if got, err := ServerURL(in); err != nil || got != want {
+			t.Errorf("ServerURL(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "http://x", "127.0.0.1:8080", "ws://", "ws:///ws"} {
+		if _, err := ServerURL(bad); err == nil {
+			t.Errorf("ServerURL(%q) accepted", bad)
+		}
+	}
+}
+
 func TestHTTPBase(t *testing.T) {
 	for ws, want := range map[string]string{
 		"ws://127.0.0.1:8080/ws": "http://127.0.0.1:8080",

@@ -37,7 +37,7 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
-	u, err := serverWSURL(cfg.opt.URL)
+	u, err := tickfeed.ServerURL(cfg.opt.URL)
 	if err != nil {
 		return usageError{fmt.Errorf("--server: %w", err)}
 	}

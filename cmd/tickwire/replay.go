@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"math"
 	"net"
-	"strings"
 	"time"
 
 	"tickwire/feedserver"
@@ -72,7 +71,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{errors.New("--bench-drift needs a pace: --speed > 0")}
 	}
 	if cfg.server != "" {
-		u, err := serverWSURL(cfg.server)
+		u, err := tickfeed.ServerURL(cfg.server)
 		if err != nil {
 			return usageError{fmt.Errorf("--server: %w", err)}
 		}
@@ -87,24 +86,6 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer closeLog()
 	return replayMain(ctx, cfg, stdout, log)
-}
-
-// serverWSURL checks a server WebSocket URL, adding the /ws path when it has none.
-func serverWSURL(s string) (string, error) {
-	rest, ok := strings.CutPrefix(s, "ws://")
-	if !ok {
-		rest, ok = strings.CutPrefix(s, "wss://")
-	}
-	if !ok || rest == "" || strings.HasPrefix(rest, "/") {
-		return "", fmt.Errorf("%q: want a ws:// or wss:// URL such as ws://127.0.0.1:8080/ws", s)
-	}
-	switch i := strings.IndexByte(rest, '/'); {
-	case i < 0:
-		s += "/ws"
-	case i == len(rest)-1:
-		s += "ws"
-	}
-	return s, nil
 }
 
 // replayMain runs a checked configuration.
