@@ -134,24 +134,5 @@ func runFixClient(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	defer c.Stop()
 	fmt.Fprintf(stdout, "logged on\n")
 	res, err := c.RunFlow(ctx, f.flow, stdout)
-	return reportFlow(stdout, res, err)
-}
-
-// reportFlow prints a flow's result and returns its error, or one counting
-// the mismatches.
-func reportFlow(stdout io.Writer, res fixclient.Result, err error) error {
-	fmt.Fprintf(stdout, "orders %d, cancels %d, replaces %d, reports %d (fills %d, rejects %d) in %v; %.0f orders/s\n",
-		res.Orders, res.Cancels, res.Replaces, res.Reports, res.Fills, res.Rejects, res.Elapsed.Round(time.Millisecond),
-		float64(res.Orders)/max(res.Elapsed.Seconds(), 1e-9))
-	for _, m := range res.Mismatches {
-		fmt.Fprintf(stdout, "MISMATCH %s\n", m)
-	}
-	if err != nil {
-		return err
-	}
-	if len(res.Mismatches) > 0 {
-		return fmt.Errorf("%d mismatches", len(res.Mismatches))
-	}
-	fmt.Fprintf(stdout, "all responses matched the expected order state\n")
-	return nil
+	return res.Report(stdout, err)
 }
