@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"tickwire/bench"
@@ -48,7 +45,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		payloads := fs.String("payloads", "125,500,1000,2000", "payload sizes in bytes, comma-separated")
 		iters := fs.Int("iters", 2000, "round trips per payload size and server")
 		run = func(ctx context.Context) (any, []bench.Chart, error) {
-			sizes, err := parseInts(*payloads)
+			sizes, err := bench.ParseSizes(*payloads)
 			if err != nil {
 				return nil, nil, usageError{err}
 			}
@@ -76,8 +73,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.IntVar(&cfg.PastSat, "past", 2, "steps to run past saturation")
 		fs.IntVar(&cfg.MaxRate, "max-rate", 0, "conflated style: updates per second each client asks for at most (0: no limit)")
 		run = func(ctx context.Context) (any, []bench.Chart, error) {
-			if err := checkRamp(&cfg); err != nil {
-				return nil, nil, err
+			if err := cfg.Check(); err != nil {
+				return nil, nil, usageError{err}
 			}
 			return bench.RunRamp(ctx, srv, cfg)
 		}
@@ -106,29 +103,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"benchmark": name, "date": time.Now().UTC().Format(time.RFC3339), "result": res})
+		return bench.WriteJSON(stdout, name, res)
 	}
 	bench.PrintTable(stdout, res)
-	return nil
-}
-
-// checkRamp checks the ramp's flags and fills in the default p99 limit.
-func checkRamp(cfg *bench.RampConfig) error {
-	if cfg.Style != "message" && cfg.Style != "conflated" {
-		return usageError{fmt.Errorf("--style %q: message or conflated", cfg.Style)}
-	}
-	if cfg.P99Limit == 0 {
-		// The seed's targets: messages p99 < 50 ms; conflated data age p99 < 250 ms.
-		cfg.P99Limit = 50 * time.Millisecond
-		if cfg.Style == "conflated" {
-			cfg.P99Limit = 250 * time.Millisecond
-		}
-	}
-	if cfg.Step <= 0 || cfg.Rate <= 0 || cfg.MaxClients <= 0 {
-		return usageError{fmt.Errorf("--step, --rate and --max must be positive")}
-	}
 	return nil
 }
 
@@ -143,16 +120,4 @@ func benchServe(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	return bench.ServeChild(ctx, *mode, *listen, *tlsDir, *flush, *heartbeat, stdout)
-}
-
-func parseInts(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("bad size %q", f)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }
