@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"time"
 
-	"tickwire/auth"
 	"tickwire/internal/soak"
 	"tickwire/recovery"
 )
@@ -65,18 +64,9 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	if *withAuth {
-		da, err := auth.NewEphemeral()
-		if err != nil {
+		if err := o.WithAuth(); err != nil {
 			return err
 		}
-		accounts := make([]string, max(o.Topics, 2))
-		for i := range accounts {
-			accounts[i] = fmt.Sprintf("soak%d", i) // the soak's topics are orders.soakN
-		}
-		if o.Token, err = da.Mint(auth.MintOptions{Subject: "soak", Roles: []string{auth.RoleTrader}, Accounts: accounts, TTL: o.Timeout + time.Hour}); err != nil {
-			return err
-		}
-		o.Authenticator = da.Verifier
 	}
 	o.Progress = stderr
 	host, _ := os.Hostname()
