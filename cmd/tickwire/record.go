@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"tickwire/tickfeed"
-	"tickwire/ticks"
 )
 
 // recordConfig is what the flags of 'tickwire record' select.
@@ -70,34 +69,11 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func recordMain(ctx context.Context, cfg recordConfig, stdout, summary io.Writer, log *slog.Logger) error {
-	var out *ticks.Writer
-	if cfg.out == "-" {
-		out = ticks.NewWriter(stdout)
-	} else {
-		var err error
-		if out, err = ticks.Create(cfg.out); err != nil {
-			return err
-		}
-	}
 	if cfg.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
 	}
 	cfg.opt.Logger = log
-	st, werr := tickfeed.Record(ctx, out, cfg.opt)
-	cerr := out.Close()
-	fmt.Fprintf(summary, "tickwire record: %d ticks from %d topics to %s; lost %d (conflated or missed across reconnects); "+
-		"%d earlier values not recorded (published before subscribing, or conflated into the first); %d values not representable as ticks\n",
-		st.Written, st.Topics, cfg.out, st.Lost, st.Before, st.Skipped)
-	if werr != nil {
-		return fmt.Errorf("write %s: %w", cfg.out, werr)
-	}
-	if cerr != nil {
-		return fmt.Errorf("close %s: %w", cfg.out, cerr)
-	}
-	if !st.Connected {
-		return fmt.Errorf("never connected to %s", cfg.opt.URL)
-	}
-	return nil
+	return tickfeed.RecordFile(ctx, cfg.out, stdout, summary, cfg.opt)
 }
