@@ -106,7 +106,7 @@ TickwirePasswordSHA256=%s
 		return nil, "", err
 	}
 	hub := o.Server.Hub()
-	gw, err := fix.New(fix.Config{
+	gw, err := fix.Listen(fix.Config{
 		Settings: settings,
 		DataDir:  filepath.Join(o.Dir, "gateway"),
 		Prices:   fix.LatestPrices(hub.LatestAge),
@@ -117,10 +117,6 @@ TickwirePasswordSHA256=%s
 		Logger:   o.Logger.With("component", "fix"),
 	})
 	if err != nil {
-		return nil, "", err
-	}
-	if err := gw.Start(); err != nil {
-		_ = gw.Stop()
 		return nil, "", err
 	}
 	return gw, fmt.Sprintf("127.0.0.1:%d", port), nil

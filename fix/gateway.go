@@ -383,6 +383,9 @@ func (g *Gateway) Start() error {
 	if err := g.acceptor.Start(); err != nil {
 		close(g.eng.quit)
 		<-g.eng.done
+		// Nothing of the acceptor runs: Stop unregisters its sessions
+		// itself (the acceptor's Stop would not get that far).
+		g.started = false
 		return fmt.Errorf("fix: listen %s: %w", g.addr, err)
 	}
 	g.log.Info("fix gateway listening", "addr", g.addr)
@@ -418,6 +421,20 @@ func (g *Gateway) Stop() error {
 		return g.cfg.Journal.Close()
 	}
 	return nil
+}
+
+// Listen builds a gateway (New) and starts it (Start); one that cannot
+// start is stopped, which closes what New opened.
+func Listen(cfg Config) (*Gateway, error) {
+	g, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.Start(); err != nil {
+		_ = g.Stop()
+		return nil, err
+	}
+	return g, nil
 }
 
 // Run starts the gateway and runs it until ctx is done or the engine stops
