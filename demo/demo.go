@@ -41,6 +41,15 @@ func TraderToken(a *auth.Ephemeral) (string, error) {
 		Accounts: []string{Account}, TTL: tokenTTL})
 }
 
+// Title is the dashboard's title for a replay of files (--replay) at speed.
+func Title(files string, speed float64) string {
+	title := "tickwire demo · replay of " + files
+	if files == "embedded" {
+		title = "tickwire demo · real OANDA ticks, 2014-05-08, replayed"
+	}
+	return title + fmt.Sprintf(" ×%g", speed)
+}
+
 // Orders configures the demo's order flow.
 type Orders struct {
 	Dir     string // the gateway's journal and stores, and the counterparty's

@@ -99,12 +99,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		go demo.PauseNowAndThen(ctx, srv.Hub(), *pauseSymbol, *pauseEvery, *pauseFor, log)
 	}
 
-	title := "tickwire demo · replay of " + rf.files
-	if rf.files == "embedded" {
-		title = "tickwire demo · real OANDA ticks, 2014-05-08, replayed"
-	}
-	title += fmt.Sprintf(" ×%g", rf.speed)
-	dashErr := runDashboard(ctx, []string{url}, tf, title, log.With("component", "trader"))
+	dashErr := runDashboard(ctx, []string{url}, tf, demo.Title(rf.files, rf.speed), log.With("component", "trader"))
 	cancel()
 	if err := <-served; err != nil {
 		return err
