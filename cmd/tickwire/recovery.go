@@ -14,18 +14,7 @@ import (
 
 // recoveryFlags are the server's durability and session flags: where the
 // journal of sequenced topics and the session secret live, the fsync policy,
-// retention, and how long sessions linger. Wiring in runServer:
-//
-//	var rec recoveryFlags
-//	rec.register(fs)
-//	... parse, logger ...
-//	cfg := feedserver.Config{...}
-//	closeJournal, err := rec.apply(&cfg, log)
-//	if err != nil {
-//		return err
-//	}
-//	defer closeJournal()
-//	srv := feedserver.New(cfg)
+// retention, and how long sessions linger (runServer: register, then apply).
 type recoveryFlags struct {
 	data       string
 	linger     time.Duration
