@@ -31,7 +31,7 @@ type traderFlags struct {
 func (t *traderFlags) register(fs *flag.FlagSet, defaultSymbols string) {
 	fs.StringVar(&t.symbols, "symbols", defaultSymbols, "comma-separated symbols to watch (`LIST`)")
 	fs.DurationVar(&t.staleAfter, "stale-after", 5*time.Second, "mark a row stale when its data is older than this")
-	fs.Var((*dashboardConfigFile)(&t.config), "config", "read servers, watchlist, per-symbol stale thresholds and colours (see docs/tui.md), and flag values, from `FILE` (YAML or JSON)")
+	fs.Var((*trader.ConfigFile)(&t.config), "config", "read servers, watchlist, per-symbol stale thresholds and colours (see docs/tui.md), and flag values, from `FILE` (YAML or JSON)")
 	fs.BoolVar(&t.paper, "paper", false, "paper trading: order entry works against a simulator in the dashboard (limit orders fill half at once); nothing is sent anywhere")
 	fs.StringVar(&t.accounts, "accounts", "", "comma-separated accounts (`LIST`): the blotter shows their orders (topics orders.ACCOUNT) and new orders go to the server's order gateway for the first; none: order entry unavailable")
 	t.fs = fs
