@@ -92,7 +92,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	served := make(chan error, 1)
 	go func() {
-		served <- node.Serve(ctx, node.Node{Server: srv, Listener: ln, Gateway: gw, Feed: replayFeed(srv, open, rf.options(), log), Logger: log})
+		served <- node.Serve(ctx, node.Node{Server: srv, Listener: ln, Gateway: gw, Feed: node.Replay(srv, open, rf.options(), log), Logger: log})
 	}()
 	log.Info("demo", "ws", url, "replay", rf.files, "speed", rf.speed)
 	if *pauseSymbol != "" && *pauseEvery > 0 {
