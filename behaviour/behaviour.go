@@ -26,6 +26,7 @@ package behaviour
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"tickwire/protocol"
@@ -169,3 +170,55 @@ const slots = int(protocol.NumFields)
 // The ABI has room for every protocol field; a protocol that outgrows it
 // fails to compile here rather than truncating values.
 const _ = uint(MaxSlots - slots)
+
+// Behaviour is one merge function of a module, as a topic rule names it. It
+// is safe for concurrent use: each Merge borrows an instance of its module.
+type Behaviour struct {
+	name string // "module:function", for logs and metrics
+	fn   string
+	bind atomic.Pointer[binding] // the module and function index; Reload swaps it
+}
+
+// binding is the module a Behaviour runs and the index of its function there.
+type binding struct {
+	mod *Module
+	idx int
+}
+
+// Name returns "module:function", e.g. "vwap.wasm:vwap".
+func (b *Behaviour) Name() string { return b.name }
+
+// Merge folds src into dst under the behaviour: dst = merge(dst, src). On
+// error dst is unchanged and the error is an *Error whose Reason says why;
+// the instance that failed is replaced, so the behaviour may be retried, but
+// a caller normally disables it for the topic.
+func (b *Behaviour) Merge(dst, src *protocol.Quote) error {
+	bd, in, err := b.borrow()
+	if err != nil {
+		return err
+	}
+	err = in.merge(bd.idx, dst, src)
+	bd.mod.put(in)
+	return err
+}
+
+// borrow returns the current binding and an instance of its module. A
+// Reload may close the module between loading the binding and borrowing;
+// then the binding has moved on and the next one is tried.
+func (b *Behaviour) borrow() (*binding, *instance, error) {
+	var err error
+	for range 4 { // a reload per try would be absurd; bounded all the same
+		bd := b.bind.Load()
+		var in *instance
+		if in, err = bd.mod.get(); err == nil {
+			return bd, in, nil
+		}
+		if e, ok := err.(*Error); ok {
+			e.Behaviour = b.name
+		}
+		if ReasonOf(err) != ReasonClosed || b.bind.Load() == bd {
+			return nil, nil, err
+		}
+	}
+	return nil, nil, err
+}
