@@ -188,6 +188,12 @@ func (r *Runtime) readModule(path string) ([]byte, error) {
 // one instance to check its ABI version and exchange area. name labels errors
 // and metrics (a file's base name).
 func (r *Runtime) Compile(ctx context.Context, name string, wasm []byte) (*Module, error) {
+	r.mu.Lock()
+	closed := r.closed
+	r.mu.Unlock()
+	if closed {
+		return nil, &Error{Behaviour: name, Reason: ReasonClosed, Err: ErrClosed}
+	}
 	if len(wasm) < len(wasmMagic) || !bytes.Equal(wasm[:len(wasmMagic)], wasmMagic) {
 		return nil, &Error{Behaviour: name, Reason: ReasonInvalid, Err: errors.New("not a WebAssembly module (no \\0asm version 1 header)")}
 	}
