@@ -259,7 +259,9 @@ func TestGoHostile(t *testing.T) {
 		mergeSoon(t, behaviourOf(t, m, "ok"))
 	})
 	t.Run("hog", func(t *testing.T) {
-		m := load(t, Config{CallBudget: 10 * time.Second, MemoryLimitPages: 256})
+		// A small cap (6 MiB; the Go runtime starts at about 2.3) keeps this
+		// quick: growing memory copies it, slow under -race.
+		m := load(t, Config{CallBudget: time.Minute, MemoryLimitPages: 96})
 		cur, in := trade(1, 1), trade(2, 1)
 		err := behaviourOf(t, m, "hog").Merge(&cur, &in)
 		wantReason(t, err, ReasonMemory)
