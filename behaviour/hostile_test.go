@@ -54,6 +54,8 @@ func TestLoadRefuses(t *testing.T) {
 		{"imports the host", rawModule{pages: 1,
 			imports: []rawImport{{module: "env", name: "system", params: []byte{tI32}, results: []byte{tI32}}},
 			funcs:   abiModule(ABIVersion, rawKeep).funcs}.bytes(), ReasonABI, "env.system"},
+		{"a command", rawModule{pages: 1, funcs: append(abiModule(ABIVersion, rawKeep).funcs, rawFunc{name: "_start"})}.bytes(),
+			ReasonABI, "build it with -buildmode=c-shared"},
 		{"memory over the cap", rawModule{pages: 600, funcs: abiModule(ABIVersion, rawKeep).funcs}.bytes(), ReasonInvalid, "over limit"},
 	}
 	for _, c := range cases {
