@@ -6,13 +6,21 @@ import (
 	"testing"
 	"time"
 
+	"tickwire/fix"
 	"tickwire/fix/fixclient"
 )
 
 // BenchmarkOrderRoundTrip measures the gateway over a real FIX session on
 // loopback, with the durable journal on (bbolt, fsync before each append
-// returns) and the FIX message store written without fsync
-// (FileStoreSync=N). The counterparty is a minimal FIX client (rawClient);
+// returns) and, by store:
+//
+//   - store=file: quickfix's FileStore written without fsync
+//     (FileStoreSync=N), the single-node default;
+//   - store=journal: the journal message store (fix.store.* streams of the
+//     same bbolt journal, durable before a byte is sent: a second group
+//     commit per batch, shared with the next batch's order append).
+//
+// The counterparty is a minimal FIX client (rawClient);
 // the orders are limits far from the market, acknowledged by the auto
 // venue at zero latency and left resting.
 //
@@ -24,8 +32,14 @@ import (
 //
 //     go test -run '^$' -bench BenchmarkOrderRoundTrip -benchtime 5000x ./fix/
 func BenchmarkOrderRoundTrip(b *testing.B) {
+	for _, store := range []string{fix.StoreFile, fix.StoreJournal} {
+		b.Run("store="+store, func(b *testing.B) { benchOrderRoundTrip(b, store) })
+	}
+}
+
+func benchOrderRoundTrip(b *testing.B, store string) {
 	b.Run("mode=roundtrip", func(b *testing.B) {
-		c := benchRig(b)
+		c := benchRig(b, store)
 		lat := make([]time.Duration, 0, b.N)
 		b.ResetTimer()
 		for i := range b.N {
@@ -48,7 +62,7 @@ func BenchmarkOrderRoundTrip(b *testing.B) {
 	})
 	for _, window := range []int{100, 1000} {
 		b.Run(fmt.Sprintf("mode=pipelined/window=%d", window), func(b *testing.B) {
-			c := benchRig(b)
+			c := benchRig(b, store)
 			b.ResetTimer()
 			start := time.Now()
 			sent, acked := 0, 0
@@ -78,8 +92,8 @@ func BenchmarkOrderRoundTrip(b *testing.B) {
 	}
 }
 
-func benchRig(b *testing.B) *rawClient {
-	r := newRig(b, withoutClient())
+func benchRig(b *testing.B, store string) *rawClient {
+	r := newRig(b, withoutClient(), func(r *rig) { r.cfg.MessageStore = store })
 	c, err := dialRaw(r.gw.Addr(), r.clID, r.gwID)
 	if err != nil {
 		b.Fatal(err)

@@ -60,7 +60,10 @@ type acceptorListener struct {
 	writeTimeout time.Duration
 	// sessionOf names the session logged on from a remote address, for logs.
 	sessionOf func(remote net.Addr) string
-	log       *slog.Logger
+	// durable, if set, is the message stores' durability barrier
+	// (storeFactory.durable): nothing reaches the socket before it returns.
+	durable func(timeout time.Duration) error
+	log     *slog.Logger
 }
 
 func (l acceptorListener) Accept() (net.Conn, error) {
@@ -74,13 +77,14 @@ func (l acceptorListener) Accept() (net.Conn, error) {
 		raw = tc.NetConn()
 	}
 	slot, _ := raw.(*preLogonConn)
-	return &peerConn{Conn: newBufferedConn(newFramedConn(c, l.maxMessage, l.firstMessage, l.log), l.writeTimeout, l.sessionOf, l.log), tls: tc, slot: slot,
+	return &peerConn{Conn: newBufferedConn(newFramedConn(c, l.maxMessage, l.firstMessage, l.log), l.writeTimeout, l.durable, l.sessionOf, l.log), tls: tc, slot: slot,
 		capture: make([]byte, 0, 1024), max: l.maxLogon}, nil
 }
 
 type bufferedConn struct {
 	net.Conn
 	timeout   time.Duration // a write making no progress this long fails the connection
+	durable   func(timeout time.Duration) error
 	sessionOf func(remote net.Addr) string
 	log       *slog.Logger
 
@@ -94,8 +98,10 @@ type bufferedConn struct {
 	closeErr error // the socket's Close, by the flusher; read after done
 }
 
-func newBufferedConn(c net.Conn, timeout time.Duration, sessionOf func(net.Addr) string, log *slog.Logger) *bufferedConn {
-	b := &bufferedConn{Conn: c, timeout: timeout, sessionOf: sessionOf, log: log, done: make(chan struct{})}
+// newBufferedConn wraps c. durable, if not nil, is waited for before each
+// write to the socket (see acceptorListener.durable).
+func newBufferedConn(c net.Conn, timeout time.Duration, durable func(time.Duration) error, sessionOf func(net.Addr) string, log *slog.Logger) *bufferedConn {
+	b := &bufferedConn{Conn: c, timeout: timeout, durable: durable, sessionOf: sessionOf, log: log, done: make(chan struct{})}
 	b.cond = sync.NewCond(&b.mu)
 	go b.flush()
 	return b
@@ -145,7 +151,22 @@ func (b *bufferedConn) flush() {
 		out, b.buf = b.buf, out[:0]
 		b.cond.Broadcast()
 		b.mu.Unlock()
-		if unsent, err := b.write(out); err != nil {
+		// Every message in out was saved in its message store before
+		// quickfix wrote it here: with a journal store, it reaches the
+		// socket only once it is durable (journalstore.go). A store that
+		// failed (a deposed leader's journal) closes the connection
+		// unwritten.
+		unsent, err := len(out), error(nil)
+		if b.durable != nil {
+			if err = b.durable(b.timeout); err != nil {
+				b.log.Warn("fix connection closed: message store not durable", "session", b.sessionOf(b.RemoteAddr()),
+					"remote", b.RemoteAddr().String(), "unsent_bytes", unsent, "err", err)
+			}
+		}
+		if err == nil {
+			unsent, err = b.write(out)
+		}
+		if err != nil {
 			b.mu.Lock()
 			b.err = err
 			closing := b.closing

@@ -17,7 +17,7 @@ func noSession(net.Addr) string { return "" }
 // blocked writer only once a third of its send buffer is free.
 func TestBufferedConnSlowReaderKept(t *testing.T) {
 	conn, peer := net.Pipe()
-	b := newBufferedConn(conn, 200*time.Millisecond, noSession, slog.New(slog.DiscardHandler))
+	b := newBufferedConn(conn, 200*time.Millisecond, nil, noSession, slog.New(slog.DiscardHandler))
 	defer b.Close()
 	msg := bytes.Repeat([]byte("x"), 4<<10)
 	if _, err := b.Write(msg); err != nil {
@@ -59,7 +59,7 @@ func TestBufferedConnCloseStalled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := newBufferedConn(conn, time.Minute, noSession, slog.New(slog.DiscardHandler))
+	b := newBufferedConn(conn, time.Minute, nil, noSession, slog.New(slog.DiscardHandler))
 	writeErr := make(chan error, 1)
 	go func() {
 		chunk := make([]byte, 64<<10)

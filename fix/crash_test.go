@@ -43,7 +43,7 @@ func childGateway(dir string) int {
 	}
 	prices := newTestPrices()
 	prices.set("EURUSD", 1.1000, 1.1002, 0, 0)
-	cfg := fix.Config{Settings: s, DataDir: filepath.Join(dir, "gw"), Prices: prices, Logger: testLogger(nil)}
+	cfg := fix.Config{Settings: s, DataDir: filepath.Join(dir, "gw"), Prices: prices, Logger: testLogger(nil), MessageStore: testMessageStore()}
 	if ms, _ := strconv.Atoi(os.Getenv("FIX_CHILD_LATENCY_MS")); ms > 0 {
 		cfg.Auto.Latency = time.Duration(ms) * time.Millisecond
 	}

@@ -24,4 +24,11 @@
 // already journalled is recognised and dropped; outbound reports of the
 // batch a crash interrupted are found missing in the FIX store and sent on
 // restart (reconcile). The book is rebuilt by replaying the journal.
+//
+// With Config.MessageStore = StoreJournal the FIX message stores are
+// journal streams too (journalstore.go), so a gateway on any node holding
+// the journal continues the sessions (sequence numbers, resend); every
+// outgoing message is durable there before a byte of it is written to the
+// socket. A refused journal append (a deposed raft leader) stops the
+// gateway and drops its sessions. See docs/HA.md.
 package fix

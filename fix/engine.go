@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -96,10 +97,12 @@ type engine struct {
 	maxBatch int
 	hooks    Hooks
 
-	cmds chan command
-	quit chan struct{}
-	done chan struct{}
-	err  error // why the engine stopped; set before done is closed
+	cmds     chan command
+	quit     chan struct{}
+	quitOnce *sync.Once            // closes quit
+	abortErr atomic.Pointer[error] // why quit was closed, if not Stop
+	done     chan struct{}
+	err      error // why the engine stopped; set before done is closed
 
 	lastIn map[string]inbound // per session: last journalled inbound message
 	venue  *autoVenue
@@ -136,6 +139,9 @@ func (e *engine) run() {
 		case <-timer.C:
 		case <-e.quit:
 			e.err = errStopped
+			if p := e.abortErr.Load(); p != nil {
+				e.err = *p
+			}
 			return
 		}
 	drain:
@@ -162,6 +168,16 @@ func (e *engine) run() {
 			timer.Reset(max(time.Until(at), 0))
 		}
 	}
+}
+
+// stop makes the engine stop after its current batch.
+func (e *engine) stop() { e.quitOnce.Do(func() { close(e.quit) }) }
+
+// abort stops the engine after its current batch, with err (a failure
+// seen outside it, e.g. a message store's).
+func (e *engine) abort(err error) {
+	e.abortErr.CompareAndSwap(nil, &err)
+	e.stop()
 }
 
 // process runs one batch. An error is fatal (journal or FIX store failure).

@@ -38,6 +38,20 @@ type Config struct {
 	Journal recovery.Journal
 	// Stream is the journal stream of the order events. Default "fix.orders".
 	Stream string
+	// MessageStore is where the FIX sessions' message stores (sequence
+	// numbers, sent messages for resend) live: StoreFile, quickfix's
+	// FileStore under FileStorePath; or StoreJournal, streams
+	// "fix.store.<session>" of Journal, so that a gateway on any node
+	// holding the journal continues the sessions (docs/HA.md). The
+	// fix.store.* streams are trimmed by the store itself (StoreRetention):
+	// a journal-wide retention must leave them alone. Default: the
+	// [DEFAULT] setting TickwireMessageStore (file or journal), else
+	// StoreFile.
+	MessageStore string
+	// StoreRetention bounds a journal message store's sent messages.
+	// Default: the [DEFAULT] settings TickwireStoreMaxMessages and
+	// TickwireStoreMaxBytes, else StoreRetention's defaults.
+	StoreRetention StoreRetention
 	// Book names OrderIDs and ExecIDs for a new journal; a replayed journal
 	// keeps the configuration it was created with. Default: prefixes made
 	// from the creation time (e.g. "20260102T150405-O1"), so a new journal
@@ -126,10 +140,14 @@ type Gateway struct {
 	eng          *engine
 	desk         *Desk
 
+	failOnce sync.Once // fail
+	accOnce  sync.Once // stopAcceptor
+
 	mu       sync.Mutex
 	loggedOn map[quickfix.SessionID]bool // guarded by mu
 	started  bool                        // guarded by mu
 	stopped  bool                        // guarded by mu
+	failed   error                       // guarded by mu
 }
 
 // SessionInfo describes a configured FIX session.
@@ -267,27 +285,7 @@ func New(cfg Config) (g *Gateway, err error) {
 		return nil, err
 	}
 
-	logs, err := newLogFactory(cfg.Settings, cfg.Logger)
-	if err != nil {
-		return nil, fmt.Errorf("fix: log: %w", err)
-	}
-	if g.stores, err = newStoreFactory(cfg.Settings); err != nil {
-		return nil, err
-	}
-	app := newApplication(g)
-	g.acceptor, err = quickfix.NewAcceptor(app, g.stores, cfg.Settings, logs)
-	if err != nil {
-		g.unregister()
-		return nil, fmt.Errorf("fix: acceptor: %w", err)
-	}
-	g.acceptor.SetConnectionValidator(logonValidator{ids: g.identities, log: cfg.Logger})
-	if tlsExplicit != nil {
-		g.acceptor.SetTLSConfig(tlsExplicit) // else quickfix builds it from the settings
-	}
-	budget := newPreLogonBudget(cfg.MaxPreLogon, cfg.MaxPreLogonPerAddr, cfg.Logger)
-	g.acceptor.SetNewListenerCallback(listener(cfg.Logger, budget, cfg.MaxMessageBytes, cfg.FirstMessageTimeout, cfg.MaxLogonBytes,
-		cfg.WriteTimeout, g.sessionAt))
-
+	// The engine exists before the stores: a store's failure stops it.
 	e := &engine{
 		g:        g,
 		book:     rep.book,
@@ -299,6 +297,7 @@ func New(cfg Config) (g *Gateway, err error) {
 		hooks:    cfg.Hooks,
 		cmds:     make(chan command, 4*cfg.MaxBatch),
 		quit:     make(chan struct{}),
+		quitOnce: new(sync.Once),
 		done:     make(chan struct{}),
 		lastIn:   rep.lastIn,
 		holds:    make(map[holdKey][]int),
@@ -307,8 +306,36 @@ func New(cfg Config) (g *Gateway, err error) {
 	g.eng = e
 	g.desk = &Desk{g: g}
 
+	logs, err := newLogFactory(cfg.Settings, cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("fix: log: %w", err)
+	}
+	if g.cfg.MessageStore, g.cfg.StoreRetention, err = storeSettings(cfg.MessageStore, cfg.StoreRetention, cfg.Settings); err != nil {
+		return nil, err
+	}
+	if g.cfg.MessageStore == StoreJournal {
+		g.stores = newJournalStoreFactory(&journalStoreFactory{j: j, ret: g.cfg.StoreRetention, clock: cfg.Clock, log: cfg.Logger, onFail: g.fail})
+	} else if g.stores, err = newStoreFactory(cfg.Settings); err != nil {
+		return nil, err
+	}
+	app := newApplication(g)
+	g.acceptor, err = quickfix.NewAcceptor(app, g.stores, cfg.Settings, logs)
+	if err != nil {
+		g.unregister()
+		g.stores.closeAll()
+		return nil, fmt.Errorf("fix: acceptor: %w", err)
+	}
+	g.acceptor.SetConnectionValidator(logonValidator{ids: g.identities, log: cfg.Logger})
+	if tlsExplicit != nil {
+		g.acceptor.SetTLSConfig(tlsExplicit) // else quickfix builds it from the settings
+	}
+	budget := newPreLogonBudget(cfg.MaxPreLogon, cfg.MaxPreLogonPerAddr, cfg.Logger)
+	g.acceptor.SetNewListenerCallback(listener(cfg.Logger, budget, cfg.MaxMessageBytes, cfg.FirstMessageTimeout, cfg.MaxLogonBytes,
+		cfg.WriteTimeout, g.durableBarrier(), g.sessionAt))
+
 	if err = g.reconcile(rep); err != nil {
 		g.unregister()
+		g.stores.closeAll()
 		return nil, err
 	}
 	e.venue.adopt(rep.book.Snapshot().Orders, cfg.Clock())
@@ -389,16 +416,26 @@ func (g *Gateway) Start() error {
 	if g.started || g.stopped {
 		return errors.New("fix: gateway already started")
 	}
+	if g.failed != nil {
+		return fmt.Errorf("fix: gateway failed before it started: %w", g.failed)
+	}
 	g.started = true
 	go g.eng.run()
 	if err := g.acceptor.Start(); err != nil {
-		close(g.eng.quit)
+		g.eng.stop()
 		<-g.eng.done
 		// Nothing of the acceptor runs: Stop unregisters its sessions
 		// itself (the acceptor's Stop would not get that far).
 		g.started = false
 		return fmt.Errorf("fix: listen %s: %w", g.addr, err)
 	}
+	// A storage failure stops the engine; the sessions go with it.
+	go func() {
+		<-g.eng.done
+		if err := g.eng.err; err != nil && !errors.Is(err, errStopped) {
+			g.fail(err)
+		}
+	}()
 	g.log.Info("fix gateway listening", "addr", g.addr)
 	return nil
 }
@@ -417,13 +454,9 @@ func (g *Gateway) Stop() error {
 	started := g.started
 	g.mu.Unlock()
 	if started {
-		select {
-		case <-g.eng.quit:
-		default:
-			close(g.eng.quit)
-		}
+		g.eng.stop()
 		<-g.eng.done
-		g.acceptor.Stop()
+		g.stopAcceptor()
 	} else {
 		g.unregister()
 	}
@@ -446,6 +479,40 @@ func Listen(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	return g, nil
+}
+
+// fail stops the gateway on a storage failure (the order journal's or a
+// journal message store's; for the raft journal, leadership lost): the
+// message stores refuse every later write, so nothing more reaches a
+// socket, the engine stops with err (Done, Err), and the FIX sessions are
+// dropped (a Logout cannot be journalled: the connections close), so that
+// counterparties reconnect to the next Active.
+func (g *Gateway) fail(err error) {
+	g.failOnce.Do(func() {
+		g.log.Error("fix gateway failed: stopping, sessions dropped", "err", err)
+		g.stores.fail(err)
+		g.eng.abort(err)
+		g.mu.Lock()
+		g.failed = err
+		running := g.started && !g.stopped
+		g.mu.Unlock()
+		if running {
+			<-g.eng.done
+			g.stopAcceptor()
+		}
+	})
+}
+
+// stopAcceptor stops the acceptor once (fail and Stop may both).
+func (g *Gateway) stopAcceptor() { g.accOnce.Do(g.acceptor.Stop) }
+
+// durableBarrier is the connections' wait for the journal message stores
+// (nil with FileStores, which write before they return).
+func (g *Gateway) durableBarrier() func(time.Duration) error {
+	if g.cfg.MessageStore != StoreJournal {
+		return nil
+	}
+	return func(d time.Duration) error { return g.stores.durable(d) }
 }
 
 // Run starts the gateway and runs it until ctx is done or the engine stops

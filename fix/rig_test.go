@@ -107,7 +107,7 @@ func newRig(t testing.TB, opts ...rigOption) *rig {
 	}
 	r.prices.set("EURUSD", 1.1000, 1.1002, 0, 0)
 	r.prices.set("NZDUSD", 0.6000, 0.6002, 0, 0)
-	r.cfg = fix.Config{Prices: r.prices, Logger: testLogger(t)}
+	r.cfg = fix.Config{Prices: r.prices, Logger: testLogger(t), MessageStore: testMessageStore()}
 	for _, o := range opts {
 		o(r)
 	}
@@ -118,6 +118,10 @@ func newRig(t testing.TB, opts ...rigOption) *rig {
 	}
 	return r
 }
+
+// testMessageStore is the message store the tests' gateways use:
+// FIX_TEST_STORE=journal runs the whole suite on the journal store.
+func testMessageStore() string { return os.Getenv("FIX_TEST_STORE") }
 
 func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("FIX_TEST_LOG") != "" {

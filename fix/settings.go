@@ -172,3 +172,62 @@ func freePort(host string) (int, error) {
 	_ = ln.Close()
 	return port, nil
 }
+
+// Message store kinds (Config.MessageStore).
+const (
+	// StoreFile is quickfix's FileStore under FileStorePath: one node.
+	StoreFile = "file"
+	// StoreJournal keeps each session's store in the journal
+	// (journalstore.go): any node holding the journal continues it.
+	StoreJournal = "journal"
+)
+
+// The [DEFAULT] settings of the message store.
+const (
+	keyMessageStore     = "TickwireMessageStore"
+	keyStoreMaxMessages = "TickwireStoreMaxMessages"
+	keyStoreMaxBytes    = "TickwireStoreMaxBytes"
+)
+
+// storeSettings resolves the message store kind and retention: the
+// Config's values, else the [DEFAULT] settings, else the defaults. The
+// settings are global: a [SESSION] that sets one differently is refused,
+// since all sessions share one store factory.
+func storeSettings(kind string, ret StoreRetention, s *quickfix.Settings) (string, StoreRetention, error) {
+	g := s.GlobalSettings()
+	for id, ss := range s.SessionSettings() {
+		for _, k := range []string{keyMessageStore, keyStoreMaxMessages, keyStoreMaxBytes} {
+			if !ss.HasSetting(k) {
+				continue
+			}
+			v, _ := ss.Setting(k)
+			if gv, _ := g.Setting(k); !g.HasSetting(k) || gv != v {
+				return "", ret, fmt.Errorf("fix: session %v: %s goes in [DEFAULT], for every session", id, k)
+			}
+		}
+	}
+	if kind == "" && g.HasSetting(keyMessageStore) {
+		kind, _ = g.Setting(keyMessageStore)
+	}
+	switch kind {
+	case "":
+		kind = StoreFile
+	case StoreFile, StoreJournal:
+	default:
+		return "", ret, fmt.Errorf("fix: message store %q: want %s or %s", kind, StoreFile, StoreJournal)
+	}
+	for _, v := range []struct {
+		key string
+		dst *int
+	}{{keyStoreMaxMessages, &ret.MaxMessages}, {keyStoreMaxBytes, &ret.MaxBytes}} {
+		if *v.dst > 0 || !g.HasSetting(v.key) {
+			continue
+		}
+		n, err := g.IntSetting(v.key)
+		if err != nil || n <= 0 || n > 1<<40 {
+			return "", ret, fmt.Errorf("fix: %s: want a positive number", v.key)
+		}
+		*v.dst = n
+	}
+	return kind, ret.withDefaults(), nil
+}

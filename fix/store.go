@@ -47,6 +47,45 @@ func newStoreFactory(settings *quickfix.Settings) (*storeFactory, error) {
 	}, nil
 }
 
+// newJournalStoreFactory keeps the stores in journal streams
+// (journalstore.go).
+func newJournalStoreFactory(f *journalStoreFactory) *storeFactory {
+	return &storeFactory{inner: f, stores: make(map[quickfix.SessionID]*gatedStore)}
+}
+
+// journalStores returns the journal stores (none for FileStores).
+func (f *storeFactory) journalStores() []*journalStore {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*journalStore
+	for _, s := range f.stores {
+		if js, ok := s.inner.(*journalStore); ok {
+			out = append(out, js)
+		}
+	}
+	return out
+}
+
+// durable waits until every store record queued so far is durable (see
+// journalstore.go): what a connection is about to write was saved before.
+// It fails after timeout or on a store's write failure. FileStores write
+// before they return: nothing to wait for.
+func (f *storeFactory) durable(timeout time.Duration) error {
+	for _, js := range f.journalStores() {
+		if err := js.waitDurable(timeout); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fail makes every journal store refuse later writes.
+func (f *storeFactory) fail(err error) {
+	for _, js := range f.journalStores() {
+		js.fail(err)
+	}
+}
+
 // privateDirs creates the directories that setting names, in the defaults
 // or any session, 0700 before quickfix does (it would make them 0777 less
 // the umask), and refuses one that others may enter or write to, or that
@@ -244,6 +283,9 @@ func (s *gatedStore) GetMessages(begin, end int) ([][]byte, error) {
 // It runs without the lock: the callback sends (resend), and the FileStore
 // synchronises its files itself.
 func (s *gatedStore) IterateMessages(begin, end int, cb func([]byte) error) error {
+	if _, ok := s.inner.(interface{ lastCopyOnly() }); ok {
+		return s.inner.IterateMessages(begin, end, cb)
+	}
 	last := make(map[int]int) // seq -> position of its last copy
 	pos := 0
 	if err := s.inner.IterateMessages(begin, end, func(m []byte) error {

@@ -140,7 +140,7 @@ func acceptorTLS(s *quickfix.Settings, fallback *tls.Config) (mode tlsMode, expl
 // and what the logon validator needs (peerConn, identity.go: at most
 // maxLogon bytes before the Logon).
 func listener(log *slog.Logger, budget *preLogonBudget, maxMessage int, firstMessage time.Duration, maxLogon int,
-	writeTimeout time.Duration, sessionOf func(net.Addr) string) quickfix.NewListenerCallback {
+	writeTimeout time.Duration, durable func(time.Duration) error, sessionOf func(net.Addr) string) quickfix.NewListenerCallback {
 	return func(address string, tlsConfig *tls.Config) (net.Listener, error) {
 		tcp, err := net.Listen("tcp", address)
 		if err != nil {
@@ -153,6 +153,6 @@ func listener(log *slog.Logger, budget *preLogonBudget, maxMessage int, firstMes
 			})
 		}
 		return acceptorListener{Listener: ln, maxMessage: maxMessage, firstMessage: firstMessage, maxLogon: maxLogon,
-			writeTimeout: writeTimeout, sessionOf: sessionOf, log: log}, nil
+			writeTimeout: writeTimeout, durable: durable, sessionOf: sessionOf, log: log}, nil
 	}
 }
