@@ -83,16 +83,9 @@ func (w *writer) loop() (holding bool) {
 		case <-c.done:
 			return true
 		case <-w.idle.C:
-			// Before letting go of running: a new writer may start at once.
-			w.trim()
-			w.releaseSock()
-			q.running.Store(false)
-			// A signal may have come after we last looked: if so, and no
-			// new writer took over, carry on.
-			if len(q.wake) == 0 || !q.running.CompareAndSwap(false, true) {
+			if w.rest() {
 				return false
 			}
-			w.sock = c.srv.sockets.Get().(*socketWriter)
 			continue
 		}
 		now := time.Now()
@@ -134,6 +127,20 @@ func (w *writer) loop() (holding bool) {
 				w.due.Reset(wait)
 			}
 		}
+		if next.IsZero() && q.others.Load() == 0 && q.npulled.Load() > 0 && len(q.wake) == 0 {
+			// Only pulled subscriptions, whose next values come on the
+			// wheel's tick, an interval away: lingering would cost a
+			// timer and a wake-up per delivery for nothing.
+			if !w.idle.Stop() {
+				select {
+				case <-w.idle.C:
+				default:
+				}
+			}
+			if w.rest() {
+				return false
+			}
+		}
 		if fi := c.srv.cfg.FlushInterval; fi > 0 {
 			// Let frames gather: fewer, larger writes for many clients,
 			// at the cost of up to FlushInterval of latency.
@@ -156,6 +163,25 @@ func (w *writer) loop() (holding bool) {
 		}
 		w.idle.Reset(writerLinger)
 	}
+}
+
+// rest lets go of the writer's resources and of running before the
+// goroutine exits. It reports false if a signal came meanwhile and no new
+// writer took over: the goroutine carries on, holding the socket writer
+// again.
+func (w *writer) rest() (exit bool) {
+	q := w.c.queue
+	// Before letting go of running: a new writer may start at once.
+	w.trim()
+	w.releaseSock()
+	q.running.Store(false)
+	// A signal may have come after we last looked: if so, and no new
+	// writer took over, carry on.
+	if len(q.wake) == 0 || !q.running.CompareAndSwap(false, true) {
+		return true
+	}
+	w.sock = w.c.srv.sockets.Get().(*socketWriter)
+	return false
 }
 
 // collect moves the queued frames into w.frames under the queue lock. It
@@ -217,10 +243,8 @@ func (w *writer) collect(now time.Time) (closing, overflow bool, next time.Time)
 		if v == nil {
 			continue
 		}
-		if sb.minInterval > 0 && now.Sub(sb.lastWrite) < sb.minInterval {
-			defer_(sb, sb.lastWrite.Add(sb.minInterval))
-			continue
-		}
+		// A rate-limited (pulled) subscription's value is due: the wheel
+		// pulled it on the client's tick (queue.pull).
 		var frame []byte
 		arena := false
 		switch {
