@@ -11,8 +11,10 @@ import (
 // writer owns the connection's write side. Each wake-up it takes everything
 // queued, releases the lock, and writes it as few WebSocket messages as the
 // size cap allows: many frames per message, one syscall per buffer-full.
-// Conflated values not yet due (the client's rate limit or bandwidth budget)
-// stay pending, still conflating, and a timer wakes the writer when they are.
+// Conflated values not yet due under the client's bandwidth budget stay
+// pending, still conflating, and a timer wakes the writer when they are. Rate
+// limits are the wheel's (wheel.go): a rate-limited value is only pulled
+// into the queue when it is due.
 type writer struct {
 	c      *Conn
 	enc    *protocol.Encoder // from the server's pool during collect: snapshots and merged updates
@@ -118,7 +120,7 @@ func (w *writer) loop() (holding bool) {
 			return true
 		}
 		if !next.IsZero() {
-			// Deferred values (rate limit, budget) fall due then, whether or
+			// Deferred values (budget) fall due then, whether or
 			// not this goroutine is still around.
 			wait := max(time.Until(next), time.Millisecond)
 			if w.due == nil {
