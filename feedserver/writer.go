@@ -30,6 +30,8 @@ type writer struct {
 	pause *time.Timer // FlushInterval; created on first use
 	due   *time.Timer // AfterFunc signalling the queue when deferred values fall due; created on first use
 
+	deadline time.Time // the socket's write deadline as last set (write)
+
 	// Bandwidth budget: a token bucket in bytes.
 	tokens float64
 	refill time.Time
@@ -351,13 +353,21 @@ func (w *writer) write() error {
 		w.frames[s.i] = w.arena[s.start:s.end]
 	}
 	c := w.c
-	deadline := time.Now().Add(c.srv.cfg.WriteTimeout)
+	now := time.Now()
+	deadline := now.Add(c.srv.cfg.WriteTimeout)
 	var bytes int
 	var err error
 	if ws, ok := c.conn.(*websocket.Conn); ok {
 		nc := ws.NetConn()
-		if err := nc.SetWriteDeadline(deadline); err != nil {
-			return err
+		// The deadline is renewed only once half of it has passed: setting
+		// it moves a runtime timer, a cost per write that a dashboard's
+		// few writes a second would pay every time. A write still starts
+		// with at least half of WriteTimeout and at most all of it.
+		if w.deadline.Sub(now) < c.srv.cfg.WriteTimeout/2 {
+			if err := nc.SetWriteDeadline(deadline); err != nil {
+				return err
+			}
+			w.deadline = deadline
 		}
 		bytes, err = w.sock.write(nc, w.frames, c.srv.cfg.MaxOutboundMessage, &c.srv.outbufs)
 	} else {
@@ -458,6 +468,7 @@ func (w *writer) writeClose(code int, reason string) error {
 		return c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(c.srv.cfg.CloseTimeout))
 	}
 	nc := ws.NetConn()
+	w.deadline = time.Time{}
 	if err := nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.CloseTimeout)); err != nil {
 		return err
 	}
