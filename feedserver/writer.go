@@ -26,9 +26,10 @@ type writer struct {
 	seqd   []*sub            // sequenced subscriptions to read this batch
 	sock   *socketWriter     // framing and writev (wsframe.go): from the server's pool while running
 
-	idle  *time.Timer // linger before exiting; created on first run
-	pause *time.Timer // FlushInterval; created on first use
-	due   *time.Timer // AfterFunc signalling the queue when deferred values fall due; created on first use
+	idle      *time.Timer // linger before exiting; created on first use
+	idleArmed bool        // idle is running
+	pause     *time.Timer // FlushInterval; created on first use
+	due       *time.Timer // AfterFunc signalling the queue when deferred values fall due; created on first use
 
 	deadline time.Time // the socket's write deadline as last set (write)
 
@@ -75,22 +76,31 @@ func (w *writer) run() {
 func (w *writer) loop() (holding bool) {
 	c := w.c
 	q := c.queue
-	if w.idle == nil {
-		w.idle = time.NewTimer(writerLinger)
+	if w.refill.IsZero() {
 		w.refill = time.Now()
-	} else {
-		w.idle.Reset(writerLinger)
 	}
 	for {
+		// The linger timer is armed only when there is nothing to do yet:
+		// a writer started for work already queued (a pulled value) or
+		// finding more at once (a busy client) moves no timer for it.
 		select {
 		case <-q.wake:
 		case <-c.done:
 			return true
-		case <-w.idle.C:
-			if w.rest() {
-				return false
+		default:
+			w.armIdle()
+			select {
+			case <-q.wake:
+				w.disarmIdle()
+			case <-c.done:
+				return true
+			case <-w.idle.C:
+				w.idleArmed = false
+				if w.rest() {
+					return false
+				}
+				continue
 			}
-			continue
 		}
 		now := time.Now()
 		closing, overflow, next := w.collect(now)
@@ -135,12 +145,6 @@ func (w *writer) loop() (holding bool) {
 			// Only pulled subscriptions, whose next values come on the
 			// wheel's tick, an interval away: lingering would cost a
 			// timer and a wake-up per delivery for nothing.
-			if !w.idle.Stop() {
-				select {
-				case <-w.idle.C:
-				default:
-				}
-			}
 			if w.rest() {
 				return false
 			}
@@ -159,13 +163,25 @@ func (w *writer) loop() (holding bool) {
 				return true
 			}
 		}
-		if !w.idle.Stop() {
-			select {
-			case <-w.idle.C:
-			default:
-			}
-		}
+	}
+}
+
+// armIdle starts the linger timer.
+func (w *writer) armIdle() {
+	if w.idle == nil {
+		w.idle = time.NewTimer(writerLinger)
+	} else {
 		w.idle.Reset(writerLinger)
+	}
+	w.idleArmed = true
+}
+
+// disarmIdle stops the linger timer; after Stop no stale expiry is
+// received (Go 1.23 timers).
+func (w *writer) disarmIdle() {
+	if w.idleArmed {
+		w.idle.Stop()
+		w.idleArmed = false
 	}
 }
 
