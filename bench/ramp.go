@@ -30,6 +30,25 @@ type RampConfig struct {
 	MaxRate int
 }
 
+// Check checks c (as `tickwire bench ramp` takes it) and fills in the
+// default p99 limit.
+func (c *RampConfig) Check() error {
+	if c.Style != "message" && c.Style != "conflated" {
+		return fmt.Errorf("--style %q: message or conflated", c.Style)
+	}
+	if c.P99Limit == 0 {
+		// The seed's targets: messages p99 < 50 ms; conflated data age p99 < 250 ms.
+		c.P99Limit = 50 * time.Millisecond
+		if c.Style == "conflated" {
+			c.P99Limit = 250 * time.Millisecond
+		}
+	}
+	if c.Step <= 0 || c.Rate <= 0 || c.MaxClients <= 0 {
+		return fmt.Errorf("--step, --rate and --max must be positive")
+	}
+	return nil
+}
+
 // RampStep is one step's measurement.
 type RampStep struct {
 	Clients      int     `json:"clients"`
@@ -43,7 +62,13 @@ type RampStep struct {
 	Jain         float64 `json:"jain"`
 	ServerRSSKiB int64   `json:"server_rss_kib"`
 	ServerCPU    float64 `json:"server_cpu_percent"`
-	Saturated    bool    `json:"saturated"`
+	// CPUPerDelivery: the server's CPU time per frame it wrote, µs.
+	CPUPerDelivery float64 `json:"server_cpu_us_per_delivery"`
+	// Offers: versions and events offered to client queues (pushed), and
+	// versions rate-limited clients pulled on their tick, per second.
+	Offers    float64 `json:"offers_per_sec"`
+	Pulls     float64 `json:"pulls_per_sec"`
+	Saturated bool    `json:"saturated"`
 }
 
 // RampResult is the whole ramp.
@@ -181,7 +206,7 @@ func Ramp(ctx context.Context, feed *Child, cfg RampConfig) (RampResult, error) 
 		}
 		lat.Reset()
 		p0, _ := ReadProc(feed.Pid)
-		s0, _ := serverFrames(feed)
+		s0, _ := serverStats(feed)
 		t0 := time.Now()
 		select {
 		case <-ctx.Done():
@@ -190,7 +215,7 @@ func Ramp(ctx context.Context, feed *Child, cfg RampConfig) (RampResult, error) 
 		}
 		el := time.Since(t0)
 		p1, _ := ReadProc(feed.Pid)
-		s1, _ := serverFrames(feed)
+		s1, _ := serverStats(feed)
 		per := make([]float64, len(clients))
 		var total float64
 		for i, c := range clients {
@@ -199,9 +224,13 @@ func Ramp(ctx context.Context, feed *Child, cfg RampConfig) (RampResult, error) 
 		}
 		st := RampStep{
 			Clients: len(clients), Failed: failed, Expected: float64(len(clients) * perClient),
-			ClientRate: total, ServerRate: float64(s1-s0) / el.Seconds(),
+			ClientRate: total, ServerRate: float64(s1.SentFrames-s0.SentFrames) / el.Seconds(),
+			Offers: float64(s1.Enqueued-s0.Enqueued) / el.Seconds(), Pulls: float64(s1.Pulled-s0.Pulled) / el.Seconds(),
 			P50: US(lat.Quantile(0.5)), P99: US(lat.Quantile(0.99)), AgeP99: US(lat.Quantile(0.99)),
 			Jain: Jain(per), ServerRSSKiB: p1.RSSKiB, ServerCPU: CPUPercent(p0, p1),
+		}
+		if st.ServerRate > 0 {
+			st.CPUPerDelivery = st.ServerCPU / 100 / st.ServerRate * 1e6
 		}
 		st.Saturated = failed > 0 || st.P99 > US(cfg.P99Limit) || st.Jain < 0.95 ||
 			(cfg.Style != "conflated" && st.ClientRate < 0.9*st.Expected)
@@ -262,15 +291,18 @@ func (rc *rampClient) read(wg *sync.WaitGroup, lat *Hist) {
 	}
 }
 
-func serverFrames(feed *Child) (uint64, error) {
+// feedStats are the counters of the feed server's /stats the ramp reads.
+type feedStats struct{ SentFrames, Enqueued, Pulled uint64 }
+
+func serverStats(feed *Child) (feedStats, error) {
+	var st feedStats
 	resp, err := http.Get("http://" + feed.Addr + "/stats")
 	if err != nil {
-		return 0, err
+		return st, err
 	}
 	defer resp.Body.Close()
-	var st struct{ SentFrames uint64 }
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return 0, fmt.Errorf("decode /stats: %w", err)
+		return st, fmt.Errorf("decode /stats: %w", err)
 	}
-	return st.SentFrames, nil
+	return st, nil
 }

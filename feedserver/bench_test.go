@@ -7,6 +7,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -217,4 +218,83 @@ func BenchmarkTLSBatchWrite(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkPullConflated: n rate-limited subscribers (MinIntervalMs 5) of
+// one conflated topic, served by pulls on the wheel's tick. Each op is one
+// publish, then the wait until every client was written it (its next tick):
+// allocs/delivery is the server's allocations per delivered value, which
+// must be zero; the publish itself costs one (its shared delta).
+func BenchmarkPullConflated(b *testing.B) {
+	// Both ends of every connection are in this process: 10,000 clients
+	// need 20,000 descriptors and a few more, past some machines' limit.
+	var lim syscall.Rlimit
+	_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+	for _, n := range []int{1000, 10000} {
+		if most := int(lim.Cur-256) / 2; n > most {
+			n = most // named by the count run
+		}
+		b.Run(fmt.Sprintf("clients=%d", n), func(b *testing.B) {
+			const topic = "bench.pull"
+			srv, url := startServer(b, Config{Heartbeat: time.Hour, Logger: quiet(), MaxPreHelloPerAddr: -1, MaxConnectionsPerAddr: -1})
+			for range n {
+				rawSubscriberOpts(b, url, 5, topic)
+			}
+			waitFor(b, 60*time.Second, "subscribers", func() bool {
+				subs := 0
+				for _, c := range srv.Conns() {
+					subs += c.Subscriptions
+				}
+				return subs == n
+			})
+			q := protocol.Quote{}
+			q.Put(protocol.Bid, 1.1)
+			if err := srv.hub.Publish(topic, &q, time.Now().UnixNano(), 0); err != nil {
+				b.Fatal(err)
+			}
+			sent := waitSent(srv)
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
+			pulled0 := srv.wheel.pulled.Load()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				q.Put(protocol.Bid, 1.1+float64(i%100)*1e-5)
+				if err := srv.hub.Publish(topic, &q, time.Now().UnixNano(), 0); err != nil {
+					b.Fatal(err)
+				}
+				sent += uint64(n)
+				awaitSent(b, srv, sent)
+			}
+			b.StopTimer()
+			runtime.ReadMemStats(&m1)
+			deliveries := float64(b.N) * float64(n)
+			b.ReportMetric(float64(n), "frames/op")
+			b.ReportMetric(float64(m1.Mallocs-m0.Mallocs-uint64(b.N))/deliveries, "allocs/delivery")
+			b.ReportMetric(float64(srv.wheel.pulled.Load()-pulled0)/deliveries, "pulls/delivery")
+		})
+	}
+}
+
+// rawSubscriberOpts is rawSubscriber asking for at most one update per
+// minIntervalMs.
+func rawSubscriberOpts(b *testing.B, url string, minIntervalMs uint32, topics ...string) {
+	b.Helper()
+	ws, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = ws.Close() })
+	enc := protocol.NewEncoder()
+	msg, err := enc.Append(nil, &protocol.Hello{Version: protocol.Version, Client: "bench"})
+	if err == nil {
+		msg, err = enc.Append(msg, &protocol.Subscribe{Topics: topics, MinIntervalMs: minIntervalMs})
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := ws.WriteMessage(websocket.BinaryMessage, msg); err != nil {
+		b.Fatal(err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, ws.NetConn()) }()
 }

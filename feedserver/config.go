@@ -19,7 +19,9 @@ type Config struct {
 	// HandshakeTimeout bounds the wait for a client's Hello, and for an HTTP
 	// request's header (slowloris). Default 5s.
 	HandshakeTimeout time.Duration
-	// WriteTimeout bounds one batch write to a client. Default 5s.
+	// WriteTimeout bounds one batch write to a client: a write starts with
+	// between half of it and all of it left (the deadline is renewed once
+	// half has passed, not per write). Default 5s.
 	WriteTimeout time.Duration
 	// CloseTimeout bounds the WebSocket close handshake: writing the
 	// server's Close, then waiting for the peer's before the connection is

@@ -95,6 +95,7 @@ func newConn(srv *Server, conn transport, id string) *Conn {
 	}
 	w := &writer{c: c}
 	c.queue.spawn = w.run
+	c.queue.wheel = &srv.wheel
 	return c
 }
 

@@ -219,10 +219,12 @@ func (h *Hub) publishLocked(s *shard, tp *topic, q *protocol.Quote, t, stored in
 	// One allocation per publish, shared by every subscriber.
 	v.delta = append([]byte(nil), s.buf...)
 	tp.cur = v
-	for c, sb := range tp.subs {
-		c.queue.offer(sb, v)
+	tp.latest.Store(v)
+	// Rate-limited subscribers are not offered it: they pull on their tick.
+	for _, m := range tp.pushed {
+		m.c.queue.offer(m.sb, v)
 	}
-	return len(tp.subs)
+	return len(tp.pushed)
 }
 
 // PublishEvent appends an event to sequenced topic name and offers it to every
@@ -428,6 +430,7 @@ func (h *Hub) subscribe(c *Conn, name string, st subStart) *sub {
 		return sb
 	}
 	sb := &sub{topic: tp, seqd: tp.rule.Kind == Sequenced, minInterval: st.minInterval}
+	sb.pull = !sb.seqd && sb.minInterval > 0
 	if sb.seqd {
 		sb.next, sb.epoch, sb.verify, sb.held = st.pos.Seq+1, st.pos.Epoch, true, st.held
 	} else {
@@ -435,11 +438,20 @@ func (h *Hub) subscribe(c *Conn, name string, st subStart) *sub {
 	}
 	tp.subs[c] = sb
 	tp.members = append(tp.members[:len(tp.members):len(tp.members)], member{c, sb}) // copy on write
+	if !sb.pull {
+		c.queue.others.Add(1)
+		if !sb.seqd {
+			tp.pushed = append(tp.pushed, member{c, sb})
+		}
+	}
 	switch {
 	case sb.seqd:
 		c.queue.mark(sb) // the position is checked first, even on an empty topic
 	case tp.cur != nil:
-		c.queue.offer(sb, tp.cur)
+		c.queue.offer(sb, tp.cur) // the first value is pushed, pulled or not
+	}
+	if sb.pull {
+		c.queue.enrol(sb)
 	}
 	return sb
 }
@@ -465,6 +477,9 @@ func (h *Hub) unsubscribe(c *Conn, name string) (pos recovery.Position, sent uin
 			// Copy on write: publishers may be iterating the old slice.
 			i := slices.IndexFunc(tp.members, func(m member) bool { return m.sb == sb })
 			tp.members = slices.Delete(slices.Clone(tp.members), i, i+1)
+			if i := slices.IndexFunc(tp.pushed, func(m member) bool { return m.sb == sb }); i >= 0 {
+				tp.pushed = slices.Delete(tp.pushed, i, i+1)
+			}
 			if tp.empty() {
 				// Only subscribers made it: forget it, so subscribing to
 				// ever new names cannot grow the hub (docs/limits.md).

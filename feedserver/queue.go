@@ -1,8 +1,10 @@
 package feedserver
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"tickwire/protocol"
 )
@@ -33,6 +35,17 @@ type queue struct {
 	wake      chan struct{}
 	running   atomic.Bool // a writer goroutine is running
 	spawn     func()      // starts the writer goroutine's loop
+
+	// Rate-limited conflated subscriptions pull on the wheel's tick
+	// (wheel.go) instead of being offered every version.
+	pulled []*sub // guarded by mu
+	// npulled is len(pulled); others counts the other subscriptions. A
+	// writer with only pulled work exits once written (writer.loop).
+	npulled, others atomic.Int32
+	wheel           *wheel
+	onWheel         bool   // the queue is on the wheel; guarded by wheel.mu
+	wheelAt         int64  // its tick; guarded by wheel.mu
+	wnext, wprev    *queue // its slot's list; guarded by wheel.mu
 }
 
 func newQueue(maxControl int) *queue {
@@ -94,6 +107,61 @@ func (q *queue) offer(sb *sub, v *version) {
 	q.signal()
 }
 
+// enrol puts pulled subscription sb in the queue's pulled set and the queue
+// on the wheel, due an interval from now: its first value, if the topic has
+// one, was offered on subscribing like any other.
+func (q *queue) enrol(sb *sub) {
+	now := time.Now()
+	q.mu.Lock()
+	if q.closing || sb.dead {
+		q.mu.Unlock()
+		return
+	}
+	sb.pulledAt = now
+	q.pulled = append(q.pulled, sb)
+	q.npulled.Add(1)
+	q.mu.Unlock()
+	q.wheel.add(q, now.Add(sb.minInterval))
+}
+
+// pull is the wheel's visit: each pulled subscription whose interval has
+// passed since its last pull and whose topic has a version newer than the
+// client's takes it as its pending value (the writer sends its delta, or
+// the topic's shared snapshot if the client skipped versions: merge topics
+// too, whose snapshot is the merged value, so nothing is folded per
+// client), and the writer is woken once for all of them. It returns when
+// the queue is due again (zero: it has no pulled subscription left, or is
+// closing) and how many versions it took. It allocates nothing.
+func (q *queue) pull(now time.Time) (next time.Time, n int) {
+	q.mu.Lock()
+	if q.closing {
+		q.mu.Unlock()
+		return next, 0
+	}
+	for _, sb := range q.pulled {
+		again := now.Add(sb.minInterval)
+		if due := sb.pulledAt.Add(sb.minInterval); now.Before(due) {
+			again = due
+		} else if v := sb.topic.latest.Load(); v != nil && v != sb.pending && v.seq != sb.sent {
+			// A newer version: latest only moves forward, and sent and
+			// pending only ever held earlier ones of this topic.
+			sb.pending, sb.pulledAt = v, now
+			q.enlist(sb) // a value deferred by the budget is listed already: it is just newer now
+			n++
+		}
+		// Else nothing new: look again in an interval, so a change waits
+		// at most an interval (and a tick) for its visit.
+		if next.IsZero() || again.Before(next) {
+			next = again
+		}
+	}
+	q.mu.Unlock()
+	if n > 0 {
+		q.signal()
+	}
+	return next, n
+}
+
 // mark tells the writer sequenced subscription sb has events to read.
 func (q *queue) mark(sb *sub) {
 	q.mu.Lock()
@@ -121,6 +189,14 @@ func (q *queue) drop(sb *sub) {
 	sb.dead = true
 	sb.pending = nil
 	sb.merged = false
+	if sb.pull {
+		if i := slices.Index(q.pulled, sb); i >= 0 {
+			q.pulled = slices.Delete(q.pulled, i, i+1)
+			q.npulled.Add(-1)
+		}
+	} else {
+		q.others.Add(-1)
+	}
 	q.mu.Unlock()
 }
 

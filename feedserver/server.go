@@ -40,6 +40,7 @@ type Server struct {
 
 	sentFrames atomic.Uint64 // frames written to all clients
 	sentBytes  atomic.Uint64
+	wheel      wheel // rate-limited subscribers pull on its tick (wheel.go)
 
 	sessions *sessions.Store      // session.go
 	registry *prometheus.Registry // served at /metrics (metrics.go)
@@ -359,6 +360,9 @@ type ServerStats struct {
 	PreHello    int // connections whose Hello has not been accepted yet
 	SentFrames  uint64
 	SentBytes   uint64
+	// Pulled: versions rate-limited subscribers took on the wheel's tick
+	// (Enqueued counts the offers to the others).
+	Pulled uint64
 }
 
 // Stats returns the server's counters.
@@ -366,7 +370,7 @@ func (s *Server) Stats() ServerStats {
 	s.mu.Lock()
 	n, pre := len(s.conns), s.preHello
 	s.mu.Unlock()
-	return ServerStats{HubStats: s.hub.Stats(), Connections: n, PreHello: pre, SentFrames: s.sentFrames.Load(), SentBytes: s.sentBytes.Load()}
+	return ServerStats{HubStats: s.hub.Stats(), Connections: n, PreHello: pre, SentFrames: s.sentFrames.Load(), SentBytes: s.sentBytes.Load(), Pulled: s.wheel.pulled.Load()}
 }
 
 // Conns returns the stats of every connection, sorted by ID.

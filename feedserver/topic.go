@@ -109,6 +109,12 @@ type topic struct {
 	idem    *idemIndex     // sequenced: remembered idempotency keys; nil before the first keyed publish
 	subs    map[*Conn]*sub
 	members []member // the same subscribers as a slice, replaced (never mutated) on change
+	// pushed: the conflated subscribers offered every version (the ones
+	// without a rate limit); rate-limited ones pull latest on the wheel's
+	// tick (wheel.go). Mutated and read under the shard's write lock.
+	pushed []member
+	// latest is cur for readers without the shard lock: the wheel's pulls.
+	latest atomic.Pointer[version]
 	// slot: the topic counts against the topic limits (Hub.slots): it has a
 	// value or a history, or a publish is about to give it one. owner is
 	// the publisher it counts for ("" for nobody).
@@ -334,4 +340,10 @@ type sub struct {
 
 	minInterval time.Duration // the client's requested maximum rate, as an interval
 	lastWrite   time.Time
+	// pull (conflated, minInterval > 0): the subscription is not offered
+	// each version; the wheel's visits take the topic's latest for it
+	// (queue.pull). pulledAt: the last such visit that took one, or the
+	// subscription's start. Guarded by the queue mutex.
+	pull     bool
+	pulledAt time.Time
 }

@@ -11,8 +11,10 @@ import (
 // writer owns the connection's write side. Each wake-up it takes everything
 // queued, releases the lock, and writes it as few WebSocket messages as the
 // size cap allows: many frames per message, one syscall per buffer-full.
-// Conflated values not yet due (the client's rate limit or bandwidth budget)
-// stay pending, still conflating, and a timer wakes the writer when they are.
+// Conflated values not yet due under the client's bandwidth budget stay
+// pending, still conflating, and a timer wakes the writer when they are. Rate
+// limits are the wheel's (wheel.go): a rate-limited value is only pulled
+// into the queue when it is due.
 type writer struct {
 	c      *Conn
 	enc    *protocol.Encoder // from the server's pool during collect: snapshots and merged updates
@@ -24,9 +26,12 @@ type writer struct {
 	seqd   []*sub            // sequenced subscriptions to read this batch
 	sock   *socketWriter     // framing and writev (wsframe.go): from the server's pool while running
 
-	idle  *time.Timer // linger before exiting; created on first run
-	pause *time.Timer // FlushInterval; created on first use
-	due   *time.Timer // AfterFunc signalling the queue when deferred values fall due; created on first use
+	idle      *time.Timer // linger before exiting; created on first use
+	idleArmed bool        // idle is running
+	pause     *time.Timer // FlushInterval; created on first use
+	due       *time.Timer // AfterFunc signalling the queue when deferred values fall due; created on first use
+
+	deadline time.Time // the socket's write deadline as last set (write)
 
 	// Bandwidth budget: a token bucket in bytes.
 	tokens float64
@@ -71,29 +76,31 @@ func (w *writer) run() {
 func (w *writer) loop() (holding bool) {
 	c := w.c
 	q := c.queue
-	if w.idle == nil {
-		w.idle = time.NewTimer(writerLinger)
+	if w.refill.IsZero() {
 		w.refill = time.Now()
-	} else {
-		w.idle.Reset(writerLinger)
 	}
 	for {
+		// The linger timer is armed only when there is nothing to do yet:
+		// a writer started for work already queued (a pulled value) or
+		// finding more at once (a busy client) moves no timer for it.
 		select {
 		case <-q.wake:
 		case <-c.done:
 			return true
-		case <-w.idle.C:
-			// Before letting go of running: a new writer may start at once.
-			w.trim()
-			w.releaseSock()
-			q.running.Store(false)
-			// A signal may have come after we last looked: if so, and no
-			// new writer took over, carry on.
-			if len(q.wake) == 0 || !q.running.CompareAndSwap(false, true) {
-				return false
+		default:
+			w.armIdle()
+			select {
+			case <-q.wake:
+				w.disarmIdle()
+			case <-c.done:
+				return true
+			case <-w.idle.C:
+				w.idleArmed = false
+				if w.rest() {
+					return false
+				}
+				continue
 			}
-			w.sock = c.srv.sockets.Get().(*socketWriter)
-			continue
 		}
 		now := time.Now()
 		closing, overflow, next := w.collect(now)
@@ -125,13 +132,21 @@ func (w *writer) loop() (holding bool) {
 			return true
 		}
 		if !next.IsZero() {
-			// Deferred values (rate limit, budget) fall due then, whether or
+			// Deferred values (budget) fall due then, whether or
 			// not this goroutine is still around.
 			wait := max(time.Until(next), time.Millisecond)
 			if w.due == nil {
 				w.due = time.AfterFunc(wait, q.signal)
 			} else {
 				w.due.Reset(wait)
+			}
+		}
+		if next.IsZero() && q.others.Load() == 0 && q.npulled.Load() > 0 && len(q.wake) == 0 {
+			// Only pulled subscriptions, whose next values come on the
+			// wheel's tick, an interval away: lingering would cost a
+			// timer and a wake-up per delivery for nothing.
+			if w.rest() {
+				return false
 			}
 		}
 		if fi := c.srv.cfg.FlushInterval; fi > 0 {
@@ -148,14 +163,45 @@ func (w *writer) loop() (holding bool) {
 				return true
 			}
 		}
-		if !w.idle.Stop() {
-			select {
-			case <-w.idle.C:
-			default:
-			}
-		}
+	}
+}
+
+// armIdle starts the linger timer.
+func (w *writer) armIdle() {
+	if w.idle == nil {
+		w.idle = time.NewTimer(writerLinger)
+	} else {
 		w.idle.Reset(writerLinger)
 	}
+	w.idleArmed = true
+}
+
+// disarmIdle stops the linger timer; after Stop no stale expiry is
+// received (Go 1.23 timers).
+func (w *writer) disarmIdle() {
+	if w.idleArmed {
+		w.idle.Stop()
+		w.idleArmed = false
+	}
+}
+
+// rest lets go of the writer's resources and of running before the
+// goroutine exits. It reports false if a signal came meanwhile and no new
+// writer took over: the goroutine carries on, holding the socket writer
+// again.
+func (w *writer) rest() (exit bool) {
+	q := w.c.queue
+	// Before letting go of running: a new writer may start at once.
+	w.trim()
+	w.releaseSock()
+	q.running.Store(false)
+	// A signal may have come after we last looked: if so, and no new
+	// writer took over, carry on.
+	if len(q.wake) == 0 || !q.running.CompareAndSwap(false, true) {
+		return true
+	}
+	w.sock = w.c.srv.sockets.Get().(*socketWriter)
+	return false
 }
 
 // collect moves the queued frames into w.frames under the queue lock. It
@@ -217,10 +263,8 @@ func (w *writer) collect(now time.Time) (closing, overflow bool, next time.Time)
 		if v == nil {
 			continue
 		}
-		if sb.minInterval > 0 && now.Sub(sb.lastWrite) < sb.minInterval {
-			defer_(sb, sb.lastWrite.Add(sb.minInterval))
-			continue
-		}
+		// A rate-limited (pulled) subscription's value is due: the wheel
+		// pulled it on the client's tick (queue.pull).
 		var frame []byte
 		arena := false
 		switch {
@@ -325,13 +369,21 @@ func (w *writer) write() error {
 		w.frames[s.i] = w.arena[s.start:s.end]
 	}
 	c := w.c
-	deadline := time.Now().Add(c.srv.cfg.WriteTimeout)
+	now := time.Now()
+	deadline := now.Add(c.srv.cfg.WriteTimeout)
 	var bytes int
 	var err error
 	if ws, ok := c.conn.(*websocket.Conn); ok {
 		nc := ws.NetConn()
-		if err := nc.SetWriteDeadline(deadline); err != nil {
-			return err
+		// The deadline is renewed only once half of it has passed: setting
+		// it moves a runtime timer, a cost per write that a dashboard's
+		// few writes a second would pay every time. A write still starts
+		// with at least half of WriteTimeout and at most all of it.
+		if w.deadline.Sub(now) < c.srv.cfg.WriteTimeout/2 {
+			if err := nc.SetWriteDeadline(deadline); err != nil {
+				return err
+			}
+			w.deadline = deadline
 		}
 		bytes, err = w.sock.write(nc, w.frames, c.srv.cfg.MaxOutboundMessage, &c.srv.outbufs)
 	} else {
@@ -432,6 +484,7 @@ func (w *writer) writeClose(code int, reason string) error {
 		return c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(c.srv.cfg.CloseTimeout))
 	}
 	nc := ws.NetConn()
+	w.deadline = time.Time{}
 	if err := nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.CloseTimeout)); err != nil {
 		return err
 	}

@@ -59,6 +59,11 @@ type Config struct {
 	// Zero keeps everything (memory grows with the journal).
 	Retention         recovery.Retention
 	RetentionInterval time.Duration
+	// RetentionExempt, when not nil, names streams Retention never trims:
+	// the order book's journal (fix.orders) is replayed from its first
+	// record, and a FIX message store (fix.store.*) trims itself and
+	// refuses a stream trimmed by anyone else.
+	RetentionExempt func(stream string) bool
 
 	// SnapshotThreshold is the number of log entries after which raft
 	// snapshots the journal state and compacts the log (default 8192).

@@ -103,7 +103,8 @@ func TestMembership(t *testing.T) {
 }
 
 // TestRetentionReplicated: the leader enforces Config.Retention with
-// replicated trims: a follower keeps the same window.
+// replicated trims: a follower keeps the same window; an exempt stream
+// keeps its whole history.
 func TestRetentionReplicated(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts raft nodes")
@@ -112,9 +113,11 @@ func TestRetentionReplicated(t *testing.T) {
 		slow(cfg)
 		cfg.Retention = recovery.Retention{MaxEntries: 5}
 		cfg.RetentionInterval = 20 * time.Millisecond
+		cfg.RetentionExempt = func(s string) bool { return s == "fix.orders" }
 	})
 	var last recovery.Position
 	for i := range 20 {
+		appendRetry(t, c, "fix.orders", fmt.Sprint(i))
 		last = appendRetry(t, c, "orders", fmt.Sprint(i))
 	}
 	for i, n := range c.nodes {
@@ -126,6 +129,11 @@ func TestRetentionReplicated(t *testing.T) {
 		})
 		if es := readAll2(t, j, "orders", recovery.Position{Seq: last.Seq - 5, Epoch: last.Epoch}); len(es) != 5 {
 			t.Fatalf("node %d: %d retained entries", i, len(es))
+		}
+		// Streams are trimmed in name order: fix.orders was passed over
+		// in every pass that trimmed orders.
+		if es := readAll2(t, j, "fix.orders", recovery.Position{}); len(es) != 20 {
+			t.Fatalf("node %d: exempt stream kept %d of 20 entries", i, len(es))
 		}
 		_ = j.Close()
 	}

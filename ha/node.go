@@ -568,7 +568,7 @@ func (n *Node) retentionLoop() {
 			continue
 		}
 		ctx, cancel := n.stopContext(every)
-		removed, err := recovery.EnforceRetention(ctx, j, n.cfg.Retention, time.Now())
+		removed, err := n.enforceRetention(ctx, j)
 		cancel()
 		if err != nil {
 			n.log.Warn("journal retention", "removed", removed, "err", err)
@@ -576,6 +576,27 @@ func (n *Node) retentionLoop() {
 			n.log.Debug("journal retention", "removed", removed)
 		}
 	}
+}
+
+// enforceRetention trims every stream but the exempt ones.
+func (n *Node) enforceRetention(ctx context.Context, j recovery.Journal) (uint64, error) {
+	streams, err := j.Streams()
+	if err != nil {
+		return 0, err
+	}
+	now := time.Now()
+	var removed uint64
+	for _, s := range streams {
+		if n.cfg.RetentionExempt != nil && n.cfg.RetentionExempt(s) {
+			continue
+		}
+		r, err := recovery.EnforceStreamRetention(ctx, j, s, n.cfg.Retention, now)
+		removed += r
+		if err != nil {
+			return removed, err
+		}
+	}
+	return removed, nil
 }
 
 // ID returns the node's raft server id.

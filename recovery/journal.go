@@ -99,7 +99,7 @@ func EnforceRetention(ctx context.Context, j Journal, r Retention, now time.Time
 	}
 	var removed uint64
 	for _, s := range streams {
-		n, err := enforceStream(ctx, j, s, r, now)
+		n, err := EnforceStreamRetention(ctx, j, s, r, now)
 		removed += n
 		if err != nil {
 			return removed, err
@@ -108,7 +108,13 @@ func EnforceRetention(ctx context.Context, j Journal, r Retention, now time.Time
 	return removed, nil
 }
 
-func enforceStream(ctx context.Context, j Journal, stream string, r Retention, now time.Time) (uint64, error) {
+// EnforceStreamRetention is EnforceRetention for one stream, for a caller
+// that exempts some streams (a replicated journal whose order book and FIX
+// store streams must keep their whole history).
+func EnforceStreamRetention(ctx context.Context, j Journal, stream string, r Retention, now time.Time) (uint64, error) {
+	if r.IsZero() {
+		return 0, nil
+	}
 	head, err := j.Head(stream)
 	if err != nil || head.Seq == 0 {
 		return 0, err

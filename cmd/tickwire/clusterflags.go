@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"tickwire/feedserver"
@@ -103,13 +104,11 @@ func serveClusterNode(ctx context.Context, f *serverFlags, cfg feedserver.Config
 	if err != nil {
 		return err
 	}
-	if (f.rec.retain > 0 || f.rec.retainAge > 0) && f.fix.config != "" {
-		// The raft journal's retention trims every stream, and the gateway's
-		// book (fix.orders) and message stores (fix.store.*) must not be.
-		return usageError{fmt.Errorf("--retain and --retain-age with --cluster and --fix-config: the raft journal's retention would trim the order book's journal (fix.orders) and the FIX message stores; leave them out (the stores trim themselves: docs/HA.md)")}
-	}
 	if f.rec.retain > 0 || f.rec.retainAge > 0 {
 		hc.Retention = recovery.Retention{MaxEntries: f.rec.retain, MaxAge: f.rec.retainAge}
+		// The book's journal is replayed from its first record; a FIX
+		// message store trims itself (docs/HA.md).
+		hc.RetentionExempt = func(stream string) bool { return stream == "fix.orders" || strings.HasPrefix(stream, "fix.store.") }
 	}
 	if cfg.Name == "tickwire" { // --name's default: a cluster node is named by its id
 		cfg.Name = hc.ID

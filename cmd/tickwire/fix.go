@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"tickwire/fix"
@@ -59,12 +58,8 @@ func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.L
 	if err != nil {
 		return nil, err
 	}
-	gw, err := fix.New(cfg)
+	gw, err := fix.Listen(cfg)
 	if err != nil {
-		return nil, err
-	}
-	if err := gw.Start(); err != nil {
-		_ = gw.Stop()
 		return nil, err
 	}
 	for _, s := range gw.Sessions() {
@@ -94,17 +89,11 @@ func (f fixFlags) gatewayConfig(prices fix.Prices, events fix.OrderEvents, log *
 		}
 		dir = filepath.Join(filepath.Dir(abs), "tickwire-fix")
 	}
-	var symbols []string
-	for _, s := range strings.Split(f.symbols, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			symbols = append(symbols, s)
-		}
-	}
 	return fix.Config{
 		Settings:        settings,
 		DataDir:         dir,
 		Prices:          prices,
-		Symbols:         symbols,
+		Symbols:         splitList(f.symbols),
 		Events:          events,
 		MaxMessageBytes: f.maxMessage,
 		// 0 on the command line is no limit; in fix.Config, negative.
