@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -322,4 +323,17 @@ func priceTopics(ctx context.Context, base string) ([]string, error) {
 		return nil, fmt.Errorf("no price topics at %s", base)
 	}
 	return out, nil
+}
+
+// Write reports r: the order path of both, with their ratio, and the
+// cascade's cost.
+func (r BenchResult) Write(w io.Writer) {
+	ratio := func(a, b float64) float64 { return a / max(b, 1e-9) }
+	fmt.Fprintf(w, "order path (quickfix counterparty on loopback)   single node          3-voter cluster      ratio\n")
+	fmt.Fprintf(w, "  D -> ER(New) p50                                %-20v %-20v %.2fx\n", r.Single.P50.Round(time.Microsecond), r.Cluster.P50.Round(time.Microsecond), ratio(float64(r.Cluster.P50), float64(r.Single.P50)))
+	fmt.Fprintf(w, "  D -> ER(New) p99                                %-20v %-20v %.2fx\n", r.Single.P99.Round(time.Microsecond), r.Cluster.P99.Round(time.Microsecond), ratio(float64(r.Cluster.P99), float64(r.Single.P99)))
+	fmt.Fprintf(w, "  pipelined, window 100 (orders/s)                %-20.0f %-20.0f %.2fx\n", r.Single.PerSecond, r.Cluster.PerSecond, ratio(r.Cluster.PerSecond, r.Single.PerSecond))
+	c := r.Cascade
+	fmt.Fprintf(w, "cascade cost on the active: %.0f price updates/s per client; active CPU %.1f%% of a core with its 2 standbys, %.1f%% with %d more cascade clients: %.2f%% of a core per standby per 100 updates/s\n",
+		c.UpdatesPerSec, 100*c.BaseCPU, 100*c.LoadedCPU, c.Extra, 100*c.PerClientPer100)
 }

@@ -133,3 +133,19 @@ func Soak(ctx context.Context, o SoakOptions) (SoakResult, error) {
 	}
 	return res, nil
 }
+
+// Write reports r's rounds: their count and the failover times' p50, p99
+// and max.
+func (r SoakResult) Write(w io.Writer) {
+	fmt.Fprintf(w, "%d rounds; %d trader orders, %d FIX orders\n", len(r.Rounds), r.TraderOrders, r.FIXOrds)
+	if len(r.Rounds) == 0 {
+		return
+	}
+	line := func(what string, ds []time.Duration) {
+		fmt.Fprintf(w, "%-40s p50 %-8v p99 %-8v max %v\n", what, Percentile(ds, 50).Round(time.Millisecond),
+			Percentile(ds, 99).Round(time.Millisecond), Percentile(ds, 100).Round(time.Millisecond))
+	}
+	line("kill -9 -> a new node says active", r.ElectionTimes())
+	line("kill -9 -> first FIX report (new order)", r.FIXTimes())
+	line("kill -9 -> every trader has prices again", r.TraderTimes())
+}

@@ -13,20 +13,6 @@ import (
 	"tickwire/cluster"
 )
 
-const clusterUsage = `Usage: tickwire cluster <demo|soak|bench> [flags]
-
-  demo   three nodes on 127.0.0.1 (child processes of this binary) replaying the
-         embedded ticks, a FIX counterparty, and the dashboard connected to all
-         three; the active node is killed (SIGKILL) every --kill-every and
-         restarted: watch the failover in the status bar and the blotter
-  soak   kill -9 of the active node --rounds times under order flow from
-         traders and a FIX counterparty; checks every client got every order
-         event exactly once, in order, and the FIX sequence numbers continued
-  bench  the failover benchmark: the soak's rounds, timed (docs/BENCHMARKS.md)
-
-A node of a real cluster is 'tickwire server --cluster' (docs/HA.md).
-`
-
 // runCluster is `tickwire cluster`: its subcommands run a local cluster of
 // child processes (package cluster).
 func runCluster(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -35,7 +21,7 @@ func runCluster(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if len(args) == 0 {
 			w = stderr
 		}
-		fmt.Fprint(w, clusterUsage)
+		fmt.Fprint(w, helpText("cluster"))
 		if len(args) == 0 {
 			return usageError{errors.New("want a subcommand: demo, soak or bench")}
 		}
@@ -47,7 +33,7 @@ func runCluster(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	case "soak", "bench":
 		return runClusterSoak(ctx, args[0], args[1:], stdout, stderr)
 	}
-	fmt.Fprint(stderr, clusterUsage)
+	fmt.Fprint(stderr, helpText("cluster"))
 	return usageError{fmt.Errorf("unknown subcommand %q", args[0])}
 }
 
@@ -62,10 +48,7 @@ func runClusterDemo(ctx context.Context, args []string, stdout, stderr io.Writer
 	tf.register(fs, "EURUSD,NZDUSD")
 	var lf logFlags
 	lf.register(fs, defaultLogFile("tickwire-cluster-demo"))
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: tickwire cluster demo [flags]\n\n%s\nFlags:\n", clusterUsage[len("Usage: tickwire cluster <demo|soak|bench> [flags]\n\n"):])
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "cluster-demo")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
@@ -116,10 +99,7 @@ func runClusterSoak(ctx context.Context, name string, args []string, stdout, std
 	}
 	var lf logFlags
 	lf.register(fs, "")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: tickwire cluster %s [flags]\n\n%s\nFlags:\n", name, clusterUsage[len("Usage: tickwire cluster <demo|soak|bench> [flags]\n\n"):])
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "cluster-"+name)
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
@@ -141,25 +121,10 @@ func runClusterSoak(ctx context.Context, name string, args []string, stdout, std
 		if err != nil {
 			return fmt.Errorf("bench: %w (data and logs: %s)", err, o.Dir)
 		}
-		fmt.Fprintf(stdout, "order path (quickfix counterparty on loopback)   single node          3-voter cluster      ratio\n")
-		fmt.Fprintf(stdout, "  D -> ER(New) p50                                %-20v %-20v %.2fx\n", b.Single.P50.Round(time.Microsecond), b.Cluster.P50.Round(time.Microsecond), ratio(b.Cluster.P50, b.Single.P50))
-		fmt.Fprintf(stdout, "  D -> ER(New) p99                                %-20v %-20v %.2fx\n", b.Single.P99.Round(time.Microsecond), b.Cluster.P99.Round(time.Microsecond), ratio(b.Cluster.P99, b.Single.P99))
-		fmt.Fprintf(stdout, "  pipelined, window 100 (orders/s)                %-20.0f %-20.0f %.2fx\n", b.Single.PerSecond, b.Cluster.PerSecond, b.Cluster.PerSecond/max(b.Single.PerSecond, 1e-9))
-		c := b.Cascade
-		fmt.Fprintf(stdout, "cascade cost on the active: %.0f price updates/s per client; active CPU %.1f%% of a core with its 2 standbys, %.1f%% with %d more cascade clients: %.2f%% of a core per standby per 100 updates/s\n",
-			c.UpdatesPerSec, 100*c.BaseCPU, 100*c.LoadedCPU, c.Extra, 100*c.PerClientPer100)
+		b.Write(stdout)
 	}
 	res, err := cluster.Soak(ctx, o)
-	fmt.Fprintf(stdout, "%d rounds; %d trader orders, %d FIX orders\n", len(res.Rounds), res.TraderOrders, res.FIXOrds)
-	report := func(what string, ds []time.Duration) {
-		fmt.Fprintf(stdout, "%-40s p50 %-8v p99 %-8v max %v\n", what, cluster.Percentile(ds, 50).Round(time.Millisecond),
-			cluster.Percentile(ds, 99).Round(time.Millisecond), cluster.Percentile(ds, 100).Round(time.Millisecond))
-	}
-	if len(res.Rounds) > 0 {
-		report("kill -9 -> a new node says active", res.ElectionTimes())
-		report("kill -9 -> first FIX report (new order)", res.FIXTimes())
-		report("kill -9 -> every trader has prices again", res.TraderTimes())
-	}
+	res.Write(stdout)
 	if err != nil {
 		fmt.Fprintf(stdout, "FAILED: %v\nnodes' data and logs: %s\n", err, o.Dir)
 		return err
@@ -171,6 +136,3 @@ func runClusterSoak(ctx context.Context, name string, args []string, stdout, std
 	}
 	return os.RemoveAll(filepath.Clean(o.Dir))
 }
-
-// ratio is a/b.
-func ratio(a, b time.Duration) float64 { return float64(a) / max(float64(b), 1) }
