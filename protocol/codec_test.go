@@ -59,7 +59,7 @@ func extQuote() Quote {
 	q.Put(Volume, 7)
 	q.Put(Open, 100)
 	q.Put(VWAP, 100.75)
-	q.Put(BarStart, 1399507200)
+	q.Put(Trades, 3)
 	return q
 }
 

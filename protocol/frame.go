@@ -231,7 +231,9 @@ const (
 
 // String joins the names of the set flags with "|", e.g. "Stale|Gap"; "0"
 // when none is set.
-func (f Flags) String() string { return flagString(uint8(f), "Stale", "Gap", "Simulated", "BehaviourOff") }
+func (f Flags) String() string {
+	return flagString(uint8(f), "Stale", "Gap", "Simulated", "BehaviourOff")
+}
 
 // flagString names the bits of v set, lowest first (names[i] for bit i; an
 // unnamed bit as hex), joined with "|".
