@@ -46,6 +46,7 @@ type Server struct {
 	state    atomic.Int32         // NodeState (nodestate.go)
 	errSent  errorCounts          // Error frames sent, by code: /metrics
 	streams  sync.Map             // HTTP streams by ID: *httpStream (httpstream.go)
+	reloadMu sync.Mutex           // one behaviour reload at a time (behaviour.go)
 
 	tracked   sync.WaitGroup  // one per connection added, done when it is over (Conn.untrack)
 	inflight  atomic.Int64    // HTTP requests being handled, other than WebSocket upgrades and streams (Serve)
@@ -90,7 +91,15 @@ func New(cfg Config) *Server {
 		s.hub.journal = recovery.NewMemRetaining(cfg.MemoryRetention, cfg.MemoryRetentionBytes)
 	}
 	s.hub.snapshotter = cfg.Snapshotter
+	s.hub.onBehaviourFailure = func(f behaviourFailure) {
+		s.log.Error("behaviour disabled for topic: its fields fall back to plain replacement until a reload",
+			"topic", f.topic, "behaviour", f.behaviour, "reason", f.reason, "err", f.err)
+		if f.alertErr != nil {
+			s.log.Error("behaviour alert not published", "topic", AlertsTopic, "err", f.alertErr)
+		}
+	}
 	s.registry = newRegistry(s)
+	s.registry.MustRegister(newBehaviourCollector(s.hub))
 	secret := cfg.SessionSecret
 	if secret == nil {
 		secret = sessions.NewSecret()
@@ -154,6 +163,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /publish/{name}", requireType(jsonType, s.authed(s.servePublish)))
 	mux.HandleFunc("POST /sources/pause/{name}", requireType(jsonType, s.adminOnly(s.servePause(true))))
 	mux.HandleFunc("POST /sources/resume/{name}", requireType(jsonType, s.adminOnly(s.servePause(false))))
+	mux.HandleFunc("GET /behaviours", s.authed(s.serveBehaviours))
+	mux.HandleFunc("POST /behaviours/reload", requireType(jsonType, s.adminOnly(s.serveBehavioursReload)))
 	mux.HandleFunc("GET /stream", s.serveStream)
 	mux.HandleFunc("POST /stream/{id}", requireType(StreamContentType, s.serveStreamPost))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

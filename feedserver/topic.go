@@ -51,6 +51,10 @@ type TopicRule struct {
 	Kind    TopicKind
 	// Ops is the merge operation of a ConflatedMerge topic (e.g. protocol.OpsTrade).
 	Ops protocol.Ops
+	// Behaviours derive fields of a ConflatedMerge topic the built-in Ops
+	// cannot (a VWAP, an open): behaviour.go. A topic with any travels as
+	// already merged values (Snapshot ops 0, Updates of changed fields).
+	Behaviours []BehaviourRule
 	// StaleAfter is the source's expected interval bound: a conflated topic
 	// silent for longer is published as stale until its next value. 0 never.
 	StaleAfter time.Duration
@@ -109,6 +113,9 @@ type topic struct {
 	idem    *idemIndex     // sequenced: remembered idempotency keys; nil before the first keyed publish
 	subs    map[*Conn]*sub
 	members []member // the same subscribers as a slice, replaced (never mutated) on change
+	// behaviours: the rule's behaviours bound to this topic, each enabled
+	// or disabled by a failure (behaviour.go); nil for most topics.
+	behaviours []topicBehaviour
 	// slot: the topic counts against the topic limits (Hub.slots): it has a
 	// value or a history, or a publish is about to give it one. owner is
 	// the publisher it counts for ("" for nobody).
