@@ -19,16 +19,17 @@ const (
 	// The fields after Low came with behaviours (docs/behaviours.md): values
 	// a topic's behaviour derives. They travel in a trailing element that
 	// a decoder of an earlier revision skips (docs/protocol.md).
-	Open   // first trade price (OHLC)
-	VWAP   // volume-weighted average price
-	Mid    // (bid+ask)/2
-	Spread // ask-bid
-	Trades // number of trades
+	Open     // first trade price (OHLC)
+	VWAP     // volume-weighted average price
+	Trades   // number of trades
+	Mid      // (bid+ask)/2
+	Spread   // ask-bid
+	BarStart // start of the current bar, Unix seconds
 	NumFields
 )
 
 var fieldNames = [NumFields]string{"bid", "ask", "bid_size", "ask_size", "last", "last_size", "volume", "high", "low",
-	"open", "vwap", "mid", "spread", "trades"}
+	"open", "vwap", "trades", "mid", "spread", "bar_start"}
 
 // FieldByName returns the field called name (as in JSON and docs).
 func FieldByName(name string) (Field, bool) {
