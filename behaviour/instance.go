@@ -40,7 +40,7 @@ type instance struct {
 
 	fns    []api.Function // merge functions by Module.funcs index, resolved on first use
 	stack  [1]uint64      // CallWithStack's params and results, reused: no allocation per call
-	out    tail           // the module's stdout and stderr, last bytes only
+	out    head           // the module's stdout and stderr, first bytes only
 	broken bool           // the instance failed and must not be reused
 }
 
@@ -205,13 +205,28 @@ func (in *instance) reason(err error) Reason {
 	return ReasonTrap
 }
 
-// detail adds the module's last output (a Go module's panic message) to err.
+// detail explains a failed call of what: the first line of err (wazero
+// follows it with a wasm stack trace) and the start of the module's output (a
+// Go module's panic message).
 func (in *instance) detail(what string, err error) error {
-	if s := in.out.String(); s != "" {
-		return fmt.Errorf("%s: %w (module output: %q)", what, err, s)
-	}
-	return fmt.Errorf("%s: %w", what, err)
+	return &callError{what: what, err: err, out: in.out.String()}
 }
+
+// callError is a failed call's detail; it unwraps to wazero's error.
+type callError struct {
+	what, out string
+	err       error
+}
+
+func (e *callError) Error() string {
+	msg, _, _ := strings.Cut(e.err.Error(), "\n")
+	if e.out == "" {
+		return e.what + ": " + msg
+	}
+	return fmt.Sprintf("%s: %s (module output: %q)", e.what, msg, e.out)
+}
+
+func (e *callError) Unwrap() error { return e.err }
 
 // close releases the instance and its memory.
 func (in *instance) close() {
@@ -270,39 +285,35 @@ func slotName(i int) string {
 	return "unused"
 }
 
-// tail is an io.Writer keeping the last max bytes written: a module's output,
-// kept only to explain its failure.
-type tail struct {
-	mu  sync.Mutex // wazero writes from the calling goroutine; the watchdog never reads
+// head is an io.Writer keeping the first max bytes written: a module's
+// output, kept only to explain its failure (a Go runtime prints the panic
+// or fatal error first, then every goroutine's stack).
+type head struct {
+	mu  sync.Mutex // wazero writes from the calling goroutine; a failing call reads
 	max int
 	buf []byte
 }
 
-// Write keeps the end of p.
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n := len(p)
-	if n >= t.max {
-		p = p[n-t.max:]
+// Write keeps what fits of p and claims all of it, so the module goes on.
+func (h *head) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if room := h.max - len(h.buf); room > 0 {
+		h.buf = append(h.buf, p[:min(room, len(p))]...)
 	}
-	if over := len(t.buf) + len(p) - t.max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-	t.buf = append(t.buf, p...)
-	return n, nil
+	return len(p), nil
 }
 
 // String returns the kept output, trimmed.
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.TrimSpace(string(t.buf))
+func (h *head) String() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return strings.TrimSpace(string(h.buf))
 }
 
 // contains reports whether the kept output contains s.
-func (t *tail) contains(s string) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.Contains(string(t.buf), s)
+func (h *head) contains(s string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return strings.Contains(string(h.buf), s)
 }

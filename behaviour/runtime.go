@@ -39,7 +39,8 @@ var grantedWASI = map[string]bool{
 type Runtime struct {
 	cfg   Config
 	wr    wazero.Runtime
-	epoch atomic.Uint64 // watchdog ticks; an instance's call start is stamped with it
+	cache wazero.CompilationCache // nil without Config.CacheDir
+	epoch atomic.Uint64           // watchdog ticks; an instance's call start is stamped with it
 
 	stop     context.CancelFunc
 	watchEnd chan struct{}
@@ -60,17 +61,30 @@ type pathEntry struct {
 // and starts its watchdog; Close stops it.
 func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 	cfg = cfg.withDefaults()
-	wr := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
+	rc := wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(cfg.MemoryLimitPages).
-		WithCloseOnContextDone(true))
+		WithCloseOnContextDone(true)
+	var cache wazero.CompilationCache
+	if cfg.CacheDir != "" {
+		var err error
+		if cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
+			return nil, fmt.Errorf("behaviour runtime: cache: %w", err)
+		}
+		rc = rc.WithCompilationCache(cache)
+	}
+	wr := wazero.NewRuntimeWithConfig(ctx, rc)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, wr); err != nil {
 		_ = wr.Close(ctx)
+		if cache != nil {
+			_ = cache.Close(ctx)
+		}
 		return nil, fmt.Errorf("behaviour runtime: wasi: %w", err)
 	}
 	wctx, stop := context.WithCancel(context.Background())
 	r := &Runtime{
 		cfg:       cfg,
 		wr:        wr,
+		cache:     cache,
 		stop:      stop,
 		watchEnd:  make(chan struct{}),
 		instances: make(map[*instance]struct{}),
@@ -174,6 +188,12 @@ func (r *Runtime) readModule(path string) ([]byte, error) {
 // one instance to check its ABI version and exchange area. name labels errors
 // and metrics (a file's base name).
 func (r *Runtime) Compile(ctx context.Context, name string, wasm []byte) (*Module, error) {
+	r.mu.Lock()
+	closed := r.closed
+	r.mu.Unlock()
+	if closed {
+		return nil, &Error{Behaviour: name, Reason: ReasonClosed, Err: ErrClosed}
+	}
 	if len(wasm) < len(wasmMagic) || !bytes.Equal(wasm[:len(wasmMagic)], wasmMagic) {
 		return nil, &Error{Behaviour: name, Reason: ReasonInvalid, Err: errors.New("not a WebAssembly module (no \\0asm version 1 header)")}
 	}
@@ -358,5 +378,9 @@ func (r *Runtime) Close(ctx context.Context) error {
 	}
 	r.stop()
 	<-r.watchEnd
-	return r.wr.Close(ctx)
+	err := r.wr.Close(ctx)
+	if r.cache != nil {
+		err = errors.Join(err, r.cache.Close(ctx))
+	}
+	return err
 }
