@@ -448,3 +448,181 @@ func scrape(t *testing.T, base string) string {
 	}
 	return string(b)
 }
+
+// copyFile writes src's bytes to dst through a rename, as a deployment
+// replaces a module file.
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := dst + ".new"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReloadUnderLoad: while trades and events pour in to several clients,
+// the module file is replaced and POST /behaviours/reload answers; every
+// value published after it answered is merged by the new module, none
+// before it began by the new one; no client is disconnected and no event
+// of the sequenced topic is lost. A SIGHUP (ReloadOn) swaps back.
+func TestReloadUnderLoad(t *testing.T) {
+	needModules(t)
+	file := filepath.Join(t.TempDir(), "vwap.wasm")
+	copyFile(t, wasm["vwap"], file)
+	rules, b := loadRules(t, []feedserver.TopicRuleSpec{{Pattern: "*.trades", Kind: "merge",
+		Merge: map[string]string{"volume": "sum", "vwap": "wasm(" + file + ", vwap)"}}})
+	cfg := feedserver.Config{Topics: rules}
+	b.Configure(&cfg)
+	srv, base := serve(t, cfg)
+	hub := srv.Hub()
+
+	const clients = 4
+	type seen struct {
+		events uint64
+		prices []protocol.Quote // the rebuilt value at every frame
+		err    error
+	}
+	results := make([]seen, clients)
+	var readers sync.WaitGroup
+	stopRead := make(chan struct{})
+	var published atomic.Uint64 // trades and events published, one of each per step
+	for i := range clients {
+		c := dial(t, base)
+		if err := c.Send(&protocol.Subscribe{Topics: []string{"BTC.trades", "fills.load"}}); err != nil {
+			t.Fatal(err)
+		}
+		readers.Add(1)
+		go func(r *seen) {
+			defer readers.Done()
+			var v protocol.Quote
+			var next uint64 = 1
+			for {
+				select {
+				case <-stopRead:
+					if r.events == published.Load() {
+						return
+					}
+				default:
+				}
+				_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				r.err = c.Read(func(f protocol.Frame) error {
+					switch f := f.(type) {
+					case *protocol.Ping:
+						return c.Send(&protocol.Pong{Nonce: f.Nonce})
+					case *protocol.Error:
+						return fmt.Errorf("server: %d %s", f.Code, f.Reason)
+					case *protocol.Event:
+						if f.Seq != next {
+							return fmt.Errorf("event %d, want %d", f.Seq, next)
+						}
+						next++
+						r.events++
+					case *protocol.Price:
+						if f.Type == protocol.TypeSnapshot {
+							v = f.Quote
+						} else {
+							v.Apply(&f.Quote)
+						}
+						r.prices = append(r.prices, v)
+					}
+					return nil
+				})
+				if r.err != nil {
+					return
+				}
+			}
+		}(&results[i])
+	}
+	waitFor(t, 5*time.Second, "subscriptions", func() bool { return subscriptions(srv) == 2*clients })
+
+	stopPub := make(chan struct{})
+	pubDone := make(chan error, 1)
+	go func() {
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopPub:
+				pubDone <- nil
+				return
+			case <-tick.C:
+			}
+			// Trade i has price i: a frame tells which publish it shows.
+			i := published.Load() + 1
+			if err := hub.Publish("BTC.trades", trade(float64(i), 1), time.Now().UnixNano(), 0); err != nil {
+				pubDone <- err
+				return
+			}
+			if _, _, err := hub.PublishEvent("fills.load", []byte(`{}`), 0); err != nil {
+				pubDone <- err
+				return
+			}
+			published.Store(i)
+		}
+	}()
+	waitFor(t, 10*time.Second, "300 publishes", func() bool { return published.Load() >= 300 })
+
+	copyFile(t, wasm["vwap2"], file)
+	before := published.Load() // trades up to before were merged before the reload began
+	resp, err := http.Post(base+"/behaviours/reload", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	after := published.Load() + 1 // trades after this one began after the reload answered
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("reload: HTTP %d", resp.StatusCode)
+	}
+	waitFor(t, 10*time.Second, "300 more publishes", func() bool { return published.Load() >= after+300 })
+
+	// SIGHUP, as the server wires it: back to the first module.
+	copyFile(t, wasm["vwap"], file)
+	sig := make(chan os.Signal, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go ReloadOn(ctx, srv, sig, quiet())
+	sig <- os.Interrupt // any signal value: the server passes SIGHUP
+	waitFor(t, 20*time.Second, "the first module back after the signal", func() bool {
+		p, ok := hub.Latest("BTC.trades")
+		return ok && p.Quote.V[protocol.VWAP] < 1e6 && published.Load() > after+300
+	})
+	close(stopPub)
+	if err := <-pubDone; err != nil {
+		t.Fatal(err)
+	}
+	close(stopRead)
+	readers.Wait()
+
+	for i, r := range results {
+		if r.err != nil {
+			t.Fatalf("client %d: %v (a client must not be disconnected)", i, r.err)
+		}
+		if r.events != published.Load() {
+			t.Errorf("client %d: %d events of %d", i, r.events, published.Load())
+		}
+		newSeen := false
+		for _, q := range r.prices {
+			px, vwap := q.V[protocol.Last], q.V[protocol.VWAP]
+			isNew := vwap == px+1e6
+			switch {
+			case px > 0 && px < float64(before) && isNew:
+				t.Fatalf("client %d: trade %v, published before the reload, merged by the new module", i, px)
+			case px > float64(after) && px <= float64(after+300) && !isNew:
+				t.Fatalf("client %d: trade %v, published after the reload answered (trade %d), vwap %v: not the new module's", i, px, after, vwap)
+			}
+			newSeen = newSeen || isNew
+		}
+		if !newSeen {
+			t.Errorf("client %d never saw the new module's values", i)
+		}
+	}
+	if n := len(srv.Conns()); n != clients {
+		t.Errorf("%d connections after the reloads, want %d", n, clients)
+	}
+}
