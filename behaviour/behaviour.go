@@ -123,10 +123,21 @@ type Config struct {
 	// MemoryLimitPages caps each instance's linear memory, in 64 KiB pages.
 	// Default 512 (32 MiB): a Go c-shared module starts at about 2 MiB.
 	MemoryLimitPages uint32
-	// CallBudget is the time one call may run before the watchdog closes the
-	// instance. The watchdog ticks at CallBudget/2, so an overrun is stopped
-	// between 1x and 1.5x the budget. Default 100ms; Initialize gets 10x.
+	// CallBudget is the time one merge may run before the watchdog closes
+	// the instance. The watchdog ticks at CallBudget/2, so an overrun is
+	// stopped between 1x and 1.5x the budget. It is wall-clock time: on a
+	// starved host a slow but honest call can overrun too. Default 250ms.
 	CallBudget time.Duration
+	// StartBudget is the time starting an instance (the module's
+	// _initialize, the ABI checks) may take: a Go runtime's start-up takes
+	// tens of milliseconds, more on a loaded host. Default 5s.
+	StartBudget time.Duration
+	// NoTimeBudget runs calls without a time budget: a merge costs tens of
+	// nanoseconds and allocates nothing instead of microseconds (wazero's
+	// WithCloseOnContextDone starts a goroutine per call, docs/behaviours.md),
+	// but a module that never returns hangs its caller for ever. Only for
+	// modules you trust as you trust the server's code. Default false.
+	NoTimeBudget bool
 	// MaxModuleBytes bounds a module file, checked before it is read.
 	// Default 16 MiB.
 	MaxModuleBytes int64
@@ -149,7 +160,10 @@ func (c Config) withDefaults() Config {
 		c.MemoryLimitPages = 512
 	}
 	if c.CallBudget <= 0 {
-		c.CallBudget = 100 * time.Millisecond
+		c.CallBudget = 250 * time.Millisecond
+	}
+	if c.StartBudget <= 0 {
+		c.StartBudget = 5 * time.Second
 	}
 	if c.MaxModuleBytes <= 0 {
 		c.MaxModuleBytes = 16 << 20

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"tickwire/behaviours/abi"
 	"tickwire/protocol"
@@ -190,5 +191,31 @@ func TestSlotNamesMatchProtocol(t *testing.T) {
 	}
 	if int(protocol.NumFields) > MaxSlots || len(abi.SlotNames) > MaxSlots {
 		t.Errorf("more fields than the ABI's %d slots", MaxSlots)
+	}
+}
+
+func TestNoTimeBudget(t *testing.T) {
+	r := newRuntime(t, Config{NoTimeBudget: true})
+	b := behaviourOf(t, compile(t, r, abiModule(ABIVersion, rawSumVolume, rawUnreachable)), "sumvol")
+	var cur protocol.Quote
+	for range 3 {
+		in := trade(1, 2)
+		if err := b.Merge(&cur, &in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v, _ := cur.Get(protocol.Volume); v != 6 {
+		t.Errorf("volume %v, want 6", v)
+	}
+	// Traps and bad results are still caught; only the clock is off.
+	in := trade(1, 2)
+	wantReason(t, behaviourOf(t, b.bind.Load().mod, "unreachable").Merge(&cur, &in), ReasonTrap)
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c := Config{}.withDefaults()
+	if c.MemoryLimitPages != 512 || c.CallBudget != 250*time.Millisecond || c.StartBudget != 5*time.Second ||
+		c.MaxModuleBytes != 16<<20 || c.MaxInstances != 4 || c.StderrBytes != 512 || c.NoTimeBudget {
+		t.Errorf("defaults %+v", c)
 	}
 }

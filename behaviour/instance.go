@@ -17,10 +17,6 @@ import (
 	"tickwire/protocol"
 )
 
-// initBudgetFactor is how many call budgets a module's _initialize and ABI
-// checks may take: the Go runtime's start-up is much longer than a merge.
-const initBudgetFactor = 10
-
 // instance is one running copy of a module. It is not safe for concurrent
 // use: a Module lends it to one caller at a time.
 type instance struct {
@@ -34,8 +30,8 @@ type instance struct {
 	// context ends), so a call needs no context, timer or goroutine of ours.
 	ctx     context.Context
 	cancel  context.CancelFunc
-	started atomic.Uint64 // watchdog epoch+1 when the running call began; 0 when idle
-	budget  atomic.Uint64 // ticks the running call may see begin (3 for a merge)
+	started atomic.Uint64 // watchdog epoch+1 when the running call began; 0 when idle; expiredMark when stopped
+	budget  atomic.Uint64 // ticks the running call may see begin (mergeTicks for a merge)
 	expired atomic.Bool   // the watchdog stopped the running call
 
 	fns    []api.Function // merge functions by Module.funcs index, resolved on first use
@@ -70,17 +66,17 @@ func startInstance(m *Module) (*instance, error) {
 	in.mod = mod
 	in.mem = mod.ExportedMemory(firstMemory(m.cm))
 	if f := mod.ExportedFunction(ExportInitialize); f != nil {
-		if err := in.call(f, 0, initBudgetFactor); err != nil {
+		if err := in.call(f, 0, m.r.startTicks); err != nil {
 			return fail(in.reason(err), in.detail("initialize", err))
 		}
 	}
-	if err := in.call(mod.ExportedFunction(ExportABIVersion), 0, initBudgetFactor); err != nil {
+	if err := in.call(mod.ExportedFunction(ExportABIVersion), 0, m.r.startTicks); err != nil {
 		return fail(in.reason(err), in.detail(ExportABIVersion, err))
 	}
 	if v := uint32(in.stack[0]); v != ABIVersion {
 		return fail(ReasonABI, fmt.Errorf("module speaks ABI version %d, this host runs %d", v, ABIVersion))
 	}
-	if err := in.call(mod.ExportedFunction(ExportBuffer), 0, initBudgetFactor); err != nil {
+	if err := in.call(mod.ExportedFunction(ExportBuffer), 0, m.r.startTicks); err != nil {
 		return fail(in.reason(err), in.detail(ExportBuffer, err))
 	}
 	in.buf = uint32(in.stack[0])
@@ -98,21 +94,44 @@ func firstMemory(cm wazero.CompiledModule) string {
 	return ""
 }
 
+// mergeTicks is a merge's budget in watchdog ticks: stopped when the third
+// tick since it began comes, after one to one and a half CallBudgets.
+const mergeTicks = 3
+
 // call runs f with the instance's stack (param in stack[0], result there
-// after) under budget ticks of the watchdog.
-func (in *instance) call(f api.Function, param uint64, budget uint64) error {
+// after), stopped by the watchdog when the ticks'th tick since it began comes.
+func (in *instance) call(f api.Function, param uint64, ticks uint64) error {
 	in.stack[0] = param
-	in.budget.Store(budget*2 + 1)
+	in.budget.Store(ticks)
 	in.started.Store(in.m.r.epoch.Load() + 1)
 	err := f.CallWithStack(in.ctx, in.stack[:])
-	in.started.Store(0)
+	if in.started.Swap(0) == expiredMark && err == nil {
+		// It returned as the watchdog stopped it: over budget all the same,
+		// and its context is cancelled, so the instance is finished.
+		err = errOverran
+	}
 	return err
 }
 
-// expire stops the running call; called by the watchdog.
-func (in *instance) expire() {
-	in.expired.Store(true)
-	in.cancel()
+// expiredMark in started says the watchdog has claimed the running call.
+const expiredMark = math.MaxUint64
+
+// errOverran is the detail of a call that returned just as it was stopped.
+var errOverran = errors.New("returned after its time budget")
+
+// expireIfOver stops the running call if it began at or before tick
+// now-budget; called by the watchdog. Claiming the call with a CAS means an
+// instance whose call has just returned is never cancelled behind its
+// caller's back.
+func (in *instance) expireIfOver(now uint64) {
+	s := in.started.Load()
+	if s == 0 || s == expiredMark || now-(s-1) < in.budget.Load() {
+		return
+	}
+	if in.started.CompareAndSwap(s, expiredMark) {
+		in.expired.Store(true)
+		in.cancel()
+	}
 }
 
 // merge folds src into dst through the module's merge function fn. On error
@@ -141,7 +160,7 @@ func (in *instance) mergeSlots(fn, n int, dstSet *uint32, dstV []float64, srcSet
 	}
 	putRecord(area[CurrentOffset:IncomingOffset], n, *dstSet, dstV)
 	putRecord(area[IncomingOffset:], n, srcSet, srcV)
-	if err := in.call(f, uint64(n), 1); err != nil {
+	if err := in.call(f, uint64(n), mergeTicks); err != nil {
 		in.broken = true
 		return in.fail(fn, in.reason(err), in.detail(in.m.funcName(fn), err))
 	}

@@ -42,6 +42,8 @@ type Runtime struct {
 	cache wazero.CompilationCache // nil without Config.CacheDir
 	epoch atomic.Uint64           // watchdog ticks; an instance's call start is stamped with it
 
+	startTicks uint64 // StartBudget in watchdog ticks
+
 	stop     context.CancelFunc
 	watchEnd chan struct{}
 
@@ -63,7 +65,7 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 	cfg = cfg.withDefaults()
 	rc := wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(cfg.MemoryLimitPages).
-		WithCloseOnContextDone(true)
+		WithCloseOnContextDone(!cfg.NoTimeBudget)
 	var cache wazero.CompilationCache
 	if cfg.CacheDir != "" {
 		var err error
@@ -90,21 +92,26 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 		instances: make(map[*instance]struct{}),
 		paths:     make(map[string]*pathEntry),
 	}
-	go r.watch(wctx)
+	tick := cfg.CallBudget / 2
+	r.startTicks = uint64((cfg.StartBudget+tick-1)/tick) + 1
+	if cfg.NoTimeBudget {
+		close(r.watchEnd)
+	} else {
+		go r.watch(wctx, tick)
+	}
 	return r, nil
 }
 
 // Config returns the runtime's configuration, defaults filled in.
 func (r *Runtime) Config() Config { return r.cfg }
 
-// watch ticks every CallBudget/2 and closes the instance of any call that has
-// seen its budget of ticks begin (3 for a merge: it has run at least one
-// CallBudget, at most 1.5). One
-// goroutine serves every instance, so a call costs two atomic stores, not a
-// timer or a context.
-func (r *Runtime) watch(ctx context.Context) {
+// watch ticks every CallBudget/2 and closes the instance of any call that
+// has seen its budget of ticks begin (mergeTicks for a merge: it has run at
+// least one CallBudget, at most 1.5). One goroutine serves every instance, so
+// a call costs two atomic operations of ours, not a timer or a context.
+func (r *Runtime) watch(ctx context.Context, tick time.Duration) {
 	defer close(r.watchEnd)
-	t := time.NewTicker(r.cfg.CallBudget / 2)
+	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
 		select {
@@ -115,9 +122,7 @@ func (r *Runtime) watch(ctx context.Context) {
 		now := r.epoch.Add(1)
 		r.mu.Lock()
 		for in := range r.instances {
-			if s := in.started.Load(); s != 0 && now-(s-1) >= in.budget.Load() {
-				in.expire()
-			}
+			in.expireIfOver(now)
 		}
 		r.mu.Unlock()
 	}
