@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -47,12 +48,14 @@ type behaviourFlags struct {
 	config serverConfigFile
 	budget time.Duration
 	memMiB int
+	cache  string
 }
 
 func (b *behaviourFlags) register(fs *flag.FlagSet) {
 	fs.Var(&b.config, "config", "read flag values, and topic rules under \"topics:\", from `FILE` (YAML; configs/server.example.yaml)")
-	fs.DurationVar(&b.budget, "behaviour-budget", 20*time.Millisecond, "time one behaviour call may run before its module is stopped and the behaviour disabled for the topic")
+	fs.DurationVar(&b.budget, "behaviour-budget", 10*time.Millisecond, "time one behaviour call may run before its module is stopped and the behaviour disabled for the topic (also the longest a runaway module can stall the process: docs/behaviours.md)")
 	fs.IntVar(&b.memMiB, "behaviour-memory", 32, "memory cap of each behaviour module instance, in `MiB`")
+	fs.StringVar(&b.cache, "behaviour-cache", "", "keep compiled behaviour modules in `DIR`, so a restart or a reload of an unchanged module is fast (empty: compile every time)")
 }
 
 // rules reads the config file's topic rules and loads the behaviours they
@@ -88,9 +91,35 @@ func (b *behaviourFlags) rules(ctx context.Context) ([]feedserver.TopicRule, *no
 	if err := dec.Decode(&specs); err != nil {
 		return nil, nil, usageError{fmt.Errorf("config %s:%d: %s: %w", path, node_.Line, topicsKey, err)}
 	}
-	rules, behaviours, err := node.TopicRules(ctx, specs, behaviour.Config{CallBudget: b.budget, MemoryLimitPages: uint32(b.memMiB) * 16})
+	rules, behaviours, err := node.TopicRules(ctx, specs, b.bounds())
 	if err != nil {
 		return nil, nil, usageError{fmt.Errorf("config %s: %w", path, err)}
 	}
 	return rules, behaviours, nil
+}
+
+// bounds is the behaviour runtime's configuration of the flags.
+func (b *behaviourFlags) bounds() behaviour.Config {
+	return behaviour.Config{CallBudget: b.budget, MemoryLimitPages: uint32(b.memMiB) * 16, CacheDir: b.cache}
+}
+
+// demoBehaviours returns the demo's topic rules: each of symbols merged by
+// the mid behaviour (quotes that would cross the book are dropped; mid and
+// spread derived), from dir/mid.wasm, which `make demo` builds. Without the
+// file the demo runs on the default rules and says why.
+func demoBehaviours(ctx context.Context, dir string, symbols []string, log interface{ Warn(string, ...any) }) ([]feedserver.TopicRule, *node.Behaviours, error) {
+	file := filepath.Join(dir, "mid.wasm")
+	if _, err := os.Stat(file); err != nil {
+		log.Warn("demo: no behaviour module, quotes without mid and spread (make behaviours builds it)", "file", file)
+		return nil, nil, nil
+	}
+	var specs []feedserver.TopicRuleSpec
+	for _, s := range symbols {
+		specs = append(specs, feedserver.TopicRuleSpec{Pattern: s, Merge: map[string]string{"*": "wasm(" + file + ", mid)"}})
+	}
+	cfg := behaviour.Config{CallBudget: 10 * time.Millisecond}
+	if dir, err := os.UserCacheDir(); err == nil {
+		cfg.CacheDir = filepath.Join(dir, "tickwire", "behaviours")
+	}
+	return node.TopicRules(ctx, specs, cfg)
 }

@@ -47,6 +47,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	pauseSymbol := fs.String("pause", "NZDUSD", "symbol whose feed the demo pauses now and then, to show staleness (\"\" never)")
 	pauseEvery := fs.Duration("pause-every", 40*time.Second, "how often the demo pauses that feed")
 	pauseFor := fs.Duration("pause-for", 10*time.Second, "how long each pause lasts")
+	behaviours := fs.String("behaviours", "bin/behaviours", "`DIR` of the behaviour modules `make behaviours` builds: the quotes merge through mid.wasm (docs/behaviours.md); missing: plain quotes")
 	var rf replayFlags
 	rf.register(fs, "embedded")
 	var tf traderFlags
@@ -91,8 +92,16 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if tf.token, err = demo.TraderToken(da); err != nil {
 		return err
 	}
-	srv := feedserver.New(feedserver.Config{Name: "demo", StaleAfter: *feedStale, Logger: log.With("component", "server"),
-		Requests: bridge.Handlers(), Snapshotter: bridge, Authenticator: da.Verifier})
+	rules, behs, err := demoBehaviours(ctx, *behaviours, tf.list(), log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer func() { _ = behs.Close(context.Background()) }() // after node.Serve (<-served)
+	srvCfg := feedserver.Config{Name: "demo", StaleAfter: *feedStale, Logger: log.With("component", "server"),
+		Requests: bridge.Handlers(), Snapshotter: bridge, Authenticator: da.Verifier, Topics: rules}
+	behs.Configure(&srvCfg)
+	srv := feedserver.New(srvCfg)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
