@@ -64,7 +64,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func needModules(t *testing.T) {
+func needModules(t testing.TB) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds WebAssembly modules and runs servers for seconds")
