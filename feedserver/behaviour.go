@@ -261,14 +261,16 @@ func (s *Server) ReloadBehaviours(ctx context.Context) error {
 	return nil
 }
 
-// serveBehaviours answers GET /behaviours: every topic's behaviours and
-// whether they run.
-func (s *Server) serveBehaviours(w http.ResponseWriter, _ *http.Request, _ *auth.Principal) {
-	bs := s.hub.Behaviours()
-	if bs == nil {
-		bs = []BehaviourState{}
+// serveBehaviours answers GET /behaviours: the behaviours of every topic
+// the principal may subscribe to, and whether they run.
+func (s *Server) serveBehaviours(w http.ResponseWriter, _ *http.Request, pr *auth.Principal) {
+	out := []BehaviourState{}
+	for _, b := range s.hub.Behaviours() {
+		if pr.CanSubscribe(b.Topic) {
+			out = append(out, b)
+		}
 	}
-	writeJSON(w, bs)
+	writeJSON(w, out)
 }
 
 // serveBehavioursReload answers POST /behaviours/reload (admins):

@@ -241,6 +241,16 @@ func TestBehaviourFailureDisablesOneTopic(t *testing.T) {
 			if m := scrape(t, base); m[`tickwire_behaviour_failures_total{behaviour="go:vwap",reason="`+c.reason+`"}`] != 1 {
 				t.Errorf("metric: %v", m)
 			}
+			if resp, err := http.Get(base + "/topics/A.trades"); err != nil {
+				t.Fatal(err)
+			} else {
+				var v map[string]any
+				_ = json.NewDecoder(resp.Body).Decode(&v)
+				resp.Body.Close()
+				if v["behaviour_off"] != true {
+					t.Errorf("GET /topics/A.trades: %v, want behaviour_off", v)
+				}
+			}
 			states := getBehaviours(t, base)
 			if len(states) != 2 || states[0].Topic != "A.trades" || states[0].Enabled || states[0].Reason != c.reason || !states[1].Enabled {
 				t.Errorf("GET /behaviours: %+v", states)

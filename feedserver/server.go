@@ -432,8 +432,12 @@ func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 		}
 	}
 	// age_ms: since the server stored the value, by its own clock.
-	writeJSON(w, map[string]any{"topic": p.Topic, "seq": p.Seq, "time": time.Unix(0, p.Time).UTC(), "stale": p.Flags&protocol.FlagStale != 0,
-		"age_ms": (s.hub.clock() - p.Stored) / 1e6, "fields": fields})
+	out := map[string]any{"topic": p.Topic, "seq": p.Seq, "time": time.Unix(0, p.Time).UTC(), "stale": p.Flags&protocol.FlagStale != 0,
+		"age_ms": (s.hub.clock() - p.Stored) / 1e6, "fields": fields}
+	if p.Flags&protocol.FlagBehaviourOff != 0 {
+		out["behaviour_off"] = true // a behaviour of the topic failed (docs/behaviours.md)
+	}
+	writeJSON(w, out)
 }
 
 // serveClients answers GET /clients: the endpoint keeps its name (operators
