@@ -51,9 +51,10 @@ type TopicRule struct {
 	Kind    TopicKind
 	// Ops is the merge operation of a ConflatedMerge topic (e.g. protocol.OpsTrade).
 	Ops protocol.Ops
-	// Behaviours derive fields of a ConflatedMerge topic the built-in Ops
-	// cannot (a VWAP, an open): behaviour.go. A topic with any travels as
-	// already merged values (Snapshot ops 0, Updates of changed fields).
+	// Behaviours merge fields of a conflated topic as the built-in Ops
+	// cannot (a VWAP, an open, a mid): behaviour.go. A topic with any
+	// travels as already merged values (Snapshot ops 0, Updates of the
+	// changed fields), whatever its kind.
 	Behaviours []BehaviourRule
 	// StaleAfter is the source's expected interval bound: a conflated topic
 	// silent for longer is published as stale until its next value. 0 never.
