@@ -222,11 +222,13 @@ func (b *Behaviour) Merge(dst, src *protocol.Quote) error {
 }
 
 // borrow returns the current binding and an instance of its module. A
-// Reload may close the module between loading the binding and borrowing;
-// then the binding has moved on and the next one is tried.
+// Reload may close the module between loading the binding and borrowing, or
+// while the caller waits for one of its instances; then the binding has
+// moved on and the next one is tried. Every retry needs a completed Reload
+// (a compile), so the bound is never reached in practice.
 func (b *Behaviour) borrow() (*binding, *instance, error) {
 	var err error
-	for range 4 { // a reload per try would be absurd; bounded all the same
+	for range 64 {
 		bd := b.bind.Load()
 		var in *instance
 		if in, err = bd.mod.get(); err == nil {

@@ -95,6 +95,12 @@ func newRuntime(t testing.TB, cfg Config) *Runtime {
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = cacheDir
 	}
+	// The budget is wall-clock time, and this shared test machine can
+	// stall an honest call for a long time (under -race, more): tests that
+	// are not about the budget get a long one; those that are set their own.
+	if cfg.CallBudget == 0 {
+		cfg.CallBudget = 10 * time.Second
+	}
 	r, err := NewRuntime(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

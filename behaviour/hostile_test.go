@@ -54,6 +54,8 @@ func TestLoadRefuses(t *testing.T) {
 		{"imports the host", rawModule{pages: 1,
 			imports: []rawImport{{module: "env", name: "system", params: []byte{tI32}, results: []byte{tI32}}},
 			funcs:   abiModule(ABIVersion, rawKeep).funcs}.bytes(), ReasonABI, "env.system"},
+		{"a command", rawModule{pages: 1, funcs: append(abiModule(ABIVersion, rawKeep).funcs, rawFunc{name: "_start"})}.bytes(),
+			ReasonABI, "build it with -buildmode=c-shared"},
 		{"memory over the cap", rawModule{pages: 600, funcs: abiModule(ABIVersion, rawKeep).funcs}.bytes(), ReasonInvalid, "over limit"},
 	}
 	for _, c := range cases {
@@ -259,7 +261,9 @@ func TestGoHostile(t *testing.T) {
 		mergeSoon(t, behaviourOf(t, m, "ok"))
 	})
 	t.Run("hog", func(t *testing.T) {
-		m := load(t, Config{CallBudget: 10 * time.Second, MemoryLimitPages: 256})
+		// A small cap (6 MiB; the Go runtime starts at about 2.3) keeps this
+		// quick: growing memory copies it, slow under -race.
+		m := load(t, Config{CallBudget: time.Minute, MemoryLimitPages: 96})
 		cur, in := trade(1, 1), trade(2, 1)
 		err := behaviourOf(t, m, "hog").Merge(&cur, &in)
 		wantReason(t, err, ReasonMemory)

@@ -251,8 +251,14 @@ func checkShape(cm wazero.CompiledModule) error {
 			return fmt.Errorf("export %s is not () -> i32", name)
 		}
 	}
-	if f, ok := fns[ExportInitialize]; ok && (len(f.ParamTypes()) != 0 || len(f.ResultTypes()) != 0) {
+	f, ok := fns[ExportInitialize]
+	if ok && (len(f.ParamTypes()) != 0 || len(f.ResultTypes()) != 0) {
 		return fmt.Errorf("export %s is not () -> ()", ExportInitialize)
+	}
+	if _, start := fns["_start"]; start && !ok {
+		// A command, not a reactor: its runtime starts in _start, which
+		// runs main and exits, so its exports cannot be called.
+		return errors.New("is a command (exports _start, not _initialize): build it with -buildmode=c-shared")
 	}
 	return nil
 }
