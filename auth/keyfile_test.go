@@ -34,3 +34,29 @@ func TestLoadPrivateKeyTrust(t *testing.T) {
 		}
 	})
 }
+
+// TestLoadPublicKeys: every key, in order; one bad path fails it all,
+// named.
+func TestLoadPublicKeys(t *testing.T) {
+	_, pub1, err := WriteKeyPair(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, pub2, err := WriteKeyPair(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := LoadPublicKeys([]string{pub1, pub2})
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("%d keys, %v", len(keys), err)
+	}
+	if k, _ := LoadPublicKey(pub2); KeyID(keys[1]) != KeyID(k) || KeyID(keys[0]) == KeyID(keys[1]) {
+		t.Error("keys out of order or the same")
+	}
+	if _, err := LoadPublicKeys([]string{pub1, "/does/not/exist.pub"}); err == nil || !strings.Contains(err.Error(), "/does/not/exist.pub") {
+		t.Errorf("missing key: %v", err)
+	}
+	if keys, err := LoadPublicKeys(nil); err != nil || keys != nil {
+		t.Errorf("no paths: %v, %v", keys, err)
+	}
+}

@@ -171,6 +171,20 @@ func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
 	return priv, nil
 }
 
+// LoadPublicKeys reads the public keys at paths (LoadPublicKey): a
+// server's, several during a key rotation.
+func LoadPublicKeys(paths []string) ([]ed25519.PublicKey, error) {
+	var keys []ed25519.PublicKey
+	for _, p := range paths {
+		k, err := LoadPublicKey(p)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
 // LoadPublicKey reads a PKIX PEM Ed25519 public key.
 func LoadPublicKey(path string) (ed25519.PublicKey, error) {
 	b, err := os.ReadFile(path)

@@ -30,6 +30,25 @@ type RampConfig struct {
 	MaxRate int
 }
 
+// Check checks c (as `tickwire bench ramp` takes it) and fills in the
+// default p99 limit.
+func (c *RampConfig) Check() error {
+	if c.Style != "message" && c.Style != "conflated" {
+		return fmt.Errorf("--style %q: message or conflated", c.Style)
+	}
+	if c.P99Limit == 0 {
+		// The seed's targets: messages p99 < 50 ms; conflated data age p99 < 250 ms.
+		c.P99Limit = 50 * time.Millisecond
+		if c.Style == "conflated" {
+			c.P99Limit = 250 * time.Millisecond
+		}
+	}
+	if c.Step <= 0 || c.Rate <= 0 || c.MaxClients <= 0 {
+		return fmt.Errorf("--step, --rate and --max must be positive")
+	}
+	return nil
+}
+
 // RampStep is one step's measurement.
 type RampStep struct {
 	Clients      int     `json:"clients"`

@@ -6,8 +6,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // Chart is an SVG chart of a run and the file name it is written to.
@@ -27,6 +29,28 @@ func WriteCharts(dir string, charts []Chart, progress io.Writer) error {
 		fmt.Fprintf(progress, "wrote %s\n", p)
 	}
 	return nil
+}
+
+// WriteJSON writes the JSON summary of a run of benchmark name (`tickwire
+// bench --json`; keys in docs/BENCHMARKS.md), dated now.
+func WriteJSON(w io.Writer, name string, res any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(map[string]any{"benchmark": name, "date": time.Now().UTC().Format(time.RFC3339), "result": res})
+}
+
+// ParseSizes parses a comma-separated list of positive sizes (pingpong's
+// --payloads).
+func ParseSizes(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("bad size %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // PrintTable prints a result (or slice of results) as an aligned table of its

@@ -34,11 +34,38 @@ const fixUser = "democlient"
 // tokenTTL is the dashboard token's lifetime: the demo runs for minutes.
 const tokenTTL = 24 * time.Hour
 
-// TraderToken mints the demo dashboard's token: account DEMO, roles trader
+// traderToken mints the demo dashboard's token: account DEMO, roles trader
 // and desk (it works care orders too), all market data, valid a day.
-func TraderToken(a *auth.Ephemeral) (string, error) {
+func traderToken(a *auth.Ephemeral) (string, error) {
 	return a.Mint(auth.MintOptions{Subject: "demo-trader", Roles: []string{auth.RoleTrader, auth.RoleDesk},
 		Accounts: []string{Account}, TTL: tokenTTL})
+}
+
+// NewServer makes the demo's feed server: authentication on with a key pair
+// that lives in memory only, the order bridge behind it (for StartOrders),
+// and the dashboard's token (traderToken). topics are its topic rules (nil:
+// the defaults) and reload reloads their behaviours (nil: none).
+func NewServer(staleAfter time.Duration, topics []feedserver.TopicRule, reload func(context.Context) error, log *slog.Logger) (srv *feedserver.Server, bridge *orderfeed.Bridge, token string, err error) {
+	bridge = orderfeed.New(log.With("component", "requests"))
+	da, err := auth.NewEphemeral()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if token, err = traderToken(da); err != nil {
+		return nil, nil, "", err
+	}
+	srv = feedserver.New(feedserver.Config{Name: "demo", StaleAfter: staleAfter, Logger: log.With("component", "server"),
+		Requests: bridge.Handlers(), Snapshotter: bridge, Authenticator: da.Verifier, Topics: topics, ReloadBehaviours: reload})
+	return srv, bridge, token, nil
+}
+
+// Title is the dashboard's title for a replay of files (--replay) at speed.
+func Title(files string, speed float64) string {
+	title := "tickwire demo · replay of " + files
+	if files == "embedded" {
+		title = "tickwire demo · real OANDA ticks, 2014-05-08, replayed"
+	}
+	return title + fmt.Sprintf(" ×%g", speed)
 }
 
 // Orders configures the demo's order flow.
@@ -106,7 +133,7 @@ TickwirePasswordSHA256=%s
 		return nil, "", err
 	}
 	hub := o.Server.Hub()
-	gw, err := fix.New(fix.Config{
+	gw, err := fix.Listen(fix.Config{
 		Settings: settings,
 		DataDir:  filepath.Join(o.Dir, "gateway"),
 		Prices:   fix.LatestPrices(hub.LatestAge),
@@ -117,10 +144,6 @@ TickwirePasswordSHA256=%s
 		Logger:   o.Logger.With("component", "fix"),
 	})
 	if err != nil {
-		return nil, "", err
-	}
-	if err := gw.Start(); err != nil {
-		_ = gw.Stop()
 		return nil, "", err
 	}
 	return gw, fmt.Sprintf("127.0.0.1:%d", port), nil

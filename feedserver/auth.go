@@ -78,6 +78,7 @@ func (c *Conn) authenticateHello(h *protocol.Hello) bool {
 		return false
 	}
 	c.principal.Store(p)
+	c.credential = h.Token
 	if !p.Expires.IsZero() {
 		t := time.AfterFunc(time.Until(p.Expires), func() {
 			select {

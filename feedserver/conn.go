@@ -38,6 +38,9 @@ type Conn struct {
 	sess      *sessions.Session                // set by the Hello (session.go); reader goroutine only
 	sessStats atomic.Pointer[sessions.Session] // the same, for Stats
 	held      []*sub                           // resumed sequenced subscriptions not yet released; reader goroutine only
+	// credential is the Hello's: a standby forwards the client's requests
+	// to the active node with it (follow.go). Reader goroutine only.
+	credential string
 
 	pubTopic string    // topic of the events batched in pubBatch; reader goroutine only
 	pubBatch []EventIn // consecutive PublishEvents of one message

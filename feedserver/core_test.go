@@ -144,7 +144,10 @@ func TestSequencedNeverLost(t *testing.T) {
 // in-memory window catches up from the journal: every event, in order, once.
 // (Before the journal it was disconnected as a slow consumer.)
 func TestSequencedFallBehind(t *testing.T) {
-	srv, url := startServer(t, Config{Topics: []TopicRule{{Pattern: "orders.*", Kind: Sequenced, Window: 64}}})
+	// This raw client sends nothing while it reads: an idle timeout far
+	// past the test's own deadline keeps a loaded machine (race detector,
+	// 12 MiB published) from tripping CodeIdle instead of what is tested.
+	srv, url := startServer(t, Config{Topics: []TopicRule{{Pattern: "orders.*", Kind: Sequenced, Window: 64}}, IdleTimeout: time.Minute})
 	c := dial(t, url)
 	if err := c.Send(&protocol.Subscribe{Topics: []string{"orders.A1"}}); err != nil {
 		t.Fatal(err)

@@ -44,6 +44,7 @@ type Hub struct {
 	idem        idemPolicy       // how long keyed publishes are remembered (idempotency.go)
 	ownJournal  bool             // journal is the default in-memory one
 	snapshotter StateSnapshotter // may be nil
+	follow      followState      // standby: sequenced topics follow the journal (follow.go)
 
 	// born anchors clock: the server's time, read from the monotonic clock
 	// so a step of the wall clock never changes an age.
@@ -287,6 +288,9 @@ func (h *Hub) publishEvents(pub publisher, name string, evs ...EventIn) (epoch s
 	}
 	if k := h.Kind(name); k != Sequenced {
 		return "", 0, false, fmt.Errorf("publish event to %s topic %q: %w", k, name, ErrWrongKind)
+	}
+	if h.follow.on.Load() {
+		return "", 0, false, fmt.Errorf("publish event to %q: %w", name, ErrStandby)
 	}
 	if len(evs) == 0 {
 		return "", 0, false, nil

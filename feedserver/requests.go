@@ -49,6 +49,13 @@ const maxRequestReason = 1024
 // or reports false when f's topic is not a request topic. Reader goroutine.
 func (c *Conn) handleRequest(f *protocol.Event) bool {
 	h := c.srv.cfg.Requests[f.Topic]
+	if c.srv.Following() && c.srv.isRequestTopic(f.Topic) {
+		c.flushEvents()
+		if err := c.forwardRequest(f); err != nil { // a standby: follow.go
+			c.sendError(protocol.CodeBadPublish, truncateReason(err.Error()), f.Topic)
+		}
+		return true
+	}
 	if h == nil {
 		return false
 	}

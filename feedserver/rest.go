@@ -111,6 +111,8 @@ func publishStatus(err error) int {
 		return http.StatusTooManyRequests
 	case errors.Is(err, ErrKeyConflict):
 		return http.StatusUnprocessableEntity
+	case errors.Is(err, ErrStandby):
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusBadRequest
 }

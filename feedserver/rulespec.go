@@ -98,14 +98,14 @@ func (sp TopicRuleSpec) Rule(load BehaviourLoader) (TopicRule, error) {
 		if k == "*" {
 			return fail(`merge: "*" takes a behaviour, wasm(FILE, FUNC), not %q`, v)
 		}
-		op, err := protocol.ParseOps(k + "=" + v)
-		if err != nil {
-			return fail("merge: %v", err)
+		op, ok := parseOp(v)
+		if !ok {
+			return fail("merge: %s: unknown op %q (want last, sum, max, min or wasm(FILE, FUNC))", k, v)
 		}
-		if op != 0 && r.Kind != ConflatedMerge {
+		if op != protocol.OpLast && r.Kind != ConflatedMerge {
 			return fail("merge: %s: %s needs kind: merge", k, v)
 		}
-		r.Ops |= op
+		r.Ops = r.Ops.With(f, op)
 	}
 	if whole != nil {
 		owned[*whole] |= protocol.AllFields &^ listed
@@ -118,6 +118,16 @@ func (sp TopicRuleSpec) Rule(load BehaviourLoader) (TopicRule, error) {
 		r.Behaviours = append(r.Behaviours, BehaviourRule{Fields: owned[rf], Behaviour: b})
 	}
 	return r, nil
+}
+
+// parseOp parses a built-in op's name.
+func parseOp(s string) (protocol.Op, bool) {
+	for op := protocol.OpLast; op <= protocol.OpMin; op++ {
+		if op.String() == s {
+			return op, true
+		}
+	}
+	return 0, false
 }
 
 // parseWasm parses "wasm(FILE, FUNC)".

@@ -144,22 +144,9 @@ type SessionInfo struct {
 	NextTargetSeq int
 }
 
-// New builds a gateway: it checks the settings, opens the journal, replays
-// it into the book, creates the FIX sessions (opening their message
-// stores) and finishes what a crash interrupted (reconcile). Nothing listens
-// yet: call Start or Run. It is one function on purpose: the steps read in
-// that order and share the half-built gateway and the deferred cleanup that
-// closes what was opened when a later step fails.
-func New(cfg Config) (g *Gateway, err error) {
-	if cfg.Settings == nil {
-		return nil, errors.New("fix: Config.Settings is required")
-	}
-	if cfg.DataDir == "" {
-		return nil, errors.New("fix: Config.DataDir is required")
-	}
-	if err := secfile.MkdirAll(cfg.DataDir, secfile.Dir); err != nil {
-		return nil, fmt.Errorf("fix: data dir: %w", err)
-	}
+// fillDefaults gives the zero fields of cfg their defaults (Config's
+// comments) and checks the auto venue's guard against the settings.
+func (cfg *Config) fillDefaults() error {
 	if cfg.Stream == "" {
 		cfg.Stream = "fix.orders"
 	}
@@ -190,8 +177,9 @@ func New(cfg Config) (g *Gateway, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	var err error
 	if cfg.Auto, err = guardSettings(cfg.Auto, cfg.Settings, cfg.Prices); err != nil {
-		return nil, err
+		return err
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
@@ -205,6 +193,29 @@ func New(cfg Config) (g *Gateway, err error) {
 	}
 	if cfg.Book.ExecIDPrefix == "" {
 		cfg.Book.ExecIDPrefix = stamp + "-E"
+	}
+	return nil
+}
+
+// New builds a gateway: it checks the settings, opens the journal, replays
+// it into the book, creates the FIX sessions (opening their message
+// stores) and finishes what a crash interrupted (reconcile). Nothing listens
+// yet: call Start or Run. Past the defaults (fillDefaults) it is one
+// function on purpose: the steps read in that order and share the
+// half-built gateway and the deferred cleanup that closes what was opened
+// when a later step fails.
+func New(cfg Config) (g *Gateway, err error) {
+	if cfg.Settings == nil {
+		return nil, errors.New("fix: Config.Settings is required")
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("fix: Config.DataDir is required")
+	}
+	if err := secfile.MkdirAll(cfg.DataDir, secfile.Dir); err != nil {
+		return nil, fmt.Errorf("fix: data dir: %w", err)
+	}
+	if err := cfg.fillDefaults(); err != nil {
+		return nil, err
 	}
 	g = &Gateway{
 		cfg:          cfg,
@@ -383,6 +394,9 @@ func (g *Gateway) Start() error {
 	if err := g.acceptor.Start(); err != nil {
 		close(g.eng.quit)
 		<-g.eng.done
+		// Nothing of the acceptor runs: Stop unregisters its sessions
+		// itself (the acceptor's Stop would not get that far).
+		g.started = false
 		return fmt.Errorf("fix: listen %s: %w", g.addr, err)
 	}
 	g.log.Info("fix gateway listening", "addr", g.addr)
@@ -418,6 +432,20 @@ func (g *Gateway) Stop() error {
 		return g.cfg.Journal.Close()
 	}
 	return nil
+}
+
+// Listen builds a gateway (New) and starts it (Start); one that cannot
+// start is stopped, which closes what New opened.
+func Listen(cfg Config) (*Gateway, error) {
+	g, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.Start(); err != nil {
+		_ = g.Stop()
+		return nil, err
+	}
+	return g, nil
 }
 
 // Run starts the gateway and runs it until ctx is done or the engine stops

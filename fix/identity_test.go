@@ -176,12 +176,8 @@ func startGateway(t *testing.T, settings string, log *slog.Logger) *fix.Gateway 
 	}
 	prices := newTestPrices()
 	prices.set("EURUSD", 1.1000, 1.1002, 0, 0)
-	gw, err := fix.New(fix.Config{Settings: s, DataDir: t.TempDir(), Prices: prices, Logger: log})
+	gw, err := fix.Listen(fix.Config{Settings: s, DataDir: t.TempDir(), Prices: prices, Logger: log})
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := gw.Start(); err != nil {
-		_ = gw.Stop()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = gw.Stop() })

@@ -94,8 +94,12 @@ func serveWithFeed(ctx context.Context, n Node) error {
 
 // Replay is the Feed of `tickwire server --replay` and `demo`: the ticks
 // of open's sources, paced by opt, into srv's hub, stamped on arrival. It
-// logs how the replay ended; stopping it (ctx) is not a failure.
+// logs how the replay ended; stopping it (ctx) is not a failure. With
+// open nil (no --replay) it is nil: no feed.
 func Replay(srv *feedserver.Server, open func() (ticks.Source, error), opt ticks.ReplayOptions, log *slog.Logger) func(context.Context) error {
+	if open == nil {
+		return nil
+	}
 	return func(ctx context.Context) error {
 		st, err := tickfeed.Replay(ctx, open, opt, &tickfeed.HubPublisher{Hub: srv.Hub()})
 		if ctx.Err() != nil {

@@ -365,15 +365,6 @@ func TestOps(t *testing.T) {
 	if state != want {
 		t.Fatalf("trade merge: got %+v, want %+v", state, want)
 	}
-	if o, err := ParseOps("trade"); err != nil || o != OpsTrade {
-		t.Fatalf("ParseOps(trade) = %v, %v", o, err)
-	}
-	if o, err := ParseOps("volume=sum,high=max,low=min"); err != nil || o != OpsTrade {
-		t.Fatalf("ParseOps(list) = %v, %v", o, err)
-	}
-	if _, err := ParseOps("volume=avg"); err == nil {
-		t.Fatal("unknown op accepted")
-	}
 	if OpsTrade.String() != "volume=sum,high=max,low=min" {
 		t.Fatalf("String() = %q", OpsTrade.String())
 	}

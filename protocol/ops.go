@@ -88,32 +88,3 @@ const (
 	// high = low = its price.
 	OpsTrade = Ops(0) | Ops(OpSum)<<(2*Volume) | Ops(OpMax)<<(2*High) | Ops(OpMin)<<(2*Low)
 )
-
-// ParseOps parses a named spec ("quote", "trade") or a list like
-// "volume=sum,high=max" (unlisted fields are last).
-func ParseOps(s string) (Ops, error) {
-	switch s {
-	case "", "quote", "last":
-		return OpsQuote, nil
-	case "trade":
-		return OpsTrade, nil
-	}
-	var o Ops
-	for _, part := range strings.Split(s, ",") {
-		name, opName, ok := strings.Cut(strings.TrimSpace(part), "=")
-		f, fok := FieldByName(name)
-		if !ok || !fok {
-			return 0, fmt.Errorf("merge spec %q: %q is not field=op", s, part)
-		}
-		found := false
-		for i, n := range opNames {
-			if n == opName {
-				o, found = o.With(f, Op(i)), true
-			}
-		}
-		if !found {
-			return 0, fmt.Errorf("merge spec %q: unknown op %q (want last, sum, max or min)", s, opName)
-		}
-	}
-	return o, nil
-}

@@ -102,6 +102,27 @@ func (f *Files) Skipped() int {
 	return n
 }
 
+// ParseWindow parses --from and --to (ParseTime) into the window of
+// recorded times From <= t < To: from counts from first (the first tick's
+// time), to from From, or from first without --from. A zero time is
+// unbounded; To must be after From. Errors name the flag.
+func ParseWindow(from, to string, first time.Time) (From, To time.Time, err error) {
+	if From, err = ParseTime(from, first); err != nil {
+		return From, To, fmt.Errorf("--from: %w", err)
+	}
+	base := first
+	if !From.IsZero() {
+		base = From
+	}
+	if To, err = ParseTime(to, base); err != nil {
+		return From, To, fmt.Errorf("--to: %w", err)
+	}
+	if !From.IsZero() && !To.IsZero() && !To.After(From) {
+		return From, To, fmt.Errorf("--to %s is not after --from %s", To.Format(time.RFC3339Nano), From.Format(time.RFC3339Nano))
+	}
+	return From, To, nil
+}
+
 // ParseTime parses a --from/--to time: RFC 3339 (2014-05-08T00:00:14Z), a
 // clock time HH:MM[:SS[.frac]] on the UTC day of base, or +DURATION after
 // base. "" is the zero time (unbounded).

@@ -3,6 +3,7 @@ package tickfeed
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"time"
@@ -36,6 +37,26 @@ func Replay(ctx context.Context, open func() (ticks.Source, error), opt ticks.Re
 		err = pub.Sync(ctx)
 	}
 	return st, err
+}
+
+// WriteReplaySummary prints the end of `tickwire replay`: the ticks
+// published, loops, the worst drift at speed (the lateness of a tick
+// against its due time, and of its publish done), the bad rows skipped and
+// the publishes refused, with a line per refusing topic.
+func WriteReplaySummary(w io.Writer, st ticks.ReplayStats, speed float64, skipped int, refused *Refusals) {
+	loops := "loops"
+	if st.Loops == 1 {
+		loops = "loop"
+	}
+	drift := "n/a (as fast as possible)"
+	if speed > 0 {
+		drift = fmt.Sprintf("%s (%s to publish done)", FormatLateness(st.MaxDrift), FormatLateness(st.MaxDone))
+	}
+	fmt.Fprintf(w, "tickwire replay: %d ticks, %d %s, max drift %s, %d bad rows skipped, %d publishes refused\n",
+		st.Ticks, st.Loops, loops, drift, skipped, refused.Total())
+	for _, line := range refused.Lines() {
+		fmt.Fprintf(w, "  refused %s\n", line)
+	}
 }
 
 // HubPublisher publishes ticks in process into a server's hub.

@@ -78,6 +78,36 @@ func ParsePatterns(list string) ([]string, error) {
 	return out, nil
 }
 
+// RecordFile is `tickwire record`: Record into the tick file at path ("-":
+// stdout), closed at the end, then the summary line to summary. It fails if
+// the file cannot be written or the server was never reached.
+func RecordFile(ctx context.Context, path string, stdout, summary io.Writer, opt RecordOptions) error {
+	var out *ticks.Writer
+	if path == "-" {
+		out = ticks.NewWriter(stdout)
+	} else {
+		var err error
+		if out, err = ticks.Create(path); err != nil {
+			return err
+		}
+	}
+	st, werr := Record(ctx, out, opt)
+	cerr := out.Close()
+	fmt.Fprintf(summary, "tickwire record: %d ticks from %d topics to %s; lost %d (conflated or missed across reconnects); "+
+		"%d earlier values not recorded (published before subscribing, or conflated into the first); %d values not representable as ticks\n",
+		st.Written, st.Topics, path, st.Lost, st.Before, st.Skipped)
+	if werr != nil {
+		return fmt.Errorf("write %s: %w", path, werr)
+	}
+	if cerr != nil {
+		return fmt.Errorf("close %s: %w", path, cerr)
+	}
+	if !st.Connected {
+		return fmt.Errorf("never connected to %s", opt.URL)
+	}
+	return nil
+}
+
 // Record subscribes to the topics of the server that match opt.Patterns and
 // writes each new value to out as a tick (ValueTick; sequenced topics are not
 // ticks and are left out), flushing out every second, until ctx is done or
@@ -232,6 +262,25 @@ func isTickRefusal(err error) bool {
 		}
 	}
 	return false
+}
+
+// ServerURL checks a server's WebSocket URL (the --server of `tickwire
+// replay` and `record`), adding the /ws path when it has none.
+func ServerURL(s string) (string, error) {
+	rest, ok := strings.CutPrefix(s, "ws://")
+	if !ok {
+		rest, ok = strings.CutPrefix(s, "wss://")
+	}
+	if !ok || rest == "" || strings.HasPrefix(rest, "/") {
+		return "", fmt.Errorf("%q: want a ws:// or wss:// URL such as ws://127.0.0.1:8080/ws", s)
+	}
+	switch i := strings.IndexByte(rest, '/'); {
+	case i < 0:
+		s += "/ws"
+	case i == len(rest)-1:
+		s += "ws"
+	}
+	return s, nil
 }
 
 // HTTPBase returns a server's HTTP base URL from its WebSocket URL:

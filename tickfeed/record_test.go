@@ -2,8 +2,11 @@ package tickfeed
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"net"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -99,6 +102,24 @@ func TestRecordCountsLostValues(t *testing.T) {
 	t.Logf("published %d versions: %+v", published, st)
 }
 
+func TestServerURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"ws://127.0.0.1:8080":     "ws://127.0.0.1:8080/ws",
+		"ws://127.0.0.1:8080/":    "ws://127.0.0.1:8080/ws",
+		"ws://127.0.0.1:8080/ws":  "ws://127.0.0.1:8080/ws",
+		"wss://feed.example/x/ws": "wss://feed.example/x/ws",
+	} {
+		if got, err := ServerURL(in); err != nil || got != want {
+			t.Errorf("ServerURL(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "http://x", "127.0.0.1:8080", "ws://", "ws:///ws"} {
+		if _, err := ServerURL(bad); err == nil {
+			t.Errorf("ServerURL(%q) accepted", bad)
+		}
+	}
+}
+
 func TestHTTPBase(t *testing.T) {
 	for ws, want := range map[string]string{
 		"ws://127.0.0.1:8080/ws": "http://127.0.0.1:8080",
@@ -107,5 +128,41 @@ func TestHTTPBase(t *testing.T) {
 		if got := HTTPBase(ws); got != want {
 			t.Errorf("HTTPBase(%q) = %q, want %q", ws, got, want)
 		}
+	}
+}
+
+// TestRecordFileNeverConnected: a recording that never reached its server
+// fails after closing a valid, empty file and printing its summary; a file
+// that cannot be created fails at once, with no summary.
+func TestRecordFileNeverConnected(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "ws://" + ln.Addr().String() + "/ws"
+	ln.Close() // nothing listens there now
+	path := filepath.Join(t.TempDir(), "rec.csv")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	var summary strings.Builder
+	opt := RecordOptions{URL: url, Patterns: []string{"EURUSD"}, Logger: slog.New(slog.DiscardHandler)}
+	err = RecordFile(ctx, path, io.Discard, &summary, opt)
+	if err == nil || err.Error() != "never connected to "+url {
+		t.Errorf("got %v, want never connected", err)
+	}
+	if !strings.HasPrefix(summary.String(), "tickwire record: 0 ticks from 0 topics to "+path+";") {
+		t.Errorf("summary %q", summary.String())
+	}
+	r, err := ticks.Open(path, ticks.Options{})
+	if err != nil {
+		t.Fatalf("the file is not a tick file: %v", err)
+	}
+	if _, err := r.Next(); err != io.EOF {
+		t.Errorf("the file has a tick (%v)", err)
+	}
+	r.Close()
+	summary.Reset()
+	if err := RecordFile(ctx, filepath.Join(path, "x.csv"), io.Discard, &summary, opt); err == nil || summary.Len() != 0 {
+		t.Errorf("uncreatable file: %v, summary %q", err, summary.String())
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,6 +156,53 @@ func TestParseTime(t *testing.T) {
 		if _, err := ParseTime(bad, first); err == nil {
 			t.Errorf("ParseTime(%q) accepted", bad)
 		}
+	}
+}
+
+func TestParseWindow(t *testing.T) {
+	first := time.Date(2014, 5, 8, 0, 0, 0, 36e6, time.UTC)
+	at := func(sec int) time.Time { return time.Date(2014, 5, 8, 0, 0, sec, 0, time.UTC) }
+	for _, c := range []struct {
+		from, to string
+		want     [2]time.Time
+	}{
+		{"", "", [2]time.Time{}},
+		{"00:00:10", "+5s", [2]time.Time{at(10), at(15)}},         // --to counts from --from
+		{"", "+5s", [2]time.Time{{}, first.Add(5 * time.Second)}}, // else from the first tick
+		{"+10s", "", [2]time.Time{first.Add(10 * time.Second), {}}},
+	} {
+		from, to, err := ParseWindow(c.from, c.to, first)
+		if err != nil || !from.Equal(c.want[0]) || !to.Equal(c.want[1]) {
+			t.Errorf("ParseWindow(%q, %q) = %v, %v, %v; want %v", c.from, c.to, from, to, err, c.want)
+		}
+	}
+	for _, c := range []struct{ from, to, err string }{
+		{"x", "", "--from: "},
+		{"", "x", "--to: "},
+		{"00:00:20", "00:00:10", "--to 2014-05-08T00:00:10Z is not after --from 2014-05-08T00:00:20Z"},
+		{"00:00:20", "00:00:20", "is not after"},
+	} {
+		if _, _, err := ParseWindow(c.from, c.to, first); err == nil || !strings.Contains(err.Error(), c.err) {
+			t.Errorf("ParseWindow(%q, %q): %v, want %q", c.from, c.to, err, c.err)
+		}
+	}
+}
+
+func TestWriteReplaySummary(t *testing.T) {
+	var r Refusals
+	r.Add("NZDUSD", "paused")
+	r.Add("NZDUSD", "paused again")
+	var b strings.Builder
+	WriteReplaySummary(&b, ticks.ReplayStats{Ticks: 7, Loops: 1, MaxDrift: 1500 * time.Microsecond, MaxDone: 2 * time.Millisecond}, 1, 3, &r)
+	want := "tickwire replay: 7 ticks, 1 loop, max drift " + FormatLateness(1500*time.Microsecond) + " (" + FormatLateness(2*time.Millisecond) +
+		" to publish done), 3 bad rows skipped, 2 publishes refused\n  refused NZDUSD: 2 (paused)\n"
+	if b.String() != want {
+		t.Errorf("summary\n%q\nwant\n%q", b.String(), want)
+	}
+	b.Reset()
+	WriteReplaySummary(&b, ticks.ReplayStats{Ticks: 7, Loops: 2}, 0, 0, &Refusals{})
+	if want := "tickwire replay: 7 ticks, 2 loops, max drift n/a (as fast as possible), 0 bad rows skipped, 0 publishes refused\n"; b.String() != want {
+		t.Errorf("summary %q, want %q", b.String(), want)
 	}
 }
 

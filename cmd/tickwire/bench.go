@@ -2,34 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"tickwire/bench"
 )
-
-const benchUsage = `Usage: tickwire bench <pingpong|fanout|idle|ramp> [flags]
-
-Measures tickwire against a baseline run in the same invocation on the same
-machine (the server under test and the baseline are child processes):
-
-  pingpong  RTT through the server vs a raw WebSocket echo, per payload size
-  fanout    delivered msg/s to many clients vs a raw batched-write server
-  idle      server memory per idle connected client vs a raw gorilla server
-  ramp      the seed's throughput test: clients added in steps until saturation
-
-Common flags: --json prints a machine-readable summary (keys in
-docs/BENCHMARKS.md); --svg DIR writes charts drawn from the run's data.
-pingpong and fanout --tls also run a feed over TLS (the server's self-signed
-mode) after the plain one, with its ratio to it (vs_plain).
-Pin for stable RTT figures: taskset -c 0 tickwire bench pingpong.
-`
 
 // runBench is `tickwire bench NAME`. It stays one function on purpose: each
 // benchmark's case registers its flags and the run that reads them side by
@@ -40,7 +20,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if len(args) > 0 {
 			w = stdout
 		}
-		fmt.Fprint(w, benchUsage)
+		fmt.Fprint(w, helpText("bench"))
 		if len(args) == 0 {
 			return usageError{fmt.Errorf("which benchmark?")}
 		}
@@ -65,7 +45,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		payloads := fs.String("payloads", "125,500,1000,2000", "payload sizes in bytes, comma-separated")
 		iters := fs.Int("iters", 2000, "round trips per payload size and server")
 		run = func(ctx context.Context) (any, []bench.Chart, error) {
-			sizes, err := parseInts(*payloads)
+			sizes, err := bench.ParseSizes(*payloads)
 			if err != nil {
 				return nil, nil, usageError{err}
 			}
@@ -93,13 +73,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.IntVar(&cfg.PastSat, "past", 2, "steps to run past saturation")
 		fs.IntVar(&cfg.MaxRate, "max-rate", 0, "conflated style: updates per second each client asks for at most (0: no limit)")
 		run = func(ctx context.Context) (any, []bench.Chart, error) {
-			if err := checkRamp(&cfg); err != nil {
-				return nil, nil, err
+			if err := cfg.Check(); err != nil {
+				return nil, nil, usageError{err}
 			}
 			return bench.RunRamp(ctx, srv, cfg)
 		}
 	default:
-		fmt.Fprint(stderr, benchUsage)
+		fmt.Fprint(stderr, helpText("bench"))
 		return usageError{fmt.Errorf("unknown benchmark %q", name)}
 	}
 	fs.Usage = func() {
@@ -123,29 +103,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"benchmark": name, "date": time.Now().UTC().Format(time.RFC3339), "result": res})
+		return bench.WriteJSON(stdout, name, res)
 	}
 	bench.PrintTable(stdout, res)
-	return nil
-}
-
-// checkRamp checks the ramp's flags and fills in the default p99 limit.
-func checkRamp(cfg *bench.RampConfig) error {
-	if cfg.Style != "message" && cfg.Style != "conflated" {
-		return usageError{fmt.Errorf("--style %q: message or conflated", cfg.Style)}
-	}
-	if cfg.P99Limit == 0 {
-		// The seed's targets: messages p99 < 50 ms; conflated data age p99 < 250 ms.
-		cfg.P99Limit = 50 * time.Millisecond
-		if cfg.Style == "conflated" {
-			cfg.P99Limit = 250 * time.Millisecond
-		}
-	}
-	if cfg.Step <= 0 || cfg.Rate <= 0 || cfg.MaxClients <= 0 {
-		return usageError{fmt.Errorf("--step, --rate and --max must be positive")}
-	}
 	return nil
 }
 
@@ -160,16 +120,4 @@ func benchServe(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	return bench.ServeChild(ctx, *mode, *listen, *tlsDir, *flush, *heartbeat, stdout)
-}
-
-func parseInts(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("bad size %q", f)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"tickwire/fix"
@@ -73,17 +72,11 @@ func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.L
 		}
 		dir = filepath.Join(filepath.Dir(abs), "tickwire-fix")
 	}
-	var symbols []string
-	for _, s := range strings.Split(f.symbols, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			symbols = append(symbols, s)
-		}
-	}
-	gw, err := fix.New(fix.Config{
+	gw, err := fix.Listen(fix.Config{
 		Settings:        settings,
 		DataDir:         dir,
 		Prices:          prices,
-		Symbols:         symbols,
+		Symbols:         splitList(f.symbols),
 		Events:          events,
 		MaxMessageBytes: f.maxMessage,
 		// 0 on the command line is no limit; in fix.Config, negative.
@@ -100,10 +93,6 @@ func startFIX(f fixFlags, prices fix.Prices, events fix.OrderEvents, log *slog.L
 		Logger: log.With("component", "fix"),
 	})
 	if err != nil {
-		return nil, err
-	}
-	if err := gw.Start(); err != nil {
-		_ = gw.Stop()
 		return nil, err
 	}
 	for _, s := range gw.Sessions() {

@@ -14,24 +14,6 @@ import (
 	"tickwire/fix/fixclient"
 )
 
-const fixClientUsage = `Usage: tickwire fixclient [flags]
-
-Connects to the FIX gateway as a counterparty, sends an order flow (new
-orders at --rate, some canceled or replaced), checks every ExecutionReport
-and OrderCancelReject against the expected order state and reports
-mismatches. Exits 1 if any. With --alt it fails over to alternate gateways.
-
-Example, against 'tickwire server --fix-config configs/fix-demo.cfg':
-  tickwire fixclient --orders 200 --rate 100 --cancel-every 5 --replace-every 7
-Over TLS, against 'tickwire server --fix-config configs/fix-demo-tls.cfg
---tls-self-signed DIR':
-  tickwire fixclient --ca DIR/cert.pem --orders 200
-A session whose identity is a Logon password ('tickwire token fixpassword'):
-  tickwire fixclient --username NAME --password-file FILE
-
-Flags:
-`
-
 // fixClientFlags are the flags of `tickwire fixclient`.
 type fixClientFlags struct {
 	addr, alt, store, passwordFile string
@@ -111,10 +93,7 @@ func runFixClient(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs := flag.NewFlagSet("fixclient", flag.ContinueOnError)
 	var f fixClientFlags
 	f.register(fs)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), fixClientUsage)
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "fixclient")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
@@ -155,24 +134,5 @@ func runFixClient(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	defer c.Stop()
 	fmt.Fprintf(stdout, "logged on\n")
 	res, err := c.RunFlow(ctx, f.flow, stdout)
-	return reportFlow(stdout, res, err)
-}
-
-// reportFlow prints a flow's result and returns its error, or one counting
-// the mismatches.
-func reportFlow(stdout io.Writer, res fixclient.Result, err error) error {
-	fmt.Fprintf(stdout, "orders %d, cancels %d, replaces %d, reports %d (fills %d, rejects %d) in %v; %.0f orders/s\n",
-		res.Orders, res.Cancels, res.Replaces, res.Reports, res.Fills, res.Rejects, res.Elapsed.Round(time.Millisecond),
-		float64(res.Orders)/max(res.Elapsed.Seconds(), 1e-9))
-	for _, m := range res.Mismatches {
-		fmt.Fprintf(stdout, "MISMATCH %s\n", m)
-	}
-	if err != nil {
-		return err
-	}
-	if len(res.Mismatches) > 0 {
-		return fmt.Errorf("%d mismatches", len(res.Mismatches))
-	}
-	fmt.Fprintf(stdout, "all responses matched the expected order state\n")
-	return nil
+	return res.Report(stdout, err)
 }

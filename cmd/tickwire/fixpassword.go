@@ -15,13 +15,7 @@ import (
 func tokenFixPassword(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("token fixpassword", flag.ContinueOnError)
 	username := fs.String("username", "", "the Logon Username (553) the counterparty sends with it (optional)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: tickwire token fixpassword [--username NAME]\n\n"+
-			"Prints a new random FIX Logon password (give it to the counterparty: tickwire fixclient\n"+
-			"--password-file) and the lines for its [SESSION] in the gateway's settings file, which hold\n"+
-			"only the password's SHA-256.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "token-fixpassword")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"tickwire/node"
 	"tickwire/recovery"
 )
 
@@ -122,7 +123,7 @@ func TestIdempotentPublishKill9(t *testing.T) {
 	}
 	<-srv.done
 
-	j, err := recovery.OpenBolt(filepath.Join(dir, journalFile), recovery.BoltOptions{})
+	j, err := recovery.OpenBolt(filepath.Join(dir, node.JournalFile), recovery.BoltOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

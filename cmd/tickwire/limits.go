@@ -10,12 +10,7 @@ import (
 )
 
 // limitFlags are the server's limits against hostile or broken clients and
-// its shutdown drain (docs/limits.md). Wiring in runServer:
-//
-//	var lim limitFlags
-//	lim.register(fs)
-//	... parse ...
-//	if err := lim.apply(&cfg); err != nil { ... }
+// its shutdown drain (docs/limits.md).
 type limitFlags struct {
 	perAddr        int
 	preHello       int

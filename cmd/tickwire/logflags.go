@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 
 	"tickwire/internal/secfile"
 )
@@ -33,18 +32,8 @@ func (l *logFlags) logger(stderr io.Writer) (*slog.Logger, func(), error) {
 	}
 	w, closeFn := stderr, func() {}
 	if l.file != "" {
-		// Logs name accounts, orders and clients: private when made here,
-		// and not another user's file (say, planted under /tmp) to append to.
-		f, err := os.OpenFile(l.file, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		f, err := secfile.OpenAppend(l.file)
 		if err != nil {
-			return nil, nil, fmt.Errorf("open log: %w", err)
-		}
-		fi, err := f.Stat()
-		if err == nil && fi.Mode().IsRegular() { // not /dev/stderr or a pipe
-			err = secfile.Check(l.file, fi, secfile.Public)
-		}
-		if err != nil {
-			_ = f.Close()
 			return nil, nil, fmt.Errorf("open log: %w", err)
 		}
 		w, closeFn = f, func() { _ = f.Close() }

@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -89,37 +90,54 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
+// helpFiles holds each command's usage text, help/NAME.txt, printed above
+// its flags.
+//
+//go:embed help
+var helpFiles embed.FS
+
+// helpText is help/NAME.txt.
+func helpText(name string) string {
+	b, err := helpFiles.ReadFile("help/" + name + ".txt")
+	if err != nil {
+		panic(err) // a build mistake: TestHelpTexts asks every command for --help
+	}
+	return string(b)
+}
+
+// setUsage makes fs's usage helpText(name), formatted with args if any,
+// then its flags.
+func setUsage(fs *flag.FlagSet, name string, args ...any) {
+	fs.Usage = func() {
+		if len(args) > 0 {
+			fmt.Fprintf(fs.Output(), helpText(name), args...)
+		} else {
+			fmt.Fprint(fs.Output(), helpText(name))
+		}
+		fs.PrintDefaults()
+	}
+}
+
 // usageError is a bad flag or argument: exit status 2.
 type usageError struct{ error }
 
-// parseFlags parses args into fs, turning errors into usageError. fs must use
-// ContinueOnError; its output goes to stderr, or stdout for --help. Flags not
-// given come from the environment (TICKWIRE_<FLAG>), then from the --config
-// file, which parseFlags adds to fs unless the command has its own (flagfile).
+// parseFlags is flagfile.Parse (flags from the command line, the
+// environment, the --config file); its errors but --help are usage errors.
 func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
-	flagfile.Prepare(fs)
-	fs.SetOutput(stderr)
-	for _, a := range args {
-		if a == "-h" || a == "--help" || a == "-help" {
-			fs.SetOutput(stdout)
-		}
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected arguments: %v", fs.Args())}
-	}
-	return applyEnvAndFile(fs)
+	return asUsage(flagfile.Parse(fs, args, stdout, stderr))
 }
 
-// applyEnvAndFile is flagfile.Apply; its errors are usage errors.
-func applyEnvAndFile(fs *flag.FlagSet) error {
-	if err := flagfile.Apply(fs); err != nil {
-		return usageError{err}
+// parseFlagsAndArgs is parseFlags for commands that take positional
+// arguments (flagfile.ParseArgs).
+func parseFlagsAndArgs(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) ([]string, error) {
+	pos, err := flagfile.ParseArgs(fs, args, stdout, stderr)
+	return pos, asUsage(err)
+}
+
+// asUsage makes err, unless nil or --help, a usageError.
+func asUsage(err error) error {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return err
 	}
-	return nil
+	return usageError{err}
 }

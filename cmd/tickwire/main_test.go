@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
+
+	"tickwire/demodata"
 )
 
 func TestHelpAndBadFlags(t *testing.T) {
@@ -36,5 +39,31 @@ func TestHelpAndBadFlags(t *testing.T) {
 	errb.Reset()
 	if code := run([]string{"trader", "--server", "http://x"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "ws://") {
 		t.Errorf("bad server URL: exit %d, stderr %q", code, errb.String())
+	}
+}
+
+// TestHelpTexts: every help/NAME.txt is some command's --help, printed
+// whole (demo's with its excerpt's name filled in), above the flags.
+func TestHelpTexts(t *testing.T) {
+	entries, err := helpFiles.ReadDir("help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		name := strings.TrimSuffix(e.Name(), ".txt")
+		args := append(strings.Split(name, "-"), "--help")
+		if name == "bench" || name == "token" {
+			args = args[:1]
+		}
+		var out, errb bytes.Buffer
+		code := run(args, &out, &errb)
+		got := out.String() + errb.String()
+		want := helpText(name)
+		if name == "demo" {
+			want = fmt.Sprintf(want, demodata.Name)
+		}
+		if code != 0 && code != 2 || !strings.HasPrefix(got, want) || strings.Contains(got, "%!") {
+			t.Errorf("%v: exit %d, printed %q, want it to start with help/%s.txt", args, code, got, e.Name())
+		}
 	}
 }

@@ -10,48 +10,7 @@ import (
 	"time"
 
 	"tickwire/tickfeed"
-	"tickwire/ticks"
 )
-
-const recordUsage = `Usage: tickwire record [flags] --out FILE
-
-Subscribes to a server's topics and writes every value received to FILE in the
-tickwire tick format (docs/ticks.md), gzipped if FILE ends in .gz ("-" writes
-to stdout). It stops on Ctrl-C, after --duration or after --count ticks, and
-flushes the file before exiting (and every second while running).
-
---topics is a comma-separated list of path.Match patterns ("*", "EUR*",
-"*.trades"). A pattern without wildcards is subscribed at once, even before
-the topic exists, so its first value is recorded. Wildcard patterns are
-matched against the server's GET /topics, polled every --poll: a new topic is
-recorded from its value current at subscription on. Sequenced topics (orders,
-fills, alerts) are not ticks and are left out.
-
-Mapping: a topic SYMBOL becomes quotes (bid, ask, bid/ask sizes; a field the
-topic has never had is 0), a topic SYMBOL.trades becomes trades (last price and
-last size; the aggressor is not on the wire, so it is recorded as unknown).
-Ticks are written as they arrive: in the server's order within a topic, in
-the order the server sent them across topics.
-
-Time: each tick gets the value's source time from the server (the Time of
-its Price frame), not the time it was received. 'tickwire replay' publishes
-recorded times by default, so recording a replay reproduces its input: same
-ticks, same order per topic, when no value was conflated. The log says how
-old each topic's first value was when it arrived (its age by the server's
-clock, as the server tells it: a paused source's value may be old).
-
-Lost values: the server conflates (a slow recorder gets the latest value, not
-each one) and values are skipped across reconnects. Both show as jumps in a
-topic's sequence numbers; the summary counts them as "lost", and a warning
-names the topic when it first happens. Stale marks from the server are not
-values and are not written.
-
-The recorder reconnects when the link drops. Exit status 0 when it stops as
-asked, 1 if it could not write the file or never reached the server, 2 for
-bad usage.
-
-Flags:
-`
 
 // recordConfig is what the flags of 'tickwire record' select.
 type recordConfig struct {
@@ -73,14 +32,11 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	conn.register(fs)
 	var lf logFlags
 	lf.register(fs, "")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), recordUsage)
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "record")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
-	u, err := serverWSURL(cfg.opt.URL)
+	u, err := tickfeed.ServerURL(cfg.opt.URL)
 	if err != nil {
 		return usageError{fmt.Errorf("--server: %w", err)}
 	}
@@ -113,34 +69,11 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func recordMain(ctx context.Context, cfg recordConfig, stdout, summary io.Writer, log *slog.Logger) error {
-	var out *ticks.Writer
-	if cfg.out == "-" {
-		out = ticks.NewWriter(stdout)
-	} else {
-		var err error
-		if out, err = ticks.Create(cfg.out); err != nil {
-			return err
-		}
-	}
 	if cfg.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
 	}
 	cfg.opt.Logger = log
-	st, werr := tickfeed.Record(ctx, out, cfg.opt)
-	cerr := out.Close()
-	fmt.Fprintf(summary, "tickwire record: %d ticks from %d topics to %s; lost %d (conflated or missed across reconnects); "+
-		"%d earlier values not recorded (published before subscribing, or conflated into the first); %d values not representable as ticks\n",
-		st.Written, st.Topics, cfg.out, st.Lost, st.Before, st.Skipped)
-	if werr != nil {
-		return fmt.Errorf("write %s: %w", cfg.out, werr)
-	}
-	if cerr != nil {
-		return fmt.Errorf("close %s: %w", cfg.out, cerr)
-	}
-	if !st.Connected {
-		return fmt.Errorf("never connected to %s", cfg.opt.URL)
-	}
-	return nil
+	return tickfeed.RecordFile(ctx, cfg.out, stdout, summary, cfg.opt)
 }

@@ -156,21 +156,3 @@ func TestRecordNeverConnected(t *testing.T) {
 		t.Errorf("file has %d ticks", len(got))
 	}
 }
-
-func TestReplayRecordServerURL(t *testing.T) {
-	for in, want := range map[string]string{
-		"ws://127.0.0.1:8080":     "ws://127.0.0.1:8080/ws",
-		"ws://127.0.0.1:8080/":    "ws://127.0.0.1:8080/ws",
-		"ws://127.0.0.1:8080/ws":  "ws://127.0.0.1:8080/ws",
-		"wss://feed.example/x/ws": "wss://feed.example/x/ws",
-	} {
-		if got, err := serverWSURL(in); err != nil || got != want {
-			t.Errorf("wsURL(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", "http://x", "127.0.0.1:8080", "ws://", "ws:///ws"} {
-		if _, err := serverWSURL(bad); err == nil {
-			t.Errorf("wsURL(%q) accepted", bad)
-		}
-	}
-}

@@ -4,29 +4,17 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"time"
 
 	"tickwire/feedserver"
-	"tickwire/internal/secfile"
+	"tickwire/node"
 	"tickwire/recovery"
 	"tickwire/sessions"
 )
 
 // recoveryFlags are the server's durability and session flags: where the
 // journal of sequenced topics and the session secret live, the fsync policy,
-// retention, and how long sessions linger. Wiring in runServer:
-//
-//	var rec recoveryFlags
-//	rec.register(fs)
-//	... parse, logger ...
-//	cfg := feedserver.Config{...}
-//	closeJournal, err := rec.apply(&cfg, log)
-//	if err != nil {
-//		return err
-//	}
-//	defer closeJournal()
-//	srv := feedserver.New(cfg)
+// retention, and how long sessions linger (runServer: register, then apply).
 type recoveryFlags struct {
 	data       string
 	linger     time.Duration
@@ -35,14 +23,10 @@ type recoveryFlags struct {
 	retainAge  time.Duration
 	idemWindow time.Duration
 	idemEvents int
-	journalOpt recovery.BoltOptions // tests
 }
 
-// journalFile is the journal's file name in the data directory.
-const journalFile = "journal.db"
-
 func (r *recoveryFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&r.data, "data", "", "data directory (`DIR`): the journal of sequenced topics ("+journalFile+") and the session secret ("+sessions.SecretFile+"); empty keeps them in memory, lost on exit")
+	fs.StringVar(&r.data, "data", "", "data directory (`DIR`): the journal of sequenced topics ("+node.JournalFile+") and the session secret ("+sessions.SecretFile+"); empty keeps them in memory, lost on exit")
 	fs.DurationVar(&r.linger, "linger", 30*time.Second, "how long a disconnected client's session is kept for it to resume (0: not kept)")
 	fs.StringVar(&r.sync, "sync", "always", "journal fsync policy with --data: always (every commit, before publishers are acknowledged), interval (every 100ms: a power loss may lose and corrupt), none (tests only)")
 	fs.Uint64Var(&r.retain, "retain", 0, "keep at most `N` events per sequenced topic in the journal (0: all); older positions get a history-lost marker")
@@ -70,24 +54,15 @@ func (r *recoveryFlags) apply(cfg *feedserver.Config, log *slog.Logger) (closeJo
 		log.Warn("no --data: sequenced topics and sessions are in memory; a restart loses them")
 		return func() error { return nil }, nil
 	}
-	opts := r.journalOpt
+	var opts recovery.BoltOptions
 	if opts.Sync, err = recovery.ParseSyncPolicy(r.sync); err != nil {
 		return nil, usageError{fmt.Errorf("--sync %q: %w", r.sync, err)}
 	}
 	opts.Retention = recovery.Retention{MaxEntries: r.retain, MaxAge: r.retainAge}
 	opts.OnBackgroundError = func(err error) { log.Error("journal", "err", err) }
-	// The journal and the session secret are trusted as found: a directory
-	// others may write to could have them swapped.
-	if err := secfile.MkdirAll(r.data, secfile.Dir); err != nil {
+	j, secret, err := node.OpenData(r.data, opts)
+	if err != nil {
 		return nil, fmt.Errorf("--data: %w", err)
-	}
-	secret, err := sessions.LoadOrCreateSecret(filepath.Join(r.data, sessions.SecretFile))
-	if err != nil {
-		return nil, err
-	}
-	j, err := recovery.OpenBolt(filepath.Join(r.data, journalFile), opts)
-	if err != nil {
-		return nil, err
 	}
 	cfg.Journal, cfg.SessionSecret = j, secret
 	log.Info("journal open", "path", j.Path(), "sync", opts.Sync.String())

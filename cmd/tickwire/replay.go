@@ -10,11 +10,9 @@ import (
 	"log/slog"
 	"math"
 	"net"
-	"strings"
 	"time"
 
 	"tickwire/feedserver"
-	"tickwire/internal/flagfile"
 	"tickwire/node"
 	"tickwire/tickfeed"
 	"tickwire/ticks"
@@ -23,47 +21,6 @@ import (
 // replayDrainTimeout bounds the wait, when an embedded server stops, for its
 // subscribers' queues to empty so they receive the last values.
 const replayDrainTimeout = 2 * time.Second
-
-const replayUsage = `Usage: tickwire replay [flags] FILE...
-
-Publishes recorded ticks at their recorded pace, scaled by --speed. FILE is an
-OANDA, Binance or tickwire CSV file, gzipped or not, or "embedded" for the
-shipped OANDA excerpt; several files are merged in time order (ticks with equal
-times go out in the order the files are given). Flags may come before or after
-the files.
-
-With --server the ticks go to a running server, as a publisher over its
-WebSocket (Publish frames, several per message when ticks are due together).
-Without --server an embedded server is started on --listen and the ticks are
-published in process; it stops when the replay ends, unless --hold.
-
-Topics: a quote goes to SYMBOL (bid, ask, and sizes when known), a trade to
-SYMBOL.trades (last, last size, and volume/high/low for the trade merge).
-
-Time: by default every value carries its tick's recorded time (shifted forward
-on each --loop pass), so 'tickwire record' of a replay writes the input back
-exactly. The dashboard's age column does not use it (it counts from arrival).
-With --preserve-time=false values are stamped with the time they are published
-instead (with --server, by the server on arrival), as 'tickwire server
---replay' and 'tickwire demo' do.
-
---from and --to select recorded times From <= t < To. Each takes an RFC 3339
-time (2014-05-08T00:00:14Z), a clock time HH:MM[:SS[.frac]] on the UTC day of
-the first tick, or +DURATION: for --from after the first tick, for --to after
---from (or after the first tick without --from).
-
-At the end (or on Ctrl-C) it prints a summary: ticks published, loops, max
-drift (the worst lateness of a tick against its due time), bad rows skipped,
-publishes the server refused (e.g. a paused topic). A malformed row stops the
-replay with FILE:LINE and exit status 1, unless --skip-bad. Exit status 2 is
-bad usage.
-
---bench-drift measures pacing instead of just reporting it: the lateness of
-every publish against its due time (p50/p90/p99/max), then, on the same
-schedule, of a bare timer loop and a bare time.Sleep loop, and the ratios.
-
-Flags:
-`
 
 // replayConfig is what the flags of 'tickwire replay' select.
 type replayConfig struct {
@@ -98,10 +55,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	conn.register(fs)
 	var lf logFlags
 	lf.register(fs, "")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), replayUsage)
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "replay")
 	files, err := parseFlagsAndArgs(fs, args, stdout, stderr)
 	if err != nil {
 		return err
@@ -117,7 +71,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{errors.New("--bench-drift needs a pace: --speed > 0")}
 	}
 	if cfg.server != "" {
-		u, err := serverWSURL(cfg.server)
+		u, err := tickfeed.ServerURL(cfg.server)
 		if err != nil {
 			return usageError{fmt.Errorf("--server: %w", err)}
 		}
@@ -134,57 +88,6 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return replayMain(ctx, cfg, stdout, log)
 }
 
-// parseFlagsAndArgs is parseFlags for commands that take positional
-// arguments: flags may come before, between or after them ("--" ends flags).
-func parseFlagsAndArgs(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) ([]string, error) {
-	flagfile.Prepare(fs)
-	fs.SetOutput(stderr)
-	for _, a := range args {
-		if a == "--" {
-			break
-		}
-		if a == "-h" || a == "--help" || a == "-help" {
-			fs.SetOutput(stdout)
-		}
-	}
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, usageError{err}
-		}
-		rest := fs.Args()
-		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
-			return append(pos, rest...), applyEnvAndFile(fs)
-		}
-		if len(rest) == 0 {
-			return pos, applyEnvAndFile(fs)
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-}
-
-// serverWSURL checks a server WebSocket URL, adding the /ws path when it has none.
-func serverWSURL(s string) (string, error) {
-	rest, ok := strings.CutPrefix(s, "ws://")
-	if !ok {
-		rest, ok = strings.CutPrefix(s, "wss://")
-	}
-	if !ok || rest == "" || strings.HasPrefix(rest, "/") {
-		return "", fmt.Errorf("%q: want a ws:// or wss:// URL such as ws://127.0.0.1:8080/ws", s)
-	}
-	switch i := strings.IndexByte(rest, '/'); {
-	case i < 0:
-		s += "/ws"
-	case i == len(rest)-1:
-		s += "ws"
-	}
-	return s, nil
-}
-
 // replayMain runs a checked configuration.
 func replayMain(ctx context.Context, cfg replayConfig, stdout io.Writer, log *slog.Logger) error {
 	in := &tickfeed.Files{Names: cfg.files, Options: ticks.Options{SkipBad: cfg.skipBad}}
@@ -195,18 +98,8 @@ func replayMain(ctx context.Context, cfg replayConfig, stdout io.Writer, log *sl
 		return err
 	}
 	opt := ticks.ReplayOptions{Speed: cfg.speed, Loop: cfg.loop}
-	if opt.From, err = tickfeed.ParseTime(cfg.from, first); err != nil {
-		return usageError{fmt.Errorf("--from: %w", err)}
-	}
-	toBase := first
-	if !opt.From.IsZero() {
-		toBase = opt.From
-	}
-	if opt.To, err = tickfeed.ParseTime(cfg.to, toBase); err != nil {
-		return usageError{fmt.Errorf("--to: %w", err)}
-	}
-	if !opt.From.IsZero() && !opt.To.IsZero() && !opt.To.After(opt.From) {
-		return usageError{fmt.Errorf("--to %s is not after --from %s", opt.To.Format(time.RFC3339Nano), opt.From.Format(time.RFC3339Nano))}
+	if opt.From, opt.To, err = tickfeed.ParseWindow(cfg.from, cfg.to, first); err != nil {
+		return usageError{err}
 	}
 	var drift tickfeed.Drift
 	if cfg.bench {
@@ -218,7 +111,7 @@ func replayMain(ctx context.Context, cfg replayConfig, stdout io.Writer, log *sl
 	// replay is no failure (the summary says how far it got).
 	replay := func(ctx context.Context, pub tickfeed.Publisher) error {
 		st, rerr := tickfeed.Replay(ctx, in.Open, opt, pub)
-		printReplaySummary(stdout, st, cfg.speed, in.Skipped(), refused)
+		tickfeed.WriteReplaySummary(stdout, st, cfg.speed, in.Skipped(), refused)
 		if cfg.bench && st.Ticks > 0 && (rerr == nil || ctx.Err() != nil) {
 			drift.WriteReport(stdout, cfg.speed)
 		}
@@ -258,20 +151,4 @@ func replayMain(ctx context.Context, cfg replayConfig, stdout io.Writer, log *sl
 			fmt.Fprintf(stdout, "tickwire replay: replay done; still serving (Ctrl-C stops)\n")
 			return nil
 		}})
-}
-
-func printReplaySummary(w io.Writer, st ticks.ReplayStats, speed float64, skipped int, refused *tickfeed.Refusals) {
-	loops := "loops"
-	if st.Loops == 1 {
-		loops = "loop"
-	}
-	drift := "n/a (as fast as possible)"
-	if speed > 0 {
-		drift = fmt.Sprintf("%s (%s to publish done)", tickfeed.FormatLateness(st.MaxDrift), tickfeed.FormatLateness(st.MaxDone))
-	}
-	fmt.Fprintf(w, "tickwire replay: %d ticks, %d %s, max drift %s, %d bad rows skipped, %d publishes refused\n",
-		st.Ticks, st.Loops, loops, drift, skipped, refused.Total())
-	for _, line := range refused.Lines() {
-		fmt.Fprintf(w, "  refused %s\n", line)
-	}
 }

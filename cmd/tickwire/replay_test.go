@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -230,19 +229,6 @@ func TestReplayHelp(t *testing.T) {
 		if !errors.As(err, new(usageError)) {
 			t.Errorf("replay %q: got %v, want a usage error (exit 2)", args, err)
 		}
-	}
-}
-
-func TestReplayFlagsAfterFiles(t *testing.T) {
-	fs := flag.NewFlagSet("x", flag.ContinueOnError)
-	speed := fs.Float64("speed", 1, "")
-	loop := fs.Bool("loop", false, "")
-	files, err := parseFlagsAndArgs(fs, []string{"a.csv", "--speed", "5", "b.csv", "--loop", "--", "--c.csv"}, io.Discard, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := strings.Join(files, " "); got != "a.csv b.csv --c.csv" || *speed != 5 || !*loop {
-		t.Errorf("files %q speed %v loop %v", got, *speed, *loop)
 	}
 }
 

@@ -114,10 +114,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	var f serverFlags
 	f.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: tickwire server [flags]\n\nRuns a feed server: WebSocket clients at ws://LISTEN/ws, topics at http://LISTEN/topics\n(wss:// and https:// only, with --tls-cert/--tls-key or --tls-self-signed: docs/tls.md).\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "server")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
@@ -206,13 +203,5 @@ func serveServer(ctx context.Context, f *serverFlags, cfg feedserver.Config, stl
 	if gw != nil {
 		fmt.Fprintf(stdout, "FIX gateway listening on %s%s\n", gw.Addr(), fixTLSNote(gw))
 	}
-	return node.Serve(ctx, node.Node{Server: srv, Listener: ln, Gateway: gw, Feed: replayFeed(srv, open, f.replay.options(), log), Logger: log})
-}
-
-// replayFeed is the node's Feed: the replay of open, or nil (none).
-func replayFeed(srv *feedserver.Server, open func() (ticks.Source, error), opt ticks.ReplayOptions, log *slog.Logger) func(context.Context) error {
-	if open == nil {
-		return nil
-	}
-	return node.Replay(srv, open, opt, log)
+	return node.Serve(ctx, node.Node{Server: srv, Listener: ln, Gateway: gw, Feed: node.Replay(srv, open, f.replay.options(), log), Logger: log})
 }

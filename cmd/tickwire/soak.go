@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"time"
 
-	"tickwire/auth"
 	"tickwire/internal/soak"
 	"tickwire/recovery"
 )
@@ -35,10 +34,7 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	withAuth := fs.Bool("auth", false, "run the server with authentication on (an ephemeral key pair; each client presents a token for the soak's accounts), so every resume is also checked against its subject")
 	var lf logFlags
 	lf.register(fs, "")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: tickwire soak [flags]\n\nPublishes order events into a journal-backed feed server on loopback while a proxy\ncuts every client's connection at random (reset, or blackholed), and checks that each\nclient received every event exactly once, in order.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "soak")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
@@ -68,18 +64,9 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	if *withAuth {
-		da, err := auth.NewEphemeral()
-		if err != nil {
+		if err := o.WithAuth(); err != nil {
 			return err
 		}
-		accounts := make([]string, max(o.Topics, 2))
-		for i := range accounts {
-			accounts[i] = fmt.Sprintf("soak%d", i) // the soak's topics are orders.soakN
-		}
-		if o.Token, err = da.Mint(auth.MintOptions{Subject: "soak", Roles: []string{auth.RoleTrader}, Accounts: accounts, TTL: o.Timeout + time.Hour}); err != nil {
-			return err
-		}
-		o.Authenticator = da.Verifier
 	}
 	o.Progress = stderr
 	host, _ := os.Hostname()

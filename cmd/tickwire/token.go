@@ -14,31 +14,15 @@ import (
 	"tickwire/auth"
 )
 
-const tokenUsage = `Usage: tickwire token <command> [flags]
-
-Credentials for servers run with --auth-pubkey / --api-keys (docs/auth.md):
-
-  keygen   --dir DIR: write a new Ed25519 key pair, auth.key (private, 0600) and auth.pub
-  mint     --key auth.key --sub NAME [--roles r1,r2] [--accounts A,B] [--topics 'EUR*,...'] [--ttl 8h]
-           [--audience NAME]: print a signed token
-  inspect  [--pub auth.pub[,...]] TOKEN|-: verify a token (with --pub) and print its claims
-  apikey   --name NAME [--roles ...] [--accounts ...] [--topics ...]: print a new API key and
-           the entry to paste under "keys:" in the server's --api-keys file
-  fixpassword [--username NAME]: print a new FIX Logon password and the lines for the
-           counterparty's [SESSION] in the gateway's settings file (docs/fix.md)
-
-Roles: admin, trader, desk, publisher. Run 'tickwire token <command> --help' for its flags.
-`
-
 // runToken is `tickwire token`: key pairs, tokens and API keys.
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, tokenUsage)
+		fmt.Fprint(stderr, helpText("token"))
 		return usageError{errors.New("no token command given")}
 	}
 	switch args[0] {
 	case "-h", "--help", "-help", "help":
-		fmt.Fprint(stdout, tokenUsage)
+		fmt.Fprint(stdout, helpText("token"))
 		return nil
 	case "keygen":
 		return tokenKeygen(args[1:], stdout, stderr)
@@ -51,7 +35,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "fixpassword":
 		return tokenFixPassword(args[1:], stdout, stderr)
 	}
-	fmt.Fprint(stderr, tokenUsage)
+	fmt.Fprint(stderr, helpText("token"))
 	return usageError{fmt.Errorf("unknown token command %q", args[0])}
 }
 
@@ -79,10 +63,7 @@ func splitList(s string) []string {
 func tokenKeygen(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("token keygen", flag.ContinueOnError)
 	dir := fs.String("dir", "", "write auth.key and auth.pub into `DIR` (created if missing; existing keys are never overwritten)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: tickwire token keygen --dir DIR\n\nWrites a new Ed25519 key pair: DIR/auth.key (PKCS#8 PEM, mode 0600: it mints any token;\nkeep it off servers) and DIR/auth.pub (PKIX PEM: give it to servers with --auth-pubkey).\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "token-keygen")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
@@ -109,10 +90,7 @@ func tokenMint(args []string, stdout, stderr io.Writer) error {
 	aud := fs.String("audience", "", "comma-separated deployments the token is for (`NAMES`, its aud): a server with --auth-audience accepts it only if listed")
 	var ef entitlementFlags
 	ef.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: tickwire token mint --key auth.key --sub NAME [flags]\n\nPrints a token signed with the key. Servers accept it until it expires (a session\nends then, Error 2010).\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "token-mint")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
@@ -140,10 +118,7 @@ func tokenMint(args []string, stdout, stderr io.Writer) error {
 func tokenInspect(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("token inspect", flag.ContinueOnError)
 	pubs := fs.String("pub", "", "verify with these public key `FILES` (comma-separated); without, the claims are shown UNVERIFIED")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: tickwire token inspect [--pub auth.pub] TOKEN|-\n\nPrints a token's claims as JSON (- reads the token from stdin). With --pub it verifies\nthe token as a server would and exits 1 if a server would refuse it.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "token-inspect")
 	rest, err := parseFlagsAndArgs(fs, args, stdout, stderr)
 	if err != nil {
 		return err
@@ -183,10 +158,7 @@ func tokenAPIKey(args []string, stdout, stderr io.Writer) error {
 	name := fs.String("name", "", "the key's `NAME`: the principal is apikey:NAME")
 	var ef entitlementFlags
 	ef.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: tickwire token apikey --name NAME [flags]\n\nPrints a new random API key (give it to the service: --token-file) and the entry for the\nserver's --api-keys file, which holds only the key's SHA-256.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "token-apikey")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}

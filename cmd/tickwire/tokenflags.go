@@ -45,15 +45,9 @@ func (a *authFlags) authenticator() (feedserver.Authenticator, error) {
 	if a.maxTTL == 0 {
 		cfg.MaxLifetime = -1 // the flag's 0 means no limit; the Config's 0 the default
 	}
-	for _, f := range strings.Split(a.pubkeys, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		k, err := auth.LoadPublicKey(f)
-		if err != nil {
-			return nil, fmt.Errorf("--auth-pubkey: %w", err)
-		}
-		cfg.PublicKeys = append(cfg.PublicKeys, k)
+	var err error
+	if cfg.PublicKeys, err = auth.LoadPublicKeys(splitList(a.pubkeys)); err != nil {
+		return nil, fmt.Errorf("--auth-pubkey: %w", err)
 	}
 	if a.apiKeys != "" {
 		keys, err := auth.LoadAPIKeys(a.apiKeys)

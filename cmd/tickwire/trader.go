@@ -31,7 +31,7 @@ type traderFlags struct {
 func (t *traderFlags) register(fs *flag.FlagSet, defaultSymbols string) {
 	fs.StringVar(&t.symbols, "symbols", defaultSymbols, "comma-separated symbols to watch (`LIST`)")
 	fs.DurationVar(&t.staleAfter, "stale-after", 5*time.Second, "mark a row stale when its data is older than this")
-	fs.Var((*dashboardConfigFile)(&t.config), "config", "read servers, watchlist, per-symbol stale thresholds and colours (see docs/tui.md), and flag values, from `FILE` (YAML or JSON)")
+	fs.Var((*trader.ConfigFile)(&t.config), "config", "read servers, watchlist, per-symbol stale thresholds and colours (see docs/tui.md), and flag values, from `FILE` (YAML or JSON)")
 	fs.BoolVar(&t.paper, "paper", false, "paper trading: order entry works against a simulator in the dashboard (limit orders fill half at once); nothing is sent anywhere")
 	fs.StringVar(&t.accounts, "accounts", "", "comma-separated accounts (`LIST`): the blotter shows their orders (topics orders.ACCOUNT) and new orders go to the server's order gateway for the first; none: order entry unavailable")
 	t.fs = fs
@@ -89,10 +89,7 @@ func runTrader(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	conn.register(fs)
 	var lf logFlags
 	lf.register(fs, defaultLogFile("tickwire-trader"))
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: tickwire trader [flags]\n\nRuns the trader dashboard against a tickwire server. Keys: ? shows them all, q quits.\nHonours NO_COLOR. Logs go to the --log file, never to the screen.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "trader")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}

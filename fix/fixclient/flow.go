@@ -55,6 +55,26 @@ type Result struct {
 	Mismatches []string
 }
 
+// Report prints r (`tickwire fixclient`'s summary: counts, rate, each
+// mismatch) and returns err, the flow's, or else one counting the
+// mismatches.
+func (r Result) Report(w io.Writer, err error) error {
+	fmt.Fprintf(w, "orders %d, cancels %d, replaces %d, reports %d (fills %d, rejects %d) in %v; %.0f orders/s\n",
+		r.Orders, r.Cancels, r.Replaces, r.Reports, r.Fills, r.Rejects, r.Elapsed.Round(time.Millisecond),
+		float64(r.Orders)/max(r.Elapsed.Seconds(), 1e-9))
+	for _, m := range r.Mismatches {
+		fmt.Fprintf(w, "MISMATCH %s\n", m)
+	}
+	if err != nil {
+		return err
+	}
+	if len(r.Mismatches) > 0 {
+		return fmt.Errorf("%d mismatches", len(r.Mismatches))
+	}
+	fmt.Fprintf(w, "all responses matched the expected order state\n")
+	return nil
+}
+
 // RunFlow sends f and checks every response against the expected state of
 // its order (see checker). Progress lines go to progress (may be nil). It
 // returns when every order has settled (terminal, or resting with no

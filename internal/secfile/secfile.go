@@ -33,6 +33,26 @@ const (
 // DirMode is the mode of the directories MkdirAll creates.
 const DirMode fs.FileMode = 0o700
 
+// OpenAppend opens the file at path for appending (a log), creating it
+// private: a log names accounts, orders and clients. It refuses a regular
+// file others could change or another user owns (say, one planted under
+// /tmp); a device or a pipe (/dev/stderr) is taken as it is.
+func OpenAppend(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && fi.Mode().IsRegular() {
+		err = Check(path, fi, Public)
+	}
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 // Check refuses path if fi (its stat) shows it is not of kind, others may
 // read or write it beyond what kind allows, or another user owns it.
 func Check(path string, fi fs.FileInfo, kind Kind) error {

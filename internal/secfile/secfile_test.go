@@ -120,3 +120,39 @@ func TestReadPrivateMissing(t *testing.T) {
 		t.Fatalf("err %v: want fs.ErrNotExist", err)
 	}
 }
+
+// TestOpenAppend: a new log is private and appended to; one others could
+// change is refused, naming the fix; a device is taken as it is.
+func TestOpenAppend(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.log")
+	for _, line := range []string{"a\n", "b\n"} {
+		f, err := OpenAppend(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteString(line); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != "a\nb\n" {
+		t.Errorf("log %q, %v", b, err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, %v; want 0600", fi.Mode(), err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := OpenAppend(path); err == nil || !strings.Contains(err.Error(), "chmod go-w "+path) {
+		t.Errorf("a log others can change: %v", err)
+		if f != nil {
+			f.Close()
+		}
+	}
+	f, err := OpenAppend(os.DevNull)
+	if err != nil {
+		t.Fatalf("%s: %v", os.DevNull, err)
+	}
+	f.Close()
+}
