@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -107,7 +108,7 @@ func (b *behaviourFlags) bounds() behaviour.Config {
 // the mid behaviour (quotes that would cross the book are dropped; mid and
 // spread derived), from dir/mid.wasm, which `make demo` builds. Without the
 // file the demo runs on the default rules and says why.
-func demoBehaviours(ctx context.Context, dir string, symbols []string, log interface{ Warn(string, ...any) }) ([]feedserver.TopicRule, *node.Behaviours, error) {
+func demoBehaviours(ctx context.Context, dir string, symbols []string, log *slog.Logger) ([]feedserver.TopicRule, *node.Behaviours, error) {
 	file := filepath.Join(dir, "mid.wasm")
 	if _, err := os.Stat(file); err != nil {
 		log.Warn("demo: no behaviour module, quotes without mid and spread (make behaviours builds it)", "file", file)
@@ -121,5 +122,6 @@ func demoBehaviours(ctx context.Context, dir string, symbols []string, log inter
 	if dir, err := os.UserCacheDir(); err == nil {
 		cfg.CacheDir = filepath.Join(dir, "tickwire", "behaviours")
 	}
+	log.Info("demo: quotes merge through a behaviour (mid and spread derived, crossed books dropped)", "module", file, "symbols", symbols)
 	return node.TopicRules(ctx, specs, cfg)
 }
