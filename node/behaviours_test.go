@@ -380,7 +380,24 @@ func hostileRound(t *testing.T, rules []feedserver.TopicRule) roundLatency {
 	pace := time.NewTicker(time.Millisecond)
 	phase := byte(phaseFailing)
 	hostileOn.Store(true)
+	hostileOff := func() bool {
+		n := 0
+		for _, st := range hub.Behaviours() {
+			if strings.HasPrefix(st.Behaviour, "hostile.wasm:") || strings.HasPrefix(st.Behaviour, "garbage.wasm:") {
+				if !st.Enabled {
+					n++
+				}
+			}
+		}
+		return n == len(hostiles)
+	}
 	for i := 1; i <= int(total); i++ {
+		if i == failing+1 {
+			// The failure window lasts until every hostile module has
+			// failed (on a starved machine, starting their instances
+			// again after each failure takes a while).
+			waitFor(t, 60*time.Second, "every hostile behaviour disabled", hostileOff)
+		}
 		if i > failing && (i-failing-1)%slice == 0 {
 			// Slices alternate, without first.
 			if (i-failing-1)/slice%2 == 0 {
