@@ -9,12 +9,20 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # 5-10 s per target here.
 FUZZTIME ?= 150000x
 
-.PHONY: all build demo cluster-demo cluster-soak cluster-bench check test test-deps vet fmt fuzz bench clean fix-deps stress
+.PHONY: all build behaviours demo cluster-demo cluster-soak cluster-bench check test test-deps vet fmt fuzz bench clean fix-deps stress
 
 all: vet test
 
-build:
+build: behaviours
 	$(GO) build -o $(BIN) ./cmd/tickwire
+
+## behaviours: the example behaviours (WebAssembly modules, docs/behaviours.md), built with nothing but Go
+BEHAVIOURS := vwap ohlc mid
+behaviours:
+	@mkdir -p bin/behaviours
+	@for b in $(BEHAVIOURS); do \
+		GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o bin/behaviours/$$b.wasm ./behaviours/$$b || exit 1; \
+	done
 
 ## demo: replay real recorded ticks through a real server into the trader dashboard
 demo: build

@@ -43,8 +43,9 @@ func traderToken(a *auth.Ephemeral) (string, error) {
 
 // NewServer makes the demo's feed server: authentication on with a key pair
 // that lives in memory only, the order bridge behind it (for StartOrders),
-// and the dashboard's token (traderToken).
-func NewServer(staleAfter time.Duration, log *slog.Logger) (srv *feedserver.Server, bridge *orderfeed.Bridge, token string, err error) {
+// and the dashboard's token (traderToken). topics are its topic rules (nil:
+// the defaults) and reload reloads their behaviours (nil: none).
+func NewServer(staleAfter time.Duration, topics []feedserver.TopicRule, reload func(context.Context) error, log *slog.Logger) (srv *feedserver.Server, bridge *orderfeed.Bridge, token string, err error) {
 	bridge = orderfeed.New(log.With("component", "requests"))
 	da, err := auth.NewEphemeral()
 	if err != nil {
@@ -54,7 +55,7 @@ func NewServer(staleAfter time.Duration, log *slog.Logger) (srv *feedserver.Serv
 		return nil, nil, "", err
 	}
 	srv = feedserver.New(feedserver.Config{Name: "demo", StaleAfter: staleAfter, Logger: log.With("component", "server"),
-		Requests: bridge.Handlers(), Snapshotter: bridge, Authenticator: da.Verifier})
+		Requests: bridge.Handlers(), Snapshotter: bridge, Authenticator: da.Verifier, Topics: topics, ReloadBehaviours: reload})
 	return srv, bridge, token, nil
 }
 

@@ -29,7 +29,7 @@ func TestTitle(t *testing.T) {
 // TestNewServer: the demo's server checks credentials, and the dashboard's
 // token is accepted and entitled to account DEMO's orders.
 func TestNewServer(t *testing.T) {
-	srv, bridge, token, err := NewServer(time.Second, slog.New(slog.DiscardHandler))
+	srv, bridge, token, err := NewServer(time.Second, nil, nil, slog.New(slog.DiscardHandler))
 	if err != nil || srv == nil || bridge == nil {
 		t.Fatalf("NewServer: %v", err)
 	}

@@ -468,7 +468,7 @@ func TestRESTAuth(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	for _, path := range []string{"/topics", "/topics/EURUSD", "/clients", "/stats"} {
+	for _, path := range []string{"/topics", "/topics/EURUSD", "/clients", "/stats", "/behaviours"} {
 		for _, cred := range []string{"", "garbage", r.token(t, auth.MintOptions{Subject: "x", Now: time.Now().Add(-2 * time.Hour), TTL: time.Hour})} {
 			if code, body := do("GET", path, cred, ""); code != http.StatusUnauthorized || !strings.HasPrefix(body, "unauthorized: ") {
 				t.Errorf("GET %s with %.10q: %d %q, want 401", path, cred, code, body)
@@ -500,7 +500,7 @@ func TestRESTAuth(t *testing.T) {
 	if code, _ := do("POST", "/publish/orders.A", r.apiKey, `{"event":{"x":1}}`); code != http.StatusForbidden {
 		t.Errorf("publish into orders.*: %d, want 403", code)
 	}
-	for _, path := range []string{"/sources/pause/EURUSD", "/sources/resume/EURUSD"} {
+	for _, path := range []string{"/sources/pause/EURUSD", "/sources/resume/EURUSD", "/behaviours/reload"} {
 		if code, _ := do("POST", path, trader, ""); code != http.StatusForbidden {
 			t.Errorf("POST %s by a trader: %d, want 403", path, code)
 		}
@@ -513,6 +513,9 @@ func TestRESTAuth(t *testing.T) {
 	}
 	if code, _ := do("GET", "/clients", admin, ""); code != http.StatusOK {
 		t.Errorf("admin /clients: %d", code)
+	}
+	if code, body := do("POST", "/behaviours/reload", admin, ""); code != http.StatusNotFound || !strings.Contains(body, "none configured") {
+		t.Errorf("admin reload without behaviours: %d %q, want 404", code, body)
 	}
 	if code, _ := do("POST", "/publish/orders.A", admin, `{"event":{"x":1}}`); code != http.StatusOK {
 		t.Errorf("admin publish into orders.A: %d", code)

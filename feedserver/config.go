@@ -1,6 +1,7 @@
 package feedserver
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -64,6 +65,10 @@ type Config struct {
 	// Topics fix topic kinds by name pattern; first match wins. Default
 	// DefaultTopicRules(). Unmatched topics are replaced quotes.
 	Topics []TopicRule
+	// ReloadBehaviours reloads the modules of the rules' behaviours, all or
+	// nothing (behaviour.Runtime.Reload): SIGHUP and POST /behaviours/reload
+	// (Server.ReloadBehaviours). nil: reloads are refused.
+	ReloadBehaviours func(context.Context) error
 	// StaleAfter is the default expected interval of a conflated topic's
 	// source: silent for longer, the topic is marked stale. 0: never.
 	StaleAfter time.Duration

@@ -50,6 +50,11 @@ type Hub struct {
 	// so a step of the wall clock never changes an age.
 	born time.Time
 
+	behaviourStats behaviourStats // behaviour failures, for /metrics (behaviour.go)
+	// onBehaviourFailure, if set, is told of each behaviour disabled for a
+	// topic (the server logs it). Never called under a shard lock.
+	onBehaviourFailure func(behaviourFailure)
+
 	published atomic.Uint64 // versions and events published
 	enqueued  atomic.Uint64 // offers to client queues
 	dropped   atomic.Uint64 // source publishes dropped while paused
@@ -92,6 +97,7 @@ func (h *Hub) topicLocked(s *shard, name string) *topic {
 	tp := s.topics[name]
 	if tp == nil {
 		tp = &topic{name: name, rule: ruleFor(h.rules, name, h.staleAfter), subs: make(map[*Conn]*sub)}
+		tp.behaviours = bindBehaviours(tp.rule)
 		if tp.rule.Kind == Sequenced {
 			h.loadSequencedLocked(tp)
 			if tp.events.head > 0 {
@@ -187,27 +193,38 @@ func (h *Hub) publish(pub publisher, name string, q *protocol.Quote, t int64, fl
 	}
 	tp.lastPub = time.Now()
 	tp.stale = false
-	n := h.publishLocked(s, tp, q, t, h.clock(), flags)
+	var fails []behaviourFailure
+	n := h.publishLocked(s, tp, q, t, h.clock(), flags, &fails)
 	s.mu.Unlock()
 	h.published.Add(1)
 	h.enqueued.Add(uint64(n))
+	if fails != nil {
+		h.reportBehaviourFailures(fails)
+	}
 	return nil
 }
 
 // publishLocked makes a new version of tp from input q, stored at stored
 // (server clock), and offers it. Caller holds s.mu. It returns the number of
-// subscribers offered.
-func (h *Hub) publishLocked(s *shard, tp *topic, q *protocol.Quote, t, stored int64, flags protocol.Flags) int {
+// subscribers offered. A topic with behaviours runs them (behaveLocked),
+// appending those that failed to *fails.
+func (h *Hub) publishLocked(s *shard, tp *topic, q *protocol.Quote, t, stored int64, flags protocol.Flags, fails *[]behaviourFailure) int {
 	prev := tp.value
 	ops := tp.rule.Ops
 	ops.Merge(&tp.value, q)
+	if tp.behaviours != nil {
+		// Merged here, by code clients do not have: they get the merged
+		// value with replace semantics (ops 0, changed fields).
+		flags |= behaveLocked(tp, &prev, q, fails)
+		ops = 0
+	}
 	var seq uint64 = 1
 	if tp.cur != nil {
 		seq = tp.cur.seq + 1
 	}
 	v := &version{topic: tp.name, seq: seq, time: t, stored: stored, flags: flags, ops: ops, value: tp.value, input: *q}
 	p := protocol.Price{Type: protocol.TypeUpdate, Topic: tp.name, Seq: seq, Time: t, Stored: stored, Flags: flags}
-	if tp.rule.Kind == ConflatedMerge {
+	if tp.rule.Kind == ConflatedMerge && tp.behaviours == nil {
 		p.Quote = *q // the client merges the input as the server did
 	} else {
 		p.Quote = tp.value.Only(tp.value.Changed(&prev))
@@ -546,7 +563,7 @@ func (h *Hub) sweep(now time.Time) {
 			}
 			tp.stale = true
 			// The same value, marked: its time and age go on.
-			n := h.publishLocked(s, tp, &empty, tp.cur.time, tp.cur.stored, tp.cur.flags|protocol.FlagStale)
+			n := h.publishLocked(s, tp, &empty, tp.cur.time, tp.cur.stored, tp.cur.flags|protocol.FlagStale, nil)
 			h.enqueued.Add(uint64(n))
 		}
 		s.mu.Unlock()

@@ -83,7 +83,9 @@ func (q *queue) offer(sb *sub, v *version) {
 	}
 	if sb.pending != nil {
 		q.conflated++
-		if sb.topic.rule.Kind == ConflatedMerge && sb.sent != 0 {
+		// A topic with behaviours is merged by the hub alone: its versions
+		// replace each other (behaviour.go).
+		if sb.topic.rule.Kind == ConflatedMerge && sb.topic.behaviours == nil && sb.sent != 0 {
 			if !sb.merged {
 				if sb.fold == nil {
 					sb.fold = new(protocol.Quote) // merge topics only

@@ -48,6 +48,7 @@ type Server struct {
 	state    atomic.Int32         // NodeState (nodestate.go)
 	errSent  errorCounts          // Error frames sent, by code: /metrics
 	streams  sync.Map             // HTTP streams by ID: *httpStream (httpstream.go)
+	reloadMu sync.Mutex           // one behaviour reload at a time (behaviour.go)
 
 	tracked   sync.WaitGroup  // one per connection added, done when it is over (Conn.untrack)
 	inflight  atomic.Int64    // HTTP requests being handled, other than WebSocket upgrades and streams (Serve)
@@ -92,7 +93,15 @@ func New(cfg Config) *Server {
 		s.hub.journal = recovery.NewMemRetaining(cfg.MemoryRetention, cfg.MemoryRetentionBytes)
 	}
 	s.hub.snapshotter = cfg.Snapshotter
+	s.hub.onBehaviourFailure = func(f behaviourFailure) {
+		s.log.Error("behaviour disabled for topic: its fields fall back to plain replacement until a reload",
+			"topic", f.topic, "behaviour", f.behaviour, "reason", f.reason, "err", f.err)
+		if f.alertErr != nil {
+			s.log.Error("behaviour alert not published", "topic", AlertsTopic, "err", f.alertErr)
+		}
+	}
 	s.registry = newRegistry(s)
+	s.registry.MustRegister(newBehaviourCollector(s.hub))
 	secret := cfg.SessionSecret
 	if secret == nil {
 		secret = sessions.NewSecret()
@@ -157,6 +166,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /publish/{name}", requireType(jsonType, s.authed(s.servePublish)))
 	mux.HandleFunc("POST /sources/pause/{name}", requireType(jsonType, s.adminOnly(s.servePause(true))))
 	mux.HandleFunc("POST /sources/resume/{name}", requireType(jsonType, s.adminOnly(s.servePause(false))))
+	mux.HandleFunc("GET /behaviours", s.authed(s.serveBehaviours))
+	mux.HandleFunc("POST /behaviours/reload", requireType(jsonType, s.adminOnly(s.serveBehavioursReload)))
 	mux.HandleFunc("GET /stream", s.serveStream)
 	mux.HandleFunc("POST /stream/{id}", requireType(StreamContentType, s.serveStreamPost))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -434,8 +445,12 @@ func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 		}
 	}
 	// age_ms: since the server stored the value, by its own clock.
-	writeJSON(w, map[string]any{"topic": p.Topic, "seq": p.Seq, "time": time.Unix(0, p.Time).UTC(), "stale": p.Flags&protocol.FlagStale != 0,
-		"age_ms": (s.hub.clock() - p.Stored) / 1e6, "fields": fields})
+	out := map[string]any{"topic": p.Topic, "seq": p.Seq, "time": time.Unix(0, p.Time).UTC(), "stale": p.Flags&protocol.FlagStale != 0,
+		"age_ms": (s.hub.clock() - p.Stored) / 1e6, "fields": fields}
+	if p.Flags&protocol.FlagBehaviourOff != 0 {
+		out["behaviour_off"] = true // a behaviour of the topic failed (docs/behaviours.md)
+	}
+	writeJSON(w, out)
 }
 
 // serveClients answers GET /clients: the endpoint keeps its name (operators

@@ -19,7 +19,7 @@ func (h *Hub) MarkStale(name string) bool {
 	}
 	tp.stale = true
 	var empty protocol.Quote
-	n := h.publishLocked(s, tp, &empty, tp.cur.time, tp.cur.stored, tp.cur.flags|protocol.FlagStale)
+	n := h.publishLocked(s, tp, &empty, tp.cur.time, tp.cur.stored, tp.cur.flags|protocol.FlagStale, nil)
 	h.enqueued.Add(uint64(n))
 	return true
 }

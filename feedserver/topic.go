@@ -51,6 +51,11 @@ type TopicRule struct {
 	Kind    TopicKind
 	// Ops is the merge operation of a ConflatedMerge topic (e.g. protocol.OpsTrade).
 	Ops protocol.Ops
+	// Behaviours merge fields of a conflated topic as the built-in Ops
+	// cannot (a VWAP, an open, a mid): behaviour.go. A topic with any
+	// travels as already merged values (Snapshot ops 0, Updates of the
+	// changed fields), whatever its kind.
+	Behaviours []BehaviourRule
 	// StaleAfter is the source's expected interval bound: a conflated topic
 	// silent for longer is published as stale until its next value. 0 never.
 	StaleAfter time.Duration
@@ -115,6 +120,9 @@ type topic struct {
 	pushed []member
 	// latest is cur for readers without the shard lock: the wheel's pulls.
 	latest atomic.Pointer[version]
+	// behaviours: the rule's behaviours bound to this topic, each enabled
+	// or disabled by a failure (behaviour.go); nil for most topics.
+	behaviours []topicBehaviour
 	// slot: the topic counts against the topic limits (Hub.slots): it has a
 	// value or a history, or a publish is about to give it one. owner is
 	// the publisher it counts for ("" for nobody).

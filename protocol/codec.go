@@ -156,31 +156,60 @@ func (e *Encoder) encodePrice(p *Price) error {
 		return fmt.Errorf("price frame with type %s", p.Type)
 	}
 	enc := e.enc
-	set := p.Quote.Set & AllFields
+	set := p.Quote.Set & BaseFields
+	ext := p.Quote.Set & AllFields &^ BaseFields
 	n := 6 + set.Count()
-	stored := p.Stored != 0 && p.Type != TypePublish
+	// The ext element comes after Stored, so a frame with ext fields
+	// carries Stored's slot (nil when unknown) on Snapshot and Update.
+	storedSlot := p.Type != TypePublish && (p.Stored != 0 || ext != 0)
 	if p.Type == TypeSnapshot {
 		n++ // trailing Ops
 	}
-	if stored {
+	if storedSlot {
 		n++ // trailing Stored, after Ops
+	}
+	if ext != 0 {
+		n++ // trailing ext, after Stored
 	}
 	if err := firstErr(enc.EncodeArrayLen(n), enc.EncodeUint(uint64(p.Type)), enc.EncodeString(p.Topic),
 		enc.EncodeUint(p.Seq), enc.EncodeInt(p.Time), enc.EncodeUint(uint64(p.Flags)), enc.EncodeUint(uint64(set))); err != nil {
 		return err
 	}
-	for m := set; m != 0; m &= m - 1 {
-		if err := enc.EncodeFloat64(p.Quote.V[bits.TrailingZeros16(uint16(m))]); err != nil {
-			return err
-		}
+	if err := e.encodeValues(&p.Quote, set); err != nil {
+		return err
 	}
 	if p.Type == TypeSnapshot {
 		if err := enc.EncodeUint(uint64(p.Ops)); err != nil {
 			return err
 		}
 	}
-	if stored {
-		return enc.EncodeInt((p.Stored - p.Time) / 1e3)
+	if storedSlot {
+		var err error
+		if p.Stored == 0 {
+			err = enc.EncodeNil()
+		} else {
+			err = enc.EncodeInt((p.Stored - p.Time) / 1e3)
+		}
+		if err != nil || ext == 0 {
+			return err
+		}
+	}
+	if ext == 0 {
+		return nil
+	}
+	// ext: [mask, one float64 per bit], bits numbered as the mask's.
+	if err := firstErr(enc.EncodeArrayLen(1+ext.Count()), enc.EncodeUint(uint64(ext))); err != nil {
+		return err
+	}
+	return e.encodeValues(&p.Quote, ext)
+}
+
+// encodeValues encodes q's values of the fields in m, in field order.
+func (e *Encoder) encodeValues(q *Quote, m Mask) error {
+	for ; m != 0; m &= m - 1 {
+		if err := e.enc.EncodeFloat64(q.V[bits.TrailingZeros16(uint16(m))]); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -425,19 +454,14 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 		}
 		p.Flags = Flags(flags)
 		p.Quote.Set = Mask(mask)
-		if p.Quote.Set&^AllFields != 0 {
+		if p.Quote.Set&^BaseFields != 0 {
 			return nil, 0, malformed("%s mask %#x has unknown fields", t, mask)
 		}
 		if err := need(5 + p.Quote.Set.Count()); err != nil {
 			return nil, 0, err
 		}
-		for m := p.Quote.Set; m != 0; m &= m - 1 {
-			f := bits.TrailingZeros16(uint16(m))
-			v, err := d.dec.DecodeFloat64()
-			if err != nil {
-				return nil, 0, malformed("%s field %s: %v", t, Field(f), err)
-			}
-			p.Quote.V[f] = v
+		if err := d.values(&p.Quote, p.Quote.Set, t); err != nil {
+			return nil, 0, err
 		}
 		used := 5 + p.Quote.Set.Count()
 		if t == TypeSnapshot && n > used {
@@ -448,7 +472,9 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 			p.Ops = Ops(ops)
 			used++
 		}
-		if t != TypePublish && n > used {
+		if t != TypePublish && n > used && d.nilNext() {
+			used++ // Stored's slot before an ext element, unknown
+		} else if t != TypePublish && n > used {
 			var us int64
 			if err := d.i64(&us, "stored"); err != nil {
 				return nil, 0, err
@@ -464,6 +490,12 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 				return nil, 0, malformed("%s stored time overflows", t)
 			}
 			p.Stored = stored
+			used++
+		}
+		if n > used {
+			if err := d.ext(&p.Quote, t); err != nil {
+				return nil, 0, err
+			}
 			used++
 		}
 		return p, used, nil
@@ -497,6 +529,57 @@ func (d *Decoder) body(t FrameType, n int) (Frame, int, error) {
 		return e, 3, err
 	}
 	return nil, 0, malformed("unknown frame type %d", uint8(t))
+}
+
+// values decodes one float64 per field of m into q.
+func (d *Decoder) values(q *Quote, m Mask, t FrameType) error {
+	for ; m != 0; m &= m - 1 {
+		f := bits.TrailingZeros16(uint16(m))
+		v, err := d.dec.DecodeFloat64()
+		if err != nil {
+			return malformed("%s field %s: %v", t, Field(f), err)
+		}
+		q.V[f] = v
+	}
+	return nil
+}
+
+// ext decodes a Price's ext element, [mask, one float64 per bit], the
+// fields after the base ones, into q.
+func (d *Decoder) ext(q *Quote, t FrameType) error {
+	// A float64 takes 9 bytes, but the mask comes first: 1 byte each
+	// bounds the header, the count check below the rest.
+	k, err := d.arrayLen("ext", 1+int(NumFields-Low-1), 1)
+	if err != nil {
+		return err
+	}
+	if k < 1 {
+		return malformed("%s ext is empty", t)
+	}
+	var mask uint16
+	if err := d.u16(&mask, "ext mask"); err != nil {
+		return err
+	}
+	m := Mask(mask)
+	if m&^(AllFields&^BaseFields) != 0 {
+		return malformed("%s ext mask %#x has unknown or base fields", t, mask)
+	}
+	if m.Count() != k-1 {
+		return malformed("%s ext mask %#x has %d fields, %d values", t, mask, m.Count(), k-1)
+	}
+	q.Set |= m
+	return d.values(q, m, t)
+}
+
+// nilNext reports whether the next value is nil, consuming it if so.
+func (d *Decoder) nilNext() bool {
+	if b, err := d.r.ReadByte(); err == nil {
+		if b == 0xc0 {
+			return true
+		}
+		_ = d.r.UnreadByte()
+	}
+	return false
 }
 
 // positions decodes a Subscribe's positions: an array of [topic, seq, epoch].

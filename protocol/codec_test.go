@@ -15,6 +15,7 @@ func sampleFrames() []Frame {
 	var q Quote
 	q.Put(Bid, 1.39231)
 	q.Put(Ask, 1.39244)
+	ext := extQuote()
 	return []Frame{
 		&Hello{Version: Version, Client: "test/1", Token: "tok", ResumeToken: "r"},
 		&Welcome{Version: Version, SessionID: "s1", Server: "n1", HeartbeatMs: 1000, ResumeToken: "r2"},
@@ -45,6 +46,52 @@ func sampleFrames() []Frame {
 		&Welcome{Version: Version, SessionID: "s4", Server: "n2", HeartbeatMs: 1000, ResumeToken: "r5", ServerTime: 7, Role: "standby"},
 		&Price{Type: TypeSnapshot, Topic: "EURUSD", Seq: 7, Time: 1399507200036000000, Stored: 1399507200036123000, Quote: q},
 		&Price{Type: TypeUpdate, Topic: "EURUSD", Seq: 8, Time: 1399507200287000000, Stored: 1399507200000000000, Quote: q.Only(1 << Ask)},
+		// Fields after the base ones (behaviours) travel in the ext element.
+		&Price{Type: TypeSnapshot, Topic: "BTCUSDT.trades", Seq: 9, Time: 11, Stored: 2011, Quote: ext},
+		&Price{Type: TypeUpdate, Topic: "BTCUSDT.trades", Seq: 10, Time: 12, Stored: 3012, Quote: ext.Only(1<<VWAP | 1<<Last)},
+		&Price{Type: TypeUpdate, Topic: "BTCUSDT.trades", Seq: 11, Time: 13, Quote: ext.Only(1 << VWAP)},
+		&Price{Type: TypePublish, Topic: "BTCUSDT.trades", Time: 14, Quote: ext},
+	}
+}
+
+// extQuote is a trade value with base and ext fields.
+func extQuote() Quote {
+	var q Quote
+	q.Put(Last, 101.5)
+	q.Put(Volume, 7)
+	q.Put(Open, 100)
+	q.Put(VWAP, 100.75)
+	q.Put(Trades, 3)
+	return q
+}
+
+// TestExtFieldsAreTrailing: a Price with fields after the base ones is,
+// byte for byte, the frame of its base fields with the ext element (and
+// Stored's slot) appended, which a version-1 decoder skips; the base mask
+// never holds an ext bit, which a version-1 decoder would refuse.
+func TestExtFieldsAreTrailing(t *testing.T) {
+	q := extQuote()
+	base := q.Only(BaseFields)
+	enc := NewEncoder()
+	for _, typ := range []FrameType{TypeSnapshot, TypeUpdate, TypePublish} {
+		old, _ := enc.Append(nil, &Price{Type: typ, Topic: "T", Seq: 2, Time: 3, Stored: 5003, Quote: base})
+		cur, _ := enc.Append(nil, &Price{Type: typ, Topic: "T", Seq: 2, Time: 3, Stored: 5003, Quote: q})
+		if len(cur) <= len(old) || cur[0] != old[0]+1 || !bytes.Equal(cur[1:len(old)], old[1:]) {
+			t.Errorf("%s: % x is not % x with one more element", typ, cur, old)
+		}
+		// The element a version-1 decoder skips: what follows is exactly
+		// the ext array, and nothing else.
+		dec := NewDecoder()
+		dec.Reset(cur[len(old):])
+		if err := dec.skip(); err != nil || dec.More() {
+			t.Errorf("%s: trailing bytes % x are not one element: %v", typ, cur[len(old):], err)
+		}
+	}
+	// Without Stored, an Update keeps Stored's slot as nil before ext.
+	b, _ := enc.Append(nil, &Price{Type: TypeUpdate, Topic: "T", Seq: 2, Time: 3, Quote: q.Only(1 << VWAP)})
+	want := unhex(t, "98 06 a1 54 02 03 00 00 c0 92 cd 04 00 cb")
+	if !bytes.HasPrefix(b, want) {
+		t.Errorf("ext-only update % x, want prefix % x", b, want)
 	}
 }
 
@@ -278,6 +325,14 @@ func TestMalformed(t *testing.T) {
 		"resumed not bool": {0x97, 0x02, 0x01, 0xa0, 0xa0, 0x01, 0xa0, 0xa1, 'x'},
 		"event flags wide": {0x97, 0x0a, 0xa1, 'o', 0xa1, 'e', 0x01, 0x02, 0xc4, 0x00, 0xcd, 0x01, 0x00},
 		"key not a string": {0x98, 0x0d, 0xa1, 'o', 0xa0, 0x00, 0x00, 0xc4, 0x00, 0x00, 0x07},
+		"ext base field":   {0x98, 0x06, 0xa1, 'X', 0x01, 0x01, 0x00, 0x00, 0xc0, 0x92, 0x01, 0xcb, 0, 0, 0, 0, 0, 0, 0, 0},
+		"ext unknown bit":  {0x98, 0x06, 0xa1, 'X', 0x01, 0x01, 0x00, 0x00, 0xc0, 0x92, 0xcd, 0x80, 0x00, 0xcb, 0, 0, 0, 0, 0, 0, 0, 0},
+		"ext few values":   {0x98, 0x06, 0xa1, 'X', 0x01, 0x01, 0x00, 0x00, 0xc0, 0x91, 0xcd, 0x06, 0x00},
+		"ext many values":  {0x98, 0x06, 0xa1, 'X', 0x01, 0x01, 0x00, 0x00, 0xc0, 0x93, 0xcd, 0x02, 0x00, 0x01, 0x02},
+		"ext empty":        {0x98, 0x06, 0xa1, 'X', 0x01, 0x01, 0x00, 0x00, 0xc0, 0x90},
+		"ext not array":    {0x98, 0x06, 0xa1, 'X', 0x01, 0x01, 0x00, 0x00, 0xc0, 0x05},
+		"ext too long":     {0x98, 0x06, 0xa1, 'X', 0x01, 0x01, 0x00, 0x00, 0xc0, 0xdc, 0x00, 0x10, 0xcd, 0x7e, 0x00},
+		"ext not float":    {0x98, 0x06, 0xa1, 'X', 0x01, 0x01, 0x00, 0x00, 0xc0, 0x92, 0xcd, 0x02, 0x00, 0xa1, 'x'},
 		"key too long":     append([]byte{0x98, 0x0d, 0xa1, 'o', 0xa0, 0x00, 0x00, 0xc4, 0x00, 0x00, 0xd9, MaxKeyLen + 1}, bytes.Repeat([]byte{'k'}, MaxKeyLen+1)...),
 	}
 	dec := NewDecoder()

@@ -232,11 +232,18 @@ const (
 	FlagGap
 	// FlagSimulated: the topic comes from a simulator, not a real source.
 	FlagSimulated
+	// FlagBehaviourOff: the topic's behaviour (a WebAssembly merge,
+	// docs/behaviours.md) failed and is disabled: the fields it derived are
+	// replaced by what the source publishes, or stay as they were, until an
+	// operator reloads it. A decoder of an earlier revision ignores the bit.
+	FlagBehaviourOff
 )
 
 // String joins the names of the set flags with "|", e.g. "Stale|Gap"; "0"
 // when none is set.
-func (f Flags) String() string { return flagString(uint8(f), "Stale", "Gap", "Simulated") }
+func (f Flags) String() string {
+	return flagString(uint8(f), "Stale", "Gap", "Simulated", "BehaviourOff")
+}
 
 // flagString names the bits of v set, lowest first (names[i] for bit i; an
 // unnamed bit as hex), joined with "|".

@@ -16,10 +16,20 @@ const (
 	Volume   // traded volume
 	High     // highest trade price
 	Low      // lowest trade price
+	// The fields after Low came with behaviours (docs/behaviours.md): values
+	// a topic's behaviour derives. They travel in a trailing element that
+	// a decoder of an earlier revision skips (docs/protocol.md).
+	Open     // first trade price (OHLC)
+	VWAP     // volume-weighted average price
+	Trades   // number of trades
+	Mid      // (bid+ask)/2
+	Spread   // ask-bid
+	BarStart // start of the current bar, Unix seconds
 	NumFields
 )
 
-var fieldNames = [NumFields]string{"bid", "ask", "bid_size", "ask_size", "last", "last_size", "volume", "high", "low"}
+var fieldNames = [NumFields]string{"bid", "ask", "bid_size", "ask_size", "last", "last_size", "volume", "high", "low",
+	"open", "vwap", "trades", "mid", "spread", "bar_start"}
 
 // FieldByName returns the field called name (as in JSON and docs).
 func FieldByName(name string) (Field, bool) {
@@ -44,6 +54,11 @@ type Mask uint16
 
 // AllFields is the mask of every defined field.
 const AllFields Mask = 1<<NumFields - 1
+
+// BaseFields are the fields of the first revision, bid to low: a Price's
+// mask element holds only these, so every decoder of version 1 reads it.
+// The others travel in the trailing ext element (docs/protocol.md).
+const BaseFields Mask = 1<<(Low+1) - 1
 
 // Has reports whether f is in the mask.
 func (m Mask) Has(f Field) bool { return m&(1<<f) != 0 }

@@ -23,6 +23,7 @@ type demoFlags struct {
 	orderRate            float64
 	pauseSymbol          string
 	pauseEvery, pauseFor time.Duration
+	behaviours           string
 	replay               replayFlags
 	trader               traderFlags
 	log                  logFlags
@@ -37,6 +38,7 @@ func (d *demoFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.pauseSymbol, "pause", "NZDUSD", "symbol whose feed the demo pauses now and then, to show staleness (\"\" never)")
 	fs.DurationVar(&d.pauseEvery, "pause-every", 40*time.Second, "how often the demo pauses that feed")
 	fs.DurationVar(&d.pauseFor, "pause-for", 10*time.Second, "how long each pause lasts")
+	fs.StringVar(&d.behaviours, "behaviours", "bin/behaviours", "`DIR` of the behaviour modules `make behaviours` builds: the quotes merge through mid.wasm (docs/behaviours.md); missing: plain quotes")
 	d.replay.register(fs, "embedded")
 	d.trader.register(fs, "EURUSD,NZDUSD")
 	d.log.register(fs, defaultLogFile("tickwire-demo"))
@@ -75,7 +77,17 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	ln = dt.Server.Listener(ln)
 	url := dt.Server.WSScheme() + "://" + ln.Addr().String() + "/ws"
-	srv, bridge, token, err := demo.NewServer(d.feedStale, log)
+	rules, behs, err := demoBehaviours(ctx, d.behaviours, tf.list(), log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer func() { _ = behs.Close(context.Background()) }() // after node.Serve (<-served)
+	var reload func(context.Context) error
+	if behs.Any() {
+		reload = behs.Reload
+	}
+	srv, bridge, token, err := demo.NewServer(d.feedStale, rules, reload, log)
 	if err != nil {
 		_ = ln.Close()
 		return err

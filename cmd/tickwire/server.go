@@ -7,6 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"tickwire/feedserver"
@@ -70,6 +73,7 @@ type serverFlags struct {
 	web                   webFlags
 	tls                   serverTLSFlags
 	cluster               clusterFlags
+	beh                   behaviourFlags
 }
 
 func (f *serverFlags) register(fs *flag.FlagSet) {
@@ -87,6 +91,7 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	f.web.register(fs)
 	f.tls.register(fs)
 	f.cluster.register(fs)
+	f.beh.register(fs)
 }
 
 // feedConfig checks the flags that make the feed server's Config (but the
@@ -133,6 +138,15 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	rules, behaviours, err := f.beh.rules(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = behaviours.Close(context.Background()) }() // after the server: no merge in flight
+	if rules != nil {
+		cfg.Topics = rules
+	}
+	behaviours.Configure(&cfg)
 	if f.cluster.enabled {
 		return serveClusterNode(ctx, &f, cfg, stls, open, stdout, log)
 	}
@@ -175,6 +189,13 @@ func serveServer(ctx context.Context, f *serverFlags, cfg feedserver.Config, stl
 		return err
 	}
 	orders.Attach(srv.Hub(), gw) // nil without --fix-config: order requests are refused with a reason
+	// SIGHUP reloads the behaviours' modules (docs/behaviours.md).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	hupCtx, stopHup := context.WithCancel(ctx)
+	defer stopHup()
+	go node.ReloadOn(hupCtx, srv, hup, log)
 	if gw != nil {
 		srv.Registry().MustRegister(orderfeed.NewCollector(gw)) // FIX sessions at /metrics
 	}
