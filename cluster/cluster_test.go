@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -356,4 +357,84 @@ func hashDir(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// TestMembership: a node started with --join is added at run time by POST
+// /cluster/voters on the Active (refused 421 on a standby, naming the
+// Active), becomes a standby serving the journal, and is removed again by
+// DELETE /cluster/voters/{id}.
+func TestMembership(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	l, err := New(Options{Bin: bin, Dir: dir, Nodes: 4, Joining: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	if err := l.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	active, err := l.WaitActive(ctx, 2) // n4 waits to be added: not a standby yet
+	if err != nil {
+		t.Fatal(err)
+	}
+	n4 := l.Nodes[3]
+	body := fmt.Sprintf(`{"id":%q,"raft":%q,"feed":%q}`, n4.ID, n4.Raft, n4.Feed)
+	post := func(i int) (int, string) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+l.Nodes[i].Feed+"/cluster/voters", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	standby := (active + 1) % 3
+	if code, msg := post(standby); code != http.StatusMisdirectedRequest || !strings.Contains(msg, "the active node is "+l.Nodes[active].ID) {
+		t.Errorf("POST on a standby: %d %q, want 421 naming the active node", code, msg)
+	}
+	if code, msg := post(active); code != http.StatusOK {
+		t.Fatalf("POST on the active node: %d %q", code, msg)
+	}
+	if _, err := l.WaitActive(ctx, 3); err != nil {
+		t.Fatalf("n4 added: %v", err)
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, "http://"+l.Nodes[active].Feed+"/cluster/voters/"+n4.ID, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("DELETE: %s", resp.Status)
+	}
+	var st struct {
+		Configuration []struct{ ID string } `json:"configuration"`
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+l.Nodes[active].Feed+"/cluster", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Configuration) == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("configuration after DELETE: %+v", st.Configuration)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

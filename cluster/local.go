@@ -39,6 +39,9 @@ type Options struct {
 	FIXClient string
 	// Args are more `tickwire server` flags for every node (replay, speed...).
 	Args []string
+	// Joining is how many of the last nodes are not initial members: they
+	// start with --join and wait to be added (POST /cluster/voters).
+	Joining int
 	// Output, when not nil, receives each node's stdout and stderr, each line
 	// prefixed with the node's id. Default: discarded (the logs are in
 	// Dir/ID.log).
@@ -162,10 +165,10 @@ func freePorts(n int) ([]string, error) {
 	return out, nil
 }
 
-// Peers is the --peers value of every node.
+// Peers is the --peers value of every initial node.
 func (l *Local) Peers() string {
 	var ps []string
-	for _, n := range l.Nodes {
+	for _, n := range l.Nodes[:len(l.Nodes)-l.opts.Joining] {
 		ps = append(ps, n.ID+"="+n.Raft+"="+n.Feed)
 	}
 	return strings.Join(ps, ",")
@@ -194,8 +197,13 @@ func (l *Local) FIXAddrs() []string {
 func (l *Local) Args(i int) []string {
 	n := l.Nodes[i]
 	args := []string{"server", "--cluster", "--node-id", n.ID, "--cluster-id", l.opts.ClusterID,
-		"--raft-addr", n.Raft, "--listen", n.Feed, "--data", n.Data, "--peers", l.Peers(),
+		"--raft-addr", n.Raft, "--listen", n.Feed, "--data", n.Data,
 		"--insecure-open", "--log", n.Log, "--log-level", "info"}
+	if i >= len(l.Nodes)-l.opts.Joining {
+		args = append(args, "--join")
+	} else {
+		args = append(args, "--peers", l.Peers())
+	}
 	if n.FIX != "" {
 		args = append(args, "--fix-config", filepath.Join(l.opts.Dir, n.ID+"-fix.cfg"), "--fix-data", filepath.Join(n.Data, "fix"))
 	}
