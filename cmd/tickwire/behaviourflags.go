@@ -1,25 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"tickwire/behaviour"
 	"tickwire/feedserver"
-	"tickwire/internal/flagfile"
 	"tickwire/node"
 )
-
-// topicsKey is the server's config file key holding its topic rules.
-const topicsKey = "topics"
 
 // serverConfigFile is the --config flag of `tickwire server`: flag values,
 // and the topic rules under "topics:" (feedserver.TopicRuleSpec), which the
@@ -41,7 +32,7 @@ func (s *serverConfigFile) Set(v string) error {
 }
 
 // ConfigKeys implements flagfile.Keyer.
-func (s *serverConfigFile) ConfigKeys() []string { return []string{topicsKey} }
+func (s *serverConfigFile) ConfigKeys() []string { return []string{node.TopicsKey} }
 
 // behaviourFlags: the topic rules of the config file and the bounds of the
 // WebAssembly behaviours they name (docs/behaviours.md).
@@ -60,68 +51,23 @@ func (b *behaviourFlags) register(fs *flag.FlagSet) {
 }
 
 // rules reads the config file's topic rules and loads the behaviours they
-// name. Without rules it returns nil rules (the server's defaults).
+// name (node.ConfigTopicRules). Without rules it returns nil rules (the
+// server's defaults).
 func (b *behaviourFlags) rules(ctx context.Context) ([]feedserver.TopicRule, *node.Behaviours, error) {
 	if b.budget <= 0 || b.memMiB <= 0 || b.memMiB > 4096 {
 		return nil, nil, usageError{fmt.Errorf("--behaviour-budget must be > 0 and --behaviour-memory 1..4096 MiB")}
 	}
-	path := string(b.config)
-	if path == "" {
+	if b.config == "" {
 		return nil, nil, nil
 	}
-	raw, err := os.ReadFile(path)
+	raw, err := os.ReadFile(string(b.config))
 	if err != nil {
 		return nil, nil, usageError{fmt.Errorf("--config: %w", err)}
 	}
-	keys, err := flagfile.ReadKeys(raw, []string{topicsKey})
+	rules, behaviours, err := node.ConfigTopicRules(ctx, raw, string(b.config),
+		behaviour.Config{CallBudget: b.budget, MemoryLimitPages: uint32(b.memMiB) * 16, CacheDir: b.cache})
 	if err != nil {
-		return nil, nil, usageError{fmt.Errorf("config %s: %w", path, err)}
-	}
-	node_, ok := keys[topicsKey]
-	if !ok {
-		return nil, nil, nil
-	}
-	// Decoded again with KnownFields, so a misspelt key is an error.
-	text, err := yaml.Marshal(&node_)
-	if err != nil {
-		return nil, nil, usageError{fmt.Errorf("config %s: %s: %w", path, topicsKey, err)}
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(text))
-	dec.KnownFields(true)
-	var specs []feedserver.TopicRuleSpec
-	if err := dec.Decode(&specs); err != nil {
-		return nil, nil, usageError{fmt.Errorf("config %s:%d: %s: %w", path, node_.Line, topicsKey, err)}
-	}
-	rules, behaviours, err := node.TopicRules(ctx, specs, b.bounds())
-	if err != nil {
-		return nil, nil, usageError{fmt.Errorf("config %s: %w", path, err)}
+		return nil, nil, usageError{err}
 	}
 	return rules, behaviours, nil
-}
-
-// bounds is the behaviour runtime's configuration of the flags.
-func (b *behaviourFlags) bounds() behaviour.Config {
-	return behaviour.Config{CallBudget: b.budget, MemoryLimitPages: uint32(b.memMiB) * 16, CacheDir: b.cache}
-}
-
-// demoBehaviours returns the demo's topic rules: each of symbols merged by
-// the mid behaviour (quotes that would cross the book are dropped; mid and
-// spread derived), from dir/mid.wasm, which `make demo` builds. Without the
-// file the demo runs on the default rules and says why.
-func demoBehaviours(ctx context.Context, dir string, symbols []string, log *slog.Logger) ([]feedserver.TopicRule, *node.Behaviours, error) {
-	file := filepath.Join(dir, "mid.wasm")
-	if _, err := os.Stat(file); err != nil {
-		log.Warn("demo: no behaviour module, quotes without mid and spread (make behaviours builds it)", "file", file)
-		return nil, nil, nil
-	}
-	var specs []feedserver.TopicRuleSpec
-	for _, s := range symbols {
-		specs = append(specs, feedserver.TopicRuleSpec{Pattern: s, Merge: map[string]string{"*": "wasm(" + file + ", mid)"}})
-	}
-	cfg := behaviour.Config{CallBudget: 10 * time.Millisecond}
-	if dir, err := os.UserCacheDir(); err == nil {
-		cfg.CacheDir = filepath.Join(dir, "tickwire", "behaviours")
-	}
-	log.Info("demo: quotes merge through a behaviour (mid and spread derived, crossed books dropped)", "module", file, "symbols", symbols)
-	return node.TopicRules(ctx, specs, cfg)
 }

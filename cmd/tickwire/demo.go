@@ -77,7 +77,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	ln = dt.Server.Listener(ln)
 	url := dt.Server.WSScheme() + "://" + ln.Addr().String() + "/ws"
-	rules, behs, err := demoBehaviours(ctx, d.behaviours, tf.list(), log)
+	rules, behs, err := node.DemoTopicRules(ctx, d.behaviours, tf.list(), log)
 	if err != nil {
 		_ = ln.Close()
 		return err
