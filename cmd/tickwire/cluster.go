@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"tickwire/cluster"
@@ -60,26 +59,14 @@ func runClusterDemo(ctx context.Context, args []string, stdout, stderr io.Writer
 	if d.Bin, err = os.Executable(); err != nil {
 		return err
 	}
-	if d.Dir, err = cluster.TempDir("tickwire-cluster-demo"); err != nil {
-		return err
-	}
 	d.Logger = log.With("component", "cluster")
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	fmt.Fprintf(stdout, "starting 3 nodes (data and logs in %s)...\n", d.Dir)
-	l, err := d.Start(ctx)
-	if err != nil {
-		return err
-	}
-	defer l.Close()
 	if !tf.given("accounts") {
 		tf.accounts = cluster.DemoAccount
 	}
 	title := fmt.Sprintf("tickwire cluster demo · 3 nodes, the active one killed every %v", d.KillEvery)
-	err = runDashboard(ctx, d.URLs(ctx, l), tf, title, log.With("component", "trader"))
-	cancel()
-	fmt.Fprintf(stdout, "nodes' data and logs: %s\n", d.Dir)
-	return err
+	return d.Run(ctx, stdout, func(ctx context.Context, urls []string) error {
+		return runDashboard(ctx, urls, tf, title, log.With("component", "trader"))
+	})
 }
 
 func runClusterSoak(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
@@ -112,27 +99,8 @@ func runClusterSoak(ctx context.Context, name string, args []string, stdout, std
 	if o.Bin, err = os.Executable(); err != nil {
 		return err
 	}
-	if o.Dir, err = cluster.TempDir("tickwire-cluster-" + name); err != nil {
-		return err
-	}
 	if name == "bench" {
-		bo.Bin, bo.Dir, bo.Logger = o.Bin, o.Dir, log
-		b, err := cluster.Bench(ctx, bo)
-		if err != nil {
-			return fmt.Errorf("bench: %w (data and logs: %s)", err, o.Dir)
-		}
-		b.Write(stdout)
+		return cluster.RunSoak(ctx, o, &bo, *keep)
 	}
-	res, err := cluster.Soak(ctx, o)
-	res.Write(stdout)
-	if err != nil {
-		fmt.Fprintf(stdout, "FAILED: %v\nnodes' data and logs: %s\n", err, o.Dir)
-		return err
-	}
-	fmt.Fprintf(stdout, "every trader got every order event exactly once, in order; the FIX counterparty's view equals the book\n")
-	if *keep {
-		fmt.Fprintf(stdout, "nodes' data and logs: %s\n", o.Dir)
-		return nil
-	}
-	return os.RemoveAll(filepath.Clean(o.Dir))
+	return cluster.RunSoak(ctx, o, nil, *keep)
 }
