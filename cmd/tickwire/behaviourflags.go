@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 	"time"
 
 	"tickwire/behaviour"
@@ -12,32 +11,10 @@ import (
 	"tickwire/node"
 )
 
-// serverConfigFile is the --config flag of `tickwire server`: flag values,
-// and the topic rules under "topics:" (feedserver.TopicRuleSpec), which the
-// flag layer leaves to behaviourFlags.rules.
-type serverConfigFile string
-
-// String implements flag.Value.
-func (s *serverConfigFile) String() string {
-	if s == nil {
-		return ""
-	}
-	return string(*s)
-}
-
-// Set implements flag.Value.
-func (s *serverConfigFile) Set(v string) error {
-	*s = serverConfigFile(v)
-	return nil
-}
-
-// ConfigKeys implements flagfile.Keyer.
-func (s *serverConfigFile) ConfigKeys() []string { return []string{node.TopicsKey} }
-
 // behaviourFlags: the topic rules of the config file and the bounds of the
 // WebAssembly behaviours they name (docs/behaviours.md).
 type behaviourFlags struct {
-	config serverConfigFile
+	config node.ConfigFile
 	budget time.Duration
 	memMiB int
 	cache  string
@@ -51,20 +28,13 @@ func (b *behaviourFlags) register(fs *flag.FlagSet) {
 }
 
 // rules reads the config file's topic rules and loads the behaviours they
-// name (node.ConfigTopicRules). Without rules it returns nil rules (the
+// name (node.ConfigFile.TopicRules). Without rules it returns nil rules (the
 // server's defaults).
 func (b *behaviourFlags) rules(ctx context.Context) ([]feedserver.TopicRule, *node.Behaviours, error) {
 	if b.budget <= 0 || b.memMiB <= 0 || b.memMiB > 4096 {
 		return nil, nil, usageError{fmt.Errorf("--behaviour-budget must be > 0 and --behaviour-memory 1..4096 MiB")}
 	}
-	if b.config == "" {
-		return nil, nil, nil
-	}
-	raw, err := os.ReadFile(string(b.config))
-	if err != nil {
-		return nil, nil, usageError{fmt.Errorf("--config: %w", err)}
-	}
-	rules, behaviours, err := node.ConfigTopicRules(ctx, raw, string(b.config),
+	rules, behaviours, err := b.config.TopicRules(ctx,
 		behaviour.Config{CallBudget: b.budget, MemoryLimitPages: uint32(b.memMiB) * 16, CacheDir: b.cache})
 	if err != nil {
 		return nil, nil, usageError{err}
