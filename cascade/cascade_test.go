@@ -84,7 +84,7 @@ func watchRate(t *testing.T, url string, minIntervalMs int, topics ...string) *w
 	t.Helper()
 	cl := client.New(client.Options{URLs: []string{url}, Topics: topics, Logger: quiet(), TelemetryEvery: -1,
 		MinInterval: time.Duration(minIntervalMs) * time.Millisecond,
-		MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
+		MinBackoff:  5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &watcher{latest: make(map[string]client.PriceEvent)}
 	var wg sync.WaitGroup
