@@ -195,8 +195,9 @@ func (h *Hub) publishAs(pub publisher, name string, q *protocol.Quote, t int64, 
 		return fmt.Errorf("publish value to %s topic %q: %w", tp.rule.Kind, name, ErrWrongKind)
 	}
 	var in protocol.Quote // a replica's input, for clients merging under the topic's Ops
+	var reset bool        // no input reaches the replica's value: clients get its snapshot
 	if replica {
-		in = replicaInput(tp, q)
+		in, reset = replicaInput(tp, q)
 		if f, bad := nonFinite(&in); bad {
 			s.mu.Unlock()
 			return fmt.Errorf("publish to %q: %s's difference would be %v: %w", name, f, in.V[f], ErrNonFinite)
@@ -223,7 +224,7 @@ func (h *Hub) publishAs(pub publisher, name string, q *protocol.Quote, t int64, 
 	var fails []behaviourFailure
 	var n int
 	if replica {
-		n = h.publishReplicaLocked(s, tp, q, &in, t, h.clock(), flags)
+		n = h.publishReplicaLocked(s, tp, q, &in, reset, t, h.clock(), flags)
 	} else {
 		n = h.publishLocked(s, tp, q, t, h.clock(), flags, &fails)
 	}
@@ -250,18 +251,20 @@ func (h *Hub) publishLocked(s *shard, tp *topic, q *protocol.Quote, t, stored in
 		flags |= behaveLocked(tp, &prev, q, fails)
 		ops = 0
 	}
-	return h.offerLocked(s, tp, &prev, q, ops, t, stored, flags)
+	return h.offerLocked(s, tp, &prev, q, ops, false, t, stored, flags)
 }
 
 // replicaInput returns what a client of tp merges, under the version's
 // ops, to go from the value tp holds to merged value q (PublishMerged): on
 // a merge topic without behaviours a summed field's difference, the other
 // fields as they are; on any other topic (replace semantics) q itself.
-// Caller holds the shard lock.
-func replicaInput(tp *topic, q *protocol.Quote) protocol.Quote {
-	in := *q
+// reset reports that no input reaches q (a high below the one held: the
+// values of another active node): clients must get q's snapshot. Caller
+// holds the shard lock.
+func replicaInput(tp *topic, q *protocol.Quote) (in protocol.Quote, reset bool) {
+	in = *q
 	if tp.rule.Kind != ConflatedMerge || tp.behaviours != nil {
-		return in
+		return in, false
 	}
 	for m := q.Set & tp.value.Set; m != 0; m &= m - 1 {
 		f := protocol.Field(bits.TrailingZeros16(uint16(m)))
@@ -269,31 +272,41 @@ func replicaInput(tp *topic, q *protocol.Quote) protocol.Quote {
 			in.V[f] = q.V[f] - tp.value.V[f]
 		}
 	}
-	return in
+	merged, want := tp.value, tp.value
+	tp.rule.Ops.Merge(&merged, &in)
+	want.Apply(q)
+	return in, merged != want
 }
 
 // publishReplicaLocked makes a new version of tp whose value takes the
 // fields of merged value q, with in its input for clients merging under
-// the topic's Ops (replicaInput), and offers it. No Ops or behaviour runs.
-// Caller holds s.mu. It returns the number of subscribers offered.
-func (h *Hub) publishReplicaLocked(s *shard, tp *topic, q, in *protocol.Quote, t, stored int64, flags protocol.Flags) int {
+// the topic's Ops (replicaInput), and offers it; reset: no input reaches
+// q, so every client gets its snapshot. No Ops or behaviour runs. Caller
+// holds s.mu. It returns the number of subscribers offered.
+func (h *Hub) publishReplicaLocked(s *shard, tp *topic, q, in *protocol.Quote, reset bool, t, stored int64, flags protocol.Flags) int {
 	prev := tp.value
 	tp.value.Apply(q)
 	ops := tp.rule.Ops
 	if tp.behaviours != nil {
 		ops = 0 // travels merged, as the topic's own publishes do
 	}
-	return h.offerLocked(s, tp, &prev, in, ops, t, stored, flags)
+	return h.offerLocked(s, tp, &prev, in, ops, reset, t, stored, flags)
 }
 
 // offerLocked publishes tp.value, just changed from prev by input in, as
-// a new version and offers it to the pushed subscribers. Caller holds s.mu.
-func (h *Hub) offerLocked(s *shard, tp *topic, prev, in *protocol.Quote, ops protocol.Ops, t, stored int64, flags protocol.Flags) int {
+// a new version and offers it to the pushed subscribers; reset: in does
+// not reach it, every client gets its snapshot. Caller holds s.mu.
+func (h *Hub) offerLocked(s *shard, tp *topic, prev, in *protocol.Quote, ops protocol.Ops, reset bool, t, stored int64, flags protocol.Flags) int {
 	var seq uint64 = 1
 	if tp.cur != nil {
 		seq = tp.cur.seq + 1
+		if reset {
+			// A seq skipped: no client holds the one before this version,
+			// so none is sent its delta (writer.collect, queue.pull).
+			seq++
+		}
 	}
-	v := &version{topic: tp.name, seq: seq, time: t, stored: stored, flags: flags, ops: ops, value: tp.value, input: *in}
+	v := &version{topic: tp.name, seq: seq, time: t, stored: stored, flags: flags, ops: ops, value: tp.value, input: *in, reset: reset}
 	p := protocol.Price{Type: protocol.TypeUpdate, Topic: tp.name, Seq: seq, Time: t, Stored: stored, Flags: flags}
 	if tp.rule.Kind == ConflatedMerge && tp.behaviours == nil {
 		p.Quote = *in // the client merges the input as the server did

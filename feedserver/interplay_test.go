@@ -242,3 +242,54 @@ func TestPublishMerged(t *testing.T) {
 		t.Fatal("a merged value whose difference is infinite was accepted")
 	}
 }
+
+// TestPublishMergedReset: a merged value no input can reach under the
+// topic's ops (another active node's, whose high is below the one held
+// here, whose volume restarted) still reaches every client exactly: as a
+// snapshot, never as an input a client would merge into the old value, and
+// a value pending before it is not folded across it.
+func TestPublishMergedReset(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes seconds")
+	}
+	srv, url := startServer(t, Config{Logger: quiet(), Topics: interplayRules(&goVWAP{}), StaleAfter: time.Hour, IdleTimeout: time.Minute})
+	h := srv.Hub()
+	pushed := newClientView(t, url, 0, "P.plain")
+	pulled := newClientView(t, url, 20, "P.plain")
+	waitFor(t, 5*time.Second, "subscriptions", func() bool {
+		n := 0
+		for _, c := range srv.Conns() {
+			n += c.Subscriptions
+		}
+		return n == 2
+	})
+	views := map[string]*clientView{"pushed": pushed, "pulled": pulled}
+	var q protocol.Quote
+	pub := func(last, volume, high, low float64) {
+		t.Helper()
+		q.Put(protocol.Last, last)
+		q.Put(protocol.Volume, volume)
+		q.Put(protocol.High, high)
+		q.Put(protocol.Low, low)
+		if err := h.PublishMerged("P.plain", &q, time.Now().UnixNano(), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub(120, 100, 130, 90)
+	for name, v := range views {
+		v.await(t, name+" client: the first value", "P.plain", func(p *protocol.Price) bool { return p.Quote == q })
+	}
+	for round := range 20 {
+		// The next active node's values: lower high, higher low, volume
+		// from scratch; then it trades on, a value pending behind the
+		// reset for a slow client.
+		base := float64(round)
+		pub(110+base, 5, 111+base, 109-base)
+		pub(112+base, 7, 113+base, 108-base)
+		want := q
+		for name, v := range views {
+			v.await(t, name+" client: the new active node's value", "P.plain", func(p *protocol.Price) bool { return p.Quote == want })
+		}
+		pub(120, 100, 130, 90) // and back
+	}
+}
