@@ -63,7 +63,7 @@ func TestCascadeBehaviourTopic(t *testing.T) {
 	cfg, key := activeConfig(t)
 	activeB := &countingVWAP{}
 	cfg.Topics = behaviourRules(activeB)
-	active, activeURL, _ := serve(t, cfg)
+	active, activeURL, stopActive := serve(t, cfg)
 	edgeB := &countingVWAP{}
 	edge, edgeURL, _ := serve(t, feedserver.Config{StaleAfter: time.Hour, Topics: behaviourRules(edgeB)})
 
@@ -116,5 +116,12 @@ func TestCascadeBehaviourTopic(t *testing.T) {
 	}
 	if n := edgeB.calls.Load(); n != 0 {
 		t.Errorf("the edge ran its behaviour %d times on values the active node merged", n)
+	}
+
+	// The active node goes: both clients see the edge's stale mark
+	// (Hub.MarkStale), the rate-limited one on its tick.
+	stopActive()
+	for name, w := range map[string]*watcher{"pushed": pushed, "pulled": pulled} {
+		w.waitPrice(t, name+" client: stale", "X.trades", func(p client.PriceEvent) bool { return p.Stale() })
 	}
 }

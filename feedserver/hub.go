@@ -220,7 +220,7 @@ func (h *Hub) publishAs(pub publisher, name string, q *protocol.Quote, t int64, 
 		return err
 	}
 	tp.lastPub = time.Now()
-	tp.stale = false
+	tp.stale = replica && flags&protocol.FlagStale != 0 // another node's stale mark is one here
 	var fails []behaviourFailure
 	var n int
 	if replica {
