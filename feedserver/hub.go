@@ -163,8 +163,7 @@ func (h *Hub) Publish(name string, q *protocol.Quote, t int64, flags protocol.Fl
 
 // PublishMerged publishes to conflated topic name a value another node
 // has already merged (the price cascade of a standby edge, package
-// cascade): the fields set in q are that node's merged value and replace
-// the topic's own. Neither the rule's built-in Ops nor its behaviours run
+// cascade): q is that node's whole merged value and replaces the topic's. Neither the rule's built-in Ops nor its behaviours run
 // on it again (a VWAP of a VWAP, a volume summed twice), and flags are the
 // other node's (its FlagBehaviourOff included). Clients get it as any
 // value of the topic: on a merge topic without behaviours, as the input
@@ -258,11 +257,14 @@ func (h *Hub) publishLocked(s *shard, tp *topic, q *protocol.Quote, t, stored in
 // ops, to go from the value tp holds to merged value q (PublishMerged): on
 // a merge topic without behaviours a summed field's difference, the other
 // fields as they are; on any other topic (replace semantics) q itself.
-// reset reports that no input reaches q (a high below the one held: the
-// values of another active node): clients must get q's snapshot. Caller
-// holds the shard lock.
+// reset reports that no input reaches q (a high below the one held, a
+// field q lacks: the values of another active node): clients must get q's
+// snapshot. Caller holds the shard lock.
 func replicaInput(tp *topic, q *protocol.Quote) (in protocol.Quote, reset bool) {
 	in = *q
+	if tp.value.Set&^q.Set != 0 {
+		return in, true // no update unsets a field
+	}
 	if tp.rule.Kind != ConflatedMerge || tp.behaviours != nil {
 		return in, false
 	}
@@ -272,20 +274,19 @@ func replicaInput(tp *topic, q *protocol.Quote) (in protocol.Quote, reset bool) 
 			in.V[f] = q.V[f] - tp.value.V[f]
 		}
 	}
-	merged, want := tp.value, tp.value
+	merged := tp.value
 	tp.rule.Ops.Merge(&merged, &in)
-	want.Apply(q)
-	return in, merged != want
+	return in, merged != *q
 }
 
-// publishReplicaLocked makes a new version of tp whose value takes the
-// fields of merged value q, with in its input for clients merging under
+// publishReplicaLocked makes a new version of tp whose value is merged
+// value q, with in its input for clients merging under
 // the topic's Ops (replicaInput), and offers it; reset: no input reaches
 // q, so every client gets its snapshot. No Ops or behaviour runs. Caller
 // holds s.mu. It returns the number of subscribers offered.
 func (h *Hub) publishReplicaLocked(s *shard, tp *topic, q, in *protocol.Quote, reset bool, t, stored int64, flags protocol.Flags) int {
 	prev := tp.value
-	tp.value.Apply(q)
+	tp.value = *q
 	ops := tp.rule.Ops
 	if tp.behaviours != nil {
 		ops = 0 // travels merged, as the topic's own publishes do

@@ -254,14 +254,14 @@ func TestPublishMergedReset(t *testing.T) {
 	}
 	srv, url := startServer(t, Config{Logger: quiet(), Topics: interplayRules(&goVWAP{}), StaleAfter: time.Hour, IdleTimeout: time.Minute})
 	h := srv.Hub()
-	pushed := newClientView(t, url, 0, "P.plain")
-	pulled := newClientView(t, url, 20, "P.plain")
+	pushed := newClientView(t, url, 0, "P.plain", "B.trades")
+	pulled := newClientView(t, url, 20, "P.plain", "B.trades")
 	waitFor(t, 5*time.Second, "subscriptions", func() bool {
 		n := 0
 		for _, c := range srv.Conns() {
 			n += c.Subscriptions
 		}
-		return n == 2
+		return n == 4
 	})
 	views := map[string]*clientView{"pushed": pushed, "pulled": pulled}
 	var q protocol.Quote
@@ -291,5 +291,23 @@ func TestPublishMergedReset(t *testing.T) {
 			v.await(t, name+" client: the new active node's value", "P.plain", func(p *protocol.Price) bool { return p.Quote == want })
 		}
 		pub(120, 100, 130, 90) // and back
+	}
+
+	// A field the other node's value lacks (a behaviour topic's VWAP, the
+	// new active node's behaviour off) is gone here too: no update unsets
+	// a field, so clients get the snapshot.
+	withVWAP := *trade(100, 1)
+	withVWAP.Put(protocol.VWAP, 100)
+	without := *trade(101, 2)
+	for i, v := range []protocol.Quote{withVWAP, without, withVWAP, without} {
+		if err := h.PublishMerged("B.trades", &v, int64(i+1), 0); err != nil {
+			t.Fatal(err)
+		}
+		for name, cv := range views {
+			cv.await(t, name+" client: B.trades", "B.trades", func(p *protocol.Price) bool { return p.Quote == v })
+		}
+	}
+	if p, _ := h.Latest("B.trades"); p.Quote != without {
+		t.Fatalf("B.trades holds %+v, want %+v", p.Quote, without)
 	}
 }
