@@ -163,12 +163,13 @@ func (h *Hub) Publish(name string, q *protocol.Quote, t int64, flags protocol.Fl
 
 // PublishMerged publishes to conflated topic name a value another node
 // has already merged (the price cascade of a standby edge, package
-// cascade): q is that node's whole merged value and replaces the topic's. Neither the rule's built-in Ops nor its behaviours run
-// on it again (a VWAP of a VWAP, a volume summed twice), and flags are the
-// other node's (its FlagBehaviourOff included). Clients get it as any
+// cascade): q is that node's whole merged value and replaces the topic's.
+// Neither the rule's built-in Ops nor its behaviours run on it again (a
+// VWAP of a VWAP, a volume summed twice), and flags are the other node's
+// (its FlagBehaviourOff, its stale mark included). Clients get it as any
 // value of the topic: on a merge topic without behaviours, as the input
-// that merges the value they hold into q (a sum's difference). Like
-// Publish it clears the stale mark, and no topic limit applies.
+// that merges the value they hold into q (a sum's difference), or as a
+// snapshot where no input does. No topic limit applies.
 func (h *Hub) PublishMerged(name string, q *protocol.Quote, t int64, flags protocol.Flags) error {
 	return h.publishAs(publisher{}, name, q, t, flags, true)
 }
@@ -280,8 +281,8 @@ func replicaInput(tp *topic, q *protocol.Quote) (in protocol.Quote, reset bool) 
 }
 
 // publishReplicaLocked makes a new version of tp whose value is merged
-// value q, with in its input for clients merging under
-// the topic's Ops (replicaInput), and offers it; reset: no input reaches
+// value q, with in its input for clients merging under the topic's Ops
+// (replicaInput), and offers it; reset: no input reaches
 // q, so every client gets its snapshot. No Ops or behaviour runs. Caller
 // holds s.mu. It returns the number of subscribers offered.
 func (h *Hub) publishReplicaLocked(s *shard, tp *topic, q, in *protocol.Quote, reset bool, t, stored int64, flags protocol.Flags) int {
