@@ -264,24 +264,12 @@ func (c *Cascade) linkDown(upstream string) {
 
 // republish publishes a value of the active node into the local hub, with
 // its time and flags (FlagGap is the active node's word to this client, not
-// a property of the value). A merge topic (summed fields) takes the
-// difference from the value the edge holds, so the edge's value equals the
-// active node's, whether the event was a delta or a snapshot.
+// a property of the value). The event's quote is the active node's merged
+// value (the client rebuilds it from deltas and snapshots), so it goes in
+// as one (Hub.PublishMerged): the edge's own merge ops and behaviours do
+// not run on it again, and the edge's value equals the active node's.
 func (c *Cascade) republish(ev *client.PriceEvent) {
-	h := c.cfg.Hub
-	q := ev.Quote
-	if h.Kind(ev.Topic) == feedserver.ConflatedMerge {
-		if cur, ok := h.Latest(ev.Topic); ok {
-			for f := protocol.Field(0); f < protocol.NumFields; f++ {
-				nv, ok1 := q.Get(f)
-				ov, ok2 := cur.Quote.Get(f)
-				if ok1 && ok2 && cur.Ops.Op(f) == protocol.OpSum {
-					q.V[f] = nv - ov
-				}
-			}
-		}
-	}
-	if err := h.Publish(ev.Topic, &q, ev.Time.UnixNano(), ev.Flags&^protocol.FlagGap); err != nil {
+	if err := c.cfg.Hub.PublishMerged(ev.Topic, &ev.Quote, ev.Time.UnixNano(), ev.Flags&^protocol.FlagGap); err != nil {
 		c.log.Debug("cascaded value refused", "topic", ev.Topic, "err", err)
 		return
 	}

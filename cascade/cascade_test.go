@@ -75,8 +75,16 @@ type watcher struct {
 
 func watch(t *testing.T, url string, topics ...string) *watcher {
 	t.Helper()
+	return watchRate(t, url, 0, topics...)
+}
+
+// watchRate is watch by a client asking for at most one update per topic
+// every minIntervalMs (a rate-limited client: pulled on the wheel's tick).
+func watchRate(t *testing.T, url string, minIntervalMs int, topics ...string) *watcher {
+	t.Helper()
 	cl := client.New(client.Options{URLs: []string{url}, Topics: topics, Logger: quiet(), TelemetryEvery: -1,
-		MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
+		MinInterval: time.Duration(minIntervalMs) * time.Millisecond,
+		MinBackoff:  5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &watcher{latest: make(map[string]client.PriceEvent)}
 	var wg sync.WaitGroup

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"math/bits"
 	"slices"
 	"sort"
 	"sync"
@@ -160,10 +161,29 @@ func (h *Hub) Publish(name string, q *protocol.Quote, t int64, flags protocol.Fl
 	return h.publish(publisher{}, name, q, t, flags)
 }
 
+// PublishMerged publishes to conflated topic name a value another node
+// has already merged (the price cascade of a standby edge, package
+// cascade): q is that node's whole merged value and replaces the topic's.
+// Neither the rule's built-in Ops nor its behaviours run on it again (a
+// VWAP of a VWAP, a volume summed twice), and flags are the other node's
+// (its FlagBehaviourOff, its stale mark included). Clients get it as any
+// value of the topic: on a merge topic without behaviours, as the input
+// that merges the value they hold into q (a sum's difference), or as a
+// snapshot where no input does. No topic limit applies.
+func (h *Hub) PublishMerged(name string, q *protocol.Quote, t int64, flags protocol.Flags) error {
+	return h.publishAs(publisher{}, name, q, t, flags, true)
+}
+
 // publish is Publish by pub, whose new topics count against the limits.
-// Every value enters the hub here: one with a NaN or an infinity is refused
-// (ErrNonFinite), as is one that would make a merge topic's sum infinite.
 func (h *Hub) publish(pub publisher, name string, q *protocol.Quote, t int64, flags protocol.Flags) error {
+	return h.publishAs(pub, name, q, t, flags, false)
+}
+
+// publishAs is publish, of an already merged value if replica
+// (PublishMerged). Every value enters the hub here: one with a NaN or an
+// infinity is refused (ErrNonFinite), as is one that would make a merge
+// topic's sum infinite.
+func (h *Hub) publishAs(pub publisher, name string, q *protocol.Quote, t int64, flags protocol.Flags, replica bool) error {
 	if f, bad := nonFinite(q); bad {
 		return fmt.Errorf("publish to %q: %s %v: %w", name, f, q.V[f], ErrNonFinite)
 	}
@@ -174,7 +194,15 @@ func (h *Hub) publish(pub publisher, name string, q *protocol.Quote, t int64, fl
 		s.mu.Unlock()
 		return fmt.Errorf("publish value to %s topic %q: %w", tp.rule.Kind, name, ErrWrongKind)
 	}
-	if tp.rule.Kind == ConflatedMerge {
+	var in protocol.Quote // a replica's input, for clients merging under the topic's Ops
+	var reset bool        // no input reaches the replica's value: clients get its snapshot
+	if replica {
+		in, reset = replicaInput(tp, q)
+		if f, bad := nonFinite(&in); bad {
+			s.mu.Unlock()
+			return fmt.Errorf("publish to %q: %s's difference would be %v: %w", name, f, in.V[f], ErrNonFinite)
+		}
+	} else if tp.rule.Kind == ConflatedMerge {
 		merged := tp.value
 		tp.rule.Ops.Merge(&merged, q)
 		if f, bad := nonFinite(&merged); bad {
@@ -192,9 +220,14 @@ func (h *Hub) publish(pub publisher, name string, q *protocol.Quote, t int64, fl
 		return err
 	}
 	tp.lastPub = time.Now()
-	tp.stale = false
+	tp.stale = replica && flags&protocol.FlagStale != 0 // another node's stale mark is one here
 	var fails []behaviourFailure
-	n := h.publishLocked(s, tp, q, t, h.clock(), flags, &fails)
+	var n int
+	if replica {
+		n = h.publishReplicaLocked(s, tp, q, &in, reset, t, h.clock(), flags)
+	} else {
+		n = h.publishLocked(s, tp, q, t, h.clock(), flags, &fails)
+	}
 	s.mu.Unlock()
 	h.published.Add(1)
 	h.enqueued.Add(uint64(n))
@@ -218,16 +251,69 @@ func (h *Hub) publishLocked(s *shard, tp *topic, q *protocol.Quote, t, stored in
 		flags |= behaveLocked(tp, &prev, q, fails)
 		ops = 0
 	}
+	return h.offerLocked(s, tp, &prev, q, ops, false, t, stored, flags)
+}
+
+// replicaInput returns what a client of tp merges, under the version's
+// ops, to go from the value tp holds to merged value q (PublishMerged): on
+// a merge topic without behaviours a summed field's difference, the other
+// fields as they are; on any other topic (replace semantics) q itself.
+// reset reports that no input reaches q (a high below the one held, a
+// field q lacks: the values of another active node): clients must get q's
+// snapshot. Caller holds the shard lock.
+func replicaInput(tp *topic, q *protocol.Quote) (in protocol.Quote, reset bool) {
+	in = *q
+	if tp.value.Set&^q.Set != 0 {
+		return in, true // no update unsets a field
+	}
+	if tp.rule.Kind != ConflatedMerge || tp.behaviours != nil {
+		return in, false
+	}
+	for m := q.Set & tp.value.Set; m != 0; m &= m - 1 {
+		f := protocol.Field(bits.TrailingZeros16(uint16(m)))
+		if tp.rule.Ops.Op(f) == protocol.OpSum {
+			in.V[f] = q.V[f] - tp.value.V[f]
+		}
+	}
+	merged := tp.value
+	tp.rule.Ops.Merge(&merged, &in)
+	return in, merged != *q
+}
+
+// publishReplicaLocked makes a new version of tp whose value is merged
+// value q, with in its input for clients merging under the topic's Ops
+// (replicaInput), and offers it; reset: no input reaches
+// q, so every client gets its snapshot. No Ops or behaviour runs. Caller
+// holds s.mu. It returns the number of subscribers offered.
+func (h *Hub) publishReplicaLocked(s *shard, tp *topic, q, in *protocol.Quote, reset bool, t, stored int64, flags protocol.Flags) int {
+	prev := tp.value
+	tp.value = *q
+	ops := tp.rule.Ops
+	if tp.behaviours != nil {
+		ops = 0 // travels merged, as the topic's own publishes do
+	}
+	return h.offerLocked(s, tp, &prev, in, ops, reset, t, stored, flags)
+}
+
+// offerLocked publishes tp.value, just changed from prev by input in, as
+// a new version and offers it to the pushed subscribers; reset: in does
+// not reach it, every client gets its snapshot. Caller holds s.mu.
+func (h *Hub) offerLocked(s *shard, tp *topic, prev, in *protocol.Quote, ops protocol.Ops, reset bool, t, stored int64, flags protocol.Flags) int {
 	var seq uint64 = 1
 	if tp.cur != nil {
 		seq = tp.cur.seq + 1
+		if reset {
+			// A seq skipped: no client holds the one before this version,
+			// so none is sent its delta (writer.collect, queue.pull).
+			seq++
+		}
 	}
-	v := &version{topic: tp.name, seq: seq, time: t, stored: stored, flags: flags, ops: ops, value: tp.value, input: *q}
+	v := &version{topic: tp.name, seq: seq, time: t, stored: stored, flags: flags, ops: ops, value: tp.value, input: *in, reset: reset}
 	p := protocol.Price{Type: protocol.TypeUpdate, Topic: tp.name, Seq: seq, Time: t, Stored: stored, Flags: flags}
 	if tp.rule.Kind == ConflatedMerge && tp.behaviours == nil {
-		p.Quote = *q // the client merges the input as the server did
+		p.Quote = *in // the client merges the input as the server did
 	} else {
-		p.Quote = tp.value.Only(tp.value.Changed(&prev))
+		p.Quote = tp.value.Only(tp.value.Changed(prev))
 	}
 	var err error
 	if s.buf, err = s.enc.AppendPrice(s.buf[:0], &p); err != nil {

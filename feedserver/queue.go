@@ -85,7 +85,13 @@ func (q *queue) offer(sb *sub, v *version) {
 		q.conflated++
 		// A topic with behaviours is merged by the hub alone: its versions
 		// replace each other (behaviour.go).
-		if sb.topic.rule.Kind == ConflatedMerge && sb.topic.behaviours == nil && sb.sent != 0 {
+		switch {
+		case v.reset || (!sb.merged && sb.pending.seq != sb.sent+1):
+			// No input leads across a reset (Hub.PublishMerged): the
+			// writer sends the snapshot, as the seq skipped there makes
+			// it, until a value after it is written.
+			sb.merged = false
+		case sb.topic.rule.Kind == ConflatedMerge && sb.topic.behaviours == nil && sb.sent != 0:
 			if !sb.merged {
 				if sb.fold == nil {
 					sb.fold = new(protocol.Quote) // merge topics only

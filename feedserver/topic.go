@@ -220,8 +220,12 @@ type version struct {
 	ops    protocol.Ops
 	value  protocol.Quote // the full value at this version
 	input  protocol.Quote // what the source published (merge topics fold these)
-	delta  []byte         // Update frame from seq-1 to seq
-	full   atomic.Pointer[[]byte]
+	// reset: input does not lead from the version before to this one (a
+	// value another node merged, Hub.PublishMerged): clients get its
+	// snapshot, and no pending value is folded across it (queue.offer).
+	reset bool
+	delta []byte // Update frame from seq-1 to seq
+	full  atomic.Pointer[[]byte]
 }
 
 // snapshot returns the Snapshot frame of v, encoding it on first use. Racing
