@@ -130,8 +130,9 @@ func (c *Child) Stop() {
 // ServeChild is the child's side: it serves mode on listen, prints
 // "listening ADDR" on stdout, and runs until ctx is done. With tlsDir (the
 // feed only) it serves TLS with the development self-signed certificate
-// kept there, as `tickwire server --tls-self-signed` does.
-func ServeChild(ctx context.Context, mode, listen, tlsDir string, flush, heartbeat time.Duration, stdout io.Writer) error {
+// kept there, as `tickwire server --tls-self-signed` does. With beh (the
+// feed only) its merge topics run that behaviour (merge.go).
+func ServeChild(ctx context.Context, mode, listen, tlsDir string, flush, heartbeat time.Duration, beh Behaviour, stdout io.Writer) error {
 	RaiseFDLimit()
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
@@ -163,7 +164,20 @@ func ServeChild(ctx context.Context, mode, listen, tlsDir string, flush, heartbe
 	})
 	switch mode {
 	case ModeFeed:
-		rules := append([]feedserver.TopicRule{{Pattern: "bench.seq.*", Kind: feedserver.Sequenced, Window: benchKeep}}, feedserver.DefaultTopicRules()...)
+		rules := []feedserver.TopicRule{{Pattern: "bench.seq.*", Kind: feedserver.Sequenced, Window: benchKeep}}
+		log := slog.New(slog.DiscardHandler)
+		if beh.On() {
+			merge, bs, err := mergeRules(ctx, beh)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = bs.Close(context.Background()) }()
+			rules = append(rules, merge...) // then the defaults
+			// A behaviour disabled during a run says why.
+			log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+		} else {
+			rules = append(rules, feedserver.DefaultTopicRules()...)
+		}
 		// The bench topics keep benchKeep events, in the ring and the
 		// journal alike: a run measures the server in its steady state,
 		// recycling memory, not growing toward the default retention.
@@ -172,7 +186,7 @@ func ServeChild(ctx context.Context, mode, listen, tlsDir string, flush, heartbe
 		srv := feedserver.New(feedserver.Config{
 			Name: "bench", Topics: rules, MaxConnections: 1 << 20, MaxPreHello: -1, MaxPreHelloPerAddr: -1,
 			FlushInterval: flush, Heartbeat: heartbeat, MemoryRetention: benchKeep,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Logger: log,
 		})
 		mux.Handle("/", srv.Handler())
 		go func() { srv.Hub().Run(ctx) }()

@@ -28,6 +28,10 @@ type RampConfig struct {
 	// updates per second (Subscribe.MinIntervalMs), as a dashboard would;
 	// the server conflates to meet it. 0: as many as the server can send.
 	MaxRate int
+	// Merge (conflated style, `--behaviour`): publish trades to the
+	// built-in ("builtin") or WASM ("wasm") merge topic instead of quotes
+	// to a replace topic.
+	Merge string `json:",omitempty"`
 }
 
 // Check checks c (as `tickwire bench ramp` takes it) and fills in the
@@ -92,6 +96,9 @@ func Ramp(ctx context.Context, feed *Child, cfg RampConfig) (RampResult, error) 
 	if cfg.Style == "conflated" {
 		topic = "bench.ramp"
 	}
+	if cfg.Merge != "" {
+		topic = "bench." + cfg.Merge + ".ramp"
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var lat Hist
@@ -152,13 +159,17 @@ func Ramp(ctx context.Context, feed *Child, cfg RampConfig) (RampResult, error) 
 			}
 			now := time.Now().UnixNano()
 			var f protocol.Frame
-			if cfg.Style == "conflated" {
+			switch {
+			case cfg.Merge != "":
+				i++
+				f = &protocol.Price{Type: protocol.TypePublish, Topic: topic, Time: now, Quote: *benchTrade(uint64(i))}
+			case cfg.Style == "conflated":
 				i++
 				var q protocol.Quote
 				q.Put(protocol.Bid, i)
 				q.Put(protocol.Ask, i+1)
 				f = &protocol.Price{Type: protocol.TypePublish, Topic: topic, Time: now, Quote: q}
-			} else {
+			default:
 				f = &protocol.Event{Type: protocol.TypePublishEvent, Topic: topic, Time: now, Data: data}
 			}
 			if send(f) != nil {

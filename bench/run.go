@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -18,11 +19,16 @@ type Servers struct {
 	// TLS also measures a feed over TLS (the server's self-signed mode)
 	// after the plain one, with its ratio to it (PingPong and Fanout).
 	TLS bool
+	// Behaviour, when set, makes fanout and ramp (conflated) compare a
+	// merge topic of this WebAssembly behaviour with the same topic merged
+	// by built-in ops, in the same run (merge.go).
+	Behaviour Behaviour
 }
 
 // feed starts the feed server under test, with extra arguments.
 func (s Servers) feed(ctx context.Context, extra ...string) (*Child, error) {
-	args := append([]string{"--flush", s.Flush.String(), "--heartbeat", s.Heartbeat.String()}, extra...)
+	args := append([]string{"--flush", s.Flush.String(), "--heartbeat", s.Heartbeat.String()}, s.Behaviour.args()...)
+	args = append(args, extra...)
 	return StartChild(ctx, s.Exe, ModeFeed, args...)
 }
 
@@ -82,8 +88,16 @@ func RunPingPong(ctx context.Context, s Servers, sizes []int, iters int) (any, [
 
 // RunFanout is `tickwire bench fanout`: Fanout against the raw fan-out
 // baseline. The result is a FanoutResult, or with s.TLS a []FanoutResult
-// of the plain feed and the feed over TLS.
+// of the plain feed and the feed over TLS; with s.Behaviour, a
+// []FanoutMergeResult of a built-in and a WASM merge topic instead.
 func RunFanout(ctx context.Context, s Servers, clients, frame int, d time.Duration) (any, []Chart, error) {
+	if s.Behaviour.On() {
+		if s.TLS {
+			return nil, nil, fmt.Errorf("--behaviour and --tls: one comparison at a time")
+		}
+		res, err := fanoutMerge(ctx, s, clients, d)
+		return res, nil, err
+	}
 	feed, raw, err := s.pair(ctx, ModeRawFan)
 	if err != nil {
 		return nil, nil, err
@@ -116,8 +130,13 @@ func RunIdle(ctx context.Context, s Servers, clients int) (any, []Chart, error) 
 	return res, nil, err
 }
 
-// RunRamp is `tickwire bench ramp`: Ramp on a feed server.
+// RunRamp is `tickwire bench ramp`: Ramp on a feed server; with
+// s.Behaviour, a RampMergeResult of a built-in and a WASM merge topic.
 func RunRamp(ctx context.Context, s Servers, cfg RampConfig) (any, []Chart, error) {
+	if s.Behaviour.On() {
+		res, err := rampMerge(ctx, s, cfg)
+		return res, nil, err
+	}
 	RaiseFDLimit()
 	feed, err := s.feed(ctx)
 	if err != nil {

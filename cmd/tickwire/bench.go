@@ -39,6 +39,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if name == "pingpong" || name == "fanout" {
 		fs.BoolVar(&srv.TLS, "tls", false, "also measure a feed over TLS (self-signed), beside the plain one")
 	}
+	if name == "fanout" || name == "ramp" {
+		fs.Var(&srv.Behaviour, "behaviour", "compare a merge topic of this WebAssembly behaviour, `FILE[:FUNC]`, with the same topic merged by built-in ops, in the same run (ramp: --style conflated)")
+		fs.DurationVar(&srv.Behaviour.Budget, "behaviour-budget", 250*time.Millisecond, "the behaviour's time budget per call (the server's default, 10ms, is overrun by honest calls under fan-out load: docs/BENCHMARKS.md)")
+	}
 	var run func(context.Context) (any, []bench.Chart, error)
 	switch name {
 	case "pingpong":
@@ -116,8 +120,11 @@ func benchServe(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	flush := fs.Duration("flush", 0, "feed server FlushInterval")
 	heartbeat := fs.Duration("heartbeat", time.Second, "feed server ping interval")
 	tlsDir := fs.String("tls-self-signed", "", "feed: serve TLS with the development certificate in `DIR`")
+	var beh bench.Behaviour
+	fs.Var(&beh, "behaviour", "feed: merge the bench.wasm.* topics by this behaviour, `FILE[:FUNC]`")
+	fs.DurationVar(&beh.Budget, "behaviour-budget", 10*time.Millisecond, "feed: the behaviour's time budget per call")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
-	return bench.ServeChild(ctx, *mode, *listen, *tlsDir, *flush, *heartbeat, stdout)
+	return bench.ServeChild(ctx, *mode, *listen, *tlsDir, *flush, *heartbeat, beh, stdout)
 }
