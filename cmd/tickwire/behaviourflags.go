@@ -22,7 +22,7 @@ type behaviourFlags struct {
 
 func (b *behaviourFlags) register(fs *flag.FlagSet) {
 	fs.Var(&b.config, "config", "read flag values, and topic rules under \"topics:\", from `FILE` (YAML; configs/server.example.yaml)")
-	fs.DurationVar(&b.budget, "behaviour-budget", 10*time.Millisecond, "time one behaviour call may run before its module is stopped and the behaviour disabled for the topic (also the longest a runaway module can stall the process: docs/behaviours.md)")
+	fs.DurationVar(&b.budget, "behaviour-budget", 50*time.Millisecond, "time one behaviour call may run before its module is stopped and the behaviour disabled for the topic (also the longest a runaway module can stall the process: docs/behaviours.md)")
 	fs.IntVar(&b.memMiB, "behaviour-memory", 32, "memory cap of each behaviour module instance, in `MiB`")
 	fs.StringVar(&b.cache, "behaviour-cache", "", "keep compiled behaviour modules in `DIR`, so a restart or a reload of an unchanged module is fast (empty: compile every time)")
 }
