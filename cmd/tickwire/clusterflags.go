@@ -19,6 +19,7 @@ import (
 	"tickwire/node"
 	"tickwire/recovery"
 	"tickwire/sessions"
+	"tickwire/tickfeed"
 	"tickwire/ticks"
 	"tickwire/tlsconf"
 )
@@ -148,6 +149,17 @@ func serveClusterNode(ctx context.Context, f *serverFlags, cfg feedserver.Config
 	if open != nil {
 		ingest = func(ctx context.Context, srv *feedserver.Server) error {
 			return node.Replay(srv, open, f.replay.options(), log)(ctx)
+		}
+		if f.replay.loop && f.replay.speed > 0 {
+			// On the cluster's timeline: a new Active continues the replay
+			// where the old one was (docs/HA.md).
+			tl, err := tickfeed.NewTimeline(open, f.replay.speed)
+			if err != nil {
+				return fmt.Errorf("--replay: %w", err)
+			}
+			ingest = func(ctx context.Context, srv *feedserver.Server) error {
+				return node.ResumeReplay(srv, open, tl, log)(ctx)
+			}
 		}
 	}
 	ln, err := net.Listen("tcp", f.listen)
