@@ -8,19 +8,18 @@ import (
 
 	"tickwire/feedserver"
 	"tickwire/tickfeed"
-	"tickwire/ticks"
 )
 
 // ResumeReplay is a cluster Active's price ingestion (Cluster.Ingest): the
-// ticks of open on tl, the replay's timeline, each value stamped with its
-// tick's due time on it. It starts with the first tick due after now, or
+// ticks of tl (NewTimeline's files) on that timeline, each value stamped
+// with its tick's due time on it. It starts with the first tick due after now, or
 // after the newest time among the hub's values of the replay's topics (on
 // a new Active, the cascaded values of the old one, which carry its
 // stamps) if that is later: a trader's board never goes back to an older
 // tick across a failover, and the new Active continues in the same loop,
 // where the old one would be by now (the ticks due during the failover
 // are skipped: prices are current, not complete).
-func ResumeReplay(srv *feedserver.Server, open func() (ticks.Source, error), tl *tickfeed.Timeline, log *slog.Logger) func(context.Context) error {
+func ResumeReplay(srv *feedserver.Server, tl *tickfeed.Timeline, log *slog.Logger) func(context.Context) error {
 	return func(ctx context.Context) error {
 		newest, topic := NewestPrice(srv.Hub(), tl.Topics)
 		// Every tick the old Active published was due before it died,
@@ -36,7 +35,7 @@ func ResumeReplay(srv *feedserver.Server, open func() (ticks.Source, error), tl 
 		loop, rec := tl.Position(opt.AnchorAt)
 		log.Info("replay resumes", "newest_price", newest.UTC().Format(time.RFC3339Nano), "topic", topic,
 			"loop", loop, "tick_time", rec.UTC().Format(time.RFC3339Nano), "due_in", time.Until(opt.AnchorAt).Round(time.Millisecond).String())
-		st, err := tickfeed.Replay(ctx, open, opt, &tickfeed.HubPublisher{Hub: srv.Hub(), Due: stamp})
+		st, err := tickfeed.Replay(ctx, tl.Open, opt, &tickfeed.HubPublisher{Hub: srv.Hub(), Due: stamp})
 		if ctx.Err() != nil {
 			err = nil // stopped as asked
 		} else if err != nil {

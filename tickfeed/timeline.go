@@ -18,6 +18,11 @@ const maxGapSamples = 8192
 // maxTimelineTopics bounds the topics a Timeline remembers.
 const maxTimelineTopics = 10_000
 
+// maxKeptTicks bounds the ticks a Timeline keeps in memory (about 100
+// bytes each): a resumed replay of them skips to its place at once instead
+// of reading and decompressing its files from their start.
+const maxKeptTicks = 100_000
+
 // Timeline places a looping, paced replay on the wall clock, the same on
 // every node that reads the same files at the same speed: loop k's tick of
 // recorded time t is due at the wall time Epoch + (k·Period + t−First)/Speed,
@@ -32,6 +37,9 @@ type Timeline struct {
 	Speed       float64       // > 0
 	// Topics are the topics the files publish to (TickValue).
 	Topics []string
+
+	open func() (ticks.Source, error)
+	kept []ticks.Tick // every tick, if at most maxKeptTicks
 }
 
 // NewTimeline reads one pass of open's ticks and returns their timeline at
@@ -47,7 +55,7 @@ func NewTimeline(open func() (ticks.Source, error), speed float64) (*Timeline, e
 	if c, ok := src.(io.Closer); ok {
 		defer c.Close()
 	}
-	tl := &Timeline{Speed: speed}
+	tl := &Timeline{Speed: speed, open: open}
 	topics := map[string]bool{}
 	var gaps []time.Duration
 	n := 0
@@ -66,6 +74,11 @@ func NewTimeline(open func() (ticks.Source, error), speed float64) (*Timeline, e
 		}
 		tl.Last = t.Time
 		n++
+		if n <= maxKeptTicks {
+			tl.kept = append(tl.kept, t)
+		} else {
+			tl.kept = nil
+		}
 		if topic, _, ok := TickValue(&t); ok && !topics[topic] && len(topics) < maxTimelineTopics {
 			topics[topic] = true
 			tl.Topics = append(tl.Topics, topic)
@@ -81,6 +94,16 @@ func NewTimeline(open func() (ticks.Source, error), speed float64) (*Timeline, e
 	}
 	slices.Sort(tl.Topics)
 	return tl, nil
+}
+
+// Open opens the timeline's ticks for a pass: from memory when it kept
+// them (a resumed replay then skips to its place in microseconds), else
+// from the files.
+func (tl *Timeline) Open() (ticks.Source, error) {
+	if tl.kept != nil {
+		return ticks.FromSlice(tl.kept), nil
+	}
+	return tl.open()
 }
 
 // Period is the recorded time of one pass, its loop gap included.

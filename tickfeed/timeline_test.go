@@ -107,3 +107,32 @@ func TestTimelineResume(t *testing.T) {
 		})
 	}
 }
+
+// TestTimelineOpen: a timeline of few ticks replays them from memory, the
+// same ticks as its files.
+func TestTimelineOpen(t *testing.T) {
+	files := &Files{Names: []string{Embedded}}
+	tl, err := NewTimeline(files.Open, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tl.kept == nil {
+		t.Fatal("the embedded file's ticks not kept")
+	}
+	src, err := files.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ticks.ReadAll(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := tl.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ticks.ReadAll(mem)
+	if err != nil || len(got) != len(want) || got[0] != want[0] || got[len(got)-1] != want[len(want)-1] {
+		t.Fatalf("from memory: %d ticks (err %v), want %d", len(got), err, len(want))
+	}
+}

@@ -158,7 +158,7 @@ func serveClusterNode(ctx context.Context, f *serverFlags, cfg feedserver.Config
 				return fmt.Errorf("--replay: %w", err)
 			}
 			ingest = func(ctx context.Context, srv *feedserver.Server) error {
-				return node.ResumeReplay(srv, open, tl, log)(ctx)
+				return node.ResumeReplay(srv, tl, log)(ctx)
 			}
 		}
 	}
