@@ -91,6 +91,9 @@ type Cascade struct {
 	republished atomic.Uint64
 	marked      atomic.Uint64
 	connects    atomic.Uint64
+	// olderSkipped counts snapshots older than the edge's value, not
+	// republished (after a failover).
+	olderSkipped atomic.Uint64
 }
 
 // Stats count what a Cascade did.
@@ -101,6 +104,9 @@ type Stats struct {
 	Connects    uint64 // links established
 	Republished uint64 // values published into the local hub
 	MarkedStale uint64 // topics marked stale when a link dropped
+	// OlderSkipped counts snapshots older than the value the edge held,
+	// not republished (a value in flight when the old active node died).
+	OlderSkipped uint64
 }
 
 // New returns a Cascade; call Run to start it.
@@ -170,7 +176,7 @@ func (c *Cascade) Stats() Stats {
 	up, n := c.upstream, len(c.order)
 	c.mu.Unlock()
 	return Stats{Connected: c.connected.Load(), Upstream: up, Topics: n, Connects: c.connects.Load(),
-		Republished: c.republished.Load(), MarkedStale: c.marked.Load()}
+		Republished: c.republished.Load(), MarkedStale: c.marked.Load(), OlderSkipped: c.olderSkipped.Load()}
 }
 
 // Run cascades from the current upstream, and from each new one, until ctx
@@ -269,7 +275,19 @@ func (c *Cascade) linkDown(upstream string) {
 // as one (Hub.PublishMerged): the edge's own merge ops and behaviours do
 // not run on it again, and the edge's value equals the active node's.
 func (c *Cascade) republish(ev *client.PriceEvent) {
-	if err := c.cfg.Hub.PublishMerged(ev.Topic, &ev.Quote, ev.Time.UnixNano(), ev.Flags&^protocol.FlagGap); err != nil {
+	h := c.cfg.Hub
+	if ev.Snapshot && h.Kind(ev.Topic) != feedserver.ConflatedMerge {
+		// After a failover the new active node's value may be older than
+		// the one this edge got from the old one just before it died (in
+		// flight to one, not the other): never go back to it. Only a
+		// snapshot (the first value on a link) is compared, so a source
+		// whose times go back is still followed.
+		if cur, ok := h.Latest(ev.Topic); ok && cur.Time > ev.Time.UnixNano() {
+			c.olderSkipped.Add(1)
+			return
+		}
+	}
+	if err := h.PublishMerged(ev.Topic, &ev.Quote, ev.Time.UnixNano(), ev.Flags&^protocol.FlagGap); err != nil {
 		c.log.Debug("cascaded value refused", "topic", ev.Topic, "err", err)
 		return
 	}

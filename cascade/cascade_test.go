@@ -249,3 +249,58 @@ func TestTopicsURL(t *testing.T) {
 		}
 	}
 }
+
+// TestCascadeKeepsNewerValue: after a failover, the new active node's
+// snapshot of a topic is older than the value the edge got from the old
+// one (in flight when it died): the edge does not go back to it, keeps its
+// value (stale) and takes the new active node's next, newer value.
+func TestCascadeKeepsNewerValue(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seconds: servers stop and start")
+	}
+	cfg, key := activeConfig(t)
+	active, activeURL, stopActive := serve(t, cfg)
+	t0 := time.Unix(1_750_000_000, 0)
+	publish(t, active.Hub(), "EURUSD", t0.Add(2*time.Millisecond), protocol.Bid, 1.2)
+	publish(t, active.Hub(), "GBPUSD", t0, protocol.Bid, 1.3)
+
+	edge, edgeURL, _ := serve(t, feedserver.Config{StaleAfter: time.Hour})
+	c, err := New(Config{Hub: edge.Hub(), Upstream: activeURL, Token: key, Refresh: 50 * time.Millisecond, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan struct{})
+	go func() { defer close(runDone); _ = c.Run(ctx) }()
+	defer func() { cancel(); <-runDone }()
+	w := watch(t, edgeURL, "EURUSD", "GBPUSD")
+	w.waitPrice(t, "EURUSD 1.2", "EURUSD", value(protocol.Bid, 1.2))
+	w.waitPrice(t, "GBPUSD 1.3", "GBPUSD", value(protocol.Bid, 1.3))
+	stopActive()
+	w.waitPrice(t, "EURUSD stale", "EURUSD", func(p client.PriceEvent) bool { return p.Stale() })
+
+	// The new active node never got EURUSD's last value: it holds an older
+	// one. GBPUSD it holds newer.
+	active2, active2URL, _ := serve(t, cfg)
+	publish(t, active2.Hub(), "EURUSD", t0.Add(time.Millisecond), protocol.Bid, 1.1)
+	publish(t, active2.Hub(), "GBPUSD", t0.Add(time.Second), protocol.Bid, 1.4)
+	if err := c.SetUpstream(active2URL); err != nil {
+		t.Fatal(err)
+	}
+	w.waitPrice(t, "GBPUSD 1.4 from the new active node", "GBPUSD", value(protocol.Bid, 1.4))
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Stats().OlderSkipped == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the older EURUSD snapshot was not skipped: stats %+v", c.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if p, _ := edge.Hub().Latest("EURUSD"); p.Time != t0.Add(2*time.Millisecond).UnixNano() || p.Flags&protocol.FlagStale == 0 {
+		t.Fatalf("edge's EURUSD %+v: want the newer value, still stale", p)
+	}
+	publish(t, active2.Hub(), "EURUSD", t0.Add(time.Second), protocol.Bid, 1.5)
+	p := w.waitPrice(t, "EURUSD 1.5 from the new active node", "EURUSD", value(protocol.Bid, 1.5))
+	if !p.Time.Equal(t0.Add(time.Second)) {
+		t.Fatalf("EURUSD time %v", p.Time)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"tickwire/internal/secfile"
 	"tickwire/recovery"
 	"tickwire/sessions"
+	"tickwire/tickfeed"
 	"tickwire/ticks"
 )
 
@@ -130,13 +131,25 @@ func ClusterGateway(config func(fix.Prices, fix.OrderEvents) (fix.Config, error)
 	}, nil
 }
 
-// ClusterReplay is Cluster.Ingest for a replay (Replay), nil without
-// sources.
-func ClusterReplay(open func() (ticks.Source, error), opt ticks.ReplayOptions, log *slog.Logger) func(context.Context, *feedserver.Server) error {
+// ClusterReplay is Cluster.Ingest for a replay, nil without sources. A
+// looping, paced replay runs on the cluster's shared timeline (a
+// tickfeed.Timeline read once here), so a new Active continues where the
+// old one was instead of starting its files again (ResumeReplay,
+// docs/HA.md); any other replay is Replay's.
+func ClusterReplay(open func() (ticks.Source, error), opt ticks.ReplayOptions, log *slog.Logger) (func(context.Context, *feedserver.Server) error, error) {
 	if open == nil {
-		return nil
+		return nil, nil
+	}
+	if opt.Loop && opt.Speed > 0 {
+		tl, err := tickfeed.NewTimeline(open, opt.Speed)
+		if err != nil {
+			return nil, fmt.Errorf("--replay: %w", err)
+		}
+		return func(ctx context.Context, srv *feedserver.Server) error {
+			return ResumeReplay(srv, tl, log)(ctx)
+		}, nil
 	}
 	return func(ctx context.Context, srv *feedserver.Server) error {
 		return Replay(srv, open, opt, log)(ctx)
-	}
+	}, nil
 }

@@ -83,7 +83,7 @@ func TestClusterGatewayChecksAtStart(t *testing.T) {
 	if !errors.Is(err, bad) || gw != nil || calls != 1 {
 		t.Errorf("got %v, gateway %v, %d builds; want the config's error at once", err, gw != nil, calls)
 	}
-	if ClusterReplay(nil, ticks.ReplayOptions{}, slog.Default()) != nil {
+	if in, err := ClusterReplay(nil, ticks.ReplayOptions{}, slog.Default()); in != nil || err != nil {
 		t.Error("ClusterReplay without sources is not nil")
 	}
 }

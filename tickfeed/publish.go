@@ -66,6 +66,10 @@ type HubPublisher struct {
 	// value is stamped with the time it is published: a replayed tick is
 	// news at the moment it is replayed, and that is the age a trader sees.
 	RecordedTime bool
+	// Due, when not nil, stamps each value with the time it gives its
+	// tick's time (Timeline.Resume: the tick's due time on a cluster's
+	// replay timeline). It wins over RecordedTime.
+	Due func(tick time.Time) time.Time
 	// Refused, if not nil, counts the publishes the hub refuses (a paused
 	// topic's, a sequenced topic's); without it they are dropped, by design.
 	Refused *Refusals
@@ -80,7 +84,10 @@ func (p *HubPublisher) Publish(ts []ticks.Tick) error {
 			return err
 		}
 		at := now
-		if p.RecordedTime {
+		switch {
+		case p.Due != nil:
+			at = p.Due(ts[i].Time).UnixNano()
+		case p.RecordedTime:
 			at = ts[i].Time.UnixNano()
 		}
 		if err := p.Hub.Publish(topic, &q, at, 0); err != nil && p.Refused != nil {

@@ -23,6 +23,20 @@ type ReplayOptions struct {
 	// before From are read and dropped; the pass ends at the first tick at
 	// or after To (sources are in time order).
 	From, To time.Time
+	// Resume, when not zero, starts the first pass at its first tick at
+	// or after Resume (recorded time); later passes start at the beginning
+	// (unlike From, which bounds every pass). A replay that continues where
+	// another stopped (a cluster's new Active) resumes in the same loop.
+	Resume time.Time
+	// AnchorAt and AnchorTick, when AnchorAt is not zero, pin the pacing
+	// to the wall clock: the tick with (shifted) time AnchorTick is due at
+	// AnchorAt, and every other tick relative to it, instead of the first
+	// tick being due at once. Ticks already due are emitted at once.
+	AnchorAt, AnchorTick time.Time
+	// LoopGap, when > 0, separates passes (the gap between a pass's last
+	// tick and the next pass's first) instead of the gap learned from the
+	// first pass, which a Resume'd first pass does not see whole.
+	LoopGap time.Duration
 	// Observe, if set, is called (when paced) for every tick once the emit
 	// that took it has returned, with the tick's due time as an offset from
 	// the start and how late that return was against it: the lateness a
@@ -160,6 +174,9 @@ func (r *replayer) pass(ctx context.Context, src Source) error {
 		}
 		if !r.started {
 			r.started, r.base, r.start = true, t.Time, time.Now()
+			if !r.opt.AnchorAt.IsZero() {
+				r.base, r.start = r.opt.AnchorTick, r.opt.AnchorAt
+			}
 		}
 		var now time.Time
 		if r.paced {
@@ -221,6 +238,9 @@ func (r *replayer) pass(ctx context.Context, src Source) error {
 	}
 	if r.st.Loops == 0 {
 		r.gap = median(r.gaps)
+		if r.opt.LoopGap > 0 {
+			r.gap = r.opt.LoopGap
+		}
 		r.gaps = nil
 	}
 	return nil
@@ -246,6 +266,9 @@ func (r *replayer) next() (t Tick, ok bool, err error) {
 		}
 		if !r.opt.To.IsZero() && !t.Time.Before(r.opt.To) {
 			break
+		}
+		if r.st.Loops == 0 && !r.opt.Resume.IsZero() && t.Time.Before(r.opt.Resume) {
+			continue
 		}
 		rec := t.Time
 		if r.n == 0 && r.st.Loops > 0 {

@@ -439,3 +439,51 @@ func TestReplayBatchesBadRow(t *testing.T) {
 		t.Errorf("err %v, stats %+v, emitted %d; want line 4 after 2 ticks", err, st, emitted)
 	}
 }
+
+// TestReplayResume: a resumed replay starts its first pass at Resume, its
+// later passes at the beginning, LoopGap apart (not a gap learned from the
+// partial first pass), and an anchored one waits for the wall clock.
+func TestReplayResume(t *testing.T) {
+	ms := time.Millisecond
+	ts := []Tick{
+		{Time: t0, Symbol: "A", Kind: KindQuote},
+		{Time: t0.Add(100 * ms), Symbol: "A", Kind: KindQuote},
+		{Time: t0.Add(200 * ms), Symbol: "A", Kind: KindQuote},
+		{Time: t0.Add(1000 * ms), Symbol: "A", Kind: KindQuote},
+	}
+	want := []time.Duration{200, 1000, 1300, 1400, 1500, 2300, 2600}
+	o := &sliceOpener{ts: ts}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var got []time.Duration
+	_, err := Replay(ctx, o.open, ReplayOptions{Loop: true, Resume: t0.Add(150 * ms), LoopGap: 300 * ms}, func(tk Tick) error {
+		got = append(got, tk.Time.Sub(t0)/ms)
+		if len(got) == len(want) {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("emitted times (ms) %v, want %v", got, want)
+	}
+
+	// Anchored: the tick at t0+100ms is due 30ms from now (speed 1), so
+	// the first emitted one (t0+200ms) 130ms from now, not at once.
+	start := time.Now()
+	var first time.Duration
+	_, err = Replay(context.Background(), (&sliceOpener{ts: ts[:3]}).open,
+		ReplayOptions{Speed: 1, Resume: t0.Add(150 * ms), AnchorAt: start.Add(30 * ms), AnchorTick: t0.Add(100 * ms)},
+		func(tk Tick) error {
+			first = time.Since(start)
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first < 130*ms {
+		t.Errorf("the first tick came %v after the start, want >= 130ms (anchored)", first)
+	}
+}

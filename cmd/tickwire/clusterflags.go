@@ -64,7 +64,11 @@ func serveClusterNode(ctx context.Context, f *serverFlags, cfg feedserver.Config
 	if err := o.FeedConfig(&cfg); err != nil {
 		return err
 	}
-	nc := node.Cluster{HA: hc, Feed: cfg, Ingest: node.ClusterReplay(open, f.replay.options(), log), Logger: log}
+	ingest, err := node.ClusterReplay(open, f.replay.options(), log)
+	if err != nil {
+		return err
+	}
+	nc := node.Cluster{HA: hc, Feed: cfg, Ingest: ingest, Logger: log}
 	if f.fix.config != "" {
 		fixData := ""
 		if f.fix.dataDir == "" {
