@@ -98,11 +98,12 @@ func (f *serverFlags) feedConfig(log *slog.Logger) (feedserver.Config, error) {
 	if err := f.web.checkOpenFIX(f.fix.config, authn, log.Warn); err != nil {
 		return feedserver.Config{}, err
 	}
-	cfg := feedserver.Config{Name: f.name, Heartbeat: f.heartbeat, MaxConnections: f.maxConns, StaleAfter: f.staleAfter, Logger: log,
-		Authenticator: authn}
+	var cfg feedserver.Config
 	if err := f.lim.apply(&cfg); err != nil {
 		return cfg, err
 	}
+	cfg.Name, cfg.Heartbeat, cfg.MaxConnections, cfg.StaleAfter, cfg.Logger = f.name, f.heartbeat, f.maxConns, f.staleAfter, log
+	cfg.Authenticator = authn
 	return cfg, f.web.apply(&cfg, f.listen)
 }
 
