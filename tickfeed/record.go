@@ -30,6 +30,7 @@ type RecordOptions struct {
 	Patterns []string
 	Poll     time.Duration // default 1s
 	Count    int           // stop after writing this many ticks (0: no limit)
+	Duration time.Duration // RecordFile stops after this long (0: when ctx ends)
 	Logger   *slog.Logger  // default slog.Default()
 	// OnTick, if set, is called after each price event with the counts so
 	// far.
@@ -82,6 +83,11 @@ func ParsePatterns(list string) ([]string, error) {
 // stdout), closed at the end, then the summary line to summary. It fails if
 // the file cannot be written or the server was never reached.
 func RecordFile(ctx context.Context, path string, stdout, summary io.Writer, opt RecordOptions) error {
+	if opt.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opt.Duration)
+		defer cancel()
+	}
 	var out *ticks.Writer
 	if path == "-" {
 		out = ticks.NewWriter(stdout)

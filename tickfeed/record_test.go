@@ -166,3 +166,27 @@ func TestRecordFileNeverConnected(t *testing.T) {
 		t.Errorf("uncreatable file: %v, summary %q", err, summary.String())
 	}
 }
+
+// TestRecordFileDuration: RecordOptions.Duration ends a recording whose ctx
+// never ends.
+func TestRecordFileDuration(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "ws://" + ln.Addr().String() + "/ws"
+	ln.Close() // nothing listens there now
+	opt := RecordOptions{URL: url, Patterns: []string{"EURUSD"}, Duration: 200 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
+	done := make(chan error, 1)
+	go func() {
+		done <- RecordFile(context.Background(), filepath.Join(t.TempDir(), "rec.csv"), io.Discard, io.Discard, opt)
+	}()
+	select {
+	case err := <-done:
+		if err == nil || err.Error() != "never connected to "+url {
+			t.Errorf("got %v, want never connected", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("--duration did not stop the recording")
+	}
+}

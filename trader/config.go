@@ -6,6 +6,7 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"time"
 
 	"tickwire/internal/flagfile"
 	"tickwire/tui"
@@ -56,4 +57,19 @@ func LoadConfig(path string) (tui.FileConfig, error) {
 		return tui.FileConfig{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return tui.ParseConfig(path, j)
+}
+
+// DashboardConfig merges the dashboard's flags and its config file fc:
+// a flag given explicitly (symbolsGiven, staleGiven) wins, then the file,
+// then the flag's default.
+func DashboardConfig(fc *tui.FileConfig, title string, symbols []string, symbolsGiven bool, staleAfter time.Duration, staleGiven bool) (tui.Config, error) {
+	cfg := tui.Config{Title: title}
+	if symbolsGiven || len(fc.Watchlist) == 0 {
+		cfg.Symbols = symbols
+	}
+	if staleGiven || fc.StaleAfter == 0 {
+		cfg.StaleAfter = staleAfter
+	}
+	err := fc.Apply(&cfg)
+	return cfg, err
 }

@@ -117,22 +117,5 @@ func runFixClient(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		ctx, cancel = context.WithTimeout(ctx, f.timeout)
 		defer cancel()
 	}
-	over := ""
-	if f.opt.TLS || f.opt.CAFile != "" || f.opt.CertFile != "" {
-		over = " over TLS"
-	}
-	fmt.Fprintf(stdout, "connecting to %s%s as %s -> %s\n", strings.Join(f.opt.Addrs, ", "), over, f.opt.SenderCompID, f.opt.TargetCompID)
-	logonCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	c, err := fixclient.Connect(logonCtx, settings, log)
-	cancel()
-	if err != nil {
-		// The usual cause: the gateway's message store and ours (--store)
-		// disagree on sequence numbers (one was wiped); the log says which.
-		return fmt.Errorf("%w (no logon: is the gateway up? does it speak TLS (--ca) or not? does the session need a client certificate (--cert/--key) or a password (--username, --password-file)? "+
-			"the gateway's Logout says why it refused a logon (see the log); if one side's store was wiped, sequence numbers disagree: see the log, or --reset)", err)
-	}
-	defer c.Stop()
-	fmt.Fprintf(stdout, "logged on\n")
-	res, err := c.RunFlow(ctx, f.flow, stdout)
-	return res.Report(stdout, err)
+	return fixclient.Run(ctx, settings, f.opt, f.flow, stdout, log)
 }

@@ -6,19 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"tickwire/feedserver"
 	"tickwire/fix"
 	"tickwire/node"
-	"tickwire/orderfeed"
 	"tickwire/tickfeed"
 	"tickwire/ticks"
-	"tickwire/tlsconf"
 )
 
 // replayFlags are the replay options shared by server and demo.
@@ -104,11 +98,12 @@ func (f *serverFlags) feedConfig(log *slog.Logger) (feedserver.Config, error) {
 	if err := f.web.checkOpenFIX(f.fix.config, authn, log.Warn); err != nil {
 		return feedserver.Config{}, err
 	}
-	cfg := feedserver.Config{Name: f.name, Heartbeat: f.heartbeat, MaxConnections: f.maxConns, StaleAfter: f.staleAfter, Logger: log,
-		Authenticator: authn}
+	var cfg feedserver.Config
 	if err := f.lim.apply(&cfg); err != nil {
 		return cfg, err
 	}
+	cfg.Name, cfg.Heartbeat, cfg.MaxConnections, cfg.StaleAfter, cfg.Logger = f.name, f.heartbeat, f.maxConns, f.staleAfter, log
+	cfg.Authenticator = authn
 	return cfg, f.web.apply(&cfg, f.listen)
 }
 
@@ -156,7 +151,9 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	// The journal, which the server and the gateway both publish into, is
 	// closed last (docs/limits.md).
-	err = serveServer(ctx, &f, cfg, stls, open, stdout, log)
+	err = node.Standalone{Config: cfg, Listen: f.listen, TLS: stls, Open: open, Replay: f.replay.options(),
+		Gateway: func(p fix.Prices, e fix.OrderEvents) (*fix.Gateway, error) { return startFIX(f.fix, p, e, log) },
+	}.Serve(ctx, stdout, log)
 	if jerr := closeJournal(); jerr != nil {
 		log.Error("shutdown: journal close", "err", jerr)
 		if err == nil {
@@ -169,44 +166,4 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		log.Info("shutdown: done")
 	}
 	return err
-}
-
-// serveServer starts the feed server of cfg and the gateway of --fix-config
-// behind it, says where they listen, and serves until ctx ends or either
-// fails (node.Serve).
-func serveServer(ctx context.Context, f *serverFlags, cfg feedserver.Config, stls tlsconf.Server, open func() (ticks.Source, error), stdout io.Writer, log *slog.Logger) error {
-	orders := orderfeed.New(log.With("component", "requests"))
-	cfg.Requests, cfg.Snapshotter = orders.Handlers(), orders
-	srv := feedserver.New(cfg)
-	ln, err := net.Listen("tcp", f.listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	ln = stls.Listener(ln)
-	gw, err := startFIX(f.fix, fix.LatestPrices(srv.Hub().LatestAge), orderfeed.HubEvents{Hub: srv.Hub()}, log)
-	if err != nil {
-		_ = ln.Close()
-		return err
-	}
-	orders.Attach(srv.Hub(), gw) // nil without --fix-config: order requests are refused with a reason
-	// SIGHUP reloads the behaviours' modules (docs/behaviours.md).
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	hupCtx, stopHup := context.WithCancel(ctx)
-	defer stopHup()
-	go node.ReloadOn(hupCtx, srv, hup, log)
-	if gw != nil {
-		srv.Registry().MustRegister(orderfeed.NewCollector(gw)) // FIX sessions at /metrics
-	}
-	wsURL := stls.WSScheme() + "://" + ln.Addr().String() + "/ws"
-	log.Info("serving", "ws", wsURL, "node", f.name, "tls", stls.Config != nil)
-	fmt.Fprintf(stdout, "tickwire server listening on %s\n", wsURL)
-	if stls.Trust != "" {
-		fmt.Fprintf(stdout, "self-signed certificate: clients trust it with --ca %s\n", stls.Trust)
-	}
-	if gw != nil {
-		fmt.Fprintf(stdout, "FIX gateway listening on %s%s\n", gw.Addr(), fixTLSNote(gw))
-	}
-	return node.Serve(ctx, node.Node{Server: srv, Listener: ln, Gateway: gw, Feed: node.Replay(srv, open, f.replay.options(), log), Logger: log})
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
 	"time"
 
 	"tickwire/internal/soak"
@@ -69,17 +68,5 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	o.Progress = stderr
-	host, _ := os.Hostname()
-	fmt.Fprintf(stdout, "tickwire soak: %d events, >= %d cuts, %d+%d clients, journal %s (sync %s), %s/%s, %d CPUs, host %s, %s\n",
-		o.Events, o.Cuts, o.Clients, max(o.HTTPClients, 0), map[bool]string{true: "memory", false: "bbolt"}[*mem], *sync,
-		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), host, time.Now().UTC().Format(time.RFC3339))
-	res, err := soak.Run(ctx, o)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "seed %d\n%s", res.Options.Seed, res)
-	if !res.OK() {
-		return fmt.Errorf("soak failed: %d problems", len(res.Problems))
-	}
-	return nil
+	return soak.RunReport(ctx, o, stdout)
 }

@@ -57,14 +57,6 @@ func (c *caFlag) config() (*tls.Config, error) {
 	return cfg, nil
 }
 
-// fixTLSNote is " (TLS)" for a gateway that speaks TLS, for the startup line.
-func fixTLSNote(gw interface{ TLS() bool }) string {
-	if gw.TLS() {
-		return " (TLS)"
-	}
-	return ""
-}
-
 // demoTLSFlag is `tickwire demo`'s --tls: development TLS for the run.
 type demoTLSFlag struct{ on bool }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -70,16 +69,7 @@ func tokenKeygen(args []string, stdout, stderr io.Writer) error {
 	if *dir == "" {
 		return usageError{errors.New("--dir is required")}
 	}
-	priv, pub, err := auth.WriteKeyPair(*dir)
-	if err != nil {
-		return err
-	}
-	k, err := auth.LoadPublicKey(pub)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "private key %s (keep it secret)\npublic key  %s (kid %s)\n", priv, pub, auth.KeyID(k))
-	return nil
+	return auth.Keygen(*dir, stdout)
 }
 
 func tokenMint(args []string, stdout, stderr io.Writer) error {
@@ -126,15 +116,6 @@ func tokenInspect(args []string, stdout, stderr io.Writer) error {
 	if len(rest) != 1 {
 		return usageError{errors.New("give one TOKEN (or - to read it from stdin)")}
 	}
-	tok := rest[0]
-	if tok == "-" {
-		b, err := io.ReadAll(io.LimitReader(os.Stdin, 64<<10))
-		if err != nil {
-			return fmt.Errorf("read token: %w", err)
-		}
-		tok = string(b)
-	}
-	tok = strings.TrimSpace(tok)
 	var verify func(string) (*auth.Principal, error) // nil: unverified
 	if *pubs != "" {
 		af := authFlags{pubkeys: *pubs}
@@ -144,13 +125,7 @@ func tokenInspect(args []string, stdout, stderr io.Writer) error {
 		}
 		verify = v.Authenticate
 	}
-	out, err := auth.Inspect(tok, verify)
-	if err != nil {
-		return err
-	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return auth.InspectTo(stdout, rest[0], os.Stdin, verify)
 }
 
 func tokenAPIKey(args []string, stdout, stderr io.Writer) error {
@@ -169,10 +144,5 @@ func tokenAPIKey(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	y, err := entry.YAML()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "api key (shown once; the server keeps only its hash):\n%s\n\nentry for the --api-keys file, under \"keys:\":\n%s", key, y)
-	return nil
+	return auth.WriteAPIKey(stdout, key, entry)
 }

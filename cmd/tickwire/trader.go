@@ -57,22 +57,6 @@ func (t *traderFlags) fileConfig() (tui.FileConfig, error) {
 	return trader.LoadConfig(t.config)
 }
 
-// dashboardConfig merges flags and the config file: flags given explicitly
-// win, then the file, then the flags' defaults.
-func (t *traderFlags) dashboardConfig(fc *tui.FileConfig, title string) (tui.Config, error) {
-	cfg := tui.Config{Title: title}
-	if t.given("symbols") || len(fc.Watchlist) == 0 {
-		cfg.Symbols = t.list()
-	}
-	if t.given("stale-after") || fc.StaleAfter == 0 {
-		cfg.StaleAfter = t.staleAfter
-	}
-	if err := fc.Apply(&cfg); err != nil {
-		return cfg, err
-	}
-	return cfg, nil
-}
-
 // list returns the --symbols.
 func (t *traderFlags) list() []string { return splitList(t.symbols) }
 
@@ -131,7 +115,7 @@ func runDashboard(ctx context.Context, urls []string, tf traderFlags, title stri
 	if err != nil {
 		return fmt.Errorf("--config: %w", err)
 	}
-	cfg, err := tf.dashboardConfig(&fc, title)
+	cfg, err := trader.DashboardConfig(&fc, title, tf.list(), tf.given("symbols"), tf.staleAfter, tf.given("stale-after"))
 	if err != nil {
 		return fmt.Errorf("--config: %w", err)
 	}
