@@ -123,9 +123,9 @@ func (j *Journal) ReadFrom(ctx context.Context, stream string, after recovery.Po
 	defer j.f.mu.RUnlock()
 	s := j.f.streams[stream]
 	if s == nil {
-		return nil, checkRead(stream, after, "", 1, 0)
+		return nil, recovery.CheckRead(stream, after, "", 1, 0)
 	}
-	if err := checkRead(stream, after, s.epoch, s.first, s.head); err != nil {
+	if err := recovery.CheckRead(stream, after, s.epoch, s.first, s.head); err != nil {
 		return nil, err
 	}
 	i := after.Seq + 1 - s.first
@@ -133,7 +133,7 @@ func (j *Journal) ReadFrom(ctx context.Context, stream string, after recovery.Po
 		return nil, nil
 	}
 	n := min(uint64(limit), uint64(len(s.entries))-i)
-	return cloneEntries(s.entries[i : i+n]), nil
+	return recovery.CloneEntries(s.entries[i : i+n]), nil
 }
 
 // Head implements recovery.Journal from the local state.
@@ -253,47 +253,11 @@ func (j *Journal) Close() error {
 	return nil
 }
 
-// cloneEntries returns a copy of es whose payloads share one new arena, so
-// that callers cannot write into the journal's memory.
-func cloneEntries(es []recovery.Entry) []recovery.Entry {
-	out := slices.Clone(es)
-	size := 0
-	for _, e := range out {
-		size += len(e.Data)
-	}
-	arena := make([]byte, 0, size)
-	for k := range out {
-		off := len(arena)
-		arena = append(arena, out[k].Data...)
-		out[k].Data = arena[off:len(arena):len(arena)]
-	}
-	return out
-}
-
 func checkStream(stream string) error {
 	if stream == "" || len(stream) > recovery.MaxStreamName {
 		return fmt.Errorf("%w: stream name must be 1..%d bytes, got %d", recovery.ErrInvalidArgument, recovery.MaxStreamName, len(stream))
 	}
 	return nil
-}
-
-// checkRead validates a read position against a stream's state, as the
-// other journals do (recovery's checkRead is not exported).
-func checkRead(stream string, after recovery.Position, epoch string, first, head uint64) error {
-	var err error
-	switch {
-	case after.Epoch != "" && after.Epoch != epoch:
-		err = recovery.ErrEpochMismatch
-	case after.Epoch == "" && after.Seq > 0:
-		err = recovery.ErrEpochMismatch
-	case after.Seq > head:
-		err = recovery.ErrPositionAhead
-	case after.Seq+1 < first:
-		err = recovery.ErrPositionTooOld
-	default:
-		return nil
-	}
-	return &recovery.PositionError{Stream: stream, Pos: after, Head: recovery.Position{Seq: head, Epoch: epoch}, First: first, Err: err}
 }
 
 // applyErr turns a raft error of a proposed command into ours: not leader

@@ -606,13 +606,13 @@ func (j *BoltJournal) ReadFrom(ctx context.Context, stream string, after Positio
 		name := []byte(stream)
 		v := tx.Bucket(bucketStreams).Get(name)
 		if v == nil {
-			return checkRead(stream, after, "", 1, 0)
+			return CheckRead(stream, after, "", 1, 0)
 		}
 		st, err := decodeState(v)
 		if err != nil {
 			return fmt.Errorf("%w: %s: stream %q: %v", ErrCorrupt, j.path, stream, err)
 		}
-		if err := checkRead(stream, after, st.epoch, st.first, st.head); err != nil {
+		if err := CheckRead(stream, after, st.epoch, st.first, st.head); err != nil {
 			return err
 		}
 		if after.Seq >= st.head {

@@ -81,10 +81,11 @@ func checkStream(stream string) error {
 	return nil
 }
 
-// checkRead validates a read position against a stream's state. epoch is ""
-// and head 0 when the stream has no history. first is the lowest retained
-// sequence number (head+1 when nothing is retained).
-func checkRead(stream string, after Position, epoch string, first, head uint64) error {
+// CheckRead validates a read position against a stream's state, the rule
+// every Journal's ReadFrom applies. epoch is "" and head 0 when the stream
+// has no history. first is the lowest retained sequence number (head+1
+// when nothing is retained).
+func CheckRead(stream string, after Position, epoch string, first, head uint64) error {
 	var err error
 	switch {
 	case after.Epoch != "" && after.Epoch != epoch:

@@ -127,9 +127,9 @@ func (m *MemJournal) ReadFrom(ctx context.Context, stream string, after Position
 	}
 	s := m.streams[stream]
 	if s == nil {
-		return nil, checkRead(stream, after, "", 1, 0)
+		return nil, CheckRead(stream, after, "", 1, 0)
 	}
-	if err := checkRead(stream, after, s.epoch, s.first, s.head); err != nil {
+	if err := CheckRead(stream, after, s.epoch, s.first, s.head); err != nil {
 		return nil, err
 	}
 	i := after.Seq + 1 - s.first
@@ -140,11 +140,12 @@ func (m *MemJournal) ReadFrom(ctx context.Context, stream string, after Position
 	// Data is never modified after append, but give callers their own copy
 	// as BoltJournal does, so that a test of another package cannot corrupt
 	// the journal by writing into an entry.
-	return cloneEntries(s.entries[i : i+n]), nil
+	return CloneEntries(s.entries[i : i+n]), nil
 }
 
-// cloneEntries returns a copy of es whose payloads share one new arena.
-func cloneEntries(es []Entry) []Entry {
+// CloneEntries returns a copy of es whose payloads share one new arena, so
+// that a caller cannot write into a journal's memory.
+func CloneEntries(es []Entry) []Entry {
 	out := slices.Clone(es)
 	size := 0
 	for _, e := range out {
@@ -182,7 +183,7 @@ func (s *memStream) drop(n int) {
 	// Copy the survivors, payloads included: the dropped prefix, and the
 	// arenas of the Appends it shared with survivors, can be collected, so
 	// the bytes counted are the bytes held.
-	s.entries = cloneEntries(s.entries[n:])
+	s.entries = CloneEntries(s.entries[n:])
 	s.first += uint64(n)
 }
 
