@@ -38,8 +38,14 @@ func BenchmarkOrderRoundTrip(b *testing.B) {
 }
 
 func benchOrderRoundTrip(b *testing.B, store string) {
+	benchOrders(b, func(b *testing.B) *rawClient { return benchRig(b, store) })
+}
+
+// benchOrders runs the round-trip and pipelined modes against the gateways
+// rig starts, one per mode.
+func benchOrders(b *testing.B, rig func(*testing.B) *rawClient) {
 	b.Run("mode=roundtrip", func(b *testing.B) {
-		c := benchRig(b, store)
+		c := rig(b)
 		lat := make([]time.Duration, 0, b.N)
 		b.ResetTimer()
 		for i := range b.N {
@@ -62,7 +68,7 @@ func benchOrderRoundTrip(b *testing.B, store string) {
 	})
 	for _, window := range []int{100, 1000} {
 		b.Run(fmt.Sprintf("mode=pipelined/window=%d", window), func(b *testing.B) {
-			c := benchRig(b, store)
+			c := rig(b)
 			b.ResetTimer()
 			start := time.Now()
 			sent, acked := 0, 0

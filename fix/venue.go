@@ -72,10 +72,32 @@ type autoVenue struct {
 	liq      map[liqKey]liqState
 }
 
+// restingSet is one symbol's resting orders in the order they rested (the
+// order the venue tries them in). Membership is a map and removal is lazy
+// (an id is dropped from ids when the slice is compacted), so resting and
+// unresting cost O(1) however many orders rest: a linear scan made a book
+// of thousands of resting limits quadratic.
 type restingSet struct {
 	ids     []string
+	live    map[string]struct{}
 	seenVer uint64
 	tried   bool
+}
+
+// compact drops the ids no longer live once they are half the slice.
+func (s *restingSet) compact() {
+	if len(s.ids) < 2*len(s.live) {
+		return
+	}
+	n := 0
+	for _, id := range s.ids {
+		if _, ok := s.live[id]; ok {
+			s.ids[n] = id
+			n++
+		}
+	}
+	clear(s.ids[n:])
+	s.ids = s.ids[:n]
 }
 
 type liqKey struct {
@@ -148,6 +170,9 @@ func (v *autoVenue) step(now time.Time) {
 		set.seenVer, set.tried = ver, true
 		ids := append([]string(nil), set.ids...)
 		for _, id := range ids {
+			if _, live := set.live[id]; !live {
+				continue
+			}
 			o, ok := v.e.book.Order(id)
 			if !ok || o.Terminal() || o.Pending != nil || o.HandlInst == order.HandlInstManual {
 				v.unrest(sym, id)
@@ -279,14 +304,13 @@ func (v *autoVenue) tryFill(o *order.OrderState, now time.Time, dry bool) (h hel
 func (v *autoVenue) rest(sym, id string, now time.Time) {
 	set := v.resting[sym]
 	if set == nil {
-		set = &restingSet{}
+		set = &restingSet{live: make(map[string]struct{})}
 		v.resting[sym] = set
 	}
-	for _, x := range set.ids {
-		if x == id {
-			return
-		}
+	if _, ok := set.live[id]; ok {
+		return
 	}
+	set.live[id] = struct{}{}
 	set.ids = append(set.ids, id)
 	if v.nResting == 0 {
 		v.nextPoll = now.Add(v.poll)
@@ -299,14 +323,13 @@ func (v *autoVenue) unrest(sym, id string) {
 	if set == nil {
 		return
 	}
-	for i, x := range set.ids {
-		if x == id {
-			set.ids = append(set.ids[:i], set.ids[i+1:]...)
-			v.nResting--
-			break
-		}
+	if _, ok := set.live[id]; !ok {
+		return
 	}
-	if len(set.ids) == 0 {
+	delete(set.live, id)
+	v.nResting--
+	set.compact()
+	if len(set.live) == 0 {
 		delete(v.resting, sym)
 	}
 }
