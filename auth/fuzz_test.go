@@ -2,6 +2,7 @@ package auth
 
 import (
 	"crypto/ed25519"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -9,9 +10,28 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
+// A credential comes from anyone who can open a connection, before it is
+// checked: verifying one may allocate at most authAllocBase plus
+// authAllocPerByte per byte of it. The token's header is JSON decoded into a
+// map, so a header of nested arrays or many numbers costs about 30 times its
+// size (measured); a length the input declares and the verifier trusted would
+// cost far more.
+const (
+	authAllocBase    = 64 << 10
+	authAllocPerByte = 64
+)
+
+// allocated returns the bytes this process has allocated so far.
+func allocated() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.TotalAlloc
+}
+
 // FuzzAuthenticate feeds arbitrary credentials to a Verifier. It must never
-// panic, and must never accept a token that the configured key did not
-// sign: whatever it accepts is checked against the key independently of
+// panic, never allocate more than authAllocBase + authAllocPerByte per byte
+// of the credential, and never accept a token that the configured key did
+// not sign: whatever it accepts is checked against the key independently of
 // the library's own verification.
 func FuzzAuthenticate(f *testing.F) {
 	seed := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)) // fixed: the corpus stays meaningful
@@ -38,7 +58,22 @@ func FuzzAuthenticate(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, cred string) {
-		p, err := v.Authenticate(cred)
+		var p *Principal
+		var err error
+		budget := uint64(authAllocBase + authAllocPerByte*len(cred))
+		// Over budget, the lesser of two runs counts: a one-off allocation
+		// elsewhere in the process (the fuzzing machinery's) is not the
+		// verifier's.
+		n := allocated()
+		p, err = v.Authenticate(cred)
+		if n = allocated() - n; n > budget {
+			m := allocated()
+			_, _ = v.Authenticate(cred)
+			n = min(n, allocated()-m)
+		}
+		if n > budget {
+			t.Fatalf("verifying a %d-byte credential allocated %d bytes: max %d", len(cred), n, budget)
+		}
 		if err != nil {
 			if p != nil {
 				t.Fatalf("both a principal and an error: %v", err)
