@@ -11,8 +11,9 @@
 // needs to remember must live in the value itself.
 //
 // Isolation: every instance has a memory cap (Config.MemoryLimitPages), every
-// call a time budget (Config.CallBudget) enforced by one watchdog goroutine
-// per Runtime that closes an overrunning instance, and a module may import
+// call a budget of CPU time (Config.CallBudget, the calling thread's CPU
+// clock on Linux) and of wall time (Config.CallWallLimit) enforced by one
+// watchdog goroutine per Runtime that closes an overrunning instance, and a module may import
 // nothing but a fixed, deterministic subset of WASI (no files, network, clock
 // or randomness from the host). A failed call returns an *Error whose Reason
 // says why (trap, timeout, memory, bad_result, abi) and leaves dst untouched,
@@ -75,7 +76,7 @@ type Reason uint8
 // Failure reasons.
 const (
 	ReasonTrap      Reason = iota + 1 // the module trapped (unreachable, divide by zero, out of bounds, panic, exit)
-	ReasonTimeout                     // the call overran Config.CallBudget and the instance was closed
+	ReasonTimeout                     // the call overran Config.CallBudget (or CallWallLimit) and the instance was closed
 	ReasonMemory                      // the module hit Config.MemoryLimitPages
 	ReasonBadResult                   // the result broke the ABI: NaN or Inf, wrong slot count, mask beyond the slots, nonzero status
 	ReasonABI                         // the module does not speak ABI v1: version, missing or mistyped exports, imports not granted
@@ -123,11 +124,20 @@ type Config struct {
 	// MemoryLimitPages caps each instance's linear memory, in 64 KiB pages.
 	// Default 512 (32 MiB): a Go c-shared module starts at about 2 MiB.
 	MemoryLimitPages uint32
-	// CallBudget is the time one merge may run before the watchdog closes
-	// the instance. The watchdog ticks at CallBudget/2, so an overrun is
-	// stopped between 1x and 1.5x the budget. It is wall-clock time: on a
-	// starved host a slow but honest call can overrun too. Default 250ms.
+	// CallBudget is the CPU time one merge may use before the watchdog
+	// closes its instance: on Linux, the CPU clock of the OS thread running
+	// the call (the call is locked to its thread), so a call on a starved
+	// thread, waiting for a CPU while it does no work, is not stopped for
+	// the time it waits. The watchdog ticks at CallBudget/2 and reads the
+	// clock of each running call, so an overrun is stopped after 1 to about
+	// 2 budgets of CPU. Without a thread CPU clock (not Linux, or the clock
+	// cannot be read: Runtime.CPUClock) it is wall-clock time, stopped
+	// after 1 to 1.5 budgets. Default 5ms.
 	CallBudget time.Duration
+	// CallWallLimit is the wall-clock time a merge may take, whatever CPU
+	// it used: a backstop to CallBudget on the CPU clock. Default 1s; at
+	// least CallBudget.
+	CallWallLimit time.Duration
 	// StartBudget is the time starting an instance (the module's
 	// _initialize, the ABI checks) may take: a Go runtime's start-up takes
 	// tens of milliseconds, more on a loaded host. Default 5s.
@@ -160,8 +170,12 @@ func (c Config) withDefaults() Config {
 		c.MemoryLimitPages = 512
 	}
 	if c.CallBudget <= 0 {
-		c.CallBudget = 250 * time.Millisecond
+		c.CallBudget = 5 * time.Millisecond
 	}
+	if c.CallWallLimit <= 0 {
+		c.CallWallLimit = time.Second
+	}
+	c.CallWallLimit = max(c.CallWallLimit, c.CallBudget)
 	if c.StartBudget <= 0 {
 		c.StartBudget = 5 * time.Second
 	}

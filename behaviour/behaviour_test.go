@@ -220,7 +220,7 @@ func TestNoTimeBudget(t *testing.T) {
 
 func TestConfigDefaults(t *testing.T) {
 	c := Config{}.withDefaults()
-	if c.MemoryLimitPages != 512 || c.CallBudget != 250*time.Millisecond || c.StartBudget != 5*time.Second ||
+	if c.MemoryLimitPages != 512 || c.CallBudget != 5*time.Millisecond || c.CallWallLimit != time.Second || c.StartBudget != 5*time.Second ||
 		c.MaxModuleBytes != 16<<20 || c.MaxInstances != 4 || c.StderrBytes != 512 || c.NoTimeBudget {
 		t.Errorf("defaults %+v", c)
 	}

@@ -2,6 +2,7 @@ package behaviour
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -110,4 +111,14 @@ func loadBench(b *testing.B, name string, cfg Config) *Behaviour {
 	}
 	b.Cleanup(func() { m.Close(context.Background()) })
 	return behaviourOf(b, m, name)
+}
+
+// BenchmarkCallThread is what the CPU budget adds to a call: locking the
+// goroutine to its OS thread, reading the thread's id, unlocking.
+func BenchmarkCallThread(b *testing.B) {
+	for b.Loop() {
+		runtime.LockOSThread()
+		_ = threadID()
+		runtime.UnlockOSThread()
+	}
 }

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -31,8 +33,16 @@ type instance struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	started atomic.Uint64 // watchdog epoch+1 when the running call began; 0 when idle; expiredMark when stopped
-	budget  atomic.Uint64 // ticks the running call may see begin (mergeTicks for a merge)
+	budget  atomic.Uint64 // ticks the running call may see begin (wall-clock limit)
+	cpu     atomic.Int64  // the running call's CPU budget in ns; 0: wall time only
+	tid     atomic.Int32  // the OS thread running the call, when cpu > 0
 	expired atomic.Bool   // the watchdog stopped the running call
+
+	// The watchdog's own view of the running call (only it touches these):
+	// the call it first saw (its started stamp) and its thread's CPU clock
+	// then.
+	seen uint64
+	cpu0 time.Duration
 
 	fns    []api.Function // merge functions by Module.funcs index, resolved on first use
 	stack  [1]uint64      // CallWithStack's params and results, reused: no allocation per call
@@ -66,17 +76,17 @@ func startInstance(m *Module) (*instance, error) {
 	in.mod = mod
 	in.mem = mod.ExportedMemory(firstMemory(m.cm))
 	if f := mod.ExportedFunction(ExportInitialize); f != nil {
-		if err := in.call(f, 0, m.r.startTicks); err != nil {
+		if err := in.call(f, 0, m.r.startTicks, 0); err != nil {
 			return fail(in.reason(err), in.detail("initialize", err))
 		}
 	}
-	if err := in.call(mod.ExportedFunction(ExportABIVersion), 0, m.r.startTicks); err != nil {
+	if err := in.call(mod.ExportedFunction(ExportABIVersion), 0, m.r.startTicks, 0); err != nil {
 		return fail(in.reason(err), in.detail(ExportABIVersion, err))
 	}
 	if v := uint32(in.stack[0]); v != ABIVersion {
 		return fail(ReasonABI, fmt.Errorf("module speaks ABI version %d, this host runs %d", v, ABIVersion))
 	}
-	if err := in.call(mod.ExportedFunction(ExportBuffer), 0, m.r.startTicks); err != nil {
+	if err := in.call(mod.ExportedFunction(ExportBuffer), 0, m.r.startTicks, 0); err != nil {
 		return fail(in.reason(err), in.detail(ExportBuffer, err))
 	}
 	in.buf = uint32(in.stack[0])
@@ -94,15 +104,20 @@ func firstMemory(cm wazero.CompiledModule) string {
 	return ""
 }
 
-// mergeTicks is a merge's budget in watchdog ticks: stopped when the third
-// tick since it began comes, after one to one and a half CallBudgets.
-const mergeTicks = 3
-
 // call runs f with the instance's stack (param in stack[0], result there
-// after), stopped by the watchdog when the ticks'th tick since it began comes.
-func (in *instance) call(f api.Function, param uint64, ticks uint64) error {
+// after), stopped by the watchdog when the ticks'th tick since it began
+// comes, or when it has used cpu (if > 0) of its thread's CPU time since the
+// watchdog first saw it. With a CPU budget the goroutine is locked to its OS
+// thread for the call, so the thread's CPU clock is the call's.
+func (in *instance) call(f api.Function, param uint64, ticks uint64, cpu time.Duration) error {
 	in.stack[0] = param
 	in.budget.Store(ticks)
+	in.cpu.Store(int64(cpu))
+	if cpu > 0 {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		in.tid.Store(threadID())
+	}
 	in.started.Store(in.m.r.epoch.Load() + 1)
 	err := f.CallWithStack(in.ctx, in.stack[:])
 	if in.started.Swap(0) == expiredMark && err == nil {
@@ -120,18 +135,46 @@ const expiredMark = math.MaxUint64
 var errOverran = errors.New("returned after its time budget")
 
 // expireIfOver stops the running call if it began at or before tick
-// now-budget; called by the watchdog. Claiming the call with a CAS means an
-// instance whose call has just returned is never cancelled behind its
-// caller's back.
+// now-budget, or if its thread has used its CPU budget since the watchdog
+// first saw it; called by the watchdog, tick now, under Runtime.mu. Claiming
+// the call with a CAS means an instance whose call has just returned is
+// never cancelled behind its caller's back.
 func (in *instance) expireIfOver(now uint64) {
 	s := in.started.Load()
-	if s == 0 || s == expiredMark || now-(s-1) < in.budget.Load() {
+	// s > now: the call began after this tick did; its stamp is not yet
+	// unique (another call may begin before the next tick with the same
+	// one), so it is left for the next tick. From s <= now on, a stamp
+	// names one call.
+	if s == 0 || s == expiredMark || s > now {
+		return
+	}
+	if now-(s-1) < in.budget.Load() && !in.overCPU(s) {
 		return
 	}
 	if in.started.CompareAndSwap(s, expiredMark) {
 		in.expired.Store(true)
 		in.cancel()
 	}
+}
+
+// overCPU reports whether the call stamped s has used its CPU budget since
+// the watchdog first saw it (the first sighting records its thread's clock).
+func (in *instance) overCPU(s uint64) bool {
+	budget := time.Duration(in.cpu.Load())
+	if budget <= 0 {
+		return false
+	}
+	used, ok := threadCPU(in.tid.Load())
+	if !ok || in.started.Load() != s {
+		// The call ended (its thread's clock read may be another's); a
+		// clock that cannot be read leaves the wall-clock limit.
+		return false
+	}
+	if in.seen != s {
+		in.seen, in.cpu0 = s, used
+		return false
+	}
+	return used-in.cpu0 >= budget
 }
 
 // merge folds src into dst through the module's merge function fn. On error
@@ -160,7 +203,7 @@ func (in *instance) mergeSlots(fn, n int, dstSet *uint32, dstV []float64, srcSet
 	}
 	putRecord(area[CurrentOffset:IncomingOffset], n, *dstSet, dstV)
 	putRecord(area[IncomingOffset:], n, srcSet, srcV)
-	if err := in.call(f, uint64(n), mergeTicks); err != nil {
+	if err := in.call(f, uint64(n), in.m.r.mergeTicks, in.m.r.mergeCPU); err != nil {
 		in.broken = true
 		return in.fail(fn, in.reason(err), in.detail(in.m.funcName(fn), err))
 	}

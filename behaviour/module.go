@@ -74,7 +74,7 @@ func (m *Module) funcIndex(fn string) (int, error) {
 
 // get borrows an instance: an idle one, else a new one if the pool has room,
 // else it waits for one to be returned. Waiting is bounded: a borrower holds
-// an instance for at most about 1.5 CallBudget.
+// an instance for at most about 2 CallBudgets of CPU, or CallWallLimit.
 func (m *Module) get() (*instance, error) {
 	m.mu.Lock()
 	for {

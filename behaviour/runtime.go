@@ -42,7 +42,9 @@ type Runtime struct {
 	cache wazero.CompilationCache // nil without Config.CacheDir
 	epoch atomic.Uint64           // watchdog ticks; an instance's call start is stamped with it
 
-	startTicks uint64 // StartBudget in watchdog ticks
+	startTicks uint64        // StartBudget in watchdog ticks
+	mergeTicks uint64        // a merge's wall-clock limit in watchdog ticks
+	mergeCPU   time.Duration // a merge's CPU budget; 0 without a thread CPU clock (wall time only)
 
 	stop     context.CancelFunc
 	watchEnd chan struct{}
@@ -94,6 +96,15 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 	}
 	tick := cfg.CallBudget / 2
 	r.startTicks = uint64((cfg.StartBudget+tick-1)/tick) + 1
+	if _, ok := threadCPU(threadID()); ok && !cfg.NoTimeBudget {
+		// CPU time, with the wall-clock limit as a backstop.
+		r.mergeCPU = cfg.CallBudget
+		r.mergeTicks = uint64((cfg.CallWallLimit+tick-1)/tick) + 1
+	} else {
+		// Wall time: stopped when the third tick since the call began
+		// comes, after one to one and a half CallBudgets.
+		r.mergeTicks = 3
+	}
 	if cfg.NoTimeBudget {
 		close(r.watchEnd)
 	} else {
@@ -105,10 +116,14 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 // Config returns the runtime's configuration, defaults filled in.
 func (r *Runtime) Config() Config { return r.cfg }
 
+// CPUClock reports whether Config.CallBudget is CPU time (the calling
+// thread's CPU clock, on Linux) rather than wall-clock time.
+func (r *Runtime) CPUClock() bool { return r.mergeCPU > 0 }
+
 // watch ticks every CallBudget/2 and closes the instance of any call that
-// has seen its budget of ticks begin (mergeTicks for a merge: it has run at
-// least one CallBudget, at most 1.5). One goroutine serves every instance, so
-// a call costs two atomic operations of ours, not a timer or a context.
+// has overrun: its CPU budget, read from its thread's CPU clock, or its
+// budget of ticks (wall-clock time). One goroutine serves every instance, so
+// a call costs a few atomic operations of ours, not a timer or a context.
 func (r *Runtime) watch(ctx context.Context, tick time.Duration) {
 	defer close(r.watchEnd)
 	t := time.NewTicker(tick)

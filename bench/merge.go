@@ -21,7 +21,7 @@ import (
 // defaults to FILE's base name without ".wasm" (vwap.wasm: vwap).
 type Behaviour struct {
 	File, Func string
-	Budget     time.Duration // the time budget per call (Config.CallBudget)
+	Budget     time.Duration // the CPU budget per call (Config.CallBudget)
 }
 
 // String implements flag.Value.

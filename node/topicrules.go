@@ -66,7 +66,7 @@ func DemoTopicRules(ctx context.Context, dir string, symbols []string, log *slog
 	for _, s := range symbols {
 		specs = append(specs, feedserver.TopicRuleSpec{Pattern: s, Merge: map[string]string{"*": "wasm(" + file + ", mid)"}})
 	}
-	cfg := behaviour.Config{CallBudget: 50 * time.Millisecond}
+	cfg := behaviour.Config{CallBudget: 5 * time.Millisecond}
 	if dir, err := os.UserCacheDir(); err == nil {
 		cfg.CacheDir = filepath.Join(dir, "tickwire", "behaviours")
 	}

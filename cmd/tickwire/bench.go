@@ -41,7 +41,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if name == "fanout" || name == "ramp" {
 		fs.Var(&srv.Behaviour, "behaviour", "compare a merge topic of this WebAssembly behaviour, `FILE[:FUNC]`, with the same topic merged by built-in ops, in the same run (ramp: --style conflated)")
-		fs.DurationVar(&srv.Behaviour.Budget, "behaviour-budget", 250*time.Millisecond, "the behaviour's time budget per call (the server's default, 10ms, is overrun by honest calls under fan-out load: docs/BENCHMARKS.md)")
+		fs.DurationVar(&srv.Behaviour.Budget, "behaviour-budget", 250*time.Millisecond, "the behaviour's budget per call (CPU time on Linux; the server's default is 5ms: docs/BENCHMARKS.md)")
 	}
 	var run func(context.Context) (any, []bench.Chart, error)
 	switch name {
@@ -122,7 +122,7 @@ func benchServe(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	tlsDir := fs.String("tls-self-signed", "", "feed: serve TLS with the development certificate in `DIR`")
 	var beh bench.Behaviour
 	fs.Var(&beh, "behaviour", "feed: merge the bench.wasm.* topics by this behaviour, `FILE[:FUNC]`")
-	fs.DurationVar(&beh.Budget, "behaviour-budget", 10*time.Millisecond, "feed: the behaviour's time budget per call")
+	fs.DurationVar(&beh.Budget, "behaviour-budget", 10*time.Millisecond, "feed: the behaviour's budget per call (CPU time on Linux)")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
