@@ -213,7 +213,7 @@ func loggedOn(gw *fix.Gateway, target string) bool {
 // TestFIXCertificateIdentity: two sessions under mutual TLS, each naming its
 // client certificate. The holder of A's certificate cannot log on as B (a
 // Logout says why, B's session is untouched); B's own certificate logs on
-// as B, and A trades as A.
+// as B, and A trades as A, never as B's account.
 func TestFIXCertificateIdentity(t *testing.T) {
 	ca := newTestCA(t)
 	srvCert, srvKey := ca.issue(t, "gateway")
@@ -280,6 +280,36 @@ TickwireCertificateSAN=b.example
 		t.Fatalf("A with its certificate: %v\n%s", err, logs.String())
 	}
 	tradeOnce(t, a)
+
+	// A, proven by its certificate, still cannot trade B's account.
+	if err := a.Send(fixclient.NewOrderSingle(fixclient.Order{ClOrdID: "AONB", Account: "ACCB",
+		Symbol: "EURUSD", Side: '1', OrdType: '2', Price: "1.0", Qty: "10"})); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m, err := a.Next(ctx)
+		if err != nil {
+			t.Fatalf("no answer to A's order for ACCB: %v", err)
+		}
+		if m.Get(tag.ClOrdID) == "AONB" {
+			t.Fatalf("A's order for ACCB got %s %q: want a BusinessMessageReject", m.Type, m.Raw)
+		}
+		if m.Type == "j" && m.Get(tag.BusinessRejectRefID) == "AONB" {
+			if m.Get(tag.BusinessRejectReason) != "6" || !strings.Contains(m.Get(tag.Text), `not authorized for Account "ACCB"`) {
+				t.Fatalf("got %q, want reason 6 (not authorized) naming ACCB", m.Raw)
+			}
+			break
+		}
+	}
+	snap, err := gw.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range snap.Orders {
+		if o.ClOrdID == "AONB" {
+			t.Fatalf("A's order for ACCB reached the book: %+v", o)
+		}
+	}
 }
 
 // TestFIXLogonPassword: a session whose identity is a Logon Username and

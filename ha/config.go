@@ -30,7 +30,11 @@ type Config struct {
 	// find the Active's feed (Node.LeaderFeedAddr). Optional.
 	FeedAddr string
 	// DataDir holds the identity file, the raft log and stable store
-	// (raft.db, bbolt) and the snapshots (snapshots/). Created if missing.
+	// (raft.db, bbolt) and the snapshots (snapshots/). Created 0700 if
+	// missing. Refused: a DataDir others may write to, a raft.db others may
+	// read or write, a snapshots/ others may enter (a snapshot holds the
+	// journal, and raft makes its files readable), any of them another
+	// user's.
 	DataDir string
 
 	// Peers is the initial configuration of a new cluster, this node

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -16,6 +16,7 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"go.etcd.io/bbolt"
 
+	"tickwire/internal/secfile"
 	"tickwire/recovery"
 )
 
@@ -172,7 +173,10 @@ func Open(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("ha: node %s: bad timeouts: %w", cfg.ID, err)
 	}
 
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	// The raft log is trusted as found: a directory others may write to, or
+	// another user's, is refused (secfile.Dir), as is a log others may read
+	// (below).
+	if err := secfile.MkdirAll(cfg.DataDir, secfile.Dir); err != nil {
 		return nil, fmt.Errorf("ha: node %s: data dir: %w", cfg.ID, err)
 	}
 	if err := checkIdentity(cfg.DataDir, cfg.ClusterID, cfg.ID); err != nil {
@@ -188,7 +192,16 @@ func Open(ctx context.Context, cfg Config) (_ *Node, err error) {
 		}
 	}()
 
+	// A snapshot holds the whole journal, every order included, and raft
+	// creates its snapshot directories 0755 and files 0644: their directory
+	// is made 0700 first, and refused if others may enter it.
+	if err := secfile.MkdirAll(filepath.Join(cfg.DataDir, snapshotDir), secfile.PrivateDir); err != nil {
+		return nil, fmt.Errorf("ha: node %s: snapshots: %w", cfg.ID, err)
+	}
 	dbPath := filepath.Join(cfg.DataDir, raftDBFile)
+	if err := secfile.CheckPath(dbPath, secfile.Private); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("ha: node %s: raft log: %w", cfg.ID, err)
+	}
 	store, err := raftboltdb.New(raftboltdb.Options{
 		Path:        dbPath,
 		NoSync:      cfg.NoSync,

@@ -73,6 +73,11 @@ func TestOpenRefusesForeignData(t *testing.T) {
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}
+	for name, want := range map[string]os.FileMode{"raft.db": 0o600, "snapshots": 0o700} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Mode().Perm() != want {
+			t.Errorf("%s: %v %v, want mode %v", name, fi.Mode().Perm(), err, want)
+		}
+	}
 	before := snapshotDir(t, dir)
 
 	for _, tc := range []struct {
@@ -146,6 +151,80 @@ func TestOpenRefusesForeignData(t *testing.T) {
 			t.Fatalf("after reopen: %+v", es)
 		}
 	})
+}
+
+// TestOpenRefusesSharedDataDir: raft state other users could change or
+// read is refused at Open, with the path and the fix: a data directory
+// others may write to or another user owns, a raft log others may read, a
+// snapshots directory others may enter (raft writes each snapshot, the
+// whole journal, readable by others).
+func TestOpenRefusesSharedDataDir(t *testing.T) {
+	identity := []byte(`{"format":1,"cluster_id":"alpha","node_id":"n1"}`)
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, dir string) (path string)
+		want  string
+	}{
+		{"world-writable dir", func(t *testing.T, dir string) string { chmod(t, dir, 0o777); return dir }, "chmod go-w"},
+		{"another owner", func(t *testing.T, dir string) string { chownOther(t, dir); return dir }, "chown"},
+		{"readable raft log", func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "ha-identity.json"), identity, 0o600)
+			writeFile(t, filepath.Join(dir, "raft.db"), nil, 0o644)
+			return filepath.Join(dir, "raft.db")
+		}, "chmod 600"},
+		{"open snapshots", func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "ha-identity.json"), identity, 0o600)
+			snaps := filepath.Join(dir, "snapshots")
+			if err := os.Mkdir(snaps, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			chmod(t, snaps, 0o755)
+			return snaps
+		}, "lets other users read it; chmod 700"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "raft")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			path := tc.setup(t, dir)
+			before := snapshotDir(t, dir)
+			n, err := ha.Open(context.Background(), singleConfig(t, dir))
+			if err == nil {
+				_ = n.Close()
+				t.Fatal("opened")
+			}
+			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
+				t.Fatalf("error %q, want %s and %q", err, path, tc.want)
+			}
+			sameDir(t, before, snapshotDir(t, dir))
+		})
+	}
+}
+
+func chmod(t *testing.T, path string, mode os.FileMode) {
+	t.Helper()
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func chownOther(t *testing.T, path string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("giving a file to another user needs root")
+	}
+	if err := os.Chown(path, 54321, 54321); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeFile(t *testing.T, path string, b []byte, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, b, mode); err != nil {
+		t.Fatal(err)
+	}
+	chmod(t, path, mode)
 }
 
 // TestOpenBadConfig: bad fields are refused before anything is created.
