@@ -84,7 +84,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzFraming$$' -fuzztime $(FUZZTIME) ./fix/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime $(FUZZTIME) ./orderwire/
 
-## stress: every test that waits on time (polls, deadlines, tmux, killed processes), -race -count=20 (STRESS_COUNT=N; STRESS_LIST=1 lists them)
+## stress: every test that waits on time (polls, deadlines, tmux, killed processes), -race -count=20 (STRESS_COUNT=N; STRESS_LIST=1 lists them; STRESS_RUN=REGEX keeps the tests it matches)
 stress: test-deps fix-deps
 	./.ci/stress
 

@@ -16,7 +16,9 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"tickwire/client"
 	"tickwire/node"
+	"tickwire/protocol"
 	"tickwire/recovery"
 )
 
@@ -25,8 +27,11 @@ import (
 // unanswered (the connection refused or cut) with the same key until it is
 // answered, while the server process is SIGKILLed and restarted on its data
 // directory several times, some kills landing between a publish's journal
-// append and its answer. At the end each topic holds every numbered event
-// exactly once, in order, and every answer named the event's position.
+// append and its answer. A publisher over the protocol (PublishEvent.Key, a
+// WebSocket publish, which has no answer) resends its last event after each
+// restart, as it must when it cannot know whether it was stored. At the end
+// each topic holds every numbered event exactly once, in order, and every
+// answer named the event's position.
 func TestIdempotentPublishKill9(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
@@ -100,6 +105,7 @@ func TestIdempotentPublishKill9(t *testing.T) {
 	for k := range kills {
 		waitAnswered(int64(100 * (k + 1)))
 		d := k + 1
+		wsPublishKeyed(t, addr, d)
 		abandonPublish(t, addr, "orders.D", fmt.Sprintf("d-%d", d), fmt.Sprint(d))
 		waitHead(t, addr, "orders.D", uint64(d))
 		if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -115,6 +121,7 @@ func TestIdempotentPublishKill9(t *testing.T) {
 	if h := topicHeads(t, addr)["orders.D"]; h != kills {
 		t.Fatalf("orders.D head %d, want %d: a retry was stored again", h, kills)
 	}
+	wsPublishKeyed(t, addr, kills+1) // the last one's retry, after the last restart
 	waitAnswered(int64(100 * (kills + 1)))
 	stop.Store(true)
 	wg.Wait()
@@ -128,6 +135,18 @@ func TestIdempotentPublishKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer j.Close()
+	ws, err := j.ReadFrom(context.Background(), "orders.W", recovery.Position{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ws) != kills+1 {
+		t.Fatalf("orders.W: %d events stored, want %d", len(ws), kills+1)
+	}
+	for i, e := range ws {
+		if len(e.Data) != 1 || int(e.Data[0]) != i+1 {
+			t.Fatalf("orders.W: seq %d holds %v, want event %d: stored twice or out of order", e.Seq, e.Data, i+1)
+		}
+	}
 	for p := range publishers {
 		topic := fmt.Sprintf("orders.P%d", p)
 		es, err := j.ReadFrom(context.Background(), topic, recovery.Position{}, 100_000)
@@ -152,6 +171,34 @@ func TestIdempotentPublishKill9(t *testing.T) {
 		}
 	}
 	t.Logf("%d publishes answered over %d kills, %d of them replays of an event stored before its answer was lost", answered.Load(), kills, replayed.Load())
+}
+
+// wsPublishKeyed is a protocol publisher's round n on orders.W: on a new
+// WebSocket connection, in one message, it resends event n-1 (it cannot know
+// whether the server stored it before it was killed) with its key, then
+// sends event n with its own; it waits until the server's head is n, so a
+// resend stored again shows as a head past n and events out of order. Event
+// i's payload is the byte i (a msgpack fixint) and its key w-i.
+func wsPublishKeyed(t *testing.T, addr string, n int) {
+	t.Helper()
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := client.Dial(c, "ws://"+addr+"/ws", protocol.Hello{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	event := func(i int) protocol.Frame {
+		return &protocol.Event{Type: protocol.TypePublishEvent, Topic: "orders.W", Data: []byte{byte(i)}, Key: fmt.Sprintf("w-%d", i)}
+	}
+	var frames []protocol.Frame
+	if n > 1 {
+		frames = append(frames, event(n-1))
+	}
+	if err := conn.Send(append(frames, event(n))...); err != nil {
+		t.Fatal(err)
+	}
+	waitHead(t, addr, "orders.W", uint64(n))
 }
 
 // abandonPublish sends a keyed POST /publish and hangs up without reading

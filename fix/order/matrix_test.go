@@ -183,6 +183,41 @@ var matrixScenarios = []scenario{
 		expect(bust("O1", "V1"), er(etBust, stPendCxl, "X", "", "10000", "0", "10000").ref("E2")),
 		expect(acceptCxl("O1"), er(etCanceled, stCanceled, "Y", "X", "10000", "0", "0")),
 	}},
+	{name: "B/order rejected while a replace is pending", ref: "", steps: []step{
+		expect(nos("X", "10000")),
+		expect(rplReq("Y", "X", "8000"), er(etPendRpl, stPendRpl, "Y", "X", "10000", "0", "10000")),
+		expect(rejectNew("O1", OrdRejReasonBrokerOption),
+			er(etRejected, stRejected, "X", "", "10000", "0", "0").rej(OrdRejReasonBrokerOption),
+			cxl("Y", "X", stRejected, toReplace, CxlRejReasonTooLate)),
+		fails(acceptRpl("O1"), ErrInvalidTransition),
+	}},
+	{name: "B/done for day while a replace is pending", ref: "", steps: []step{
+		expect(nos("X", "10000")),
+		expect(accept("O1"), er(etNew, stNew, "X", "", "10000", "0", "10000")),
+		expect(fill("O1", "V1", "2000", "10"), er(etTrade, stPartFilled, "X", "", "10000", "2000", "8000")),
+		expect(rplReq("Y", "X", "8000"), er(etPendRpl, stPendRpl, "Y", "X", "10000", "2000", "8000")),
+		expect(dfd("O1"), er(etDFD, stPendRpl, "X", "", "10000", "2000", "0"),
+			cxl("Y", "X", stDFD, toReplace, CxlRejReasonTooLate)),
+		fails(acceptRpl("O1"), ErrInvalidTransition),
+		expect(rplReq("Z", "X", "7000"), cxl("Z", "X", stDFD, toReplace, CxlRejReasonTooLate)), // not reason 3
+	}},
+	{name: "B/GTC order done for day keeps its pending replace", ref: "", steps: []step{
+		expect(nosTIF("X", "10000", TimeInForceGTC)),
+		expect(accept("O1"), er(etNew, stNew, "X", "", "10000", "0", "10000")),
+		expect(func() Event { e := rplReq("Y", "X", "8000"); e.TimeInForce = TimeInForceGTC; return e }(),
+			er(etPendRpl, stPendRpl, "Y", "X", "10000", "0", "10000")),
+		expect(dfd("O1"), er(etDFD, stPendRpl, "X", "", "10000", "0", "0")), // it works again another day
+		expect(acceptRpl("O1"), er(etReplaced, stDFD, "Y", "X", "8000", "0", "0")),
+	}},
+	{name: "B/bust to zero while a replace is pending", ref: "", steps: []step{
+		expect(nos("X", "10000")),
+		expect(accept("O1"), er(etNew, stNew, "X", "", "10000", "0", "10000")),
+		expect(fill("O1", "V1", "4000", "10"), er(etTrade, stPartFilled, "X", "", "10000", "4000", "6000").xid("E2")),
+		expect(rplReq("Y", "X", "8000"), er(etPendRpl, stPendRpl, "Y", "X", "10000", "4000", "6000")),
+		// A bust only lowers CumQty: the order stays open, the replace pending.
+		expect(bust("O1", "V1"), er(etBust, stPendRpl, "X", "", "10000", "0", "10000").ref("E2")),
+		expect(acceptRpl("O1"), er(etReplaced, stNew, "Y", "X", "8000", "0", "8000")),
+	}},
 
 	// C: cancel/replace quantity changes.
 	{name: "C/increase on a zero-filled order", ref: "C.1.a", steps: []step{
@@ -393,6 +428,18 @@ var matrixScenarios = []scenario{
 			er(etRestated, stPendCxl, "X", "", "3000", "3000", "0").restated(RestatementPartialDecline),
 			cxl("Y", "X", stFilled, toCancel, CxlRejReasonTooLate)),
 	}},
+	{name: "E/restatement below CumQty while a replace is pending", ref: "", steps: []step{
+		expect(nos("X", "10000")),
+		expect(accept("O1"), er(etNew, stNew, "X", "", "10000", "0", "10000")),
+		expect(fill("O1", "V1", "3000", "10"), er(etTrade, stPartFilled, "X", "", "10000", "3000", "7000")),
+		// A replace to at most CumQty: once filled, it is too late (an
+		// increase above CumQty would stay pending, C.1.c).
+		expect(rplPx("Y", "X", "3000", "10.5"), er(etPendRpl, stPendRpl, "Y", "X", "10000", "3000", "7000")),
+		expect(restateQty("O1", "2000", RestatementPartialDecline),
+			er(etRestated, stPendRpl, "X", "", "3000", "3000", "0").restated(RestatementPartialDecline),
+			cxl("Y", "X", stFilled, toReplace, CxlRejReasonTooLate)),
+		fails(acceptRpl("O1"), ErrInvalidTransition),
+	}},
 	{name: "E/GT order done for day, renewed by restatement", ref: "", steps: []step{
 		expect(nosTIF("X", "10000", TimeInForceGTC)),
 		expect(accept("O1"), er(etNew, stNew, "X", "", "10000", "0", "10000")),
@@ -503,6 +550,13 @@ var matrixScenarios = []scenario{
 		expect(expire("O1"), er(etCanceled, stCanceled, "X", "", "10000", "1000", "0"),
 			cxl("Y", "X", stCanceled, toReplace, CxlRejReasonTooLate)),
 	}},
+	{name: "I/FOK killed while a cancel is pending", ref: "", steps: []step{
+		expect(nosTIF("X", "10000", TimeInForceFOK)),
+		expect(cxlReq("Y", "X"), er(etPendCxl, stPendCxl, "Y", "X", "10000", "0", "10000")),
+		expect(accept("O1"), er(etNew, stPendCxl, "X", "", "10000", "0", "10000")),
+		expect(expire("O1"), er(etCanceled, stCanceled, "Y", "X", "10000", "0", "0")), // honours the cancel
+		fails(acceptCxl("O1"), ErrInvalidTransition),
+	}},
 	{name: "I/expiry of a day order is refused", ref: "", steps: []step{
 		expect(nos("X", "10000")),
 		expect(accept("O1"), er(etNew, stNew, "X", "", "10000", "0", "10000")),
@@ -540,6 +594,15 @@ var matrixScenarios = []scenario{
 		expect(cxlReq("Y", "X"), er(etPendCxl, stPendCxl, "Y", "X", "10000", "4000", "6000")),
 		expect(correct("O1", "V1", "10000", "10"), er(etCorrect, stPendCxl, "X", "", "10000", "10000", "0").ref("E2"),
 			cxl("Y", "X", stFilled, toCancel, CxlRejReasonTooLate)),
+	}},
+	{name: "J/correction fills the order while a replace is pending", ref: "", steps: []step{
+		expect(nos("X", "10000")),
+		expect(accept("O1"), er(etNew, stNew, "X", "", "10000", "0", "10000")),
+		expect(fill("O1", "V1", "4000", "10"), er(etTrade, stPartFilled, "X", "", "10000", "4000", "6000").xid("E2")),
+		expect(rplPx("Y", "X", "10000", "10.5"), er(etPendRpl, stPendRpl, "Y", "X", "10000", "4000", "6000")),
+		expect(correct("O1", "V1", "10000", "10"), er(etCorrect, stPendRpl, "X", "", "10000", "10000", "0").ref("E2"),
+			cxl("Y", "X", stFilled, toReplace, CxlRejReasonTooLate)),
+		fails(acceptRpl("O1"), ErrInvalidTransition),
 	}},
 	{name: "J/done for day, corrected then busted", ref: "J.1.d", steps: []step{
 		expect(nos("X", "10000")),
