@@ -279,13 +279,19 @@ func (a *Acceptor) waitSessionsOffLocked(d time.Duration) {
 	a.log.Warn("fix sessions still logged on from the previous term", "waited", d.String())
 }
 
-// detach closes the port and every connection, puts the sessions back on
+// detach closes the port and every connection, waits (at most
+// sessionsOffTimeout) until quickfix has logged the sessions out, puts the sessions back on
 // standby stores (closing g's journal stores) and frees the acceptor for
 // the next gateway.
 func (a *Acceptor) detach(g *Gateway) error {
 	a.gate.closeAll()
 	a.mu.Lock()
 	mine := a.gw == g
+	if mine {
+		// When Stop returns, the sessions are logged out (quickfix's
+		// loops see the closed connections a moment later).
+		a.waitSessionsOffLocked(sessionsOffTimeout)
+	}
 	a.mu.Unlock()
 	if !mine {
 		return nil
