@@ -1,6 +1,8 @@
 package fix
 
 import (
+	"time"
+
 	"github.com/quickfixgo/fix44/newordersingle"
 	"github.com/quickfixgo/fix44/ordercancelreplacerequest"
 	"github.com/quickfixgo/fix44/ordercancelrequest"
@@ -20,14 +22,15 @@ import (
 // session's own goroutine).
 type application struct {
 	*quickfix.MessageRouter
-	g *Gateway
-	// submit hands an event to the engine: g.submitInbound (the router's
-	// fuzz target catches the events instead).
+	acc *Acceptor
+	// submit hands an event to the engine of the acceptor's gateway
+	// (submitInbound; the router's fuzz target catches the events instead).
 	submit func(quickfix.SessionID, *quickfix.Message, order.Event) quickfix.MessageRejectError
 }
 
-func newApplication(g *Gateway) *application {
-	a := &application{MessageRouter: quickfix.NewMessageRouter(), g: g, submit: g.submitInbound}
+func newApplication(acc *Acceptor) *application {
+	a := &application{MessageRouter: quickfix.NewMessageRouter(), acc: acc}
+	a.submit = a.submitInbound
 	a.AddRoute(newordersingle.Route(a.onNewOrderSingle))
 	a.AddRoute(ordercancelrequest.Route(a.onOrderCancelRequest))
 	a.AddRoute(ordercancelreplacerequest.Route(a.onOrderCancelReplaceRequest))
@@ -38,11 +41,11 @@ func newApplication(g *Gateway) *application {
 func (a *application) OnCreate(quickfix.SessionID) {}
 
 func (a *application) OnLogon(id quickfix.SessionID) {
-	a.g.sessionState(id, true)
+	a.acc.sessionState(id, true)
 }
 
 func (a *application) OnLogout(id quickfix.SessionID) {
-	a.g.sessionState(id, false)
+	a.acc.sessionState(id, false)
 }
 
 func (a *application) ToAdmin(*quickfix.Message, quickfix.SessionID) {}
@@ -53,9 +56,39 @@ func (a *application) FromAdmin(*quickfix.Message, quickfix.SessionID) quickfix.
 	return nil
 }
 
-// FromApp routes the message to its typed handler.
+// FromApp routes the message to its typed handler. A warm acceptor with no
+// gateway attached (a node that is not the Active) refuses it: its port is
+// closed then, so this is defence in depth; the refusal itself cannot be
+// sent either (the standby's message stores refuse every write), and
+// whatever the node did, the raft journal would refuse its appends.
 func (a *application) FromApp(msg *quickfix.Message, id quickfix.SessionID) quickfix.MessageRejectError {
+	if a.acc.current() == nil {
+		a.acc.log.Warn("fix message refused: this node is not the active node", "session", id.String())
+		return errNotActiveReject
+	}
 	return a.Route(msg, id)
+}
+
+// errNotActiveReject is FromApp's refusal on a node that is not the
+// Active: BusinessRejectReason 4, application not available.
+var errNotActiveReject = quickfix.NewBusinessMessageRejectError("this node is not the active node", 4, nil)
+
+// submitInbound hands an event to the attached gateway's engine, refusing
+// it when there is none (the gateway detached since FromApp's check).
+func (a *application) submitInbound(id quickfix.SessionID, msg *quickfix.Message, ev order.Event) quickfix.MessageRejectError {
+	g := a.acc.current()
+	if g == nil {
+		return errNotActiveReject
+	}
+	return g.submitInbound(id, msg, ev)
+}
+
+// now is the time of an inbound event: the attached gateway's clock.
+func (a *application) now() time.Time {
+	if g := a.acc.current(); g != nil {
+		return g.now()
+	}
+	return a.acc.cfg.Clock()
 }
 
 func (a *application) onNewOrderSingle(m newordersingle.NewOrderSingle, id quickfix.SessionID) quickfix.MessageRejectError {
@@ -72,7 +105,7 @@ func (a *application) onNewOrderSingle(m newordersingle.NewOrderSingle, id quick
 		TimeInForce:  order.TimeInForce(f.char(tag.TimeInForce)),
 		HandlInst:    order.HandlInst(f.char(tag.HandlInst)),
 		PossResend:   f.possResend(),
-		TransactTime: a.g.now(),
+		TransactTime: a.now(),
 	}
 	if f.err != nil {
 		return f.err
@@ -93,7 +126,7 @@ func (a *application) onOrderCancelRequest(m ordercancelrequest.OrderCancelReque
 		Symbol:       f.str(tag.Symbol),
 		Side:         order.Side(f.char(tag.Side)),
 		PossResend:   f.possResend(),
-		TransactTime: a.g.now(),
+		TransactTime: a.now(),
 	}
 	if f.err != nil {
 		return f.err
@@ -119,7 +152,7 @@ func (a *application) onOrderCancelReplaceRequest(m ordercancelreplacerequest.Or
 		TimeInForce:  order.TimeInForce(f.char(tag.TimeInForce)),
 		HandlInst:    order.HandlInst(f.char(tag.HandlInst)),
 		PossResend:   f.possResend(),
-		TransactTime: a.g.now(),
+		TransactTime: a.now(),
 	}
 	if f.err != nil {
 		return f.err
@@ -140,7 +173,7 @@ func (a *application) onOrderStatusRequest(m orderstatusrequest.OrderStatusReque
 		OrdStatusReqID: f.str(tag.OrdStatusReqID),
 		Symbol:         f.str(tag.Symbol),
 		Side:           order.Side(f.char(tag.Side)),
-		TransactTime:   a.g.now(),
+		TransactTime:   a.now(),
 	}
 	if f.err != nil {
 		return f.err
@@ -155,9 +188,9 @@ func (a *application) onOrderStatusRequest(m orderstatusrequest.OrderStatusReque
 // the accounts its session may trade and returns the one it trades (the
 // session's only account when none was sent). A refusal is logged.
 func (a *application) account(id quickfix.SessionID, msgType, clOrdID, sent string) (string, quickfix.MessageRejectError) {
-	acct, rej := a.g.identities[id].account(sent, clOrdID)
+	acct, rej := a.acc.identities[id].account(sent, clOrdID)
 	if rej != nil {
-		a.g.log.Warn("fix request refused", "session", id.String(), "msg_type", msgType, "cl_ord_id", clOrdID, "account", sent, "reason", rej.Error())
+		a.acc.log.Warn("fix request refused", "session", id.String(), "msg_type", msgType, "cl_ord_id", clOrdID, "account", sent, "reason", rej.Error())
 	}
 	return acct, rej
 }

@@ -226,7 +226,7 @@ func (e *engine) process(batch []command) error {
 		}
 	}
 	for k, seqs := range e.holds {
-		if st := e.g.stores.get(k.sid); st != nil {
+		if st := e.g.acc.stores.get(k.sid); st != nil {
 			if err := st.release(k.epoch, seqs); err != nil {
 				return err
 			}
@@ -292,7 +292,7 @@ func (e *engine) answerStatus(c *command, now time.Time) error {
 	if err := e.send(e.status, false); err != nil {
 		return err
 	}
-	if st := e.g.stores.get(c.sid); st != nil {
+	if st := e.g.acc.stores.get(c.sid); st != nil {
 		return st.release(c.in.Epoch, []int{c.in.Seq})
 	}
 	return nil
@@ -306,7 +306,7 @@ func (e *engine) commit(now time.Time) error {
 	// before they are durable, a new Active would take them as sent and
 	// reconcile only this batch's reports: theirs would be lost. So they
 	// are made durable first (a wait the socket writes make anyway).
-	if err := e.g.stores.durable(e.g.cfg.WriteTimeout); err != nil {
+	if err := e.g.acc.stores.durable(e.g.cfg.WriteTimeout); err != nil {
 		return fmt.Errorf("fix: message stores before the journal append: %w", err)
 	}
 	marks, err := e.marks(e.outs)
@@ -342,11 +342,11 @@ func (e *engine) marks(outs []emitted) ([]senderMark, error) {
 		if s == "" || containsMark(marks, s) {
 			continue
 		}
-		sid, ok := e.g.sessionByKey[s]
+		sid, ok := e.g.acc.sessionByKey[s]
 		if !ok {
 			continue
 		}
-		st := e.g.stores.get(sid)
+		st := e.g.acc.stores.get(sid)
 		marks = append(marks, senderMark{Session: s, Next: st.NextSenderMsgSeqNum(), Epoch: st.epoch()})
 	}
 	return marks, nil
@@ -385,7 +385,7 @@ func (e *engine) send(outs []emitted, publish bool) error {
 		default:
 			continue
 		}
-		sid, ok := e.g.sessionByKey[s]
+		sid, ok := e.g.acc.sessionByKey[s]
 		if !ok {
 			if traderSession(s) { // not a FIX session: its outputs are only published (requests.go)
 				if publish {

@@ -2,6 +2,7 @@ package fix
 
 import (
 	"bytes"
+	"log/slog"
 	"runtime"
 	"strconv"
 	"strings"
@@ -60,10 +61,12 @@ func FuzzRouter(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	sid := quickfix.SessionID{BeginString: "FIX.4.4", SenderCompID: "GW", TargetCompID: "CL"}
-	g := &Gateway{cfg: Config{Clock: func() time.Time { return time.Unix(1e9, 0).UTC() }},
+	clock := func() time.Time { return time.Unix(1e9, 0).UTC() }
+	acc := &Acceptor{cfg: Config{Clock: clock}, log: slog.New(slog.DiscardHandler),
 		identities: map[quickfix.SessionID]*identity{sid: {open: true}}} // any account
+	acc.gw = &Gateway{cfg: Config{Clock: clock}, acc: acc}
 	var got order.Event
-	a := newApplication(g)
+	a := newApplication(acc)
 	a.submit = func(_ quickfix.SessionID, _ *quickfix.Message, ev order.Event) quickfix.MessageRejectError {
 		got = ev
 		return nil

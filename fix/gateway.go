@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
-	"sort"
 	"sync"
 	"time"
 
@@ -113,6 +112,16 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock is the time source of TransactTime. Default time.Now.
 	Clock func() time.Time
+	// Acceptor, when not nil, is a warm acceptor (NewAcceptor, started)
+	// that the gateway attaches to instead of building its own: a node of a
+	// cluster keeps one for its life and builds a gateway per term as the
+	// Active. Its settings, limits and store configuration are the
+	// acceptor's; Journal is required (the sessions' stores are read from
+	// it at New); Settings and DataDir default to the acceptor's. Start
+	// opens the acceptor's port, Stop closes it and drops the sessions
+	// (without a Logout: on a node that lost leadership the journal could
+	// not hold one).
+	Acceptor *Acceptor
 	// Hooks are for tests.
 	Hooks Hooks
 }
@@ -124,30 +133,24 @@ type Hooks struct {
 	AfterCommit func(events []order.Event)
 }
 
-// Gateway is the FIX 4.4 order gateway: a quickfix acceptor, the order book
-// (owned by one engine goroutine), the journal, the auto venue and the desk.
+// Gateway is the FIX 4.4 order gateway: a quickfix acceptor (its own, or a
+// warm one it is attached to: Acceptor), the order book (owned by one
+// engine goroutine), the journal, the auto venue and the desk.
 type Gateway struct {
-	cfg          Config
-	log          *slog.Logger
-	addr         string
-	tls          bool // the acceptor speaks TLS only (tls.go)
-	acceptor     *quickfix.Acceptor
-	stores       *storeFactory
-	sessionByKey map[string]quickfix.SessionID
-	identities   map[quickfix.SessionID]*identity // read-only after New
-	ownJournal   bool
-	symbols      map[string]bool
-	eng          *engine
-	desk         *Desk
+	cfg        Config
+	log        *slog.Logger
+	acc        *Acceptor
+	ownJournal bool
+	symbols    map[string]bool
+	eng        *engine
+	desk       *Desk
 
 	failOnce sync.Once // fail
-	accOnce  sync.Once // stopAcceptor
 
-	mu       sync.Mutex
-	loggedOn map[quickfix.SessionID]bool // guarded by mu
-	started  bool                        // guarded by mu
-	stopped  bool                        // guarded by mu
-	failed   error                       // guarded by mu
+	mu      sync.Mutex
+	started bool  // guarded by mu
+	stopped bool  // guarded by mu
+	failed  error // guarded by mu
 }
 
 // SessionInfo describes a configured FIX session.
@@ -174,6 +177,27 @@ func (cfg *Config) fillDefaults() error {
 	if cfg.MaxEventBytes <= 0 {
 		cfg.MaxEventBytes = 64 << 10
 	}
+	cfg.fillConnDefaults()
+	var err error
+	if cfg.Auto, err = guardSettings(cfg.Auto, cfg.Settings, cfg.Prices); err != nil {
+		return err
+	}
+	// Each prefix defaults on its own: a configured OrderIDPrefix must not
+	// leave ExecIDs to the book's constant default, which every new journal
+	// would repeat.
+	stamp := cfg.Clock().UTC().Format("20060102T150405")
+	if cfg.Book.OrderIDPrefix == "" {
+		cfg.Book.OrderIDPrefix = stamp + "-O"
+	}
+	if cfg.Book.ExecIDPrefix == "" {
+		cfg.Book.ExecIDPrefix = stamp + "-E"
+	}
+	return nil
+}
+
+// fillConnDefaults gives the acceptor's fields (connection limits, logger,
+// clock) their defaults.
+func (cfg *Config) fillConnDefaults() {
 	if cfg.MaxLogonBytes <= 0 {
 		cfg.MaxLogonBytes = defaultMaxLogonBytes
 	}
@@ -195,24 +219,9 @@ func (cfg *Config) fillDefaults() error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	var err error
-	if cfg.Auto, err = guardSettings(cfg.Auto, cfg.Settings, cfg.Prices); err != nil {
-		return err
-	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	// Each prefix defaults on its own: a configured OrderIDPrefix must not
-	// leave ExecIDs to the book's constant default, which every new journal
-	// would repeat.
-	stamp := cfg.Clock().UTC().Format("20060102T150405")
-	if cfg.Book.OrderIDPrefix == "" {
-		cfg.Book.OrderIDPrefix = stamp + "-O"
-	}
-	if cfg.Book.ExecIDPrefix == "" {
-		cfg.Book.ExecIDPrefix = stamp + "-E"
-	}
-	return nil
 }
 
 // New builds a gateway: it checks the settings, opens the journal, replays
@@ -223,6 +232,9 @@ func (cfg *Config) fillDefaults() error {
 // half-built gateway and the deferred cleanup that closes what was opened
 // when a later step fails.
 func New(cfg Config) (g *Gateway, err error) {
+	if cfg.Acceptor != nil {
+		return newAttached(cfg)
+	}
 	if cfg.Settings == nil {
 		return nil, errors.New("fix: Config.Settings is required")
 	}
@@ -235,32 +247,13 @@ func New(cfg Config) (g *Gateway, err error) {
 	if err := cfg.fillDefaults(); err != nil {
 		return nil, err
 	}
-	g = &Gateway{
-		cfg:          cfg,
-		log:          cfg.Logger,
-		sessionByKey: make(map[string]quickfix.SessionID),
-		loggedOn:     make(map[quickfix.SessionID]bool),
-	}
-	if len(cfg.Symbols) > 0 {
-		g.symbols = make(map[string]bool, len(cfg.Symbols))
-		for _, s := range cfg.Symbols {
-			g.symbols[s] = true
-		}
-	}
-	if g.addr, err = prepareSettings(cfg.Settings, cfg.DataDir); err != nil {
+	g = &Gateway{cfg: cfg, log: cfg.Logger}
+	g.setSymbols()
+	if g.acc, err = newAcceptor(cfg); err != nil {
 		return nil, err
 	}
-	mode, tlsExplicit, err := acceptorTLS(cfg.Settings, cfg.TLS)
-	if err != nil {
-		return nil, err
-	}
-	g.tls = mode != tlsOff
-	if g.identities, err = sessionIdentities(cfg.Settings, mode); err != nil {
-		return nil, err
-	}
-	for id := range g.identities {
-		g.sessionByKey[id.String()] = id
-	}
+	g.acc.gw = g
+	g.cfg.MessageStore, g.cfg.StoreRetention = g.acc.cfg.MessageStore, g.acc.cfg.StoreRetention
 
 	j := cfg.Journal
 	if j == nil {
@@ -279,17 +272,89 @@ func New(cfg Config) (g *Gateway, err error) {
 			_ = j.Close()
 		}
 	}()
-	ctx := context.Background()
-	rep, err := replay(ctx, j, cfg.Stream, cfg.Book)
+	rep, err := replay(context.Background(), j, cfg.Stream, cfg.Book)
 	if err != nil {
 		return nil, err
 	}
-
 	// The engine exists before the stores: a store's failure stops it.
+	g.newEngine(rep)
+
+	if g.cfg.MessageStore == StoreJournal {
+		g.acc.stores = newJournalStoreFactory(&journalStoreFactory{j: j, ret: g.cfg.StoreRetention, clock: cfg.Clock, log: cfg.Logger, onFail: g.fail})
+	} else if g.acc.stores, err = newStoreFactory(cfg.Settings); err != nil {
+		return nil, err
+	}
+	if err = g.acc.create(func(address string) (net.Listener, error) { return net.Listen("tcp", address) }); err != nil {
+		return nil, err
+	}
+	if err = g.reconcile(rep); err != nil {
+		g.acc.unregister()
+		g.acc.stores.closeAll()
+		return nil, err
+	}
+	g.eng.venue.adopt(rep.book.Snapshot().Orders, cfg.Clock())
+	g.log.Info("fix gateway ready", "addr", g.acc.addr, "sessions", len(g.acc.identities), "orders", rep.book.Len(), "events_replayed", rep.events)
+	return g, nil
+}
+
+// newAttached builds a gateway on a warm acceptor (Config.Acceptor): it
+// replays the journal into the book, reads the sessions' stores from the
+// journal (attach) and finishes what a crash interrupted (reconcile). The
+// acceptor's port stays closed until Start.
+func newAttached(cfg Config) (*Gateway, error) {
+	acc := cfg.Acceptor
+	if cfg.Journal == nil {
+		return nil, errors.New("fix: Config.Journal is required with a warm acceptor")
+	}
+	if cfg.Settings == nil {
+		cfg.Settings = acc.cfg.Settings
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = acc.cfg.DataDir
+	}
+	// The acceptor's: its connections and stores are the ones in use.
+	cfg.MaxMessageBytes, cfg.FirstMessageTimeout, cfg.MaxLogonBytes = acc.cfg.MaxMessageBytes, acc.cfg.FirstMessageTimeout, acc.cfg.MaxLogonBytes
+	cfg.MaxPreLogon, cfg.MaxPreLogonPerAddr, cfg.WriteTimeout = acc.cfg.MaxPreLogon, acc.cfg.MaxPreLogonPerAddr, acc.cfg.WriteTimeout
+	cfg.MessageStore, cfg.StoreRetention, cfg.TLS = acc.cfg.MessageStore, acc.cfg.StoreRetention, acc.cfg.TLS
+	if err := cfg.fillDefaults(); err != nil {
+		return nil, err
+	}
+	g := &Gateway{cfg: cfg, log: cfg.Logger, acc: acc}
+	g.setSymbols()
+	rep, err := replay(context.Background(), cfg.Journal, cfg.Stream, cfg.Book)
+	if err != nil {
+		return nil, err
+	}
+	g.newEngine(rep)
+	if err := acc.attach(g); err != nil {
+		return nil, err
+	}
+	if err := g.reconcile(rep); err != nil {
+		_ = acc.detach(g)
+		return nil, err
+	}
+	g.eng.venue.adopt(rep.book.Snapshot().Orders, cfg.Clock())
+	g.log.Info("fix gateway ready on the warm acceptor", "addr", acc.addr, "sessions", len(acc.identities), "orders", rep.book.Len(), "events_replayed", rep.events)
+	return g, nil
+}
+
+// setSymbols builds the tradable-symbol set of Config.Symbols.
+func (g *Gateway) setSymbols() {
+	if len(g.cfg.Symbols) > 0 {
+		g.symbols = make(map[string]bool, len(g.cfg.Symbols))
+		for _, s := range g.cfg.Symbols {
+			g.symbols[s] = true
+		}
+	}
+}
+
+// newEngine makes the engine on the replayed book (not running yet).
+func (g *Gateway) newEngine(rep *replayed) {
+	cfg := &g.cfg
 	e := &engine{
 		g:        g,
 		book:     rep.book,
-		j:        j,
+		j:        cfg.Journal,
 		stream:   cfg.Stream,
 		clock:    cfg.Clock,
 		log:      cfg.Logger,
@@ -305,42 +370,6 @@ func New(cfg Config) (g *Gateway, err error) {
 	e.venue = newAutoVenue(e, cfg.Prices, cfg.Auto)
 	g.eng = e
 	g.desk = &Desk{g: g}
-
-	logs, err := newLogFactory(cfg.Settings, cfg.Logger)
-	if err != nil {
-		return nil, fmt.Errorf("fix: log: %w", err)
-	}
-	if g.cfg.MessageStore, g.cfg.StoreRetention, err = storeSettings(cfg.MessageStore, cfg.StoreRetention, cfg.Settings); err != nil {
-		return nil, err
-	}
-	if g.cfg.MessageStore == StoreJournal {
-		g.stores = newJournalStoreFactory(&journalStoreFactory{j: j, ret: g.cfg.StoreRetention, clock: cfg.Clock, log: cfg.Logger, onFail: g.fail})
-	} else if g.stores, err = newStoreFactory(cfg.Settings); err != nil {
-		return nil, err
-	}
-	app := newApplication(g)
-	g.acceptor, err = quickfix.NewAcceptor(app, g.stores, cfg.Settings, logs)
-	if err != nil {
-		g.unregister()
-		g.stores.closeAll()
-		return nil, fmt.Errorf("fix: acceptor: %w", err)
-	}
-	g.acceptor.SetConnectionValidator(logonValidator{ids: g.identities, log: cfg.Logger})
-	if tlsExplicit != nil {
-		g.acceptor.SetTLSConfig(tlsExplicit) // else quickfix builds it from the settings
-	}
-	budget := newPreLogonBudget(cfg.MaxPreLogon, cfg.MaxPreLogonPerAddr, cfg.Logger)
-	g.acceptor.SetNewListenerCallback(listener(cfg.Logger, budget, cfg.MaxMessageBytes, cfg.FirstMessageTimeout, cfg.MaxLogonBytes,
-		cfg.WriteTimeout, g.durableBarrier(), g.sessionAt))
-
-	if err = g.reconcile(rep); err != nil {
-		g.unregister()
-		g.stores.closeAll()
-		return nil, err
-	}
-	e.venue.adopt(rep.book.Snapshot().Orders, cfg.Clock())
-	g.log.Info("fix gateway ready", "addr", g.addr, "sessions", len(g.identities), "orders", rep.book.Len(), "events_replayed", rep.events)
-	return g, nil
 }
 
 // reconcile sends what a crash kept the last batch from sending: for each
@@ -354,11 +383,11 @@ func (g *Gateway) reconcile(rep *replayed) error {
 	}
 	sent := make(map[string]int)
 	for _, m := range rep.marks {
-		sid, ok := g.sessionByKey[m.Session]
+		sid, ok := g.acc.sessionByKey[m.Session]
 		if !ok {
 			continue
 		}
-		st := g.stores.get(sid)
+		st := g.acc.stores.get(sid)
 		if st.epoch() != m.Epoch {
 			g.log.Warn("fix message store was reset since the last batch: its messages are sent again", "session", m.Session)
 			continue
@@ -409,7 +438,8 @@ func countOrderMessages(st *gatedStore, from int) (int, error) {
 	return n, err
 }
 
-// Start starts the engine and the acceptor.
+// Start starts the engine and the acceptor (a warm acceptor: opens its
+// port).
 func (g *Gateway) Start() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -421,13 +451,19 @@ func (g *Gateway) Start() error {
 	}
 	g.started = true
 	go g.eng.run()
-	if err := g.acceptor.Start(); err != nil {
+	var err error
+	if g.acc.warm {
+		err = g.acc.gate.openAll()
+	} else {
+		err = g.acc.qa.Start()
+	}
+	if err != nil {
 		g.eng.stop()
 		<-g.eng.done
 		// Nothing of the acceptor runs: Stop unregisters its sessions
 		// itself (the acceptor's Stop would not get that far).
 		g.started = false
-		return fmt.Errorf("fix: listen %s: %w", g.addr, err)
+		return fmt.Errorf("fix: listen %s: %w", g.acc.addr, err)
 	}
 	// A storage failure stops the engine; the sessions go with it.
 	go func() {
@@ -436,7 +472,7 @@ func (g *Gateway) Start() error {
 			g.fail(err)
 		}
 	}()
-	g.log.Info("fix gateway listening", "addr", g.addr)
+	g.log.Info("fix gateway listening", "addr", g.acc.addr)
 	return nil
 }
 
@@ -444,6 +480,11 @@ func (g *Gateway) Start() error {
 // a Logout) and the listener, and closes the stores and the journal it
 // opened. Messages that arrived but were not journalled are not
 // acknowledged in the message store: peers resend them on their next logon.
+//
+// On a warm acceptor it closes the port and every connection first (no
+// Logout: a node that lost leadership could not journal one), then stops
+// the engine and detaches (the sessions' stores go back to standby); the
+// acceptor and its sessions stay for the next gateway.
 func (g *Gateway) Stop() error {
 	g.mu.Lock()
 	if g.stopped {
@@ -453,14 +494,22 @@ func (g *Gateway) Stop() error {
 	g.stopped = true
 	started := g.started
 	g.mu.Unlock()
+	if g.acc.warm {
+		g.acc.gate.closeAll()
+		if started {
+			g.eng.stop()
+			<-g.eng.done
+		}
+		return g.acc.detach(g)
+	}
 	if started {
 		g.eng.stop()
 		<-g.eng.done
-		g.stopAcceptor()
+		g.acc.stopQA()
 	} else {
-		g.unregister()
+		g.acc.unregister()
 	}
-	g.stores.closeAll()
+	g.acc.stores.closeAll()
 	if g.ownJournal {
 		return g.cfg.Journal.Close()
 	}
@@ -486,33 +535,27 @@ func Listen(cfg Config) (*Gateway, error) {
 // message stores refuse every later write, so nothing more reaches a
 // socket, the engine stops with err (Done, Err), and the FIX sessions are
 // dropped (a Logout cannot be journalled: the connections close), so that
-// counterparties reconnect to the next Active.
+// counterparties reconnect to the next Active. On a warm acceptor this
+// touches the stores and the port only while g is still attached: a late
+// failure of a detached gateway's store must not fence the next one.
 func (g *Gateway) fail(err error) {
 	g.failOnce.Do(func() {
 		g.log.Error("fix gateway failed: stopping, sessions dropped", "err", err)
-		g.stores.fail(err)
+		if g.acc.warm {
+			g.acc.failed(g, err)
+		} else {
+			g.acc.stores.fail(err)
+		}
 		g.eng.abort(err)
 		g.mu.Lock()
 		g.failed = err
 		running := g.started && !g.stopped
 		g.mu.Unlock()
-		if running {
+		if running && !g.acc.warm {
 			<-g.eng.done
-			g.stopAcceptor()
+			g.acc.stopQA()
 		}
 	})
-}
-
-// stopAcceptor stops the acceptor once (fail and Stop may both).
-func (g *Gateway) stopAcceptor() { g.accOnce.Do(g.acceptor.Stop) }
-
-// durableBarrier is the connections' wait for the journal message stores
-// (nil with FileStores, which write before they return).
-func (g *Gateway) durableBarrier() func(time.Duration) error {
-	if g.cfg.MessageStore != StoreJournal {
-		return nil
-	}
-	return func(d time.Duration) error { return g.stores.durable(d) }
 }
 
 // Run starts the gateway and runs it until ctx is done or the engine stops
@@ -547,10 +590,10 @@ func (g *Gateway) Err() error {
 }
 
 // Addr is the acceptor's host:port.
-func (g *Gateway) Addr() string { return g.addr }
+func (g *Gateway) Addr() string { return g.acc.addr }
 
 // TLS reports whether the acceptor speaks TLS (and only TLS).
-func (g *Gateway) TLS() bool { return g.tls }
+func (g *Gateway) TLS() bool { return g.acc.tls }
 
 // Desk returns the desk operations.
 func (g *Gateway) Desk() *Desk { return g.desk }
@@ -594,39 +637,7 @@ func (g *Gateway) OrdersAt(ctx context.Context, keep func(*order.OrderState) boo
 }
 
 // Sessions describes the configured sessions, sorted by ID.
-func (g *Gateway) Sessions() []SessionInfo {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	out := make([]SessionInfo, 0, len(g.sessionByKey))
-	for key, id := range g.sessionByKey {
-		si := SessionInfo{ID: key, Sender: id.SenderCompID, Target: id.TargetCompID, LoggedOn: g.loggedOn[id]}
-		if st := g.stores.get(id); st != nil {
-			si.NextSenderSeq = st.NextSenderMsgSeqNum()
-			si.NextTargetSeq = st.NextTargetMsgSeqNum()
-		}
-		out = append(out, si)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
-}
-
-func (g *Gateway) sessionState(id quickfix.SessionID, on bool) {
-	g.mu.Lock()
-	g.loggedOn[id] = on
-	g.mu.Unlock()
-	g.log.Info("fix session", "session", id.String(), "logged_on", on)
-}
-
-// sessionAt names the session logged on from remote ("" if none), for logs
-// of a connection, which does not know its session.
-func (g *Gateway) sessionAt(remote net.Addr) string {
-	for key, id := range g.sessionByKey {
-		if a, ok := g.acceptor.RemoteAddr(id); ok && a.String() == remote.String() {
-			return key
-		}
-	}
-	return ""
-}
+func (g *Gateway) Sessions() []SessionInfo { return g.acc.Sessions() }
 
 func (g *Gateway) knownSymbol(sym string) bool {
 	if g.symbols != nil {
@@ -646,7 +657,7 @@ func (g *Gateway) submitInbound(id quickfix.SessionID, msg *quickfix.Message, ev
 	if rerr != nil {
 		return rerr
 	}
-	st := g.stores.get(id)
+	st := g.acc.stores.get(id)
 	in := &inbound{Session: id.String(), Seq: seq, Epoch: st.epoch()}
 	st.hold(seq)
 	select {
@@ -660,11 +671,3 @@ func (g *Gateway) submitInbound(id quickfix.SessionID, msg *quickfix.Message, ev
 }
 
 func (g *Gateway) now() time.Time { return g.cfg.Clock() }
-
-// unregister removes the sessions from quickfix's process-wide registry
-// when the acceptor never ran (its Stop would block).
-func (g *Gateway) unregister() {
-	for _, id := range g.sessionByKey {
-		_ = quickfix.UnregisterSession(id)
-	}
-}

@@ -2,6 +2,7 @@ package fix
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -59,11 +60,51 @@ func (f *storeFactory) journalStores() []*journalStore {
 	defer f.mu.Unlock()
 	var out []*journalStore
 	for _, s := range f.stores {
-		if js, ok := s.inner.(*journalStore); ok {
+		if js, ok := s.current().(*journalStore); ok {
 			out = append(out, js)
 		}
 	}
 	return out
+}
+
+// attach gives every session of a warm acceptor (whose stores are
+// standbyStores) its journal store on j, read from the session's stream
+// now: the state a gateway attached to the acceptor continues from. On a
+// failure the stores opened are closed and every session is on standby
+// again.
+func (f *storeFactory) attach(jf *journalStoreFactory) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for id, gs := range f.stores {
+		js, err := jf.Create(id)
+		if err != nil {
+			f.detachLocked()
+			return err
+		}
+		gs.swap(js)
+	}
+	return nil
+}
+
+// detach puts every session of a warm acceptor back on standby and closes
+// the journal stores it had (their queued records are appended first, if
+// the journal still takes them). It returns the first close error.
+func (f *storeFactory) detach() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.detachLocked()
+}
+
+func (f *storeFactory) detachLocked() error {
+	var first error
+	for _, gs := range f.stores {
+		if old := gs.swap(standbyStore{}); old != nil {
+			if err := old.Close(); err != nil && first == nil {
+				first = err
+			}
+		}
+	}
+	return first
 }
 
 // durable waits until every store record queued so far is durable (see
@@ -142,17 +183,39 @@ func (f *storeFactory) closeAll() {
 
 // gatedStore is a quickfix.MessageStore whose persisted incoming sequence
 // number waits for the journal (see the file comment). All methods are safe
-// for concurrent use.
+// for concurrent use. A warm acceptor's sessions keep their gatedStore for
+// the node's life and change what is inside (swap): a standbyStore while
+// no gateway is attached, a journal store read at the attach otherwise.
 type gatedStore struct {
-	inner quickfix.MessageStore
+	mu    sync.Mutex
+	inner quickfix.MessageStore // guarded by mu
 
-	mu         sync.Mutex
 	nextTarget int   // what quickfix believes; guarded by mu
 	persisted  int   // what the inner store has on disk; guarded by mu
 	holds      []int // inbound app seqnums handed to the engine, not journalled, ascending; guarded by mu
 }
 
 var _ quickfix.MessageStore = (*gatedStore)(nil)
+
+// current returns the inner store.
+func (s *gatedStore) current() quickfix.MessageStore {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inner
+}
+
+// swap makes inner the store and returns the one it replaces. The numbers
+// are inner's; holds are dropped (they were the previous gateway's).
+func (s *gatedStore) swap(inner quickfix.MessageStore) quickfix.MessageStore {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.inner
+	s.inner = inner
+	s.holds = nil
+	s.nextTarget = inner.NextTargetMsgSeqNum()
+	s.persisted = s.nextTarget
+	return old
+}
 
 // hold records that the inbound message seq is with the engine: the
 // persisted next target stays at or below seq until release.
@@ -283,12 +346,13 @@ func (s *gatedStore) GetMessages(begin, end int) ([][]byte, error) {
 // It runs without the lock: the callback sends (resend), and the FileStore
 // synchronises its files itself.
 func (s *gatedStore) IterateMessages(begin, end int, cb func([]byte) error) error {
-	if _, ok := s.inner.(interface{ lastCopyOnly() }); ok {
-		return s.inner.IterateMessages(begin, end, cb)
+	inner := s.current()
+	if _, ok := inner.(interface{ lastCopyOnly() }); ok {
+		return inner.IterateMessages(begin, end, cb)
 	}
 	last := make(map[int]int) // seq -> position of its last copy
 	pos := 0
-	if err := s.inner.IterateMessages(begin, end, func(m []byte) error {
+	if err := inner.IterateMessages(begin, end, func(m []byte) error {
 		last[storedSeq(m)] = pos
 		pos++
 		return nil
@@ -296,7 +360,7 @@ func (s *gatedStore) IterateMessages(begin, end int, cb func([]byte) error) erro
 		return err
 	}
 	pos = 0
-	return s.inner.IterateMessages(begin, end, func(m []byte) error {
+	return inner.IterateMessages(begin, end, func(m []byte) error {
 		i := pos
 		pos++
 		if last[storedSeq(m)] != i {
@@ -356,4 +420,43 @@ func (s *gatedStore) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.inner.Close()
+}
+
+// errNotActive is the standby store's refusal.
+var errNotActive = errors.New("fix: this node is not the active node: its FIX sessions take no messages")
+
+// standbyStore is the store of a warm acceptor's session while no gateway
+// is attached (the node is not Active): it refuses every write and every
+// read of messages, so nothing a standby's session might do (it has no
+// connection: the port is closed) reaches the journal or a socket.
+type standbyStore struct{}
+
+var _ quickfix.MessageStore = standbyStore{}
+
+func (standbyStore) NextSenderMsgSeqNum() int         { return 1 }
+func (standbyStore) NextTargetMsgSeqNum() int         { return 1 }
+func (standbyStore) IncrNextSenderMsgSeqNum() error   { return errNotActive }
+func (standbyStore) IncrNextTargetMsgSeqNum() error   { return errNotActive }
+func (standbyStore) SetNextSenderMsgSeqNum(int) error { return errNotActive }
+func (standbyStore) SetNextTargetMsgSeqNum(int) error { return errNotActive }
+
+// CreationTime is now: a standby store has no history, and a session
+// with a session time (StartTime/EndTime) must not take it for one from an
+// earlier session period and try to reset it every second.
+func (standbyStore) CreationTime() time.Time                                 { return time.Now() }
+func (standbyStore) SetCreationTime(time.Time)                               {}
+func (standbyStore) SaveMessage(int, []byte) error                           { return errNotActive }
+func (standbyStore) SaveMessageAndIncrNextSenderMsgSeqNum(int, []byte) error { return errNotActive }
+func (standbyStore) GetMessages(int, int) ([][]byte, error)                  { return nil, errNotActive }
+func (standbyStore) IterateMessages(int, int, func([]byte) error) error      { return errNotActive }
+func (standbyStore) Refresh() error                                          { return errNotActive }
+func (standbyStore) Reset() error                                            { return errNotActive }
+func (standbyStore) Close() error                                            { return nil }
+
+// standbyStoreFactory makes a warm acceptor's stores: standbyStores until
+// a gateway attaches its journal stores (storeFactory.attach).
+type standbyStoreFactory struct{}
+
+func (standbyStoreFactory) Create(quickfix.SessionID) (quickfix.MessageStore, error) {
+	return standbyStore{}, nil
 }

@@ -138,11 +138,13 @@ func acceptorTLS(s *quickfix.Settings, fallback *tls.Config) (mode tlsMode, expl
 // firstMessage (framing.go), buffered writes that fail the connection after
 // writeTimeout without progress (sessionOf names its session in the log),
 // and what the logon validator needs (peerConn, identity.go: at most
-// maxLogon bytes before the Logon).
+// maxLogon bytes before the Logon). bind makes the TCP listener beneath:
+// net.Listen, or a warm acceptor's gate (gate.go).
 func listener(log *slog.Logger, budget *preLogonBudget, maxMessage int, firstMessage time.Duration, maxLogon int,
-	writeTimeout time.Duration, durable func(time.Duration) error, sessionOf func(net.Addr) string) quickfix.NewListenerCallback {
+	writeTimeout time.Duration, durable func(time.Duration) error, sessionOf func(net.Addr) string,
+	bind func(address string) (net.Listener, error)) quickfix.NewListenerCallback {
 	return func(address string, tlsConfig *tls.Config) (net.Listener, error) {
-		tcp, err := net.Listen("tcp", address)
+		tcp, err := bind(address)
 		if err != nil {
 			return nil, err
 		}

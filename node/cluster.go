@@ -16,7 +16,6 @@ import (
 	"tickwire/fix"
 	"tickwire/ha"
 	"tickwire/orderfeed"
-	"tickwire/recovery"
 )
 
 // Cluster is one node of a tickwire cluster (docs/HA.md), what ServeCluster
@@ -34,9 +33,12 @@ type Cluster struct {
 	// and the admin routes of the cluster's membership.
 	Feed     feedserver.Config
 	Listener net.Listener
-	// Gateway, when not nil, builds the Active's FIX gateway on the
-	// replicated journal j (not started; its message stores in j too).
-	Gateway func(j recovery.Journal, prices fix.Prices, events fix.OrderEvents) (*fix.Gateway, error)
+	// FIX, when not nil, is the node's FIX gateway: its warm acceptor is
+	// built and started at node start, on every node, with its port
+	// closed; each time the node becomes the Active a gateway on the
+	// replicated journal is attached to it and opens the port, and the
+	// port closes when the node stops being the Active (ClusterGateway).
+	FIX *ClusterFIX
 	// Ingest, when not nil, is the Active's price ingestion into srv (a
 	// replay), run while the node is Active: it stops when ctx ends.
 	Ingest func(ctx context.Context, srv *feedserver.Server) error
@@ -86,6 +88,22 @@ func ServeCluster(ctx context.Context, c Cluster) error {
 	if err := checkMember(n, c.HA, log); err != nil {
 		return err
 	}
+	var acc *fix.Acceptor
+	if c.FIX != nil {
+		// Started now, on every node: quickfix's sessions begin their
+		// event loops on the next whole second, which must not be paid at
+		// a takeover.
+		if acc, err = c.FIX.Acceptor(); err != nil {
+			return fmt.Errorf("fix acceptor: %w", err)
+		}
+		if err := acc.Start(); err != nil {
+			acc.Stop()
+			return err
+		}
+		// At return: after the gateway's stop (w.stopAll), before raft's.
+		defer closeWithin(func() error { acc.Stop(); return nil }, c.StopTimeout*5, "fix acceptor", log)
+		log.Info("fix acceptor started, port closed until the node is active", "addr", acc.Addr())
+	}
 	bridge := orderfeed.New(log.With("component", "requests"))
 	cfg := c.Feed
 	cfg.Journal = n.Journal()
@@ -115,7 +133,7 @@ func ServeCluster(ctx context.Context, c Cluster) error {
 		_ = casc.Run(life)
 	}()
 	defer closeWithin(func() error { endLife(); <-cascaded; return nil }, c.StopTimeout*5, "price cascade", log)
-	w := &roles{c: c, n: n, srv: srv, bridge: bridge, casc: casc, fw: fw, life: life, log: log}
+	w := &roles{c: c, n: n, srv: srv, bridge: bridge, casc: casc, fw: fw, acc: acc, life: life, log: log}
 	srv.Registry().MustRegister(newRaftCollector(n), orderfeed.NewCollector(w))
 	d := ha.NewDriver(n, ha.Hooks{SetState: srv.SetNodeState, BecomeActive: w.becomeActive, BecomeStandby: w.becomeStandby}, log.With("component", "ha"))
 
@@ -169,6 +187,7 @@ type roles struct {
 	bridge *orderfeed.Bridge
 	casc   *cascade.Cascade
 	fw     *cascade.Forwarder
+	acc    *fix.Acceptor   // the node's warm FIX acceptor, nil without FIX
 	life   context.Context // the node's lifetime: the standby's followers
 	log    *slog.Logger
 
@@ -201,9 +220,12 @@ func (w *roles) becomeActive(ctx context.Context) error {
 	}
 	caughtUp := time.Since(start)
 	var built time.Duration
-	if w.c.Gateway != nil {
+	if w.acc != nil {
+		// The book replayed and the sessions' stores read from the local
+		// journal, which holds every committed entry (after the barrier);
+		// only then does Start open the port.
 		j := w.n.Journal()
-		gw, err := w.c.Gateway(j, fix.LatestPrices(w.srv.Hub().LatestAge), orderfeed.HubEvents{Hub: w.srv.Hub()})
+		gw, err := w.c.FIX.Gateway(w.acc, j, fix.LatestPrices(w.srv.Hub().LatestAge), orderfeed.HubEvents{Hub: w.srv.Hub()})
 		built = time.Since(start) - caughtUp
 		if err == nil {
 			if err = gw.Start(); err != nil {

@@ -107,27 +107,58 @@ func (o ClusterOptions) FeedConfig(cfg *feedserver.Config) error {
 	return err
 }
 
-// ClusterGateway returns Cluster.Gateway for the gateway config builds,
-// its files in dataDir unless that is empty. It builds one config now, so
-// a bad settings file fails at start, not at the first takeover; then a
-// fresh one on each takeover. The sessions' sequence numbers and sent
-// messages live in the replicated journal, so they continue on the next
-// Active.
-func ClusterGateway(config func(fix.Prices, fix.OrderEvents) (fix.Config, error), dataDir string) (func(recovery.Journal, fix.Prices, fix.OrderEvents) (*fix.Gateway, error), error) {
+// ClusterFIX is the FIX gateway of a cluster node (Cluster.FIX): one warm
+// acceptor for the node's life, built and started at node start on every
+// node (its port closed until the node is Active), and a gateway attached
+// to it for each term as the Active (docs/HA.md, "FIX failover time: a
+// warm acceptor").
+type ClusterFIX struct {
+	// Acceptor builds the node's warm acceptor (not started).
+	Acceptor func() (*fix.Acceptor, error)
+	// Gateway builds the Active's gateway on acc and the replicated journal
+	// j (not started): the book replayed from j, the sessions' stores read
+	// from j.
+	Gateway func(acc *fix.Acceptor, j recovery.Journal, prices fix.Prices, events fix.OrderEvents) (*fix.Gateway, error)
+}
+
+// ClusterGateway returns Cluster.FIX for the gateway config builds, its
+// files in dataDir unless that is empty. It builds one config now, so a
+// bad settings file fails at start, not at the first takeover; the
+// acceptor's settings are loaded once, at node start, and each gateway's
+// config (its prices and order events) on each takeover. The sessions'
+// sequence numbers and sent messages live in the replicated journal
+// (TickwireMessageStore=journal), so they continue on the next Active.
+func ClusterGateway(config func(fix.Prices, fix.OrderEvents) (fix.Config, error), dataDir string) (*ClusterFIX, error) {
 	if _, err := config(nil, nil); err != nil {
 		return nil, err
 	}
-	return func(j recovery.Journal, prices fix.Prices, events fix.OrderEvents) (*fix.Gateway, error) {
+	build := func(prices fix.Prices, events fix.OrderEvents) (fix.Config, error) {
 		gc, err := config(prices, events)
 		if err != nil {
-			return nil, err
+			return fix.Config{}, err
 		}
-		gc.Journal = j
 		if dataDir != "" {
 			gc.DataDir = dataDir
 		}
 		gc.Settings.GlobalSettings().Set("TickwireMessageStore", "journal")
-		return fix.New(gc)
+		return gc, nil
+	}
+	return &ClusterFIX{
+		Acceptor: func() (*fix.Acceptor, error) {
+			gc, err := build(nil, nil)
+			if err != nil {
+				return nil, err
+			}
+			return fix.NewAcceptor(gc)
+		},
+		Gateway: func(acc *fix.Acceptor, j recovery.Journal, prices fix.Prices, events fix.OrderEvents) (*fix.Gateway, error) {
+			gc, err := build(prices, events)
+			if err != nil {
+				return nil, err
+			}
+			gc.Journal, gc.Acceptor = j, acc
+			return fix.New(gc)
+		},
 	}, nil
 }
 

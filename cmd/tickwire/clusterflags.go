@@ -75,7 +75,7 @@ func serveClusterNode(ctx context.Context, f *serverFlags, cfg feedserver.Config
 			fixData = filepath.Join(f.rec.data, "fix")
 		}
 		config := func(p fix.Prices, e fix.OrderEvents) (fix.Config, error) { return f.fix.gatewayConfig(p, e, log) }
-		if nc.Gateway, err = node.ClusterGateway(config, fixData); err != nil {
+		if nc.FIX, err = node.ClusterGateway(config, fixData); err != nil {
 			return err
 		}
 	}
