@@ -96,19 +96,30 @@ type SingleNode struct {
 
 // StartSingle starts a single node under dir.
 func StartSingle(bin, dir string) (*SingleNode, error) {
+	return startSingle(bin, dir, "single", true, "--replay", "embedded", "--speed", "10")
+}
+
+// startSingle starts a single node named name under dir (its data in
+// dir/name, its log dir/name.log), with the FIX gateway when fix, and
+// more server flags args.
+func startSingle(bin, dir, name string, fix bool, args ...string) (*SingleNode, error) {
 	ports, err := freePorts(2)
 	if err != nil {
 		return nil, err
 	}
-	s := &SingleNode{Feed: ports[0], FIX: ports[1], done: make(chan struct{})}
-	cfg := filepath.Join(dir, "single-fix.cfg")
-	settings := strings.Replace(fixSettings(s.FIX, "DEMOCLIENT"), "TickwireMessageStore=journal\n", "", 1)
-	if err := os.WriteFile(cfg, []byte(settings), 0o600); err != nil {
-		return nil, err
+	s := &SingleNode{Feed: ports[0], done: make(chan struct{})}
+	args = append([]string{"server", "--listen", s.Feed, "--data", filepath.Join(dir, name), "--insecure-open",
+		"--stale-after", "0", "--log", filepath.Join(dir, name+".log")}, args...)
+	if fix {
+		s.FIX = ports[1]
+		cfg := filepath.Join(dir, name+"-fix.cfg")
+		settings := strings.Replace(fixSettings(s.FIX, "DEMOCLIENT"), "TickwireMessageStore=journal\n", "", 1)
+		if err := os.WriteFile(cfg, []byte(settings), 0o600); err != nil {
+			return nil, err
+		}
+		args = append(args, "--fix-config", cfg, "--fix-data", filepath.Join(dir, name, "fix"))
 	}
-	s.cmd = exec.Command(bin, "server", "--listen", s.Feed, "--data", filepath.Join(dir, "single"), "--fix-config", cfg,
-		"--fix-data", filepath.Join(dir, "single", "fix"), "--insecure-open", "--replay", "embedded", "--speed", "10", "--stale-after", "0",
-		"--log", filepath.Join(dir, "single.log"))
+	s.cmd = exec.Command(bin, args...)
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -242,18 +253,25 @@ type BenchOptions struct {
 	// Extra cascade-like clients for CascadeCost. Default 10.
 	Extra  int
 	Window time.Duration // CPU measuring window. Default 10 s.
-	Logger *slog.Logger
+	// Capacity configures the delivered-message capacity phase
+	// (BenchCapacity; its Bin, Dir and Logger are these); SkipCapacity
+	// skips it.
+	Capacity     CapacityOptions
+	SkipCapacity bool
+	Logger       *slog.Logger
 }
 
 // BenchResult is Bench's measures.
 type BenchResult struct {
 	Single, Cluster OrderBench
 	Cascade         CascadeCost
+	Capacity        *Capacity // nil when skipped
 }
 
 // Bench measures the order path of a single node (the baseline) and of a
-// 3-voter cluster's Active, in the same run, and the cascade's cost on the
-// Active.
+// 3-voter cluster's Active, in the same run, the cascade's cost on the
+// Active and, unless o.SkipCapacity, the delivered-message capacity of a
+// cluster against a single node (BenchCapacity).
 func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	var r BenchResult
 	if o.Orders <= 0 {
@@ -267,6 +285,12 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	}
 	if o.Window <= 0 {
 		o.Window = 10 * time.Second
+	}
+	o.Capacity.Bin, o.Capacity.Dir, o.Capacity.Logger = o.Bin, o.Dir, o.Logger
+	if !o.SkipCapacity {
+		if err := o.Capacity.check(); err != nil { // before minutes of the other phases
+			return r, err
+		}
 	}
 	single, err := StartSingle(o.Bin, o.Dir)
 	if err != nil {
@@ -304,7 +328,16 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 		return r, err
 	}
 	r.Cascade, err = BenchCascade(ctx, l, active, topics, o.Extra, o.Window)
-	return r, err
+	l.Close() // the capacity phase runs its own nodes, alone
+	if err != nil || o.SkipCapacity {
+		return r, err
+	}
+	c, err := BenchCapacity(ctx, o.Capacity)
+	if err != nil {
+		return r, err
+	}
+	r.Capacity = &c
+	return r, nil
 }
 
 // priceTopics are the conflated topics of the node at base.
@@ -336,4 +369,7 @@ func (r BenchResult) Write(w io.Writer) {
 	c := r.Cascade
 	fmt.Fprintf(w, "cascade cost on the active: %.0f price updates/s per client; active CPU %.1f%% of a core with its 2 standbys, %.1f%% with %d more cascade clients: %.2f%% of a core per standby per 100 updates/s\n",
 		c.UpdatesPerSec, 100*c.BaseCPU, 100*c.LoadedCPU, c.Extra, 100*c.PerClientPer100)
+	if r.Capacity != nil {
+		r.Capacity.Write(w)
+	}
 }

@@ -33,10 +33,10 @@ func (d Demo) Run(ctx context.Context, out io.Writer, dashboard func(ctx context
 }
 
 // RunSoak is `tickwire cluster soak` and, with bench, `tickwire cluster
-// bench` (Bench, then the soak's rounds): it runs in a fresh TempDir unless
-// o.Dir is set, writes its reports and verdict to o.Progress, and removes
-// the nodes' data and logs after a success unless keep (a failure keeps
-// them and says where).
+// bench` (Bench, then the soak's rounds): it runs in a new directory under
+// the system's temporary directory unless o.Dir is set, writes its reports
+// and verdict to o.Progress, and removes the nodes' data and logs after a
+// success unless keep (a failure keeps them and says where).
 func RunSoak(ctx context.Context, o SoakOptions, bench *BenchOptions, keep bool) error {
 	name := "soak"
 	if bench != nil {
@@ -48,8 +48,10 @@ func RunSoak(ctx context.Context, o SoakOptions, bench *BenchOptions, keep bool)
 	out := o.Progress
 	if o.Dir == "" {
 		var err error
-		if o.Dir, err = TempDir("tickwire-cluster-" + name); err != nil {
-			return err
+		// A directory of its own: two runs at once (a soak and a bench, two
+		// benches) must not empty each other's.
+		if o.Dir, err = os.MkdirTemp("", "tickwire-cluster-"+name+"-"); err != nil {
+			return fmt.Errorf("cluster %s: %w", name, err)
 		}
 	}
 	if bench != nil {

@@ -30,6 +30,23 @@ func TestRunSoakFailureKeepsData(t *testing.T) {
 	}
 }
 
+// TestRunSoakOwnDir: without a Dir, each run makes a directory of its own
+// (two runs at once must not empty each other's): two failed runs keep two.
+func TestRunSoakOwnDir(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	missing := filepath.Join(t.TempDir(), "no-such-tickwire")
+	for range 2 {
+		if err := RunSoak(context.Background(), SoakOptions{Bin: missing, Rounds: 1, Logger: testLog(t)}, &BenchOptions{Orders: 1, Pipelined: 1}, false); err == nil {
+			t.Fatal("a bench without its binary: no error")
+		}
+	}
+	dirs, err := filepath.Glob(filepath.Join(tmp, "tickwire-cluster-bench-*"))
+	if err != nil || len(dirs) != 2 {
+		t.Fatalf("directories %q (%v), want 2", dirs, err)
+	}
+}
+
 // TestDemoRunFailure: a demo whose nodes do not start returns the reason
 // without running the dashboard.
 func TestDemoRunFailure(t *testing.T) {

@@ -83,6 +83,10 @@ func runClusterSoak(ctx context.Context, name string, args []string, stdout, std
 		fs.IntVar(&bo.Orders, "orders", 1000, "orders sent one at a time (D -> ER(New) latency)")
 		fs.IntVar(&bo.Pipelined, "pipelined", 5000, "orders sent pipelined, window 100 (orders/s)")
 		fs.IntVar(&bo.Extra, "cascade-clients", 10, "extra cascade-like clients for the cascade's cost")
+		fs.IntVar(&bo.Capacity.Clients, "capacity-clients", 300, "price subscribers per setup for the delivered-message capacity (spread over the 3 nodes; all on the single node); 0 skips the capacity phase")
+		fs.DurationVar(&bo.Capacity.Window, "capacity-window", 10*time.Second, "measuring time of each capacity setup")
+		fs.IntVar(&bo.Capacity.Rate, "capacity-rate", 2000, "price updates published per second, the capacity phase's source (to the single node, to the active node)")
+		fs.IntVar(&bo.Capacity.Topics, "capacity-topics", 20, "price topics of the capacity phase, every client subscribed to all")
 	}
 	var lf logFlags
 	lf.register(fs, "")
@@ -100,6 +104,10 @@ func runClusterSoak(ctx context.Context, name string, args []string, stdout, std
 		return err
 	}
 	if name == "bench" {
+		bo.SkipCapacity = bo.Capacity.Clients == 0
+		if !bo.SkipCapacity && (bo.Capacity.Clients < 0 || bo.Capacity.Window <= 0 || bo.Capacity.Rate <= 0 || bo.Capacity.Topics <= 0) {
+			return usageError{errors.New("--capacity-clients must be >= 0; --capacity-window, --capacity-rate and --capacity-topics > 0")}
+		}
 		return cluster.RunSoak(ctx, o, &bo, *keep)
 	}
 	return cluster.RunSoak(ctx, o, nil, *keep)
