@@ -381,34 +381,44 @@ func TestReplayBatches(t *testing.T) {
 		maxBatch int
 		sizes    []int
 	}{{8, []int{3, 3, 3, 3}}, {2, []int{2, 1, 2, 1, 2, 1, 2, 1}}} {
-		var sizes []int
-		var got []float64
-		var observed []time.Duration
-		opt := ReplayOptions{Speed: 1, Observe: func(due, late time.Duration) { observed = append(observed, due) }}
-		st, err := ReplayBatches(context.Background(), (&sliceOpener{ts: ts}).open, opt, c.maxBatch, func(b []Tick) error {
-			sizes = append(sizes, len(b))
-			for _, tk := range b {
-				got = append(got, tk.Bid)
+		// The batch sizes depend on the replay keeping its 50 ms schedule:
+		// a stall of the machine longer than a gap makes two groups due
+		// together, which the replay rightly batches as one (seen under
+		// -race in CI). So the sizes must hold in one of three runs; a wrong
+		// batching fails every run. Values, order and lateness hold in each.
+		sizesOK := false
+		var lastSizes []int
+		for attempt := 0; attempt < 3 && !sizesOK; attempt++ {
+			var sizes []int
+			var got []float64
+			var observed []time.Duration
+			opt := ReplayOptions{Speed: 1, Observe: func(due, late time.Duration) { observed = append(observed, due) }}
+			st, err := ReplayBatches(context.Background(), (&sliceOpener{ts: ts}).open, opt, c.maxBatch, func(b []Tick) error {
+				sizes = append(sizes, len(b))
+				for _, tk := range b {
+					got = append(got, tk.Bid)
+				}
+				time.Sleep(5 * time.Millisecond) // a slow publish: MaxDone includes it
+				return nil
+			})
+			if err != nil || st.Ticks != len(ts) || st.Loops != 1 {
+				t.Fatalf("maxBatch %d: %+v %v", c.maxBatch, st, err)
 			}
-			time.Sleep(5 * time.Millisecond) // a slow publish: MaxDone includes it
-			return nil
-		})
-		if err != nil || st.Ticks != len(ts) || st.Loops != 1 {
-			t.Fatalf("maxBatch %d: %+v %v", c.maxBatch, st, err)
-		}
-		if !slices.Equal(sizes, c.sizes) {
-			t.Errorf("maxBatch %d: batches of %v, want %v", c.maxBatch, sizes, c.sizes)
-		}
-		for i, b := range got {
-			if b != float64(i) {
-				t.Fatalf("maxBatch %d: tick %d is %v: out of order", c.maxBatch, i, b)
+			sizesOK, lastSizes = slices.Equal(sizes, c.sizes), sizes
+			for i, b := range got {
+				if b != float64(i) {
+					t.Fatalf("maxBatch %d: tick %d is %v: out of order", c.maxBatch, i, b)
+				}
+			}
+			if st.MaxDone < st.MaxDrift+5*time.Millisecond {
+				t.Errorf("maxBatch %d: MaxDone %v, want >= MaxDrift %v + the 5ms emit", c.maxBatch, st.MaxDone, st.MaxDrift)
+			}
+			if len(observed) != len(ts) || observed[0] != 0 || observed[len(ts)-1] != 150*time.Millisecond {
+				t.Errorf("maxBatch %d: observed due offsets %v", c.maxBatch, observed)
 			}
 		}
-		if st.MaxDone < st.MaxDrift+5*time.Millisecond {
-			t.Errorf("maxBatch %d: MaxDone %v, want >= MaxDrift %v + the 5ms emit", c.maxBatch, st.MaxDone, st.MaxDrift)
-		}
-		if len(observed) != len(ts) || observed[0] != 0 || observed[len(ts)-1] != 150*time.Millisecond {
-			t.Errorf("maxBatch %d: observed due offsets %v", c.maxBatch, observed)
+		if !sizesOK {
+			t.Errorf("maxBatch %d: batches of %v in the last of 3 runs, want %v", c.maxBatch, lastSizes, c.sizes)
 		}
 	}
 
