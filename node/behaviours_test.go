@@ -234,27 +234,35 @@ func TestHostileModulesDisabled(t *testing.T) {
 	rules, _ := loadRules(t, append(specs, sound), testBounds)
 	controlRules, _ := loadRules(t, append(control, sound), testBounds)
 
+	// A burst of another process on the shared box can still double one
+	// comparison's p99 (seen once in 30 -race runs), so the comparison must
+	// hold in one of three attempts; a module that really stalls the server
+	// fails every attempt. The disabling checks hold in each run.
 	const rounds = 3
-	var without, with []time.Duration
-	for round := range rounds {
-		for i := range 2 {
-			if (round+i)%2 == 0 {
-				r := hostileRun(t, controlRules, false)
-				t.Logf("round %d without the hostile modules: p99 %v, max %v", round, p99(r.all), slices.Max(r.all))
-				without = append(without, r.all...)
-			} else {
-				r := hostileRun(t, rules, true)
-				t.Logf("round %d with them: p99 %v, max %v; the %d events while they failed: p99 %v, max %v",
-					round, p99(r.all), slices.Max(r.all), len(r.failing), p99(r.failing), slices.Max(r.failing))
-				with = append(with, r.all...)
+	var pw, pwo time.Duration
+	for attempt := range 3 {
+		var without, with []time.Duration
+		for round := range rounds {
+			for i := range 2 {
+				if (round+i)%2 == 0 {
+					r := hostileRun(t, controlRules, false)
+					t.Logf("round %d without the hostile modules: p99 %v, max %v", round, p99(r.all), slices.Max(r.all))
+					without = append(without, r.all...)
+				} else {
+					r := hostileRun(t, rules, true)
+					t.Logf("round %d with them: p99 %v, max %v; the %d events while they failed: p99 %v, max %v",
+						round, p99(r.all), slices.Max(r.all), len(r.failing), p99(r.failing), slices.Max(r.failing))
+					with = append(with, r.all...)
+				}
 			}
 		}
+		pw, pwo = p99(with), p99(without)
+		t.Logf("attempt %d: pooled p99 with the hostile modules %v, without %v", attempt, pw, pwo)
+		if pw <= 2*pwo+time.Millisecond {
+			return
+		}
 	}
-	pw, pwo := p99(with), p99(without)
-	t.Logf("pooled p99: with the hostile modules %v, without %v", pw, pwo)
-	if pw > 2*pwo+time.Millisecond {
-		t.Errorf("latency p99 with the hostile modules %v, without %v: over 2x", pw, pwo)
-	}
+	t.Errorf("latency p99 with the hostile modules %v, without %v: over 2x in three attempts", pw, pwo)
 }
 
 // runLatency is one run's event latencies: all of them, and those of the
