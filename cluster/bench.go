@@ -304,21 +304,12 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	if err := os.MkdirAll(filepath.Join(o.Dir, "cluster"), 0o700); err != nil {
 		return r, err
 	}
-	l, err := New(Options{Bin: o.Bin, Dir: filepath.Join(o.Dir, "cluster"), FIX: true,
+	l, active, err := startActive(ctx, Options{Bin: o.Bin, Dir: filepath.Join(o.Dir, "cluster"), FIX: true,
 		Args: []string{"--replay", "embedded", "--speed", "10", "--stale-after", "0"}})
 	if err != nil {
 		return r, err
 	}
 	defer l.Close()
-	if err := l.Start(); err != nil {
-		return r, err
-	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	active, err := l.WaitActive(wctx, 2)
-	cancel()
-	if err != nil {
-		return r, err
-	}
 	r.Cluster, err = BenchOrders(ctx, l.Nodes[active].FIX, filepath.Join(o.Dir, "bench-cluster-client"), o.Orders, o.Pipelined, o.Logger)
 	if err != nil {
 		return r, fmt.Errorf("cluster: %w", err)
@@ -372,4 +363,25 @@ func (r BenchResult) Write(w io.Writer) {
 	if r.Capacity != nil {
 		r.Capacity.Write(w)
 	}
+}
+
+// startActive starts a local cluster and waits (30 s at most) until a node
+// is Active and two more are ready; the caller closes the cluster.
+func startActive(ctx context.Context, o Options) (*Local, int, error) {
+	l, err := New(o)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := l.Start(); err != nil {
+		l.Close()
+		return nil, 0, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	active, err := l.WaitActive(wctx, 2)
+	cancel()
+	if err != nil {
+		l.Close()
+		return nil, 0, err
+	}
+	return l, active, nil
 }

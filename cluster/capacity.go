@@ -156,20 +156,11 @@ func BenchCapacity(ctx context.Context, o CapacityOptions) (Capacity, error) {
 		return r, fmt.Errorf("capacity: single node: %w", err)
 	}
 
-	l, err := New(Options{Bin: o.Bin, Dir: filepath.Join(dir, "cluster"), Args: args})
-	if err != nil {
-		return r, err
-	}
-	defer l.Close()
-	if err := l.Start(); err != nil {
-		return r, err
-	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	active, err := l.WaitActive(wctx, 2)
-	cancel()
+	l, active, err := startActive(ctx, Options{Bin: o.Bin, Dir: filepath.Join(dir, "cluster"), Args: args})
 	if err != nil {
 		return r, fmt.Errorf("capacity: %w", err)
 	}
+	defer l.Close()
 	var ts []capacityTarget
 	for i, n := range l.Nodes {
 		role := "standby"

@@ -79,17 +79,26 @@ func NewAcceptor(cfg Config) (*Acceptor, error) {
 	return a, nil
 }
 
+// checkBase checks what a gateway and an acceptor both need: settings and a
+// private data directory (created when missing).
+func (cfg *Config) checkBase() error {
+	if cfg.Settings == nil {
+		return errors.New("fix: Config.Settings is required")
+	}
+	if cfg.DataDir == "" {
+		return errors.New("fix: Config.DataDir is required")
+	}
+	if err := secfile.MkdirAll(cfg.DataDir, secfile.Dir); err != nil {
+		return fmt.Errorf("fix: data dir: %w", err)
+	}
+	return nil
+}
+
 // newAcceptor checks the settings and resolves the acceptor's address, TLS
 // mode, sessions and store kind; create then builds the quickfix acceptor.
 func newAcceptor(cfg Config) (*Acceptor, error) {
-	if cfg.Settings == nil {
-		return nil, errors.New("fix: Config.Settings is required")
-	}
-	if cfg.DataDir == "" {
-		return nil, errors.New("fix: Config.DataDir is required")
-	}
-	if err := secfile.MkdirAll(cfg.DataDir, secfile.Dir); err != nil {
-		return nil, fmt.Errorf("fix: data dir: %w", err)
+	if err := cfg.checkBase(); err != nil {
+		return nil, err
 	}
 	cfg.fillConnDefaults()
 	a := &Acceptor{

@@ -16,7 +16,6 @@ import (
 	"github.com/quickfixgo/tag"
 
 	"tickwire/fix/order"
-	"tickwire/internal/secfile"
 	"tickwire/recovery"
 )
 
@@ -235,14 +234,8 @@ func New(cfg Config) (g *Gateway, err error) {
 	if cfg.Acceptor != nil {
 		return newAttached(cfg)
 	}
-	if cfg.Settings == nil {
-		return nil, errors.New("fix: Config.Settings is required")
-	}
-	if cfg.DataDir == "" {
-		return nil, errors.New("fix: Config.DataDir is required")
-	}
-	if err := secfile.MkdirAll(cfg.DataDir, secfile.Dir); err != nil {
-		return nil, fmt.Errorf("fix: data dir: %w", err)
+	if err := cfg.checkBase(); err != nil {
+		return nil, err
 	}
 	if err := cfg.fillDefaults(); err != nil {
 		return nil, err
