@@ -33,9 +33,9 @@ type queue struct {
 
 	conflated uint64 // pending versions replaced or merged before they were written
 	wake      chan struct{}
-	running   atomic.Bool         // a writer goroutine is running
-	spawn     func()              // starts the writer goroutine's loop
-	turn      func(now time.Time) // a writer's turn on the wheel's goroutine (turn.go)
+	running   atomic.Bool // a writer goroutine is running
+	spawn     func()      // starts the writer goroutine's loop
+	writer    *writer     // for its turns on the wheel's goroutine (turn.go)
 
 	// Rate-limited conflated subscriptions pull on the wheel's tick
 	// (wheel.go) instead of being offered every version.

@@ -2,7 +2,6 @@ package feedserver
 
 import (
 	"net"
-	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -38,8 +37,8 @@ const (
 // the wheel's goroutine when q has only pulled subscriptions and no writer
 // is running, else the writer goroutine as for any other work.
 func (q *queue) deliver(now time.Time) {
-	if q.turn != nil && q.others.Load() == 0 && q.running.CompareAndSwap(false, true) {
-		q.turn(now)
+	if q.writer.raw != nil && q.others.Load() == 0 && q.running.CompareAndSwap(false, true) {
+		q.writer.turn(now)
 		return
 	}
 	q.signal()
@@ -49,28 +48,23 @@ func (q *queue) deliver(now time.Time) {
 // without waiting. The caller has set q.running.
 func (w *writer) turn(now time.Time) {
 	c := w.c
-	rc := w.rawConn()
-	if rc == nil { // TLS, HTTP streaming: no non-blocking write here
-		w.start(held{kind: heldNone}, true)
-		return
-	}
 	w.sock = c.srv.sockets.Get().(*socketWriter)
 	if w.refill.IsZero() {
 		w.refill = now
 	}
 	closing, overflow, next := w.collect(now)
 	if closing || overflow || len(w.seqd) > 0 {
-		w.start(held{kind: heldCollected, closing: closing, over: overflow, next: next}, false)
+		w.start(held{kind: heldCollected, closing: closing, over: overflow, next: next})
 		return
 	}
 	if len(w.frames) > 0 || w.sock.ponged {
 		w.resolveSpans()
 		// The write does not wait, but an expired deadline would refuse
 		// it: kept as any write keeps it (renewed once per half timeout).
-		err := w.renewDeadline(w.netConn, now)
+		err := w.renewDeadline(w.c.conn.(*websocket.Conn).NetConn(), now)
 		bytes, more := 0, false
 		if err == nil {
-			bytes, more, err = w.sock.tryWrite(rc, w.frames, c.srv.cfg.MaxOutboundMessage)
+			bytes, more, err = w.sock.tryWrite(w.raw, w.frames, c.srv.cfg.MaxOutboundMessage)
 		}
 		if err != nil {
 			c.logger().Debug("write failed", "err", err)
@@ -80,35 +74,30 @@ func (w *writer) turn(now time.Time) {
 		}
 		if more {
 			c.queue.wheel.handedOff.Add(1)
-			w.start(held{kind: heldPartial, next: next, bytes: bytes}, false)
+			w.start(held{kind: heldPartial, next: next, bytes: bytes})
 			return
 		}
 		w.written(bytes)
 	}
 	w.armDue(next)
 	if !w.rest() {
-		w.start(held{kind: heldNone}, false) // a signal came meanwhile
+		w.start(held{kind: heldNone}) // a signal came meanwhile
 	}
 }
 
-// start hands the writer to a goroutine with h to carry on from. signal
-// also wakes it (it has no collected work of its own).
-func (w *writer) start(h held, signal bool) {
-	w.held = h
-	if signal {
-		select {
-		case w.c.queue.wake <- struct{}{}:
-		default:
-		}
-	}
-	go w.resumeFn()
+// start hands the writer to a goroutine with h to carry on from.
+func (w *writer) start(h held) {
+	w.held = &h
+	go w.resume() // rare (a full socket, a close): its closure's allocation is not per delivery
 }
 
 // resume is the writer goroutine a turn started: it finishes what the turn
 // left, then runs as any writer goroutine.
 func (w *writer) resume() {
-	h := w.held
-	w.held = held{}
+	h := held{}
+	if w.held != nil {
+		h, w.held = *w.held, nil
+	}
 	if w.sock == nil {
 		w.sock = w.c.srv.sockets.Get().(*socketWriter)
 	}
@@ -150,17 +139,15 @@ func (w *writer) finishWrite(bytes int) error {
 	return nil
 }
 
-// rawConn is the socket for non-blocking writes: a WebSocket over plain
-// TCP; nil for any other transport. Looked up once, with w.netConn.
-func (w *writer) rawConn() syscall.RawConn {
-	if !w.rawLooked {
-		w.rawLooked = true
-		if ws, ok := w.c.conn.(*websocket.Conn); ok {
-			if tc, ok := ws.NetConn().(*net.TCPConn); ok {
-				w.raw, _ = tc.SyscallConn()
-				w.netConn = tc
+// lookUpRaw finds the socket for non-blocking writes: a WebSocket over
+// plain TCP; none for any other transport (TLS, HTTP streaming), whose
+// clients' writes all go to writer goroutines.
+func (w *writer) lookUpRaw() {
+	if ws, ok := w.c.conn.(*websocket.Conn); ok {
+		if tc, ok := ws.NetConn().(*net.TCPConn); ok {
+			if rc, err := tc.SyscallConn(); err == nil {
+				w.raw = rc
 			}
 		}
 	}
-	return w.raw
 }

@@ -36,11 +36,8 @@ type writer struct {
 	deadline time.Time // the socket's write deadline as last set (write)
 
 	// A turn on the wheel's goroutine (turn.go).
-	held      held            // what the turn left to the goroutine it started
-	resumeFn  func()          // resume, bound once
-	raw       syscall.RawConn // the socket for non-blocking writes; nil if none
-	netConn   net.Conn        // the TCP connection raw is of
-	rawLooked bool
+	held *held           // what the turn left to the goroutine it started (rare: allocated then)
+	raw  syscall.RawConn // the socket for non-blocking writes; nil if none (set by newConn)
 
 	// Bandwidth budget: a token bucket in bytes.
 	tokens float64
