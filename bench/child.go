@@ -27,6 +27,7 @@ const (
 	ModeFeed   = "feed"   // the tickwire feed server
 	ModeEcho   = "echo"   // raw WebSocket echo: the RTT baseline
 	ModeRawFan = "rawfan" // raw batched-write fan-out: the throughput baseline
+	ModeRawMsg = "rawmsg" // raw one-write-per-message server: the message ramp's baseline (rawmsg.go)
 )
 
 // Child is a server under test running as a child process.
@@ -196,6 +197,10 @@ func ServeChild(ctx context.Context, mode, listen, tlsDir string, flush, heartbe
 		f := newRawFan()
 		mux.HandleFunc("GET /ws", f.serveClient)
 		mux.HandleFunc("GET /pub", f.servePublisher)
+	case ModeRawMsg:
+		m := newRawMsg()
+		mux.HandleFunc("GET /ws", m.serve)
+		mux.HandleFunc("GET /stats", m.serveStats)
 	default:
 		return fmt.Errorf("unknown mode %q", mode)
 	}

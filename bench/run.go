@@ -131,9 +131,15 @@ func RunIdle(ctx context.Context, s Servers, clients int) (any, []Chart, error) 
 }
 
 // RunRamp is `tickwire bench ramp`: Ramp on a feed server; with
-// s.Behaviour, a RampMergeResult of a built-in and a WASM merge topic.
+// s.Behaviour, a RampMergeResult of a built-in and a WASM merge topic. With
+// cfg.Baseline, the same steps then run against the raw
+// one-write-per-message server, each on a fresh child (a ramp's clients
+// accumulate: the two cannot interleave step by step).
 func RunRamp(ctx context.Context, s Servers, cfg RampConfig) (any, []Chart, error) {
 	if s.Behaviour.On() {
+		if cfg.Baseline != "" {
+			return nil, nil, fmt.Errorf("--behaviour and --baseline: one comparison at a time")
+		}
 		res, err := rampMerge(ctx, s, cfg)
 		return res, nil, err
 	}
@@ -142,7 +148,20 @@ func RunRamp(ctx context.Context, s Servers, cfg RampConfig) (any, []Chart, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	defer feed.Stop()
 	res, err := Ramp(ctx, feed, cfg)
-	return res, RampCharts(res), err
+	feed.Stop()
+	if err != nil || cfg.Baseline == "" {
+		return res, RampCharts(res), err
+	}
+	raw, err := StartChild(ctx, s.Exe, ModeRawMsg)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer raw.Stop()
+	base, err := Ramp(ctx, raw, baselineConfig(cfg, res))
+	if err != nil {
+		return nil, nil, fmt.Errorf("raw baseline ramp: %w", err)
+	}
+	res = withBaseline(res, base)
+	return res, RampCharts(res), nil
 }

@@ -76,6 +76,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.DurationVar(&cfg.P99Limit, "p99", 0, "latency (data age) p99 above which a step is saturated (default 50ms for message style, 250ms for conflated)")
 		fs.IntVar(&cfg.PastSat, "past", 2, "steps to run past saturation")
 		fs.IntVar(&cfg.MaxRate, "max-rate", 0, "conflated style: updates per second each client asks for at most (0: no limit)")
+		fs.StringVar(&cfg.Baseline, "baseline", "", "message style: \"raw\" runs the same ramp against a raw gorilla server writing one message per write, in the same run, and prints the server CPU per delivery ratio")
 		run = func(ctx context.Context) (any, []bench.Chart, error) {
 			if err := cfg.Check(); err != nil {
 				return nil, nil, usageError{err}
@@ -115,7 +116,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func benchServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench serve", flag.ContinueOnError)
-	mode := fs.String("mode", bench.ModeFeed, "feed, echo or rawfan")
+	mode := fs.String("mode", bench.ModeFeed, "feed, echo, rawfan or rawmsg")
 	listen := fs.String("listen", "127.0.0.1:0", "listen address")
 	flush := fs.Duration("flush", 0, "feed server FlushInterval")
 	heartbeat := fs.Duration("heartbeat", time.Second, "feed server ping interval")
