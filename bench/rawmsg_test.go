@@ -22,7 +22,7 @@ func startRawMsg(t *testing.T) *Child {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	go func() { done <- ServeChild(ctx, ModeRawMsg, "127.0.0.1:0", "", 0, 0, Behaviour{}, pw) }()
+	go func() { done <- ServeChild(ctx, ModeRawMsg, "127.0.0.1:0", "", 0, 0, 0, Behaviour{}, pw) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

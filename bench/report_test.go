@@ -33,6 +33,19 @@ func TestRampConfigCheck(t *testing.T) {
 	}
 }
 
+func TestServersCheck(t *testing.T) {
+	for _, ok := range []time.Duration{0, time.Millisecond, 50 * time.Millisecond} {
+		if err := (Servers{Coalesce: ok}).Check(); err != nil {
+			t.Errorf("--coalesce-window %v: %v", ok, err)
+		}
+	}
+	for _, bad := range []time.Duration{-time.Millisecond, 51 * time.Millisecond} {
+		if err := (Servers{Coalesce: bad}).Check(); err == nil {
+			t.Errorf("--coalesce-window %v accepted", bad)
+		}
+	}
+}
+
 func TestParseSizes(t *testing.T) {
 	if got, err := ParseSizes("125, 500,1000"); err != nil || !slices.Equal(got, []int{125, 500, 1000}) {
 		t.Errorf("ParseSizes: %v, %v", got, err)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"tickwire/feedserver"
 	"tickwire/tlsconf"
 )
 
@@ -16,6 +17,7 @@ type Servers struct {
 	Exe       string
 	Flush     time.Duration // the feed server's FlushInterval
 	Heartbeat time.Duration // the feed server's ping interval
+	Coalesce  time.Duration // the feed server's CoalesceWindow
 	// TLS also measures a feed over TLS (the server's self-signed mode)
 	// after the plain one, with its ratio to it (PingPong and Fanout).
 	TLS bool
@@ -25,9 +27,17 @@ type Servers struct {
 	Behaviour Behaviour
 }
 
+// Check checks the feed server's knobs as `tickwire bench` takes them.
+func (s Servers) Check() error {
+	if s.Coalesce < 0 || s.Coalesce > feedserver.MaxCoalesceWindow {
+		return fmt.Errorf("--coalesce-window %v: 0 (off) to %v", s.Coalesce, feedserver.MaxCoalesceWindow)
+	}
+	return nil
+}
+
 // feed starts the feed server under test, with extra arguments.
 func (s Servers) feed(ctx context.Context, extra ...string) (*Child, error) {
-	args := append([]string{"--flush", s.Flush.String(), "--heartbeat", s.Heartbeat.String()}, s.Behaviour.args()...)
+	args := append([]string{"--flush", s.Flush.String(), "--heartbeat", s.Heartbeat.String(), "--coalesce-window", s.Coalesce.String()}, s.Behaviour.args()...)
 	args = append(args, extra...)
 	return StartChild(ctx, s.Exe, ModeFeed, args...)
 }

@@ -36,6 +36,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var srv bench.Servers
 	fs.DurationVar(&srv.Flush, "flush", 0, "server FlushInterval (0: write as soon as data is queued)")
 	fs.DurationVar(&srv.Heartbeat, "heartbeat", time.Second, "server ping interval (each is a write per client, and a pong to read)")
+	fs.DurationVar(&srv.Coalesce, "coalesce-window", 0, "server CoalesceWindow: a client's writer found behind waits this long to gather more events per write (0: off; at most 50ms)")
 	if name == "pingpong" || name == "fanout" {
 		fs.BoolVar(&srv.TLS, "tls", false, "also measure a feed over TLS (self-signed), beside the plain one")
 	}
@@ -94,6 +95,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
+	if err := srv.Check(); err != nil {
+		return usageError{err}
+	}
 	var err error
 	if srv.Exe, err = os.Executable(); err != nil {
 		return err
@@ -119,6 +123,7 @@ func benchServe(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	mode := fs.String("mode", bench.ModeFeed, "feed, echo, rawfan or rawmsg")
 	listen := fs.String("listen", "127.0.0.1:0", "listen address")
 	flush := fs.Duration("flush", 0, "feed server FlushInterval")
+	coalesce := fs.Duration("coalesce-window", 0, "feed server CoalesceWindow")
 	heartbeat := fs.Duration("heartbeat", time.Second, "feed server ping interval")
 	tlsDir := fs.String("tls-self-signed", "", "feed: serve TLS with the development certificate in `DIR`")
 	var beh bench.Behaviour
@@ -127,5 +132,5 @@ func benchServe(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
-	return bench.ServeChild(ctx, *mode, *listen, *tlsDir, *flush, *heartbeat, beh, stdout)
+	return bench.ServeChild(ctx, *mode, *listen, *tlsDir, *flush, *heartbeat, *coalesce, beh, stdout)
 }
