@@ -219,6 +219,25 @@ func ServeChild(ctx context.Context, mode, listen, tlsDir string, flush, heartbe
 // benchKeep is how many events a bench topic keeps (ring and journal).
 const benchKeep = 4096
 
+// fdReserve is what a bench process keeps of its open-file limit for
+// other than client sockets: the listener, the publisher, pipes, the
+// runtime's poller, /proc and /stats reads.
+const fdReserve = 64
+
+// CheckClientFDs reports whether clients connections fit the open-file limit
+// (after RaiseFDLimit): each is one descriptor here and one in the server
+// child, which has the same limit.
+func CheckClientFDs(clients int) error {
+	var r syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
+		return fmt.Errorf("open-file limit: %w", err)
+	}
+	if room := int(r.Cur) - fdReserve; clients > room {
+		return fmt.Errorf("%d clients need %d open files in this process and in the server's; the limit is %d (hard limit %d, raised only with CAP_SYS_RESOURCE): at most %d clients here", clients, clients+fdReserve, r.Cur, r.Max, room)
+	}
+	return nil
+}
+
 // RaiseFDLimit lifts the open-file soft limit to the hard limit (and the
 // hard limit as far as the kernel lets root), for tens of thousands of sockets.
 func RaiseFDLimit() {

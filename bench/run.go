@@ -154,6 +154,9 @@ func RunRamp(ctx context.Context, s Servers, cfg RampConfig) (any, []Chart, erro
 		return res, nil, err
 	}
 	RaiseFDLimit()
+	if err := CheckClientFDs(cfg.MaxClients); err != nil {
+		return nil, nil, fmt.Errorf("--max: %w", err)
+	}
 	feed, err := s.feed(ctx)
 	if err != nil {
 		return nil, nil, err

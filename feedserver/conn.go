@@ -95,7 +95,9 @@ func newConn(srv *Server, conn transport, id string) *Conn {
 	}
 	w := &writer{c: c}
 	c.queue.spawn = w.run
-	c.queue.wheel = &srv.wheel
+	c.queue.turn = w.turn
+	w.resumeFn = w.resume
+	c.queue.wheel = &srv.wheels[int(srv.nextWheel.Add(1))%len(srv.wheels)]
 	return c
 }
 

@@ -33,8 +33,9 @@ type queue struct {
 
 	conflated uint64 // pending versions replaced or merged before they were written
 	wake      chan struct{}
-	running   atomic.Bool // a writer goroutine is running
-	spawn     func()      // starts the writer goroutine's loop
+	running   atomic.Bool         // a writer goroutine is running
+	spawn     func()              // starts the writer goroutine's loop
+	turn      func(now time.Time) // a writer's turn on the wheel's goroutine (turn.go)
 
 	// Rate-limited conflated subscriptions pull on the wheel's tick
 	// (wheel.go) instead of being offered every version.
@@ -137,7 +138,7 @@ func (q *queue) enrol(sb *sub) {
 // client's takes it as its pending value (the writer sends its delta, or
 // the topic's shared snapshot if the client skipped versions: merge topics
 // too, whose snapshot is the merged value, so nothing is folded per
-// client), and the writer is woken once for all of them. It returns when
+// client); the wheel then has them written (queue.deliver). It returns when
 // the queue is due again (zero: it has no pulled subscription left, or is
 // closing) and how many versions it took. It allocates nothing.
 func (q *queue) pull(now time.Time) (next time.Time, n int) {
@@ -164,9 +165,6 @@ func (q *queue) pull(now time.Time) (next time.Time, n int) {
 		}
 	}
 	q.mu.Unlock()
-	if n > 0 {
-		q.signal()
-	}
 	return next, n
 }
 

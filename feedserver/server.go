@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,7 +41,11 @@ type Server struct {
 
 	sentFrames atomic.Uint64 // frames written to all clients
 	sentBytes  atomic.Uint64
-	wheel      wheel // rate-limited subscribers pull on its tick (wheel.go)
+	// Rate-limited subscribers pull on a wheel's tick (wheel.go): one
+	// wheel per core, each client on one, so the writes the wheels make
+	// themselves (turn.go) use every core.
+	wheels    []wheel
+	nextWheel atomic.Uint32
 
 	sessions *sessions.Store      // session.go
 	registry *prometheus.Registry // served at /metrics (metrics.go)
@@ -78,6 +83,7 @@ func New(cfg Config) *Server {
 		conns:        make(map[*Conn]struct{}),
 		perAddr:      make(map[string]int),
 		preHelloAddr: make(map[string]int),
+		wheels:       make([]wheel, min(runtime.GOMAXPROCS(0), maxWheels)),
 	}
 	s.state.Store(int32(NodeBooting))
 	s.anonymous = auth.Anonymous()
@@ -381,7 +387,7 @@ func (s *Server) Stats() ServerStats {
 	s.mu.Lock()
 	n, pre := len(s.conns), s.preHello
 	s.mu.Unlock()
-	return ServerStats{HubStats: s.hub.Stats(), Connections: n, PreHello: pre, SentFrames: s.sentFrames.Load(), SentBytes: s.sentBytes.Load(), Pulled: s.wheel.pulled.Load()}
+	return ServerStats{HubStats: s.hub.Stats(), Connections: n, PreHello: pre, SentFrames: s.sentFrames.Load(), SentBytes: s.sentBytes.Load(), Pulled: s.pulled()}
 }
 
 // Conns returns the stats of every connection, sorted by ID.

@@ -162,9 +162,15 @@ func TestPulledUnsubscribe(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "the wheel to empty", func() bool {
-		w := &srv.wheel
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		return w.n == 0 && !w.running
+		for i := range srv.wheels {
+			w := &srv.wheels[i]
+			w.mu.Lock()
+			empty := w.n == 0 && !w.running
+			w.mu.Unlock()
+			if !empty {
+				return false
+			}
+		}
+		return true
 	})
 }

@@ -1,6 +1,8 @@
 package feedserver
 
 import (
+	"net"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -32,6 +34,13 @@ type writer struct {
 	due       *time.Timer // AfterFunc signalling the queue when deferred values fall due; created on first use
 
 	deadline time.Time // the socket's write deadline as last set (write)
+
+	// A turn on the wheel's goroutine (turn.go).
+	held      held            // what the turn left to the goroutine it started
+	resumeFn  func()          // resume, bound once
+	raw       syscall.RawConn // the socket for non-blocking writes; nil if none
+	netConn   net.Conn        // the TCP connection raw is of
+	rawLooked bool
 
 	// Adaptive coalescing (Config.CoalesceWindow).
 	behind   bool // two publishes reached a subscription of this batch before it, and it takes all that is queued
@@ -110,86 +119,106 @@ func (w *writer) loop() (holding bool) {
 				continue
 			}
 		}
-		now := time.Now()
-		closing, overflow, next := w.collect(now)
-		if overflow {
-			c.closeWith(protocol.CodeSlowConsumer, "too many control frames queued")
-			continue
+		closing, overflow, next := w.collect(time.Now())
+		if stop, holding := w.afterCollect(closing, overflow, next, false); stop {
+			return holding
 		}
+	}
+}
+
+// afterCollect is the rest of a writer's turn once collect has run: it
+// reads the sequenced events, writes the batch (unless written already),
+// closes the connection if closing, and sets the timer for deferred values.
+// It reports whether the goroutine is to stop, and if so whether it still
+// holds the socket writer (as loop).
+func (w *writer) afterCollect(closing, overflow bool, next time.Time, written bool) (stop, holding bool) {
+	c := w.c
+	q := c.queue
+	if overflow {
+		c.closeWith(protocol.CodeSlowConsumer, "too many control frames queued")
+		return false, false
+	}
+	if !written {
 		if !closing {
 			if err := w.readSequenced(); err != nil {
 				c.closeWith(protocol.CodeSlowConsumer, err.Error())
-				continue
+				return false, false
 			}
 		}
 		if err := w.write(); err != nil {
 			c.logger().Debug("write failed", "err", err)
 			c.shutdown()
-			return true
+			return true, true
 		}
-		if closing {
-			status := int(c.closeStatus.Load())
-			if status == 0 {
-				status = websocket.CloseNormalClosure
-			}
-			if w.writeClose(status, "") == nil {
-				w.awaitPeerClose()
-			}
-			c.drained.Store(true)
-			c.shutdown()
-			return true
+	}
+	if closing {
+		status := int(c.closeStatus.Load())
+		if status == 0 {
+			status = websocket.CloseNormalClosure
 		}
-		if !next.IsZero() {
-			// Deferred values (budget) fall due then, whether or
-			// not this goroutine is still around.
-			wait := max(time.Until(next), time.Millisecond)
-			if w.due == nil {
-				w.due = time.AfterFunc(wait, q.signal)
-			} else {
-				w.due.Reset(wait)
-			}
+		if w.writeClose(status, "") == nil {
+			w.awaitPeerClose()
 		}
-		if next.IsZero() && q.others.Load() == 0 && q.npulled.Load() > 0 && len(q.wake) == 0 {
-			// Only pulled subscriptions, whose next values come on the
-			// wheel's tick, an interval away: lingering would cost a
-			// timer and a wake-up per delivery for nothing.
-			if w.rest() {
-				return false
-			}
+		c.drained.Store(true)
+		c.shutdown()
+		return true, true
+	}
+	w.armDue(next)
+	if next.IsZero() && q.others.Load() == 0 && q.npulled.Load() > 0 && len(q.wake) == 0 {
+		// Only pulled subscriptions, whose next values come on the
+		// wheel's tick, an interval away: lingering would cost a
+		// timer and a wake-up per delivery for nothing.
+		if w.rest() {
+			return true, false
 		}
-		if cw := c.srv.cfg.CoalesceWindow; cw > 0 && w.behind && !w.windowed {
-			// Behind: let the next events gather for one write (see
-			// Config.CoalesceWindow). Not twice in a row, so a writer
-			// whose window filled its batch is judged again on a batch
-			// gathered without one.
-			w.windowed = true
-			if w.pause == nil {
-				w.pause = time.NewTimer(cw)
-			} else {
-				w.pause.Reset(cw)
-			}
-			select {
-			case <-w.pause.C:
-			case <-c.done:
-				return true
-			}
-			continue
+	}
+	if cw := c.srv.cfg.CoalesceWindow; cw > 0 && w.behind && !w.windowed {
+		// Behind: let the next events gather for one write (see
+		// Config.CoalesceWindow). Not twice in a row, so a writer whose
+		// window filled its batch is judged again on a batch gathered
+		// without one.
+		w.windowed = true
+		if w.pause == nil {
+			w.pause = time.NewTimer(cw)
+		} else {
+			w.pause.Reset(cw)
 		}
-		w.windowed = false
-		if fi := c.srv.cfg.FlushInterval; fi > 0 {
-			// Let frames gather: fewer, larger writes for many clients,
-			// at the cost of up to FlushInterval of latency.
-			if w.pause == nil {
-				w.pause = time.NewTimer(fi)
-			} else {
-				w.pause.Reset(fi)
-			}
-			select {
-			case <-w.pause.C:
-			case <-c.done:
-				return true
-			}
+		select {
+		case <-w.pause.C:
+		case <-c.done:
+			return true, true
 		}
+		return false, false
+	}
+	w.windowed = false
+	if fi := c.srv.cfg.FlushInterval; fi > 0 {
+		// Let frames gather: fewer, larger writes for many clients,
+		// at the cost of up to FlushInterval of latency.
+		if w.pause == nil {
+			w.pause = time.NewTimer(fi)
+		} else {
+			w.pause.Reset(fi)
+		}
+		select {
+		case <-w.pause.C:
+		case <-c.done:
+			return true, true
+		}
+	}
+	return false, false
+}
+
+// armDue makes deferred values (the bandwidth budget's) fall due at next,
+// whether or not this goroutine is still around; a zero next does nothing.
+func (w *writer) armDue(next time.Time) {
+	if next.IsZero() {
+		return
+	}
+	wait := max(time.Until(next), time.Millisecond)
+	if w.due == nil {
+		w.due = time.AfterFunc(wait, w.c.queue.signal)
+	} else {
+		w.due.Reset(wait)
 	}
 }
 
@@ -396,12 +425,7 @@ func (w *writer) write() error {
 	if len(w.frames) == 0 && !w.sock.ponged {
 		return nil
 	}
-	// The arena has stopped growing: point its frames at their final
-	// bytes, so that the arrays it grew out of are garbage while the
-	// write is in flight (a stalled one would hold them until WriteTimeout).
-	for _, s := range w.spans {
-		w.frames[s.i] = w.arena[s.start:s.end]
-	}
+	w.resolveSpans()
 	c := w.c
 	now := time.Now()
 	deadline := now.Add(c.srv.cfg.WriteTimeout)
@@ -409,29 +433,57 @@ func (w *writer) write() error {
 	var err error
 	if ws, ok := c.conn.(*websocket.Conn); ok {
 		nc := ws.NetConn()
-		// The deadline is renewed only once half of it has passed: setting
-		// it moves a runtime timer, a cost per write that a dashboard's
-		// few writes a second would pay every time. A write still starts
-		// with at least half of WriteTimeout and at most all of it.
-		if w.deadline.Sub(now) < c.srv.cfg.WriteTimeout/2 {
-			if err := nc.SetWriteDeadline(deadline); err != nil {
-				return err
-			}
-			w.deadline = deadline
+		if err := w.renewDeadline(nc, now); err != nil {
+			return err
 		}
 		bytes, err = w.sock.write(nc, w.frames, c.srv.cfg.MaxOutboundMessage, &c.srv.outbufs)
 	} else {
 		bytes, err = w.writeMessages(deadline)
 	}
-	if err != nil || len(w.frames) == 0 {
+	if err != nil {
 		return err
 	}
+	w.written(bytes)
+	return nil
+}
+
+// resolveSpans points the arena's frames at their final bytes: the arena
+// has stopped growing, and the arrays it grew out of are then garbage while
+// the write is in flight (a stalled one would hold them until WriteTimeout).
+func (w *writer) resolveSpans() {
+	for _, s := range w.spans {
+		w.frames[s.i] = w.arena[s.start:s.end]
+	}
+}
+
+// renewDeadline sets the socket's write deadline, only once half of it
+// has passed: setting it moves a runtime timer, a cost per write that a
+// dashboard's few writes a second would pay every time. A write still
+// starts with at least half of WriteTimeout and at most all of it.
+func (w *writer) renewDeadline(nc net.Conn, now time.Time) error {
+	wt := w.c.srv.cfg.WriteTimeout
+	if w.deadline.Sub(now) >= wt/2 {
+		return nil
+	}
+	deadline := now.Add(wt)
+	if err := nc.SetWriteDeadline(deadline); err != nil {
+		return err
+	}
+	w.deadline = deadline
+	return nil
+}
+
+// written counts the batch just written and lets go of its frames.
+func (w *writer) written(bytes int) {
+	if len(w.frames) == 0 {
+		return
+	}
+	c := w.c
 	c.sentFrames.Add(uint64(len(w.frames)))
 	c.sentBytes.Add(uint64(bytes))
 	c.srv.sentFrames.Add(uint64(len(w.frames)))
 	c.srv.sentBytes.Add(uint64(bytes))
 	clear(w.frames)
-	return nil
 }
 
 // writeMessages writes the batch through the transport's message writer:

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/sys/unix"
 )
 
 // The writer frames WebSocket messages itself and hands the socket the
@@ -67,6 +68,11 @@ type socketWriter struct {
 
 	pong   []byte // a ping's payload to answer with this batch
 	ponged bool
+
+	// tryWrite's (trywrite.go).
+	iovecs []unix.Iovec       // writev's vector, reused
+	try    func(uintptr) bool // writevNow, bound once
+	werr   error              // writevNow's error
 }
 
 // message holds the positions of one message's header in hdr until the
@@ -78,6 +84,33 @@ type message struct{ iov, start, end int }
 // due. Sockets without writev (TLS) get the batch copied into a buffer from
 // gather, one write. It returns the payload bytes written.
 func (sw *socketWriter) write(nc net.Conn, frames [][]byte, max int, gather *sync.Pool) (int, error) {
+	total := sw.build(frames, max)
+	n := len(sw.iov)
+	var err error
+	if _, ok := nc.(*net.TCPConn); ok {
+		sw.vec = sw.iov
+		_, err = sw.vec.WriteTo(nc)
+		sw.vec = nil
+	} else {
+		buf := gather.Get().(*[]byte)
+		b := (*buf)[:0]
+		for _, v := range sw.iov {
+			b = append(b, v...)
+		}
+		_, err = nc.Write(b)
+		*buf = b[:0]
+		if cap(b) <= maxPooledInbound {
+			gather.Put(buf)
+		}
+	}
+	clear(sw.iov[:n]) // drop references to frames: they may be large
+	sw.iov = sw.iov[:0]
+	return total, err
+}
+
+// build lays out frames as binary messages of at most max bytes each in
+// sw.iov, after the pong if one is due, and returns the payload bytes.
+func (sw *socketWriter) build(frames [][]byte, max int) int {
 	msgs := sw.msgs[:0]
 	sw.hdr, sw.iov = sw.hdr[:0], sw.iov[:0]
 	if sw.ponged {
@@ -105,27 +138,7 @@ func (sw *socketWriter) write(nc net.Conn, frames [][]byte, max int, gather *syn
 		sw.iov[m.iov] = sw.hdr[m.start:m.end]
 	}
 	sw.msgs = msgs
-	n := len(sw.iov)
-	var err error
-	if _, ok := nc.(*net.TCPConn); ok {
-		sw.vec = sw.iov
-		_, err = sw.vec.WriteTo(nc)
-		sw.vec = nil
-	} else {
-		buf := gather.Get().(*[]byte)
-		b := (*buf)[:0]
-		for _, v := range sw.iov {
-			b = append(b, v...)
-		}
-		_, err = nc.Write(b)
-		*buf = b[:0]
-		if cap(b) <= maxPooledInbound {
-			gather.Put(buf)
-		}
-	}
-	clear(sw.iov[:n]) // drop references to frames: they may be large
-	sw.iov = sw.iov[:0]
-	return total, err
+	return total
 }
 
 // trim lets go of a burst's large vectors when the writer goes idle, so an
@@ -137,6 +150,9 @@ func (sw *socketWriter) trim() {
 	}
 	if cap(sw.hdr) > 256 {
 		sw.hdr = nil
+	}
+	if cap(sw.iovecs) > 64 {
+		sw.iovecs = nil
 	}
 }
 
