@@ -27,6 +27,7 @@ const (
 	ModeFeed   = "feed"   // the tickwire feed server
 	ModeEcho   = "echo"   // raw WebSocket echo: the RTT baseline
 	ModeRawFan = "rawfan" // raw batched-write fan-out: the throughput baseline
+	ModeRawMsg = "rawmsg" // raw one-write-per-message server: the message ramp's baseline (rawmsg.go)
 )
 
 // Child is a server under test running as a child process.
@@ -132,7 +133,7 @@ func (c *Child) Stop() {
 // feed only) it serves TLS with the development self-signed certificate
 // kept there, as `tickwire server --tls-self-signed` does. With beh (the
 // feed only) its merge topics run that behaviour (merge.go).
-func ServeChild(ctx context.Context, mode, listen, tlsDir string, flush, heartbeat time.Duration, beh Behaviour, stdout io.Writer) error {
+func ServeChild(ctx context.Context, mode, listen, tlsDir string, flush, heartbeat, coalesce time.Duration, beh Behaviour, stdout io.Writer) error {
 	RaiseFDLimit()
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
@@ -185,7 +186,7 @@ func ServeChild(ctx context.Context, mode, listen, tlsDir string, flush, heartbe
 		// run holds connections that never say Hello: no pre-Hello budget.
 		srv := feedserver.New(feedserver.Config{
 			Name: "bench", Topics: rules, MaxConnections: 1 << 20, MaxPreHello: -1, MaxPreHelloPerAddr: -1,
-			FlushInterval: flush, Heartbeat: heartbeat, MemoryRetention: benchKeep,
+			FlushInterval: flush, CoalesceWindow: coalesce, Heartbeat: heartbeat, MemoryRetention: benchKeep,
 			Logger: log,
 		})
 		mux.Handle("/", srv.Handler())
@@ -196,6 +197,10 @@ func ServeChild(ctx context.Context, mode, listen, tlsDir string, flush, heartbe
 		f := newRawFan()
 		mux.HandleFunc("GET /ws", f.serveClient)
 		mux.HandleFunc("GET /pub", f.servePublisher)
+	case ModeRawMsg:
+		m := newRawMsg()
+		mux.HandleFunc("GET /ws", m.serve)
+		mux.HandleFunc("GET /stats", m.serveStats)
 	default:
 		return fmt.Errorf("unknown mode %q", mode)
 	}

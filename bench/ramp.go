@@ -32,7 +32,15 @@ type RampConfig struct {
 	// built-in ("builtin") or WASM ("wasm") merge topic instead of quotes
 	// to a replace topic.
 	Merge string `json:",omitempty"`
+	// Baseline (message style, `--baseline raw`): after the ramp on the
+	// feed server, run the same steps against the raw one-write-per-message
+	// server (rawmsg.go) and give each step its CPU per delivery and the
+	// ratio to ours.
+	Baseline string `json:",omitempty"`
 }
+
+// BaselineRaw is RampConfig.Baseline's one value.
+const BaselineRaw = "raw"
 
 // Check checks c (as `tickwire bench ramp` takes it) and fills in the
 // default p99 limit.
@@ -49,6 +57,15 @@ func (c *RampConfig) Check() error {
 	}
 	if c.Step <= 0 || c.Rate <= 0 || c.MaxClients <= 0 {
 		return fmt.Errorf("--step, --rate and --max must be positive")
+	}
+	switch c.Baseline {
+	case "":
+	case BaselineRaw:
+		if c.Style != "message" {
+			return fmt.Errorf("--baseline raw: the raw server delivers every message: use --style message")
+		}
+	default:
+		return fmt.Errorf("--baseline %q: raw or nothing", c.Baseline)
 	}
 	return nil
 }
@@ -68,11 +85,22 @@ type RampStep struct {
 	ServerCPU    float64 `json:"server_cpu_percent"`
 	// CPUPerDelivery: the server's CPU time per frame it wrote, µs.
 	CPUPerDelivery float64 `json:"server_cpu_us_per_delivery"`
+	// Writes: the server's write system calls per second (/proc/PID/io).
+	Writes float64 `json:"server_writes_per_sec"`
 	// Offers: versions and events offered to client queues (pushed), and
 	// versions rate-limited clients pulled on their tick, per second.
 	Offers    float64 `json:"offers_per_sec"`
 	Pulls     float64 `json:"pulls_per_sec"`
 	Saturated bool    `json:"saturated"`
+	// With --baseline raw, the same step on the raw one-write-per-message
+	// server: its delivered rate, p99, CPU and CPU per delivery, and
+	// CPURatio, ours over its CPU per delivery.
+	RawClientRate     float64 `json:"raw_client_msgs_per_sec,omitempty"`
+	RawP99            Micros  `json:"raw_latency_p99_us,omitempty"`
+	RawServerCPU      float64 `json:"raw_server_cpu_percent,omitempty"`
+	RawCPUPerDelivery float64 `json:"raw_cpu_us_per_delivery,omitempty"`
+	RawWrites         float64 `json:"raw_server_writes_per_sec,omitempty"`
+	CPURatio          float64 `json:"cpu_ratio,omitempty"`
 }
 
 // RampResult is the whole ramp.
@@ -81,6 +109,27 @@ type RampResult struct {
 	Steps          []RampStep `json:"steps"`
 	SaturationAt   int        `json:"saturation_clients"` // first saturated step's clients; 0 if none
 	MaxGoodClients int        `json:"max_good_clients"`   // last step before saturation
+}
+
+// baselineConfig is the configuration of the baseline's ramp after ours:
+// the same steps, as many as ours ran, whether or not it saturates.
+func baselineConfig(cfg RampConfig, ours RampResult) RampConfig {
+	cfg.MaxClients = min(cfg.MaxClients, cfg.Step*len(ours.Steps))
+	cfg.PastSat = len(ours.Steps)
+	return cfg
+}
+
+// withBaseline gives each step of ours the same step of the baseline's
+// ramp (by index: both ran the same steps) and the CPU ratio.
+func withBaseline(ours, raw RampResult) RampResult {
+	for i := range min(len(ours.Steps), len(raw.Steps)) {
+		o, r := &ours.Steps[i], raw.Steps[i]
+		o.RawClientRate, o.RawP99, o.RawServerCPU, o.RawCPUPerDelivery, o.RawWrites = r.ClientRate, r.P99, r.ServerCPU, r.CPUPerDelivery, r.Writes
+		if r.CPUPerDelivery > 0 {
+			o.CPURatio = o.CPUPerDelivery / r.CPUPerDelivery
+		}
+	}
+	return ours
 }
 
 type rampClient struct {
@@ -239,6 +288,7 @@ func Ramp(ctx context.Context, feed *Child, cfg RampConfig) (RampResult, error) 
 			Offers: float64(s1.Enqueued-s0.Enqueued) / el.Seconds(), Pulls: float64(s1.Pulled-s0.Pulled) / el.Seconds(),
 			P50: US(lat.Quantile(0.5)), P99: US(lat.Quantile(0.99)), AgeP99: US(lat.Quantile(0.99)),
 			Jain: Jain(per), ServerRSSKiB: p1.RSSKiB, ServerCPU: CPUPercent(p0, p1),
+			Writes: float64(p1.Writes-p0.Writes) / el.Seconds(),
 		}
 		if st.ServerRate > 0 {
 			st.CPUPerDelivery = st.ServerCPU / 100 / st.ServerRate * 1e6

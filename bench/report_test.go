@@ -17,9 +17,31 @@ func TestRampConfigCheck(t *testing.T) {
 	if err := c.Check(); err != nil || c.P99Limit != time.Second {
 		t.Errorf("message with --p99: %v, p99 limit %v", err, c.P99Limit)
 	}
-	for _, bad := range []RampConfig{{Style: "x", Step: 1, Rate: 1, MaxClients: 1}, {Style: "message", Rate: 1, MaxClients: 1}} {
+	c = RampConfig{Style: "message", Step: 1, Rate: 1, MaxClients: 1, Baseline: BaselineRaw}
+	if err := c.Check(); err != nil {
+		t.Errorf("message with --baseline raw: %v", err)
+	}
+	for _, bad := range []RampConfig{
+		{Style: "x", Step: 1, Rate: 1, MaxClients: 1},
+		{Style: "message", Rate: 1, MaxClients: 1},
+		{Style: "message", Step: 1, Rate: 1, MaxClients: 1, Baseline: "echo"},
+		{Style: "conflated", Step: 1, Rate: 1, MaxClients: 1, Baseline: BaselineRaw},
+	} {
 		if err := bad.Check(); err == nil {
 			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
+
+func TestServersCheck(t *testing.T) {
+	for _, ok := range []time.Duration{0, time.Millisecond, 50 * time.Millisecond} {
+		if err := (Servers{Coalesce: ok}).Check(); err != nil {
+			t.Errorf("--coalesce-window %v: %v", ok, err)
+		}
+	}
+	for _, bad := range []time.Duration{-time.Millisecond, 51 * time.Millisecond} {
+		if err := (Servers{Coalesce: bad}).Check(); err == nil {
+			t.Errorf("--coalesce-window %v accepted", bad)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"tickwire/feedserver"
 	"tickwire/tlsconf"
 )
 
@@ -16,6 +17,7 @@ type Servers struct {
 	Exe       string
 	Flush     time.Duration // the feed server's FlushInterval
 	Heartbeat time.Duration // the feed server's ping interval
+	Coalesce  time.Duration // the feed server's CoalesceWindow
 	// TLS also measures a feed over TLS (the server's self-signed mode)
 	// after the plain one, with its ratio to it (PingPong and Fanout).
 	TLS bool
@@ -25,9 +27,17 @@ type Servers struct {
 	Behaviour Behaviour
 }
 
+// Check checks the feed server's knobs as `tickwire bench` takes them.
+func (s Servers) Check() error {
+	if s.Coalesce < 0 || s.Coalesce > feedserver.MaxCoalesceWindow {
+		return fmt.Errorf("--coalesce-window %v: 0 (off) to %v", s.Coalesce, feedserver.MaxCoalesceWindow)
+	}
+	return nil
+}
+
 // feed starts the feed server under test, with extra arguments.
 func (s Servers) feed(ctx context.Context, extra ...string) (*Child, error) {
-	args := append([]string{"--flush", s.Flush.String(), "--heartbeat", s.Heartbeat.String()}, s.Behaviour.args()...)
+	args := append([]string{"--flush", s.Flush.String(), "--heartbeat", s.Heartbeat.String(), "--coalesce-window", s.Coalesce.String()}, s.Behaviour.args()...)
 	args = append(args, extra...)
 	return StartChild(ctx, s.Exe, ModeFeed, args...)
 }
@@ -131,9 +141,15 @@ func RunIdle(ctx context.Context, s Servers, clients int) (any, []Chart, error) 
 }
 
 // RunRamp is `tickwire bench ramp`: Ramp on a feed server; with
-// s.Behaviour, a RampMergeResult of a built-in and a WASM merge topic.
+// s.Behaviour, a RampMergeResult of a built-in and a WASM merge topic. With
+// cfg.Baseline, the same steps then run against the raw
+// one-write-per-message server, each on a fresh child (a ramp's clients
+// accumulate: the two cannot interleave step by step).
 func RunRamp(ctx context.Context, s Servers, cfg RampConfig) (any, []Chart, error) {
 	if s.Behaviour.On() {
+		if cfg.Baseline != "" {
+			return nil, nil, fmt.Errorf("--behaviour and --baseline: one comparison at a time")
+		}
 		res, err := rampMerge(ctx, s, cfg)
 		return res, nil, err
 	}
@@ -145,7 +161,20 @@ func RunRamp(ctx context.Context, s Servers, cfg RampConfig) (any, []Chart, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	defer feed.Stop()
 	res, err := Ramp(ctx, feed, cfg)
-	return res, RampCharts(res), err
+	feed.Stop()
+	if err != nil || cfg.Baseline == "" {
+		return res, RampCharts(res), err
+	}
+	raw, err := StartChild(ctx, s.Exe, ModeRawMsg)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer raw.Stop()
+	base, err := Ramp(ctx, raw, baselineConfig(cfg, res))
+	if err != nil {
+		return nil, nil, fmt.Errorf("raw baseline ramp: %w", err)
+	}
+	res = withBaseline(res, base)
+	return res, RampCharts(res), nil
 }

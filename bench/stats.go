@@ -93,6 +93,9 @@ func US(d time.Duration) Micros { return Micros(float64(d) / float64(time.Micros
 type Proc struct {
 	RSSKiB int64
 	CPU    time.Duration // user + system
+	// Writes counts the write system calls (write, writev: /proc/PID/io
+	// syscw); 0 where that file cannot be read.
+	Writes int64
 	At     time.Time
 }
 
@@ -123,7 +126,21 @@ func ReadProc(pid int) (Proc, error) {
 		st, _ := strconv.ParseInt(f[12], 10, 64)
 		p.CPU = time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
 	}
+	if io, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid)); err == nil {
+		p.Writes = syscw(string(io))
+	}
 	return p, nil
+}
+
+// syscw returns the syscw count of a /proc/PID/io file, 0 if it has none.
+func syscw(io string) int64 {
+	for _, line := range strings.Split(io, "\n") {
+		if v, ok := strings.CutPrefix(line, "syscw:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // CPUPercent is the CPU used between two samples, in percent of one core.

@@ -50,6 +50,19 @@ type Config struct {
 	// client: frames published meanwhile gather into one write. It trades up
 	// to that much latency for far fewer syscalls with many clients. Default 0.
 	FlushInterval time.Duration
+	// CoalesceWindow, if set, is the adaptive coalescing window of a
+	// client's writer: when the writer finds itself behind a sequenced topic
+	// (two or more of its events waiting at one wake-up: the writer did not
+	// get to run between two publishes, the server is short of CPU), it
+	// waits this long after that write before gathering the next batch, so
+	// that the events arriving meanwhile share one write: fewer system calls
+	// per delivered event. A writer that keeps up (one event per wake-up)
+	// never waits, nor one that has a full batch's worth queued (a
+	// catch-up), nor one whose last batch came out of a window. Each wait
+	// adds at most CoalesceWindow to the latency of what arrives during it
+	// (replies and pings included). Default 0: off. At most
+	// MaxCoalesceWindow (larger values are lowered to it).
+	CoalesceWindow time.Duration
 	// MaxControlBytes caps the sequenced (non-conflatable) bytes queued for one
 	// client; past it the client is disconnected as a slow consumer. Default 1 MiB.
 	MaxControlBytes int
@@ -261,6 +274,7 @@ func (c Config) withDefaults() Config {
 	defInt(&c.MaxOutboundMessage, 64<<10)
 	defInt(&c.MaxControlBytes, 1<<20)
 	defInt(&c.MaxWriteBatch, defaultWriteBatch)
+	c.CoalesceWindow = min(max(c.CoalesceWindow, 0), MaxCoalesceWindow)
 	defInt(&c.MaxBadFrames, 10)
 	defInt(&c.MemoryRetention, memJournalKeep)
 	defInt(&c.MemoryRetentionBytes, memJournalKeepBytes)

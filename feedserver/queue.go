@@ -168,9 +168,19 @@ func (q *queue) pull(now time.Time) (next time.Time, n int) {
 	return next, n
 }
 
-// mark tells the writer sequenced subscription sb has events to read.
-func (q *queue) mark(sb *sub) {
+// mark tells the writer sequenced subscription sb has events to read: a
+// publish reached it.
+func (q *queue) mark(sb *sub) { q.markSeq(sb, true) }
+
+// again puts sequenced subscription sb back on the writer's list: it has
+// more events than the writer's last batch took.
+func (q *queue) again(sb *sub) { q.markSeq(sb, false) }
+
+func (q *queue) markSeq(sb *sub, published bool) {
 	q.mu.Lock()
+	if published {
+		sb.marks = min(sb.marks+1, 2)
+	}
 	if !q.closing && !sb.dead && !sb.held {
 		q.enlist(sb)
 	}

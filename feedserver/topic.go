@@ -335,6 +335,11 @@ type sub struct {
 	// reader has read the rest of the resuming message, which may move the
 	// cursor to the client's own position. Guarded by the queue mutex.
 	held bool
+	// marks (sequenced): publishes that reached the subscription since the
+	// writer last took it, counted to 2: two mean the writer did not get
+	// to run between them (Config.CoalesceWindow). Guarded by the queue
+	// mutex.
+	marks uint8
 
 	// The sequenced cursor: written by the writer under the shard's read
 	// lock (only this client's writer moves it), by the reader before the

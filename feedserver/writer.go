@@ -39,6 +39,10 @@ type writer struct {
 	held *held           // what the turn left to the goroutine it started (rare: allocated then)
 	raw  syscall.RawConn // the socket for non-blocking writes; nil if none (set by newConn)
 
+	// Adaptive coalescing (Config.CoalesceWindow).
+	behind   bool // two publishes reached a subscription of this batch before it, and it takes all that is queued
+	windowed bool // this batch came out of a coalescing window
+
 	// Bandwidth budget: a token bucket in bytes.
 	tokens float64
 	refill time.Time
@@ -56,6 +60,10 @@ const maxEventBatch = 64 << 10
 // writes, while one whose write stalls holds at most about twice it (the
 // arena's growth) plus one event.
 const defaultWriteBatch = 256 << 10
+
+// MaxCoalesceWindow bounds Config.CoalesceWindow: the message style's
+// latency budget (p99 50 ms), which a window must never pass on its own.
+const MaxCoalesceWindow = 50 * time.Millisecond
 
 // idleArena is the arena capacity a writer keeps when it goes idle; a
 // larger one came from a burst (a catch-up) and is let go.
@@ -161,6 +169,25 @@ func (w *writer) afterCollect(closing, overflow bool, next time.Time, written bo
 			return true, false
 		}
 	}
+	if cw := c.srv.cfg.CoalesceWindow; cw > 0 && w.behind && !w.windowed {
+		// Behind: let the next events gather for one write (see
+		// Config.CoalesceWindow). Not twice in a row, so a writer whose
+		// window filled its batch is judged again on a batch gathered
+		// without one.
+		w.windowed = true
+		if w.pause == nil {
+			w.pause = time.NewTimer(cw)
+		} else {
+			w.pause.Reset(cw)
+		}
+		select {
+		case <-w.pause.C:
+		case <-c.done:
+			return true, true
+		}
+		return false, false
+	}
+	w.windowed = false
 	if fi := c.srv.cfg.FlushInterval; fi > 0 {
 		// Let frames gather: fewer, larger writes for many clients,
 		// at the cost of up to FlushInterval of latency.
@@ -237,6 +264,7 @@ func (w *writer) collect(now time.Time) (closing, overflow bool, next time.Time)
 	c := w.c
 	q := c.queue
 	w.frames, w.arena, w.spans, w.seqd = w.frames[:0], w.arena[:0], w.spans[:0], w.seqd[:0]
+	w.behind = false
 	budget := c.maxBps.Load()
 	if budget > 0 {
 		burst := float64(budget)/10 + 4096
@@ -283,6 +311,8 @@ func (w *writer) collect(now time.Time) (closing, overflow bool, next time.Time)
 		}
 		if sb.seqd {
 			w.seqd = append(w.seqd, sb)
+			w.behind = w.behind || sb.marks > 1
+			sb.marks = 0
 			continue
 		}
 		v := sb.pending
@@ -353,11 +383,13 @@ func (w *writer) readSequenced() error {
 		left -= len(f)
 	}
 	more := w.seqd[:0] // served, with more to come: compacted in place
+	full := false
 	for i, sb := range w.seqd {
 		if left <= 0 && i > 0 {
 			for _, sb := range w.seqd[i:] {
-				w.c.queue.mark(sb)
+				w.c.queue.again(sb)
 			}
+			full = true
 			break
 		}
 		limit := max(1, min(maxEventBatch, left))
@@ -378,8 +410,10 @@ func (w *writer) readSequenced() error {
 			more = append(more, sb)
 		}
 	}
+	// A writer with more queued than one batch writes at once.
+	w.behind = w.behind && !full && len(more) == 0
 	for _, sb := range more {
-		w.c.queue.mark(sb)
+		w.c.queue.again(sb)
 	}
 	return nil
 }

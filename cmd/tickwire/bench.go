@@ -36,6 +36,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var srv bench.Servers
 	fs.DurationVar(&srv.Flush, "flush", 0, "server FlushInterval (0: write as soon as data is queued)")
 	fs.DurationVar(&srv.Heartbeat, "heartbeat", time.Second, "server ping interval (each is a write per client, and a pong to read)")
+	fs.DurationVar(&srv.Coalesce, "coalesce-window", 0, "server CoalesceWindow: a client's writer found behind waits this long to gather more events per write (0: off; at most 50ms)")
 	if name == "pingpong" || name == "fanout" {
 		fs.BoolVar(&srv.TLS, "tls", false, "also measure a feed over TLS (self-signed), beside the plain one")
 	}
@@ -76,6 +77,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.DurationVar(&cfg.P99Limit, "p99", 0, "latency (data age) p99 above which a step is saturated (default 50ms for message style, 250ms for conflated)")
 		fs.IntVar(&cfg.PastSat, "past", 2, "steps to run past saturation")
 		fs.IntVar(&cfg.MaxRate, "max-rate", 0, "conflated style: updates per second each client asks for at most (0: no limit)")
+		fs.StringVar(&cfg.Baseline, "baseline", "", "message style: \"raw\" runs the same ramp against a raw gorilla server writing one message per write, in the same run, and prints the server CPU per delivery ratio")
 		run = func(ctx context.Context) (any, []bench.Chart, error) {
 			if err := cfg.Check(); err != nil {
 				return nil, nil, usageError{err}
@@ -92,6 +94,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
+	}
+	if err := srv.Check(); err != nil {
+		return usageError{err}
 	}
 	var err error
 	if srv.Exe, err = os.Executable(); err != nil {
@@ -115,9 +120,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func benchServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench serve", flag.ContinueOnError)
-	mode := fs.String("mode", bench.ModeFeed, "feed, echo or rawfan")
+	mode := fs.String("mode", bench.ModeFeed, "feed, echo, rawfan or rawmsg")
 	listen := fs.String("listen", "127.0.0.1:0", "listen address")
 	flush := fs.Duration("flush", 0, "feed server FlushInterval")
+	coalesce := fs.Duration("coalesce-window", 0, "feed server CoalesceWindow")
 	heartbeat := fs.Duration("heartbeat", time.Second, "feed server ping interval")
 	tlsDir := fs.String("tls-self-signed", "", "feed: serve TLS with the development certificate in `DIR`")
 	var beh bench.Behaviour
@@ -126,5 +132,5 @@ func benchServe(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
-	return bench.ServeChild(ctx, *mode, *listen, *tlsDir, *flush, *heartbeat, beh, stdout)
+	return bench.ServeChild(ctx, *mode, *listen, *tlsDir, *flush, *heartbeat, *coalesce, beh, stdout)
 }
