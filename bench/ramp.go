@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,6 +88,11 @@ type RampStep struct {
 	CPUPerDelivery float64 `json:"server_cpu_us_per_delivery"`
 	// Writes: the server's write system calls per second (/proc/PID/io).
 	Writes float64 `json:"server_writes_per_sec"`
+	// GenCPU: the load generator's (this process's: the clients and the
+	// publisher) CPU, % of a core, and per message its clients received,
+	// µs: on one box the two share the cores.
+	GenCPU            float64 `json:"generator_cpu_percent"`
+	GenCPUPerDelivery float64 `json:"generator_cpu_us_per_delivery"`
 	// Offers: versions and events offered to client queues (pushed), and
 	// versions rate-limited clients pulled on their tick, per second.
 	Offers    float64 `json:"offers_per_sec"`
@@ -266,6 +272,7 @@ func Ramp(ctx context.Context, feed *Child, cfg RampConfig) (RampResult, error) 
 		}
 		lat.Reset()
 		p0, _ := ReadProc(feed.Pid)
+		g0, _ := ReadProc(os.Getpid())
 		s0, _ := serverStats(feed)
 		t0 := time.Now()
 		select {
@@ -275,6 +282,7 @@ func Ramp(ctx context.Context, feed *Child, cfg RampConfig) (RampResult, error) 
 		}
 		el := time.Since(t0)
 		p1, _ := ReadProc(feed.Pid)
+		g1, _ := ReadProc(os.Getpid())
 		s1, _ := serverStats(feed)
 		per := make([]float64, len(clients))
 		var total float64
@@ -288,10 +296,13 @@ func Ramp(ctx context.Context, feed *Child, cfg RampConfig) (RampResult, error) 
 			Offers: float64(s1.Enqueued-s0.Enqueued) / el.Seconds(), Pulls: float64(s1.Pulled-s0.Pulled) / el.Seconds(),
 			P50: US(lat.Quantile(0.5)), P99: US(lat.Quantile(0.99)), AgeP99: US(lat.Quantile(0.99)),
 			Jain: Jain(per), ServerRSSKiB: p1.RSSKiB, ServerCPU: CPUPercent(p0, p1),
-			Writes: float64(p1.Writes-p0.Writes) / el.Seconds(),
+			Writes: float64(p1.Writes-p0.Writes) / el.Seconds(), GenCPU: CPUPercent(g0, g1),
 		}
 		if st.ServerRate > 0 {
 			st.CPUPerDelivery = st.ServerCPU / 100 / st.ServerRate * 1e6
+		}
+		if st.ClientRate > 0 {
+			st.GenCPUPerDelivery = st.GenCPU / 100 / st.ClientRate * 1e6
 		}
 		st.Saturated = failed > 0 || st.P99 > US(cfg.P99Limit) || st.Jain < 0.95 ||
 			(cfg.Style != "conflated" && st.ClientRate < 0.9*st.Expected)
