@@ -145,8 +145,14 @@ func (m *MemJournal) ReadFrom(ctx context.Context, stream string, after Position
 
 // CloneEntries returns a copy of es whose payloads share one new arena, so
 // that a caller cannot write into a journal's memory.
-func CloneEntries(es []Entry) []Entry {
+func CloneEntries(es []Entry) []Entry { return cloneEntries(es, 0) }
+
+// cloneEntries is CloneEntries with a capacity of at least room entries.
+func cloneEntries(es []Entry, room int) []Entry {
 	out := slices.Clone(es)
+	if room > len(es) {
+		out = append(make([]Entry, 0, room), es...)
+	}
 	size := 0
 	for _, e := range out {
 		size += len(e.Data)
@@ -172,18 +178,24 @@ func (m *MemJournal) retainLocked(s *memStream) {
 		bytes -= len(s.entries[drop].Data)
 		drop++
 	}
-	s.drop(drop)
+	// The survivors' slice has room for the appends up to the next trim by
+	// entries (twice keep), at most twice the survivors (a bound in bytes
+	// may trim long before): growing it on the way, by a quarter at a
+	// time, copied the whole slice four times per trim, the largest cost
+	// of an Append after the payload copy.
+	s.drop(drop, min(2*m.keep, 2*(n-drop)))
 }
 
-// drop removes the oldest n entries of s.
-func (s *memStream) drop(n int) {
+// drop removes the oldest n entries of s, leaving room for at least room
+// entries in all (0: no more than the survivors).
+func (s *memStream) drop(n, room int) {
 	for _, e := range s.entries[:n] {
 		s.bytes -= len(e.Data)
 	}
 	// Copy the survivors, payloads included: the dropped prefix, and the
 	// arenas of the Appends it shared with survivors, can be collected, so
 	// the bytes counted are the bytes held.
-	s.entries = CloneEntries(s.entries[n:])
+	s.entries = cloneEntries(s.entries[n:], room)
 	s.first += uint64(n)
 }
 
@@ -255,7 +267,7 @@ func (m *MemJournal) Trim(ctx context.Context, stream string, through uint64) er
 	if s == nil || through < s.first {
 		return nil
 	}
-	s.drop(int(through + 1 - s.first))
+	s.drop(int(through+1-s.first), 0)
 	return nil
 }
 
