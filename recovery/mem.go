@@ -153,17 +153,22 @@ func cloneEntries(es []Entry, room int) []Entry {
 	if room > len(es) {
 		out = append(make([]Entry, 0, room), es...)
 	}
+	copyPayloads(out)
+	return out
+}
+
+// copyPayloads points es's payloads at copies in one new arena.
+func copyPayloads(es []Entry) {
 	size := 0
-	for _, e := range out {
+	for _, e := range es {
 		size += len(e.Data)
 	}
 	arena := make([]byte, 0, size)
-	for k := range out {
+	for k := range es {
 		off := len(arena)
-		arena = append(arena, out[k].Data...)
-		out[k].Data = arena[off:len(arena):len(arena)]
+		arena = append(arena, es[k].Data...)
+		es[k].Data = arena[off:len(arena):len(arena)]
 	}
-	return out
 }
 
 // retainLocked applies the journal's retention to s once s holds twice
@@ -182,7 +187,8 @@ func (m *MemJournal) retainLocked(s *memStream) {
 	// entries (twice keep), at most twice the survivors (a bound in bytes
 	// may trim long before): growing it on the way, by a quarter at a
 	// time, copied the whole slice four times per trim, the largest cost
-	// of an Append after the payload copy.
+	// of an Append after the payload copy. The slice it had is reused
+	// when it is no larger than twice that.
 	s.drop(drop, min(2*m.keep, 2*(n-drop)))
 }
 
@@ -194,8 +200,16 @@ func (s *memStream) drop(n, room int) {
 	}
 	// Copy the survivors, payloads included: the dropped prefix, and the
 	// arenas of the Appends it shared with survivors, can be collected, so
-	// the bytes counted are the bytes held.
-	s.entries = cloneEntries(s.entries[n:], room)
+	// the bytes counted are the bytes held. Entries handed out (ReadFrom,
+	// the hub) are copies: the slice itself can be reused.
+	if room > 0 && cap(s.entries) >= room && cap(s.entries) <= 2*room {
+		k := copy(s.entries, s.entries[n:])
+		clear(s.entries[k:])
+		s.entries = s.entries[:k]
+		copyPayloads(s.entries)
+	} else {
+		s.entries = cloneEntries(s.entries[n:], room)
+	}
 	s.first += uint64(n)
 }
 
