@@ -42,6 +42,8 @@ type Conn struct {
 	// to the active node with it (follow.go). Reader goroutine only.
 	credential string
 
+	readDeadline time.Time // the read deadline as last set; reader goroutine only
+
 	pubTopic string    // topic of the events batched in pubBatch; reader goroutine only
 	pubBatch []EventIn // consecutive PublishEvents of one message
 	hello    bool
@@ -98,6 +100,11 @@ func newConn(srv *Server, conn transport, id string) *Conn {
 	c.queue.wheel = &srv.wheel
 	return c
 }
+
+// readDeadlineSlack is how much earlier than IdleTimeout (or
+// HandshakeTimeout) after its last message a silent client may be cut off:
+// the read deadline is renewed only when it would move by more.
+const readDeadlineSlack = time.Millisecond
 
 // nextMessage waits for the next message. Over a WebSocket it returns its
 // reader, read by readMessage into a pooled buffer; other transports return
@@ -212,8 +219,14 @@ func (c *Conn) read() {
 		if c.hello {
 			deadline = c.srv.cfg.IdleTimeout
 		}
-		if err := c.conn.SetReadDeadline(time.Now().Add(deadline)); err != nil {
-			break
+		// Renewed only when it moves by more than readDeadlineSlack:
+		// setting it moves a runtime timer, a cost per message that a
+		// client sending thousands a second would pay every time.
+		if at := time.Now().Add(deadline); at.Before(c.readDeadline) || at.Sub(c.readDeadline) > readDeadlineSlack {
+			if err := c.conn.SetReadDeadline(at); err != nil {
+				break
+			}
+			c.readDeadline = at
 		}
 		mt, r, msg, err := c.nextMessage()
 		if err != nil {
