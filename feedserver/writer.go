@@ -28,7 +28,6 @@ type writer struct {
 
 	idle      *time.Timer // linger before exiting; created on first use
 	idleArmed bool        // idle is running
-	lastWake  time.Time   // the last wake-up with work: the linger counts from it
 	pause     *time.Timer // FlushInterval; created on first use
 	due       *time.Timer // AfterFunc signalling the queue when deferred values fall due; created on first use
 
@@ -83,29 +82,20 @@ func (w *writer) loop() (holding bool) {
 	for {
 		// The linger timer is armed only when there is nothing to do yet:
 		// a writer started for work already queued (a pulled value) or
-		// finding more at once (a busy client) moves no timer for it. Once
-		// armed it stays armed across wake-ups and, when it fires, lingers
-		// on for what is left of writerLinger since the last one: a client
-		// woken every few microseconds (a ping-pong, a busy feed) moved
-		// the timer twice per wake-up before, once per linger now.
+		// finding more at once (a busy client) moves no timer for it.
 		select {
 		case <-q.wake:
 		case <-c.done:
 			return true
 		default:
-			if !w.idleArmed {
-				w.armIdle(writerLinger)
-			}
+			w.armIdle()
 			select {
 			case <-q.wake:
+				w.disarmIdle()
 			case <-c.done:
 				return true
 			case <-w.idle.C:
 				w.idleArmed = false
-				if left := writerLinger - time.Since(w.lastWake); left > 0 {
-					w.armIdle(left)
-					continue
-				}
 				if w.rest() {
 					return false
 				}
@@ -113,7 +103,6 @@ func (w *writer) loop() (holding bool) {
 			}
 		}
 		now := time.Now()
-		w.lastWake = now
 		closing, overflow, next := w.collect(now)
 		if overflow {
 			c.closeWith(protocol.CodeSlowConsumer, "too many control frames queued")
@@ -177,12 +166,12 @@ func (w *writer) loop() (holding bool) {
 	}
 }
 
-// armIdle starts the linger timer for d.
-func (w *writer) armIdle(d time.Duration) {
+// armIdle starts the linger timer.
+func (w *writer) armIdle() {
 	if w.idle == nil {
-		w.idle = time.NewTimer(d)
+		w.idle = time.NewTimer(writerLinger)
 	} else {
-		w.idle.Reset(d)
+		w.idle.Reset(writerLinger)
 	}
 	w.idleArmed = true
 }
@@ -202,9 +191,7 @@ func (w *writer) disarmIdle() {
 // again.
 func (w *writer) rest() (exit bool) {
 	q := w.c.queue
-	// Before letting go of running: a new writer may start at once, and
-	// must not receive this one's expiry.
-	w.disarmIdle()
+	// Before letting go of running: a new writer may start at once.
 	w.trim()
 	w.releaseSock()
 	q.running.Store(false)
