@@ -27,8 +27,11 @@ type memStream struct {
 	epoch   string
 	first   uint64  // seq of entries[0]
 	entries []Entry // retained entries, first..head
-	bytes   int     // payload bytes of entries
-	head    uint64
+	// opens[i]: entries[i] is the first of an arena (one per Append, or
+	// per trim's copy): the entries after it up to the next open share it.
+	opens []bool
+	bytes int // payload bytes of entries
+	head  uint64
 }
 
 // NewMem returns an empty in-memory journal that keeps everything.
@@ -102,6 +105,10 @@ func (m *MemJournal) Append(ctx context.Context, stream string, recs ...Record) 
 		entries[i].Epoch = s.epoch
 	}
 	s.entries = append(s.entries, entries...)
+	s.opens = append(s.opens, true)
+	for range len(entries) - 1 {
+		s.opens = append(s.opens, false)
+	}
 	s.bytes += size
 	m.retainLocked(s)
 	// Publishing under m.mu keeps publications in sequence order.
@@ -198,17 +205,31 @@ func (s *memStream) drop(n, room int) {
 	for _, e := range s.entries[:n] {
 		s.bytes -= len(e.Data)
 	}
-	// Copy the survivors, payloads included: the dropped prefix, and the
-	// arenas of the Appends it shared with survivors, can be collected, so
-	// the bytes counted are the bytes held. Entries handed out (ReadFrom,
-	// the hub) are copies: the slice itself can be reused.
+	// The dropped prefix, and the arenas it shares with survivors, must be
+	// collectable, so that the bytes counted are the bytes held: the
+	// survivors sharing an arena with a dropped entry (the rest of a cut
+	// Append, at most) get their payloads copied. Entries handed out
+	// (ReadFrom, the hub) are copies: the slice itself can be reused.
 	if room > 0 && cap(s.entries) >= room && cap(s.entries) <= 2*room {
+		cut := n
+		for cut < len(s.entries) && !s.opens[cut] {
+			cut++
+		}
+		if cut > n {
+			copyPayloads(s.entries[n:cut])
+			s.opens[n] = true
+		}
 		k := copy(s.entries, s.entries[n:])
+		copy(s.opens, s.opens[n:])
 		clear(s.entries[k:])
-		s.entries = s.entries[:k]
-		copyPayloads(s.entries)
+		s.entries, s.opens = s.entries[:k], s.opens[:k]
 	} else {
+		// Copied whole, payloads included: one arena for all.
 		s.entries = cloneEntries(s.entries[n:], room)
+		s.opens = make([]bool, len(s.entries), cap(s.entries))
+		if len(s.opens) > 0 {
+			s.opens[0] = true
+		}
 	}
 	s.first += uint64(n)
 }
