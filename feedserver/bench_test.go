@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"runtime"
 	"sync"
 	"syscall"
@@ -312,4 +313,129 @@ func rawSubscriberOpts(b *testing.B, url string, minIntervalMs uint32, topics ..
 		b.Fatal(err)
 	}
 	go func() { _, _ = io.Copy(io.Discard, ws.NetConn()) }()
+}
+
+// BenchmarkPingPong is `tickwire bench pingpong` in one process: a client
+// publishes an event of n bytes to a sequenced topic it subscribes to and
+// reads it back (publish -> journal -> hub -> queue -> writer -> writev),
+// against a gorilla echo of the same bytes. Both clients send prebuilt
+// messages and read raw ones, so the difference between the two is the
+// server's; allocs/op of feed are the server's per round trip plus the
+// client's one per read (gorilla's message reader). Run it pinned to
+// mirror the bench:
+//
+//	taskset -c 0 go test -run '^$' -bench PingPong -benchmem ./feedserver/
+func BenchmarkPingPong(b *testing.B) {
+	for _, n := range []int{125, 500, 1000, 2000} {
+		data := make([]byte, n)
+		b.Run(fmt.Sprintf("feed/payload=%d", n), func(b *testing.B) {
+			const topic = "bench.seq.pingpong"
+			_, url := startServer(b, Config{
+				Heartbeat: time.Hour, Logger: quiet(), MemoryRetention: 4096,
+				Topics: []TopicRule{{Pattern: "bench.seq.*", Kind: Sequenced, Window: 4096}},
+			})
+			ws, _, err := websocket.DefaultDialer.Dial(url, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ws.Close()
+			enc := protocol.NewEncoder()
+			hello, err := enc.Append(nil, &protocol.Hello{Version: protocol.Version, Client: "bench"})
+			if err == nil {
+				hello, err = enc.Append(hello, &protocol.Subscribe{Topics: []string{topic}})
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			msg, err := enc.Append(nil, &protocol.Event{Type: protocol.TypePublishEvent, Topic: topic, Data: data})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := ws.WriteMessage(websocket.BinaryMessage, hello); err != nil {
+				b.Fatal(err)
+			}
+			buf := make([]byte, 64<<10)
+			roundTrip := func() {
+				if err := ws.WriteMessage(websocket.BinaryMessage, msg); err != nil {
+					b.Fatal(err)
+				}
+				// The Welcome, and the Subscribe's reply, come before the
+				// first event: read until a message of the event's size.
+				for {
+					_, r, err := ws.NextReader()
+					if err != nil {
+						b.Fatal(err)
+					}
+					got, err := io.ReadFull(r, buf[:len(msg)])
+					if err == nil || got >= len(data) {
+						_, _ = io.Copy(io.Discard, r)
+						return
+					}
+				}
+			}
+			pingPongRun(b, roundTrip)
+		})
+		b.Run(fmt.Sprintf("echo/payload=%d", n), func(b *testing.B) {
+			up := websocket.Upgrader{ReadBufferSize: 512, WriteBufferSize: 16 << 10, WriteBufferPool: &sync.Pool{}}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c, err := up.Upgrade(w, r, nil)
+				if err != nil {
+					return
+				}
+				go func() {
+					defer c.Close()
+					for {
+						mt, m, err := c.ReadMessage()
+						if err != nil || c.WriteMessage(mt, m) != nil {
+							return
+						}
+					}
+				}()
+			})}
+			go func() { _ = hs.Serve(ln) }()
+			defer hs.Close()
+			ws, _, err := websocket.DefaultDialer.Dial("ws://"+ln.Addr().String()+"/", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ws.Close()
+			buf := make([]byte, 64<<10)
+			pingPongRun(b, func() {
+				if err := ws.WriteMessage(websocket.BinaryMessage, data); err != nil {
+					b.Fatal(err)
+				}
+				_, r, err := ws.NextReader()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(r, buf[:len(data)]); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+// pingPongRun warms up past the topic's retention, then times b.N round
+// trips, reporting the process's CPU time per round trip beside the wall
+// time (the machine may be shared: CPU time moves less with the load).
+func pingPongRun(b *testing.B, roundTrip func()) {
+	for range 4 * 4096 {
+		roundTrip()
+	}
+	var r0, r1 syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &r0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		roundTrip()
+	}
+	b.StopTimer()
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &r1)
+	cpu := time.Duration(r1.Utime.Nano() + r1.Stime.Nano() - r0.Utime.Nano() - r0.Stime.Nano())
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 }

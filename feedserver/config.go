@@ -195,7 +195,8 @@ type Config struct {
 	// IdleTimeout disconnects (CodeIdle) a client that has said Hello and
 	// sent nothing, not even a Pong, for this long. It also bounds reading
 	// one message, so a message dribbled in forever is cut off. Default
-	// three heartbeats.
+	// three heartbeats. (The deadline is renewed only when it moves by
+	// more than a millisecond: the cut may come up to 1 ms early.)
 	IdleTimeout time.Duration
 	// SubscribeRate caps a client's subscription changes (each topic of a
 	// Subscribe or Unsubscribe counts one) per second, in a token bucket of

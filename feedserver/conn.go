@@ -29,9 +29,10 @@ type Conn struct {
 	addr  string
 	queue *queue
 
-	subs  map[string]*sub // reader goroutine only
-	nsubs atomic.Int32
-	bad   int // malformed frames so far; reader goroutine only
+	subs    map[string]*sub // reader goroutine only
+	nsubs   atomic.Int32
+	closing atomic.Bool // closeWith was called: the writer closes after the final frame (beside nsubs: no padding)
+	bad     int         // malformed frames so far; reader goroutine only
 
 	principal atomic.Pointer[auth.Principal]   // who the client is: set by the Hello (auth.go)
 	expiry    atomic.Pointer[time.Timer]       // ends the session when the principal's credential expires
@@ -42,10 +43,11 @@ type Conn struct {
 	// to the active node with it (follow.go). Reader goroutine only.
 	credential string
 
+	readDeadline int64 // the read deadline as last set, Unix ns; reader goroutine only
+
 	pubTopic string    // topic of the events batched in pubBatch; reader goroutine only
 	pubBatch []EventIn // consecutive PublishEvents of one message
 	hello    bool
-	closing  atomic.Bool // closeWith was called: the writer closes after the final frame
 	closed   sync.Once
 	pinger   *time.Timer // heartbeat pings
 	done     chan struct{}
@@ -100,6 +102,11 @@ func newConn(srv *Server, conn transport, id string) *Conn {
 	c.queue.wheel = &srv.wheels[int(srv.nextWheel.Add(1))%len(srv.wheels)]
 	return c
 }
+
+// readDeadlineSlack is how much earlier than IdleTimeout (or
+// HandshakeTimeout) after its last message a silent client may be cut off:
+// the read deadline is renewed only when it would move by more.
+const readDeadlineSlack = time.Millisecond
 
 // nextMessage waits for the next message. Over a WebSocket it returns its
 // reader, read by readMessage into a pooled buffer; other transports return
@@ -208,13 +215,7 @@ func (c *Conn) read() {
 	// its stack. Handling happens in handleMessage, whose frames are gone by
 	// the next wait.
 	for {
-		// The deadline covers the whole next message: one dribbled in
-		// slower than this is cut off like silence.
-		deadline := c.srv.cfg.HandshakeTimeout
-		if c.hello {
-			deadline = c.srv.cfg.IdleTimeout
-		}
-		if err := c.conn.SetReadDeadline(time.Now().Add(deadline)); err != nil {
+		if err := c.renewReadDeadline(); err != nil {
 			break
 		}
 		mt, r, msg, err := c.nextMessage()
@@ -237,6 +238,30 @@ func (c *Conn) read() {
 		}
 	}
 	c.readEnded()
+}
+
+// renewReadDeadline sets the read deadline for the next message: the
+// whole of it must arrive in time, so one dribbled in slower is cut off like
+// silence. It is renewed only when it moves by more than readDeadlineSlack:
+// setting it moves a runtime timer, a cost per message that a client sending
+// thousands a second would pay every time. Kept out of read's frame (see
+// there): with it inline, an idle connection's stack doubled to 4 KiB.
+//
+//go:noinline
+func (c *Conn) renewReadDeadline() error {
+	d := c.srv.cfg.HandshakeTimeout
+	if c.hello {
+		d = c.srv.cfg.IdleTimeout
+	}
+	at := time.Now().Add(d)
+	if moved := at.UnixNano() - c.readDeadline; moved >= 0 && moved <= int64(readDeadlineSlack) {
+		return nil
+	}
+	if err := c.conn.SetReadDeadline(at); err != nil {
+		return err
+	}
+	c.readDeadline = at.UnixNano()
+	return nil
 }
 
 // readEnded releases the client once its reader is done.

@@ -34,6 +34,11 @@ func BenchmarkAppend(b *testing.B) {
 	b.Run(fmt.Sprintf("mem/appenders=64/payload=%dB", payload), func(b *testing.B) {
 		benchAppend(b, recovery.NewMem(), 64, payload)
 	})
+	// A server's default journal (feedserver.Config.MemoryRetention),
+	// past its retention: trimming in the steady state.
+	b.Run(fmt.Sprintf("mem-retaining=4096/appenders=1/payload=%dB", payload), func(b *testing.B) {
+		benchAppend(b, recovery.NewMemRetaining(4096, 0), 1, payload)
+	})
 }
 
 func benchAppend(b *testing.B, j recovery.Journal, appenders, payload int) {

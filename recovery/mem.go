@@ -27,8 +27,11 @@ type memStream struct {
 	epoch   string
 	first   uint64  // seq of entries[0]
 	entries []Entry // retained entries, first..head
-	bytes   int     // payload bytes of entries
-	head    uint64
+	// opens[i]: entries[i] is the first of an arena (one per Append, or
+	// per trim's copy): the entries after it up to the next open share it.
+	opens []bool
+	bytes int // payload bytes of entries
+	head  uint64
 }
 
 // NewMem returns an empty in-memory journal that keeps everything.
@@ -102,6 +105,10 @@ func (m *MemJournal) Append(ctx context.Context, stream string, recs ...Record) 
 		entries[i].Epoch = s.epoch
 	}
 	s.entries = append(s.entries, entries...)
+	s.opens = append(s.opens, true)
+	for range len(entries) - 1 {
+		s.opens = append(s.opens, false)
+	}
 	s.bytes += size
 	m.retainLocked(s)
 	// Publishing under m.mu keeps publications in sequence order.
@@ -145,19 +152,30 @@ func (m *MemJournal) ReadFrom(ctx context.Context, stream string, after Position
 
 // CloneEntries returns a copy of es whose payloads share one new arena, so
 // that a caller cannot write into a journal's memory.
-func CloneEntries(es []Entry) []Entry {
+func CloneEntries(es []Entry) []Entry { return cloneEntries(es, 0) }
+
+// cloneEntries is CloneEntries with a capacity of at least room entries.
+func cloneEntries(es []Entry, room int) []Entry {
 	out := slices.Clone(es)
+	if room > len(es) {
+		out = append(make([]Entry, 0, room), es...)
+	}
+	copyPayloads(out)
+	return out
+}
+
+// copyPayloads points es's payloads at copies in one new arena.
+func copyPayloads(es []Entry) {
 	size := 0
-	for _, e := range out {
+	for _, e := range es {
 		size += len(e.Data)
 	}
 	arena := make([]byte, 0, size)
-	for k := range out {
+	for k := range es {
 		off := len(arena)
-		arena = append(arena, out[k].Data...)
-		out[k].Data = arena[off:len(arena):len(arena)]
+		arena = append(arena, es[k].Data...)
+		es[k].Data = arena[off:len(arena):len(arena)]
 	}
-	return out
 }
 
 // retainLocked applies the journal's retention to s once s holds twice
@@ -172,18 +190,47 @@ func (m *MemJournal) retainLocked(s *memStream) {
 		bytes -= len(s.entries[drop].Data)
 		drop++
 	}
-	s.drop(drop)
+	// The survivors' slice has room for the appends up to the next trim by
+	// entries (twice keep), at most twice the survivors (a bound in bytes
+	// may trim long before): growing it on the way, by a quarter at a
+	// time, copied the whole slice four times per trim, the largest cost
+	// of an Append after the payload copy. The slice it had is reused
+	// when it is no larger than twice that.
+	s.drop(drop, min(2*m.keep, 2*(n-drop)))
 }
 
-// drop removes the oldest n entries of s.
-func (s *memStream) drop(n int) {
+// drop removes the oldest n entries of s, leaving room for at least room
+// entries in all (0: no more than the survivors).
+func (s *memStream) drop(n, room int) {
 	for _, e := range s.entries[:n] {
 		s.bytes -= len(e.Data)
 	}
-	// Copy the survivors, payloads included: the dropped prefix, and the
-	// arenas of the Appends it shared with survivors, can be collected, so
-	// the bytes counted are the bytes held.
-	s.entries = CloneEntries(s.entries[n:])
+	// The dropped prefix, and the arenas it shares with survivors, must be
+	// collectable, so that the bytes counted are the bytes held: the
+	// survivors sharing an arena with a dropped entry (the rest of a cut
+	// Append, at most) get their payloads copied. Entries handed out
+	// (ReadFrom, the hub) are copies: the slice itself can be reused.
+	if room > 0 && cap(s.entries) >= room && cap(s.entries) <= 2*room {
+		cut := n
+		for cut < len(s.entries) && !s.opens[cut] {
+			cut++
+		}
+		if cut > n {
+			copyPayloads(s.entries[n:cut])
+			s.opens[n] = true
+		}
+		k := copy(s.entries, s.entries[n:])
+		copy(s.opens, s.opens[n:])
+		clear(s.entries[k:])
+		s.entries, s.opens = s.entries[:k], s.opens[:k]
+	} else {
+		// Copied whole, payloads included: one arena for all.
+		s.entries = cloneEntries(s.entries[n:], room)
+		s.opens = make([]bool, len(s.entries), cap(s.entries))
+		if len(s.opens) > 0 {
+			s.opens[0] = true
+		}
+	}
 	s.first += uint64(n)
 }
 
@@ -255,7 +302,7 @@ func (m *MemJournal) Trim(ctx context.Context, stream string, through uint64) er
 	if s == nil || through < s.first {
 		return nil
 	}
-	s.drop(int(through + 1 - s.first))
+	s.drop(int(through+1-s.first), 0)
 	return nil
 }
 
