@@ -57,6 +57,7 @@ type Server struct {
 
 	tracked   sync.WaitGroup  // one per connection added, done when it is over (Conn.untrack)
 	inflight  atomic.Int64    // HTTP requests being handled, other than WebSocket upgrades and streams (Serve)
+	httpConns httpConns       // the HTTP server's connections and their requests (httpconns.go)
 	anonymous *auth.Principal // every client's principal in open mode (auth.go)
 
 	mu    sync.Mutex
@@ -197,6 +198,10 @@ func (s *Server) Handler() http.Handler {
 // CodeShutdown, and returns once every connection is over or the drain
 // timeout has passed. The caller closes the journal after it returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	// HTTP/1.1 only, TLS or not: WebSockets upgrade from it, and
+	// httpConns.closeNew relies on every connection's state hooks.
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
 	hs := &http.Server{
 		Handler: s.countInflight(s.Handler()),
 		// Slowloris: a client dribbling its request header is cut off.
@@ -205,7 +210,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       s.cfg.HTTPIdleTimeout,
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ConnContext:       s.httpConns.connContext,
+		ConnState:         s.httpConns.connState,
+		Protocols:         &protocols,
 	}
+	hs.RegisterOnShutdown(func() {
+		if n := s.httpConns.closeNew(); n > 0 {
+			s.log.Info("shutdown: closed HTTP connections that had sent no request", "connections", n)
+		}
+	})
 	if s.cfg.Authenticator == nil {
 		s.log.Warn("authentication is disabled: every client is an anonymous admin (see docs/auth.md)")
 	}

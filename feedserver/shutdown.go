@@ -27,9 +27,11 @@ import (
 
 // countInflight counts the HTTP requests being handled, for the shutdown's
 // log. WebSocket upgrades and HTTP-stream downloads are connections, counted
-// as clients instead.
+// as clients instead. Each request is noted on its connection (httpConns),
+// which the shutdown names if it is still busy at the drain timeout.
 func (s *Server) countInflight(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer s.httpConns.handling(r)()
 		if r.Method == http.MethodGet && (r.URL.Path == "/ws" || r.URL.Path == "/stream") {
 			h.ServeHTTP(w, r)
 			return
@@ -53,7 +55,9 @@ func (s *Server) shutdown(hs *http.Server) {
 		cs = append(cs, c)
 	}
 	s.mu.Unlock()
-	s.log.Info("shutdown: not ready, refusing new clients", "clients", len(cs), "http_in_flight", s.inflight.Load())
+	_, httpConns := s.httpConns.busy()
+	s.log.Info("shutdown: not ready, refusing new clients", "clients", len(cs), "http_in_flight", s.inflight.Load(),
+		"http_connections", httpConns)
 
 	// Shutdown closes the listener at once, closes idle keep-alive
 	// connections, and waits for the requests in flight to be answered.
@@ -94,8 +98,17 @@ func (s *Server) shutdown(hs *http.Server) {
 	err := <-httpDone
 	if err != nil {
 		inflight := s.inflight.Load()
+		busy, byState := s.httpConns.busy()
 		_ = hs.Close()
-		s.log.Warn("shutdown: HTTP requests still in flight after the drain timeout; closed", "in_flight", inflight, "err", err)
+		s.log.Warn("shutdown: HTTP requests still in flight after the drain timeout; closed", "in_flight", inflight,
+			"connections", byState, "err", err)
+		for _, b := range busy { // at most maxShutdownReport, the longest busy first
+			args := []any{"remote", b.Remote, "state", b.State, "for", b.For.Round(time.Millisecond), "age", b.Age.Round(time.Millisecond)}
+			if b.Request != "" {
+				args = append(args, "request", b.Request, "running", b.Running.Round(time.Millisecond))
+			}
+			s.log.Warn("shutdown: HTTP connection still busy at the drain timeout", args...)
+		}
 	} else {
 		s.log.Info("shutdown: HTTP requests finished", "elapsed", time.Since(start).Round(time.Millisecond))
 	}
