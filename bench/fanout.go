@@ -235,30 +235,19 @@ func fanRun(ctx context.Context, srv *Child, n, frame int, d time.Duration, t fa
 // answerPings reads c until it closes, answering the server's pings
 // through send, and reporting a server's Error on errc.
 func answerPings(c *websocket.Conn, send func([]byte) error, errc chan<- error) {
-	dec := protocol.NewDecoder()
-	for {
-		_, msg, err := c.ReadMessage()
-		if err != nil {
-			return
-		}
-		dec.Reset(msg)
-		for dec.More() {
-			f, err := dec.Next()
-			if err != nil {
-				break
-			}
-			switch f := f.(type) {
-			case *protocol.Ping:
-				b, _ := protocol.NewEncoder().Append(nil, &protocol.Pong{Nonce: f.Nonce})
-				_ = send(b)
-			case *protocol.Error:
-				select {
-				case errc <- fmt.Errorf("publisher: %w", f):
-				default:
-				}
+	_ = readFrames(c, false, func(f protocol.Frame, _ time.Time) error {
+		switch f := f.(type) {
+		case *protocol.Ping:
+			b, _ := protocol.NewEncoder().Append(nil, &protocol.Pong{Nonce: f.Nonce})
+			_ = send(b)
+		case *protocol.Error:
+			select {
+			case errc <- fmt.Errorf("publisher: %w", f):
+			default:
 			}
 		}
-	}
+		return nil
+	})
 }
 
 // dialCounting connects a fan-out client: for tickwire with Hello and a

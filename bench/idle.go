@@ -68,23 +68,12 @@ func idleRun(ctx context.Context, srv *Child, n int, proto bool) (rss, heap, sta
 			}
 			// Answer pings so the server keeps us; otherwise stay silent.
 			go func() {
-				dec := protocol.NewDecoder()
-				for {
-					_, msg, err := c.ReadMessage()
-					if err != nil {
-						return
+				_ = readFrames(c, false, func(f protocol.Frame, _ time.Time) error {
+					if p, ok := f.(*protocol.Ping); ok {
+						_ = sendFrames(c, &protocol.Pong{Nonce: p.Nonce})
 					}
-					dec.Reset(msg)
-					for dec.More() {
-						f, err := dec.Next()
-						if err != nil {
-							break
-						}
-						if p, ok := f.(*protocol.Ping); ok {
-							_ = sendFrames(c, &protocol.Pong{Nonce: p.Nonce})
-						}
-					}
-				}
+					return nil
+				})
 			}()
 		}
 	}

@@ -185,21 +185,12 @@ func Ramp(ctx context.Context, feed *Child, cfg RampConfig) (RampResult, error) 
 		return sendFrames(pub, f)
 	}
 	go func() { // drain replies and answer pings
-		dec := protocol.NewDecoder()
-		for {
-			_, msg, err := pub.ReadMessage()
-			if err != nil {
-				return
+		_ = readFrames(pub, false, func(f protocol.Frame, _ time.Time) error {
+			if p, ok := f.(*protocol.Ping); ok {
+				_ = send(&protocol.Pong{Nonce: p.Nonce})
 			}
-			dec.Reset(msg)
-			for dec.More() {
-				if f, err := dec.Next(); err == nil {
-					if p, ok := f.(*protocol.Ping); ok {
-						_ = send(&protocol.Pong{Nonce: p.Nonce})
-					}
-				}
-			}
-		}
+			return nil
+		})
 	}()
 	go func() {
 		tick := time.NewTicker(time.Second / time.Duration(cfg.Rate))
@@ -334,33 +325,22 @@ func dialRamp(ctx context.Context, feed *Child, topic string, minIntervalMs uint
 
 func (rc *rampClient) read(wg *sync.WaitGroup, lat *Hist) {
 	defer wg.Done()
-	dec := protocol.NewDecoder()
-	for {
-		_, msg, err := rc.conn.ReadMessage()
-		if err != nil {
-			return
-		}
-		now := time.Now().UnixNano()
-		dec.Reset(msg)
-		for dec.More() {
-			f, err := dec.Next()
-			if err != nil {
-				break
-			}
-			switch f := f.(type) {
-			case *protocol.Event:
+	_ = readFrames(rc.conn, false, func(f protocol.Frame, at time.Time) error {
+		now := at.UnixNano()
+		switch f := f.(type) {
+		case *protocol.Event:
+			rc.count.Add(1)
+			lat.Record(time.Duration(now - f.Time))
+		case *protocol.Price:
+			if f.Seq > 0 && f.Quote.Set != 0 {
 				rc.count.Add(1)
 				lat.Record(time.Duration(now - f.Time))
-			case *protocol.Price:
-				if f.Seq > 0 && f.Quote.Set != 0 {
-					rc.count.Add(1)
-					lat.Record(time.Duration(now - f.Time))
-				}
-			case *protocol.Ping:
-				_ = sendFrames(rc.conn, &protocol.Pong{Nonce: f.Nonce})
 			}
+		case *protocol.Ping:
+			_ = sendFrames(rc.conn, &protocol.Pong{Nonce: f.Nonce})
 		}
-	}
+		return nil
+	})
 }
 
 // feedStats are the counters of the feed server's /stats the ramp reads.

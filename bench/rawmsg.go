@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -62,28 +63,17 @@ func (s *rawMsg) serve(w http.ResponseWriter, r *http.Request) {
 	rc := &rawMsgClient{conn: c, out: make(chan []byte, rawMsgBacklog)}
 	go s.write(rc)
 	defer s.drop(rc)
-	dec := protocol.NewDecoder()
-	for {
-		_, msg, err := c.ReadMessage()
-		if err != nil {
-			return
-		}
-		dec.Reset(msg)
-		for dec.More() {
-			f, err := dec.Next()
-			if err != nil {
-				return
-			}
-			switch f := f.(type) {
-			case *protocol.Subscribe:
-				s.subscribe(rc, f.Topics)
-			case *protocol.Event:
-				if f.Type == protocol.TypePublishEvent {
-					s.publish(f)
-				}
+	_ = readFrames(c, true, func(f protocol.Frame, _ time.Time) error {
+		switch f := f.(type) {
+		case *protocol.Subscribe:
+			s.subscribe(rc, f.Topics)
+		case *protocol.Event:
+			if f.Type == protocol.TypePublishEvent {
+				s.publish(f)
 			}
 		}
-	}
+		return nil
+	})
 }
 
 func (s *rawMsg) subscribe(rc *rawMsgClient, topics []string) {

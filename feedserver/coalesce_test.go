@@ -32,15 +32,7 @@ func TestCoalesceWindow(t *testing.T) {
 	// the client reads.
 	srv := New(Config{Logger: quiet(), SocketSendBuffer: 4 << 10})
 	srv.cfg.CoalesceWindow = window
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
+	serveServer(t, srv, ln)
 
 	const topic = "orders.coalesce"
 	d := websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {

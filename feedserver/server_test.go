@@ -36,6 +36,13 @@ func serveOn(t testing.TB, cfg Config, ln net.Listener) (srv *Server, stop func(
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	srv = New(cfg)
+	return srv, serveServer(t, srv, ln)
+}
+
+// serveServer runs srv on ln until the test ends; stop begins its graceful
+// shutdown earlier.
+func serveServer(t testing.TB, srv *Server, ln net.Listener) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
@@ -45,7 +52,7 @@ func serveOn(t testing.TB, cfg Config, ln net.Listener) (srv *Server, stop func(
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return srv, cancel
+	return cancel
 }
 
 // waitFor polls cond every few milliseconds until it holds or d passes.
