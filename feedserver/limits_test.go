@@ -832,18 +832,7 @@ func TestGracefulShutdown(t *testing.T) {
 	// starts: sequenced events are not enough, since a closing writer leaves
 	// them to the journal and its final frame may fit beside them.
 	const stuckTopics = 1000
-	small := websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-		if err == nil {
-			_ = c.(*net.TCPConn).SetReadBuffer(4096)
-		}
-		return c, err
-	}}
-	stuck, _, err := small.Dial(url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stuck.Close()
+	stuck := dialSmallReadBuffer(t, url)
 	if err := stuck.WriteMessage(websocket.BinaryMessage, encodeFrames(t, &protocol.Hello{Version: protocol.Version},
 		&protocol.Subscribe{Topics: []string{"alerts.sd"}})); err != nil {
 		t.Fatal(err)

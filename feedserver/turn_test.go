@@ -46,18 +46,7 @@ func TestTurnNeverWaits(t *testing.T) {
 	publishAll()
 
 	// The stalled client: small receive buffer, every topic, not reading.
-	small := websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-		if err == nil {
-			_ = c.(*net.TCPConn).SetReadBuffer(4096)
-		}
-		return c, err
-	}}
-	stalled, _, err := small.Dial(url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stalled.Close()
+	stalled := dialSmallReadBuffer(t, url)
 	sub := &protocol.Subscribe{MinIntervalMs: uint32(interval / time.Millisecond)}
 	for i := range topics {
 		sub.Topics = append(sub.Topics, name(i))
@@ -179,4 +168,24 @@ func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// dialSmallReadBuffer dials a raw WebSocket whose socket takes little
+// before the client reads: a client that stops reading fills the server's
+// side soon. It is closed when the test ends.
+func dialSmallReadBuffer(t *testing.T, url string) *websocket.Conn {
+	t.Helper()
+	small := websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err == nil {
+			_ = c.(*net.TCPConn).SetReadBuffer(4096)
+		}
+		return c, err
+	}}
+	c, _, err := small.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }
