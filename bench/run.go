@@ -146,16 +146,16 @@ func RunIdle(ctx context.Context, s Servers, clients int) (any, []Chart, error) 
 // one-write-per-message server, each on a fresh child (a ramp's clients
 // accumulate: the two cannot interleave step by step).
 func RunRamp(ctx context.Context, s Servers, cfg RampConfig) (any, []Chart, error) {
+	RaiseFDLimit()
+	if err := CheckClientFDs(cfg.MaxClients); err != nil {
+		return nil, nil, fmt.Errorf("--max: %w", err)
+	}
 	if s.Behaviour.On() {
 		if cfg.Baseline != "" {
 			return nil, nil, fmt.Errorf("--behaviour and --baseline: one comparison at a time")
 		}
 		res, err := rampMerge(ctx, s, cfg)
 		return res, nil, err
-	}
-	RaiseFDLimit()
-	if err := CheckClientFDs(cfg.MaxClients); err != nil {
-		return nil, nil, fmt.Errorf("--max: %w", err)
 	}
 	feed, err := s.feed(ctx)
 	if err != nil {

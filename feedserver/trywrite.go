@@ -95,12 +95,12 @@ func (sw *socketWriter) dropBatch() {
 // consume drops the first n bytes of v.
 func consume(v *net.Buffers, n int) {
 	for len(*v) > 0 {
-		if l := len((*v)[0]); n < l {
+		l := len((*v)[0])
+		if n < l {
 			(*v)[0] = (*v)[0][n:]
 			return
-		} else {
-			n -= l
 		}
+		n -= l
 		(*v)[0] = nil
 		*v = (*v)[1:]
 	}

@@ -85,12 +85,10 @@ type message struct{ iov, start, end int }
 // gather, one write. It returns the payload bytes written.
 func (sw *socketWriter) write(nc net.Conn, frames [][]byte, max int, gather *sync.Pool) (int, error) {
 	total := sw.build(frames, max)
-	n := len(sw.iov)
 	var err error
 	if _, ok := nc.(*net.TCPConn); ok {
 		sw.vec = sw.iov
 		_, err = sw.vec.WriteTo(nc)
-		sw.vec = nil
 	} else {
 		buf := gather.Get().(*[]byte)
 		b := (*buf)[:0]
@@ -103,8 +101,7 @@ func (sw *socketWriter) write(nc net.Conn, frames [][]byte, max int, gather *syn
 			gather.Put(buf)
 		}
 	}
-	clear(sw.iov[:n]) // drop references to frames: they may be large
-	sw.iov = sw.iov[:0]
+	sw.dropBatch()
 	return total, err
 }
 
