@@ -190,6 +190,7 @@ func ServeChild(ctx context.Context, mode, listen, tlsDir string, flush, heartbe
 			Logger: log,
 		})
 		mux.Handle("/", srv.Handler())
+		ln = srv.Listener(ln) // as Serve reads its clients' input
 		go func() { srv.Hub().Run(ctx) }()
 	case ModeEcho:
 		mux.HandleFunc("GET /ws", serveEcho)

@@ -57,17 +57,14 @@ func PingPong(ctx context.Context, feed, echo *Child, payloads []int, iters int)
 	for _, size := range payloads {
 		data := make([]byte, size)
 		var h1, h2 Hist
-		var cpu1, cpu2 time.Duration
-		const rounds = 10
-		per := max(iters/rounds, 1)
 		// Warm-up: warmRounds rounds of benchKeep round trips each, the
 		// feed's and the echo's alternating (a round of one is a silence
 		// of the other's connection, and the feed cuts a client silent for
 		// its idle timeout, 3 s by default), past the topic's retention:
-		// the rounds then see the server recycling memory, as it does in
-		// service. The journal trims at twice benchKeep, and after a
-		// larger payload size the heap grows for a while yet: with 2x
-		// benchKeep the second size of a run (500 B after 125) measured
+		// the measured round trips then see the server recycling memory,
+		// as it does in service. The journal trims at twice benchKeep, and
+		// after a larger payload size the heap grows for a while yet: with
+		// 2x benchKeep the second size of a run (500 B after 125) measured
 		// 1.5-1.7x the echo where a repeat of the same size measured
 		// 1.25-1.3x, and with 4x the first 1000 B after 500 still
 		// 1.31-1.44x against 1.19-1.29x. The echo warms up as long: a
@@ -75,53 +72,64 @@ func PingPong(ctx context.Context, feed, echo *Child, payloads []int, iters int)
 		// thousands of round trips, and measured then it looked slower
 		// than it is.
 		const warmRounds = 8
-		for r := 0; r < warmRounds+rounds; r++ {
-			record := r >= warmRounds
-			n := per
-			if !record {
-				n = max(per, benchKeep)
-			}
+		for r := 0; r < warmRounds; r++ {
 			// One read deadline per round, like the echo's none per round
 			// trip: a timer moved per round trip is the bench client's
 			// cost, not the server's.
-			_ = ours.SetReadDeadline(time.Now().Add(10*time.Second + time.Duration(n)*time.Millisecond))
-			c0, _ := TaskCPU(feed.Pid)
-			for range n {
-				d, err := oursRTT(ours, topic, data)
-				if err != nil {
+			_ = ours.SetReadDeadline(time.Now().Add(10*time.Second + benchKeep*time.Millisecond))
+			for range benchKeep {
+				if _, err := oursRTT(ours, topic, data); err != nil {
 					return nil, err
-				}
-				if record {
-					h1.Record(d)
 				}
 			}
-			c1, _ := TaskCPU(feed.Pid)
-			e0, _ := TaskCPU(echo.Pid)
-			for range n {
-				start := time.Now()
-				if err := raw.WriteMessage(websocket.BinaryMessage, data); err != nil {
+			for range benchKeep {
+				if _, err := echoRTT(raw, data); err != nil {
 					return nil, err
 				}
-				if _, _, err := raw.ReadMessage(); err != nil {
-					return nil, err
-				}
-				if record {
-					h2.Record(time.Since(start))
-				}
-			}
-			e1, _ := TaskCPU(echo.Pid)
-			if record {
-				cpu1 += c1 - c0
-				cpu2 += e1 - e0
 			}
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
 		}
-		res := PingPongResult{Transport: scheme(feed), Payload: size, Iter: per * rounds,
+		// Measured: one round trip of each server in turn, which goes
+		// first swapped every pair, so a burst of the shared machine's
+		// other work lands on both alike (in rounds of hundreds of round
+		// trips it landed on one: the same build's ratio moved by 0.2
+		// between runs). The CPU each server spent is its process's total
+		// over the pairs.
+		c0, _ := TaskCPU(feed.Pid)
+		e0, _ := TaskCPU(echo.Pid)
+		for i := range iters {
+			if i%1000 == 0 {
+				_ = ours.SetReadDeadline(time.Now().Add(10*time.Second + time.Second))
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+			}
+			for k := range 2 {
+				if (i+k)%2 == 0 {
+					d, err := oursRTT(ours, topic, data)
+					if err != nil {
+						return nil, err
+					}
+					h1.Record(d)
+				} else {
+					d, err := echoRTT(raw, data)
+					if err != nil {
+						return nil, err
+					}
+					h2.Record(d)
+				}
+			}
+		}
+		c1, _ := TaskCPU(feed.Pid)
+		e1, _ := TaskCPU(echo.Pid)
+		per := max(iters, 1)
+		cpu1, cpu2 := c1-c0, e1-e0
+		res := PingPongResult{Transport: scheme(feed), Payload: size, Iter: per,
 			OursP50: US(h1.Quantile(0.5)), OursP99: US(h1.Quantile(0.99)),
 			EchoP50: US(h2.Quantile(0.5)), EchoP99: US(h2.Quantile(0.99))}
-		res.OursCPU, res.EchoCPU = US(cpu1/time.Duration(per*rounds)), US(cpu2/time.Duration(per*rounds))
+		res.OursCPU, res.EchoCPU = US(cpu1/time.Duration(per)), US(cpu2/time.Duration(per))
 		res.RatioP50 = float64(res.OursP50) / float64(max(res.EchoP50, 0.001))
 		res.RatioP99 = float64(res.OursP99) / float64(max(res.EchoP99, 0.001))
 		out = append(out, res)
@@ -148,6 +156,18 @@ func PingPongVsPlain(plain, tls []PingPongResult) {
 			}
 		}
 	}
+}
+
+// echoRTT sends data to the echo server and waits for it to come back.
+func echoRTT(c *websocket.Conn, data []byte) (time.Duration, error) {
+	start := time.Now()
+	if err := c.WriteMessage(websocket.BinaryMessage, data); err != nil {
+		return 0, err
+	}
+	if _, _, err := c.ReadMessage(); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
 }
 
 // oursRTT publishes data to topic and waits for it to come back. The

@@ -468,9 +468,18 @@ func (h *Hub) publishEvents(pub publisher, name string, evs ...EventIn) (epoch s
 	s.mu.Unlock()
 	// Marking is idempotent and order-free, so it happens outside the shard
 	// lock: writers reading events (RLock) do not wait for the whole fan-out.
+	// A topic of a few subscribers has their events written on this
+	// goroutine where their writers are idle (queue.markNow): a write or
+	// two more for the publisher, a goroutine's wake-up fewer each. A larger
+	// fan-out wakes the writers, which write in parallel.
 	if moved {
+		turns := len(members) <= maxPublishTurns
 		for _, m := range members {
-			m.c.queue.mark(m.sb)
+			if turns {
+				m.c.queue.markNow(m.sb)
+			} else {
+				m.c.queue.mark(m.sb)
+			}
 		}
 	}
 	h.published.Add(uint64(len(fresh)))

@@ -34,8 +34,12 @@ type queue struct {
 	conflated uint64 // pending versions replaced or merged before they were written
 	wake      chan struct{}
 	running   atomic.Bool // a writer goroutine is running
-	spawn     func()      // starts the writer goroutine's loop
-	writer    *writer     // for its turns on the wheel's goroutine (turn.go)
+	// signalled: work came by a signal that repeats (a pushed value, a
+	// large fan-out's events) since the writer last looked: it lingers for
+	// more (writer.afterCollect). Turns' work does not set it.
+	signalled atomic.Bool
+	spawn     func()  // starts the writer goroutine's loop
+	writer    *writer // for its turns on the wheel's goroutine (turn.go)
 
 	// Rate-limited conflated subscriptions pull on the wheel's tick
 	// (wheel.go) instead of being offered every version.
@@ -113,6 +117,7 @@ func (q *queue) offer(sb *sub, v *version) {
 	}
 	q.enlist(sb)
 	q.mu.Unlock()
+	q.signalled.Store(true)
 	q.signal()
 }
 
@@ -170,7 +175,10 @@ func (q *queue) pull(now time.Time) (next time.Time, n int) {
 
 // mark tells the writer sequenced subscription sb has events to read: a
 // publish reached it.
-func (q *queue) mark(sb *sub) { q.markSeq(sb, true) }
+func (q *queue) mark(sb *sub) {
+	q.signalled.Store(true)
+	q.markSeq(sb, true)
+}
 
 // again puts sequenced subscription sb back on the writer's list: it has
 // more events than the writer's last batch took.

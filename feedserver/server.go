@@ -35,12 +35,14 @@ type Server struct {
 
 	encoders sync.Pool // *protocol.Encoder: shared so idle clients hold none
 	inbufs   sync.Pool // *[]byte: inbound message buffers (Conn.readMessage)
+	readbufs sync.Pool // *[]byte of readChunk: socket input not yet consumed (pooledConn)
 	outbufs  sync.Pool // *[]byte: a batch gathered for a socket without writev (wsframe.go)
 	sockets  sync.Pool // *socketWriter: held by running writers only
 	decoders sync.Pool // *protocol.Decoder
 
 	sentFrames atomic.Uint64 // frames written to all clients
 	sentBytes  atomic.Uint64
+	turns      atomic.Uint64 // publishers' turns (ServerStats.PublishTurns)
 	// Rate-limited subscribers pull on a wheel's tick (wheel.go): one
 	// wheel per core, each client on one, so the writes the wheels make
 	// themselves (turn.go) use every core.
@@ -127,14 +129,17 @@ func New(cfg Config) *Server {
 	s.sockets.New = func() any { return new(socketWriter) }
 	s.decoders.New = func() any { return protocol.NewDecoder() }
 	s.upgrader = websocket.Upgrader{
-		// Small read buffer: clients send little. Pooled write buffers: an idle
-		// connection holds none.
-		ReadBufferSize:  512,
+		// The smallest read buffer: input is read in chunks from the
+		// server's pool (Server.Listener), a message's payload straight
+		// into its own buffer. Pooled write buffers: an idle connection
+		// holds none.
+		ReadBufferSize:  smallReadBuffer,
 		WriteBufferSize: 16 << 10,
 		WriteBufferPool: &sync.Pool{},
 		// Server.guard has checked the Origin of every request (web.go).
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
+	s.readbufs.New = func() any { b := make([]byte, readChunk); return &b }
 	return s
 }
 
@@ -228,7 +233,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.log.Info("node state", "state", NodeActive.String())
 	}
 	defer s.serving.Store(false)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(s.Listener(ln)) }()
 	hubDone := make(chan struct{})
 	go func() {
 		defer close(hubDone)
@@ -393,6 +398,9 @@ type ServerStats struct {
 	// Pulled: versions rate-limited subscribers took on the wheel's tick
 	// (Enqueued counts the offers to the others).
 	Pulled uint64
+	// PublishTurns: subscribers' writes a publisher of sequenced events
+	// made itself, their writers being idle (turn.go).
+	PublishTurns uint64
 }
 
 // Stats returns the server's counters.
@@ -400,7 +408,7 @@ func (s *Server) Stats() ServerStats {
 	s.mu.Lock()
 	n, pre := len(s.conns), s.preHello
 	s.mu.Unlock()
-	return ServerStats{HubStats: s.hub.Stats(), Connections: n, PreHello: pre, SentFrames: s.sentFrames.Load(), SentBytes: s.sentBytes.Load(), Pulled: s.pulled()}
+	return ServerStats{HubStats: s.hub.Stats(), Connections: n, PreHello: pre, SentFrames: s.sentFrames.Load(), SentBytes: s.sentBytes.Load(), Pulled: s.pulled(), PublishTurns: s.turns.Load()}
 }
 
 // Conns returns the stats of every connection, sorted by ID.

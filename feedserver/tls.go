@@ -9,6 +9,8 @@ func tcpConn(c net.Conn) (*net.TCPConn, bool) {
 		switch v := c.(type) {
 		case *net.TCPConn:
 			return v, true
+		case *pooledConn:
+			return v.TCPConn, true
 		case interface{ NetConn() net.Conn }:
 			c = v.NetConn()
 		default:

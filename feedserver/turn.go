@@ -13,8 +13,16 @@ import (
 // copied on the way down to writev, its exit (a fifth of the server's CPU
 // at 10,000 such clients). So the wheel's goroutine writes such a batch
 // itself, without waiting: turn. Whatever would make it wait, a socket
-// whose buffer is full, a close, sequenced events to read, goes to a
-// writer goroutine as before, which carries on from where the turn stopped.
+// whose buffer is full, a close, events to read from the journal, goes to
+// a writer goroutine as before, which carries on from where the turn
+// stopped.
+//
+// A publisher of sequenced events to a topic of a few subscribers takes
+// their turns too (queue.markNow): the event is written before the
+// publisher reads its next input, without waking a goroutine for it.
+
+// maxPublishTurns is the most subscribers a publish writes to itself.
+const maxPublishTurns = 4
 
 // held is what a turn hands to the writer goroutine it starts (resume).
 type held struct {
@@ -44,6 +52,37 @@ func (q *queue) deliver(now time.Time) {
 	q.signal()
 }
 
+// markNow is mark for a publisher that may take a turn: if q's writer is
+// idle and its socket takes writes without waiting, the caller's
+// goroutine writes the events itself. It reports whether it did.
+func (q *queue) markNow(sb *sub) bool {
+	if !q.turnable() {
+		q.mark(sb)
+		return false
+	}
+	q.mu.Lock()
+	sb.marks = min(sb.marks+1, 2)
+	if !q.closing && !sb.dead && !sb.held {
+		q.enlist(sb)
+	}
+	q.mu.Unlock()
+	if !q.running.CompareAndSwap(false, true) {
+		q.signal() // its writer is running: as mark
+		return false
+	}
+	q.writer.c.srv.turns.Add(1)
+	q.writer.turn(time.Now())
+	return true
+}
+
+// turnable reports whether a publisher may write q's events itself: a
+// WebSocket over plain TCP, with no flush interval or coalescing window
+// to gather its events in (those are waits the writer goroutine keeps).
+func (q *queue) turnable() bool {
+	cfg := &q.writer.c.srv.cfg
+	return q.writer.raw != nil && cfg.FlushInterval == 0 && cfg.CoalesceWindow == 0
+}
+
 // turn writes the pulled values on the caller's goroutine (the wheel's)
 // without waiting. The caller has set q.running.
 func (w *writer) turn(now time.Time) {
@@ -53,15 +92,21 @@ func (w *writer) turn(now time.Time) {
 		w.refill = now
 	}
 	closing, overflow, next := w.collect(now)
-	if closing || overflow || len(w.seqd) > 0 {
+	if closing || overflow {
 		w.start(held{kind: heldCollected, closing: closing, over: overflow, next: next})
 		return
+	}
+	if len(w.seqd) > 0 {
+		// Only what the topics' caches hold: a subscription to serve from
+		// the journal, which may wait on the disk, is put back on the
+		// list, for the writer goroutine the turn's end starts.
+		_ = w.readSequenced(true) // errors come from journal reads only
 	}
 	if len(w.frames) > 0 || w.sock.ponged {
 		w.resolveSpans()
 		// The write does not wait, but an expired deadline would refuse
 		// it: kept as any write keeps it (renewed once per half timeout).
-		err := w.renewDeadline(w.c.conn.(*websocket.Conn).NetConn(), now)
+		err := w.renewDeadline(writeSide(w.c.conn.(*websocket.Conn).NetConn()), now)
 		bytes, more := 0, false
 		if err == nil {
 			bytes, more, err = w.sock.tryWrite(w.raw, w.frames, c.srv.cfg.MaxOutboundMessage)
@@ -127,7 +172,7 @@ func (w *writer) resume() {
 // finishWrite writes the rest of a batch tryWrite began, waiting for the
 // socket under the write deadline as any write.
 func (w *writer) finishWrite(bytes int) error {
-	nc := w.c.conn.(*websocket.Conn).NetConn()
+	nc := writeSide(w.c.conn.(*websocket.Conn).NetConn())
 	if err := w.renewDeadline(nc, time.Now()); err != nil {
 		w.sock.dropBatch()
 		return err
@@ -144,7 +189,7 @@ func (w *writer) finishWrite(bytes int) error {
 // clients' writes all go to writer goroutines.
 func (w *writer) lookUpRaw() {
 	if ws, ok := w.c.conn.(*websocket.Conn); ok {
-		if tc, ok := ws.NetConn().(*net.TCPConn); ok {
+		if tc, ok := writeSide(ws.NetConn()).(*net.TCPConn); ok {
 			if rc, err := tc.SyscallConn(); err == nil {
 				w.raw = rc
 			}

@@ -189,3 +189,142 @@ func dialSmallReadBuffer(t *testing.T, url string) *websocket.Conn {
 	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
+
+// TestPublishTurnNeverWaits: a publisher of sequenced events to a topic of
+// a few subscribers writes their events itself when their writers are idle
+// (queue.markNow), without ever waiting on a socket. One subscriber stops
+// reading and fills its socket; the publisher's publishes keep returning at
+// once (a turn that waited would hold one for WriteTimeout), and the other subscriber gets every event, in order, as it comes.
+// When the stalled subscriber reads again, it gets every event exactly once,
+// in order: a batch a turn left half-written is finished by its writer.
+func TestPublishTurnNeverWaits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes seconds")
+	}
+	const topic = "orders.turn"
+	srv, url := startServer(t, Config{SocketSendBuffer: 4096, WriteTimeout: 15 * time.Second, IdleTimeout: time.Minute, Heartbeat: time.Minute})
+
+	// Not dialSmallReadBuffer: a receive window smaller than loopback's
+	// segment, under 2 KiB events, stalls the sender's TCP itself (its
+	// persist timer's probes did not move it for 30 s).
+	stalled, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stalled.Close() })
+	if err := stalled.WriteMessage(websocket.BinaryMessage, encodeFrames(t, &protocol.Hello{Version: protocol.Version}, &protocol.Subscribe{Topics: []string{topic}})); err != nil {
+		t.Fatal(err)
+	}
+	punctual := dial(t, url)
+	if err := punctual.Send(&protocol.Subscribe{Topics: []string{topic}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "both subscriptions", func() bool {
+		n := 0
+		for _, c := range srv.Conns() {
+			if c.Subscriptions == 1 {
+				n++
+			}
+		}
+		return n == 2
+	})
+
+	seqs := make(chan uint64, 1<<16)
+	go func() {
+		defer close(seqs)
+		for {
+			err := punctual.Read(func(f protocol.Frame) error {
+				if e, ok := f.(*protocol.Event); ok && e.Topic == topic {
+					seqs <- e.Seq
+				}
+				return nil
+			})
+			if err != nil {
+				return
+			}
+		}
+	}()
+	var want uint64 // the punctual subscriber's next seq
+	take := func() {
+		for {
+			select {
+			case s, ok := <-seqs:
+				if !ok {
+					t.Fatal("the punctual subscriber was cut")
+				}
+				if s != want+1 {
+					t.Fatalf("punctual subscriber: seq %d after %d", s, want)
+				}
+				want = s
+			default:
+				return
+			}
+		}
+	}
+
+	data := make([]byte, 2048)
+	var last uint64
+	var slowest time.Duration
+	publish := func() {
+		start := time.Now()
+		_, seq, err := srv.Hub().PublishEvent(topic, data, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slowest = max(slowest, time.Since(start))
+		last = seq
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for srv.handedOff() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the stalled subscriber's socket never filled (%d published)", last)
+		}
+		publish()
+		take()
+		time.Sleep(time.Millisecond)
+	}
+	stallSince, before := time.Now(), last
+	for time.Since(stallSince) < time.Second {
+		publish()
+		take()
+		time.Sleep(time.Millisecond)
+	}
+	// A turn that waited would hold a publish for the write timeout.
+	if slowest > 5*time.Second {
+		t.Fatalf("a publish took %v", slowest)
+	}
+	if n := last - before; n < 100 {
+		t.Fatalf("%d publishes in the second after the stall began (the slowest took %v): want hundreds", n, slowest)
+	}
+	if turns := srv.Stats().PublishTurns; turns == 0 {
+		t.Fatal("no publish took a turn: the events all went through writer goroutines")
+	}
+	waitFor(t, 10*time.Second, "the punctual subscriber's last event", func() bool {
+		take()
+		return want == last
+	})
+
+	// The stalled subscriber reads: every event once, in order.
+	dec := protocol.NewDecoder()
+	var got uint64
+	_ = stalled.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for got < last {
+		_, msg, err := stalled.ReadMessage()
+		if err != nil {
+			t.Fatalf("stalled subscriber: %v (at seq %d of %d)", err, got, last)
+		}
+		dec.Reset(msg)
+		for dec.More() {
+			f, err := dec.Next()
+			if err != nil {
+				t.Fatalf("undecodable frame after the stall: %v", err)
+			}
+			if e, ok := f.(*protocol.Event); ok && e.Topic == topic {
+				if e.Seq != got+1 {
+					t.Fatalf("stalled subscriber: seq %d after %d", e.Seq, got)
+				}
+				got = e.Seq
+			}
+		}
+	}
+}

@@ -137,7 +137,7 @@ func (w *writer) afterCollect(closing, overflow bool, next time.Time, written bo
 	}
 	if !written {
 		if !closing {
-			if err := w.readSequenced(); err != nil {
+			if err := w.readSequenced(false); err != nil {
 				c.closeWith(protocol.CodeSlowConsumer, err.Error())
 				return false, false
 			}
@@ -161,10 +161,11 @@ func (w *writer) afterCollect(closing, overflow bool, next time.Time, written bo
 		return true, true
 	}
 	w.armDue(next)
-	if next.IsZero() && q.others.Load() == 0 && q.npulled.Load() > 0 && len(q.wake) == 0 {
-		// Only pulled subscriptions, whose next values come on the
-		// wheel's tick, an interval away: lingering would cost a
-		// timer and a wake-up per delivery for nothing.
+	if next.IsZero() && len(q.wake) == 0 && !q.signalled.Swap(false) {
+		// Nothing came by a signal that repeats: the next values come on
+		// the wheel's tick or in a publisher's turn (turn.go), and a
+		// lingering goroutine would only take them over at the cost of a
+		// timer and a wake-up per delivery.
 		if w.rest() {
 			return true, false
 		}
@@ -375,8 +376,10 @@ func (w *writer) collect(now time.Time) (closing, overflow bool, next time.Time)
 // The batch takes at most Config.MaxWriteBatch bytes (always at least one
 // event, so a client makes progress), each subscription at most
 // maxEventBatch of them; what is left waits for the next wake-up, the
-// subscriptions not served this time first.
-func (w *writer) readSequenced() error {
+// subscriptions not served this time first. With cachedOnly (a turn, which
+// must not wait) a subscription to serve from the journal is left for the
+// next wake-up.
+func (w *writer) readSequenced(cachedOnly bool) error {
 	defer clear(w.seqd)
 	left := w.c.srv.cfg.MaxWriteBatch
 	for _, f := range w.frames {
@@ -396,6 +399,10 @@ func (w *writer) readSequenced() error {
 		n := len(w.frames)
 		var again, fromJournal bool
 		w.frames, again, fromJournal = w.c.srv.hub.readEvents(sb, w.frames, limit)
+		if fromJournal && cachedOnly {
+			more = append(more, sb)
+			continue
+		}
 		if fromJournal {
 			var err error
 			if again, err = w.readJournal(sb, limit); err != nil {
@@ -429,7 +436,7 @@ func (w *writer) write() error {
 	var bytes int
 	var err error
 	if ws, ok := c.conn.(*websocket.Conn); ok {
-		nc := ws.NetConn()
+		nc := writeSide(ws.NetConn())
 		if err := w.renewDeadline(nc, now); err != nil {
 			return err
 		}
@@ -566,7 +573,7 @@ func (w *writer) writeClose(code int, reason string) error {
 	if !ok {
 		return c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(c.srv.cfg.CloseTimeout))
 	}
-	nc := ws.NetConn()
+	nc := writeSide(ws.NetConn())
 	w.deadline = time.Time{}
 	if err := nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.CloseTimeout)); err != nil {
 		return err
