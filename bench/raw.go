@@ -9,7 +9,10 @@ import (
 
 // The baselines are what tickwire's server would be with no protocol, no
 // topics and no conflation: the same gorilla WebSocket library, configured
-// the same way.
+// as a plain gorilla server would be. The feed reads through pooled
+// buffers of its own (feedserver.Server.Listener), with gorilla's buffer at
+// its minimum; the baselines keep gorilla's own 512-byte one, the feed's
+// setting before that: what the feed saves in memory and reads is its own.
 var rawUpgrader = websocket.Upgrader{
 	ReadBufferSize:  512,
 	WriteBufferSize: 16 << 10,

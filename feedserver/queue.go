@@ -33,7 +33,7 @@ type queue struct {
 
 	conflated uint64 // pending versions replaced or merged before they were written
 	wake      chan struct{}
-	running   atomic.Bool // a writer goroutine is running
+	running   atomic.Bool // a writer is running: its goroutine, or a turn (turn.go)
 	// signalled: work came by a signal that repeats (a pushed value, a
 	// large fan-out's events) since the writer last looked: it lingers for
 	// more (writer.afterCollect). Turns' work does not set it.
@@ -117,7 +117,9 @@ func (q *queue) offer(sb *sub, v *version) {
 	}
 	q.enlist(sb)
 	q.mu.Unlock()
-	q.signalled.Store(true)
+	if !sb.pull { // a pulled subscription is offered only its first value
+		q.signalled.Store(true)
+	}
 	q.signal()
 }
 
@@ -185,6 +187,13 @@ func (q *queue) mark(sb *sub) {
 func (q *queue) again(sb *sub) { q.markSeq(sb, false) }
 
 func (q *queue) markSeq(sb *sub, published bool) {
+	q.enlistSeq(sb, published)
+	q.signal()
+}
+
+// enlistSeq puts sequenced subscription sb on the writer's list, counting
+// a publish that reached it.
+func (q *queue) enlistSeq(sb *sub, published bool) {
 	q.mu.Lock()
 	if published {
 		sb.marks = min(sb.marks+1, 2)
@@ -193,7 +202,6 @@ func (q *queue) markSeq(sb *sub, published bool) {
 		q.enlist(sb)
 	}
 	q.mu.Unlock()
-	q.signal()
 }
 
 // release lets the writer serve held subscription sb (session resume).

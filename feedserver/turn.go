@@ -54,25 +54,19 @@ func (q *queue) deliver(now time.Time) {
 
 // markNow is mark for a publisher that may take a turn: if q's writer is
 // idle and its socket takes writes without waiting, the caller's
-// goroutine writes the events itself. It reports whether it did.
-func (q *queue) markNow(sb *sub) bool {
+// goroutine writes the events itself.
+func (q *queue) markNow(sb *sub) {
 	if !q.turnable() {
 		q.mark(sb)
-		return false
+		return
 	}
-	q.mu.Lock()
-	sb.marks = min(sb.marks+1, 2)
-	if !q.closing && !sb.dead && !sb.held {
-		q.enlist(sb)
-	}
-	q.mu.Unlock()
+	q.enlistSeq(sb, true)
 	if !q.running.CompareAndSwap(false, true) {
-		q.signal() // its writer is running: as mark
-		return false
+		q.signal() // its writer is running: wake it
+		return
 	}
 	q.writer.c.srv.turns.Add(1)
 	q.writer.turn(time.Now())
-	return true
 }
 
 // turnable reports whether a publisher may write q's events itself: a
@@ -83,8 +77,8 @@ func (q *queue) turnable() bool {
 	return q.writer.raw != nil && cfg.FlushInterval == 0 && cfg.CoalesceWindow == 0
 }
 
-// turn writes the pulled values on the caller's goroutine (the wheel's)
-// without waiting. The caller has set q.running.
+// turn writes what is queued on the caller's goroutine (the wheel's, or a
+// publisher's) without waiting. The caller has set q.running.
 func (w *writer) turn(now time.Time) {
 	c := w.c
 	w.sock = c.srv.sockets.Get().(*socketWriter)
