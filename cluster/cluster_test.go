@@ -67,6 +67,22 @@ func startCluster(t *testing.T) *Local {
 	if err != nil {
 		t.Fatal(err)
 	}
+	closeWithLogs(t, l, dir)
+	if err := l.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := l.WaitActive(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// closeWithLogs closes l when the test ends, first printing the tail of
+// each node's log and output if the test failed: its data directory goes
+// with the test.
+func closeWithLogs(t *testing.T, l *Local, dir string) {
 	t.Cleanup(func() {
 		l.Close()
 		if t.Failed() {
@@ -80,15 +96,6 @@ func startCluster(t *testing.T) *Local {
 			}
 		}
 	})
-	if err := l.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := l.WaitActive(ctx, 2); err != nil {
-		t.Fatal(err)
-	}
-	return l
 }
 
 func tail(s string, lines int) string {
@@ -372,7 +379,7 @@ func TestMembership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(l.Close)
+	closeWithLogs(t, l, dir)
 	if err := l.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -344,12 +344,15 @@ func (l *Local) States(ctx context.Context) []string {
 func (l *Local) WaitActive(ctx context.Context, standbys int, not ...int) (int, error) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	var last []string
+	var last []string // as last seen before ctx ended: a poll after says nothing
 	for {
-		last = l.States(ctx)
+		states := l.States(ctx)
+		if ctx.Err() == nil {
+			last = states
+		}
 		active, standby := -1, 0
 		ok := true
-		for i, s := range last {
+		for i, s := range states {
 			excluded := false
 			for _, x := range not {
 				excluded = excluded || x == i
